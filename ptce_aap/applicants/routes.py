@@ -1,0 +1,14 @@
+"""Applicant (porteur) pages."""
+
+from flask import render_template
+
+from ptce_aap.applicants import bp
+from ptce_aap.enums import Role
+from ptce_aap.permissions import blueprint_role_gate
+
+blueprint_role_gate(bp, Role.APPLICANT)
+
+
+@bp.route("/")
+def dashboard():
+    return render_template("applicants/dashboard.html")

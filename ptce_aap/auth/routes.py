@@ -1,0 +1,1 @@
+"""Accounts: registration, email verification, login, logout, password reset."""

@@ -1,0 +1,5 @@
+"""Placeholder: replaced by the storage service."""
+
+
+def get_storage():
+    raise NotImplementedError

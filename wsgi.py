@@ -1,0 +1,3 @@
+from ptce_aap import create_app
+
+app = create_app()
