@@ -78,7 +78,10 @@ def init_app(app) -> None:
 
     @app.context_processor
     def _globals():
-        return {"navigation": navigation, "languages": app.config["LANGUAGES"], "Role": Role}
+        from flask_babel import get_locale
+
+        return {"navigation": navigation, "languages": app.config["LANGUAGES"], "Role": Role,
+                "get_locale": get_locale}
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

@@ -58,3 +58,28 @@ def healthz():
     result["jobs"] = "inline" if current_app.config["JOBS_INLINE"] else "rq"
     result["storage_backend"] = current_app.config["STORAGE_BACKEND"]
     return jsonify(result), 200 if healthy else 503
+
+
+@bp.route("/accessibilite")
+def accessibility():
+    from flask_babel import gettext as _
+
+    return render_template("public/page.html", title=_("Déclaration d’accessibilité"), paragraphs=[
+        _("L’administration s’engage à rendre ce service accessible conformément à l’article 47 de la loi "
+          "n° 2005-102 du 11 février 2005. Ce service est partiellement conforme au référentiel général "
+          "d’amélioration de l’accessibilité (RGAA) version 4.1 : un audit complet reste à réaliser."),
+        _("Si vous n’arrivez pas à accéder à un contenu ou à un service, contactez le secrétariat de l’appel "
+          "à projets pour être orienté vers une alternative accessible."),
+    ])
+
+
+@bp.route("/mentions-legales")
+def legal():
+    from flask_babel import gettext as _
+
+    return render_template("public/page.html", title=_("Mentions légales et données personnelles"), paragraphs=[
+        _("Les données saisies sont traitées par le secrétariat de l’appel à projets pour l’instruction des "
+          "candidatures (mission d’intérêt public). Elles sont conservées pendant la durée de l’appel puis "
+          "archivées selon les règles applicables aux subventions publiques."),
+        _("Vous pouvez exercer vos droits d’accès, de rectification et d’effacement auprès du secrétariat."),
+    ])

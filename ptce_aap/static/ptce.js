@@ -1,0 +1,19 @@
+// Progressive enhancements; every page works without JavaScript.
+(function () {
+  "use strict";
+  // Live character counters for textareas with data-maxlength.
+  document.querySelectorAll("[data-counter-for]").forEach(function (counter) {
+    var field = document.getElementById(counter.getAttribute("data-counter-for"));
+    if (!field) { return; }
+    var max = parseInt(field.getAttribute("data-maxlength"), 10);
+    var update = function () {
+      var left = max - field.value.length;
+      counter.textContent = left >= 0
+        ? field.value.length + " / " + max + " caractères"
+        : field.value.length + " / " + max + " caractères — " + (-left) + " de trop";
+      counter.classList.toggle("ptce-counter--over", left < 0);
+    };
+    field.addEventListener("input", update);
+    update();
+  });
+})();
