@@ -107,6 +107,7 @@ def load_config(app, overrides: dict | None = None) -> None:
             key = "SQLALCHEMY_DATABASE_URI" if name == "DATABASE_URL" else name
             app.config[key] = _parse(os.environ[name], kind)
     app.config.update(overrides or {})
+    _check_required(app)
     _derive(app)
     _check(app)
 
@@ -144,14 +145,19 @@ def _development_secret(instance: Path) -> str:
     return path.read_text().strip()
 
 
-def _check(app) -> None:
+def _check_required(app) -> None:
+    """Before any default is derived: production must be told everything explicitly."""
     cfg = app.config
     missing = [name for name in cfg.get("REQUIRED_SETTINGS", []) if not cfg.get(name)]
-    if not cfg.get("SECRET_KEY"):
+    if not cfg.get("SECRET_KEY") and not cfg["DEVELOPMENT"]:
         missing.insert(0, "SECRET_KEY")
     if missing:
         names = ", ".join(dict.fromkeys("DATABASE_URL" if n == "SQLALCHEMY_DATABASE_URI" else n for n in missing))
         raise ConfigError(f"missing required setting(s) for PTCE_ENV={cfg['ENV_NAME']}: {names}")
+
+
+def _check(app) -> None:
+    cfg = app.config
     if not cfg["DEVELOPMENT"] and len(cfg["SECRET_KEY"]) < 32:
         raise ConfigError("SECRET_KEY must be at least 32 characters outside development")
     if cfg["STORAGE_BACKEND"] not in {"local", "s3"}:

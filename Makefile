@@ -1,0 +1,56 @@
+# The two set-up commands: `make run` (the app with demo data, embedded default) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+FLASK := $(BIN)/flask --app wsgi
+PIP_QUIET := --quiet --disable-pip-version-check
+
+.PHONY: run test lint install install-test assets services worker clean
+
+run: install
+	$(FLASK) db upgrade
+	$(FLASK) ptce demo
+	@echo "Application : http://127.0.0.1:$(PORT)"
+	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+
+test: install-test services
+	$(BIN)/python -m pytest
+
+lint: install-test
+	$(BIN)/ruff check .
+
+install: $(VENV)/.installed-run node_modules/.installed
+	@scripts/system-deps.sh run
+
+install-test: $(VENV)/.installed-test node_modules/.installed
+	@scripts/system-deps.sh test
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install $(PIP_QUIET) --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
+
+$(VENV)/.installed-run: pyproject.toml | $(VENV)/bin/python
+	$(BIN)/pip install $(PIP_QUIET) -e . 2>&1 | grep -v "^WARNING: Location" || true
+	$(BIN)/python -c "import ptce_aap, flask, sqlalchemy, weasyprint"
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(VENV)/bin/python
+	$(BIN)/pip install $(PIP_QUIET) -e '.[test]' 2>&1 | grep -v "^WARNING: Location" || true
+	$(BIN)/python -c "import ptce_aap, pytest, moto, aiosmtpd, playwright"
+	touch $@ $(VENV)/.installed-run
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+assets: node_modules/.installed
+
+services:
+	@scripts/services.sh
+
+worker: install
+	$(FLASK) ptce worker
+
+clean:
+	rm -rf $(VENV) node_modules instance .pytest_cache
