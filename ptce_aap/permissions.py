@@ -66,11 +66,19 @@ def is_pole_member(user, pole_id: int) -> bool:
     from ptce_aap.extensions import db
     from ptce_aap.models.dossiers import PoleMembership
 
+    from flask import has_request_context, request
+
     if not getattr(user, "is_authenticated", False):
         return False
-    return db.session.query(
-        db.session.query(PoleMembership).filter_by(pole_id=pole_id, user_id=user.id).exists()
-    ).scalar()
+    cache = {}
+    if has_request_context():  # one answer per request (views and templates ask more than once)
+        cache = request.__dict__.setdefault("_ptce_pole_members", {})
+    key = (pole_id, user.id)
+    if key not in cache:
+        cache[key] = db.session.query(
+            db.session.query(PoleMembership).filter_by(pole_id=pole_id, user_id=user.id).exists()
+        ).scalar()
+    return cache[key]
 
 
 def can_view_dossier(user, dossier) -> bool:

@@ -99,5 +99,7 @@ def init_app(app) -> None:
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
         db.session.rollback()
+        if app.testing and not app.config.get("RENDER_500_IN_TESTS"):
+            raise exc  # tests see the real traceback; test_errors turns the calm 500 page back on
         logger.exception("unhandled error")
         return render_error(500)

@@ -264,6 +264,7 @@ def upgrade():
     sa.Column('jobs_to_create_fte', sa.Numeric(precision=8, scale=2), nullable=True),
     sa.Column('jobs_text', sa.Text(), nullable=False),
     sa.Column('rd_partners', sa.Text(), nullable=False),
+    sa.Column('raw_inputs', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('total_budget_eur', ptce_aap.models.base.Money(precision=12, scale=2), nullable=True),
     sa.Column('amount_requested_eur', ptce_aap.models.base.Money(precision=12, scale=2), nullable=True),
     sa.Column('receipt_number', sa.String(length=40), nullable=True),

@@ -1,14 +1,244 @@
-"""Applicant (porteur) pages."""
+"""Applicant (porteur) pages: dashboard, new dossier, summary, section editing with autosave."""
 
-from flask import render_template
+from __future__ import annotations
 
-from ptce_aap.applicants import bp
+import sqlalchemy as sa
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from ptce_aap.applicants import bp, forms, sections
+from ptce_aap.domain import dossier_checks
 from ptce_aap.enums import Role
-from ptce_aap.permissions import blueprint_role_gate
+from ptce_aap.errors import DomainError
+from ptce_aap.extensions import db
+from ptce_aap.i18n import format_paris
+from ptce_aap.models.base import utcnow
+from ptce_aap.models.calls import Call
+from ptce_aap.models.dossiers import Dossier, DossierTransition, Pole, PoleMembership
+from ptce_aap.permissions import blueprint_role_gate, can_edit_dossier, can_view_dossier, require
+from ptce_aap.services import dossiers as dossier_service
 
 blueprint_role_gate(bp, Role.APPLICANT)
 
 
+def load_dossier(dossier_id: int, *, full: bool = False) -> Dossier:
+    """The dossier, if the current user may see it (404 otherwise, also for others' dossiers)."""
+    query = sa.select(Dossier).where(Dossier.id == dossier_id)
+    if full:
+        query = query.options(
+            selectinload(Dossier.members), selectinload(Dossier.financing_lines),
+            selectinload(Dossier.attachments),
+            selectinload(Dossier.transitions).joinedload(DossierTransition.actor),
+            selectinload(Dossier.call).selectinload(Call.document_types),
+            selectinload(Dossier.call).selectinload(Call.categories),
+        )
+    dossier = db.session.scalar(query)
+    if dossier is None:
+        abort(404)
+    require(can_view_dossier(current_user, dossier))
+    return dossier
+
+
+def checks_for(dossier: Dossier) -> list[dossier_checks.Problem]:
+    return dossier_checks.check_dossier(dossier, dossier_service.call_rules(dossier.call), today=utcnow().date())
+
+
 @bp.route("/")
 def dashboard():
-    return render_template("applicants/dashboard.html")
+    rows = db.session.execute(
+        sa.select(Dossier, Call)
+        .join(Call, Call.id == Dossier.call_id)
+        .join(PoleMembership, PoleMembership.pole_id == Dossier.pole_id)
+        .where(PoleMembership.user_id == current_user.id)
+        .order_by(Dossier.updated_at.desc())
+    ).all()
+    return render_template("applicants/dashboard.html", rows=rows)
+
+
+@bp.route("/appels/<slug>/nouveau", methods=["GET", "POST"])
+def new_dossier(slug: str):
+    call = db.first_or_404(sa.select(Call).where(Call.slug == slug))
+    if not dossier_service.accepts_submissions(call, utcnow()):
+        flash(_("Cet appel à projets n'accepte pas de nouveau dossier."), "error")
+        return redirect(url_for("public.call", slug=call.slug))
+    poles = db.session.scalars(
+        sa.select(Pole).join(PoleMembership).where(PoleMembership.user_id == current_user.id).order_by(Pole.name)
+    ).all()
+    existing = {d.pole_id: d for d in db.session.scalars(
+        sa.select(Dossier).where(Dossier.call_id == call.id, Dossier.pole_id.in_([p.id for p in poles])))}
+    form = forms.NewDossierForm()
+    form.pole_id.choices = [("", _("Un nouveau pôle"))] + [
+        (str(p.id), p.name) for p in poles if p.id not in existing]
+    if form.validate_on_submit():
+        pole = next((p for p in poles if str(p.id) == form.pole_id.data and p.id not in existing), None)
+        try:
+            dossier = dossier_service.start_dossier(call, pole_name=form.pole_name.data or "", by=current_user,
+                                                    pole=pole)
+        except DomainError as exc:
+            db.session.rollback()
+            if exc.field:
+                getattr(form, exc.field).errors.append(exc.message)
+            else:
+                flash(exc.message, "error")
+        else:
+            db.session.commit()
+            flash(_("Le dossier a été créé. Vous pouvez le remplir en plusieurs fois : chaque section est "
+                    "enregistrée automatiquement."), "success")
+            return redirect(url_for("applicants.dossier", dossier_id=dossier.id))
+    return render_template("applicants/new_dossier.html", call=call, form=form, existing=list(existing.values()))
+
+
+@bp.route("/dossiers/<int:dossier_id>")
+def dossier(dossier_id: int):
+    d = load_dossier(dossier_id, full=True)
+    problems = checks_for(d)
+    by_section: dict[str, list] = {code: [] for code, _label in dossier_checks.SECTIONS}
+    for problem in problems:
+        by_section[problem.section].append(problem)
+    return render_template(
+        "applicants/dossier.html", dossier=d, call=d.call, problems=problems, by_section=by_section,
+        states=dossier_checks.section_states(problems), sections=dossier_checks.SECTIONS,
+        can_edit=can_edit_dossier(current_user, d), totals=dossier_checks.totals(d.financing_lines),
+    )
+
+
+def _form_for(section: str, d: Dossier, formdata=None):
+    form_cls = sections.SECTION_FORMS[section]
+    if formdata is None:
+        form = form_cls(formdata=None, data=sections.initial_data(section, d))
+    else:
+        form = form_cls(formdata=formdata)
+    if section == "budget":
+        form.category_code.choices = [("", _("— Choisir —"))] + [(c.code, c.label) for c in d.call.categories]
+    return form
+
+
+def _apply(section: str, d: Dossier, form) -> None:
+    expected = form.expected_version()
+    if section == "membres":
+        rows = sections.member_rows(form)
+        dossier_service.replace_members(d, rows, by=current_user, expected_version=expected)
+    elif section == "budget":
+        dossier_service.save_fields(d, sections.scalar_values(section, form), by=current_user,
+                                    expected_version=expected)
+        dossier_service.replace_financing_lines(d, sections.financing_rows(form), by=current_user,
+                                                expected_version=None)
+    else:
+        values = sections.scalar_values(section, form)
+        dossier_service.save_fields(d, values, by=current_user, expected_version=expected)
+
+
+ROW_ACTIONS = {"membres": ("members", "add_member"), "budget": None}
+
+
+def _handle_row_actions(section: str, form) -> bool:
+    """Add/remove table rows (works without JavaScript). Returns True when the form was changed."""
+    action = request.form.get("row_action", "")
+    target, _sep, index = action.partition(":")
+    lists = {"add_member": form.members if section == "membres" else None,
+             "add_expense": form.expenses if section == "budget" else None,
+             "add_resource": form.resources if section == "budget" else None}
+    if target in lists and lists[target] is not None:
+        lists[target].append_entry()
+        return True
+    removable = {"remove_member": "members", "remove_expense": "expenses", "remove_resource": "resources"}
+    if target in removable and index.isdigit() and hasattr(form, removable[target]):
+        field_list = getattr(form, removable[target])
+        entries = [e for i, e in enumerate(field_list.entries) if i != int(index)]
+        data = [e.form.data for e in entries]
+        while field_list.entries:
+            field_list.pop_entry()
+        for row in data:
+            field_list.append_entry(row)
+        return True
+    return False
+
+
+@bp.route("/dossiers/<int:dossier_id>/<any(identite, membres, activites, projet, budget):section>",
+          methods=["GET", "POST"])
+def edit_section(dossier_id: int, section: str):
+    d = load_dossier(dossier_id, full=True)
+    autosave = request.headers.get("X-Autosave") == "1"
+    if not can_edit_dossier(current_user, d):
+        if autosave:
+            return jsonify({"ok": False, "message": _("Ce dossier n'est plus modifiable.")}), 409
+        flash(_("Ce dossier a été déposé : il n'est plus modifiable."), "info")
+        return redirect(url_for("applicants.dossier", dossier_id=d.id))
+    if request.method == "GET":
+        form = _form_for(section, d)
+        return _render_section(section, d, form)
+    form = _form_for(section, d, formdata=request.form)
+    form.validate()  # lenient fields clean themselves; nothing here blocks saving a draft
+    row_changed = _handle_row_actions(section, form)
+    try:
+        _apply(section, d, form)
+        db.session.commit()
+    except (dossier_service.EditConflict, StaleDataError):
+        db.session.rollback()
+        d = load_dossier(dossier_id, full=True)
+        if autosave:
+            return jsonify({"ok": False, "conflict": True, "message": _(
+                "Ce dossier a été modifié ailleurs. L'enregistrement automatique est suspendu : cliquez sur "
+                "« Enregistrer » pour comparer les versions.")}), 409
+        return _render_conflict(section, d, form)
+    except DomainError as exc:
+        db.session.rollback()
+        if autosave:
+            return jsonify({"ok": False, "message": exc.message}), 409
+        flash(exc.message, "error")
+        return _render_section(section, d, form), 409
+    if autosave:
+        return jsonify({"ok": True, "version": d.version,
+                        "saved_at": _("Enregistré automatiquement à %(time)s", time=format_paris(d.updated_at))})
+    if row_changed:
+        return redirect(url_for("applicants.edit_section", dossier_id=d.id, section=section) + "#tableau")
+    flash(_("Section enregistrée."), "success")
+    if request.form.get("then") == "summary":
+        return redirect(url_for("applicants.dossier", dossier_id=d.id))
+    return redirect(url_for("applicants.edit_section", dossier_id=d.id, section=section))
+
+
+def _render_section(section: str, d: Dossier, form, conflict: list | None = None):
+    problems = [p for p in checks_for(d) if p.section == section]
+    return render_template(
+        f"applicants/section_{section}.html", dossier=d, call=d.call, form=form, section=section,
+        section_label=dossier_checks.SECTION_LABELS[section], problems=problems, limits=dossier_checks.LIMITS,
+        conflict=conflict, totals=dossier_checks.totals(d.financing_lines))
+
+
+def _render_conflict(section: str, d: Dossier, mine):
+    """Both versions of each field that differs; the user's form keeps what they typed."""
+    theirs = _form_for(section, d)
+    mine_values = sections.comparable(section, mine.data)
+    their_values = sections.comparable(section, theirs.data)
+    differing = []
+    for key, value in mine_values.items():
+        if their_values.get(key) != value:
+            label = getattr(getattr(mine, key, None), "label", None)
+            differing.append({"field": key, "label": label.text if label else key,
+                              "mine": _display(mine.data.get(key)), "theirs": _display(theirs.data.get(key))})
+    mine.version.data = str(d.version)  # saving again now deliberately replaces the other version
+    return _render_section(section, d, mine, conflict=differing), 409
+
+
+def _display(value) -> str:
+    if isinstance(value, list):
+        if value and isinstance(value[0], dict):
+            return "; ".join(" / ".join(str(v) for k, v in row.items() if v not in ("", None) and k != "csrf_token")
+                             for row in value) or "—"
+        return ", ".join(str(v) for v in value) or "—"
+    if isinstance(value, bool):
+        return _("oui") if value else _("non")
+    return str(value) if value not in (None, "") else "—"
+
+
+@bp.route("/dossiers/<int:dossier_id>/pieces")
+def attachments(dossier_id: int):
+    d = load_dossier(dossier_id, full=True)
+    problems = [p for p in checks_for(d) if p.section == "pieces"]
+    return render_template("applicants/attachments.html", dossier=d, call=d.call, problems=problems,
+                           section="pieces", section_label=dossier_checks.SECTION_LABELS["pieces"],
+                           can_edit=can_edit_dossier(current_user, d))

@@ -120,6 +120,10 @@ class Dossier(db.Model):
     jobs_text: Mapped[str] = mapped_column(sa.Text, default="")
     rd_partners: Mapped[str] = mapped_column(sa.Text, default="")
 
+    # Values typed into a draft that could not be stored in their typed column (e.g. "12 000 euros"
+    # in an amount): kept here as typed, {field: raw}, and flagged until corrected.
+    raw_inputs: Mapped[dict] = mapped_column(JSONType, default=dict)
+
     # Money
     total_budget_eur: Mapped[Decimal | None] = mapped_column(Money())
     amount_requested_eur: Mapped[Decimal | None] = mapped_column(Money())

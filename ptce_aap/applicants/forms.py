@@ -1,0 +1,193 @@
+"""Forms of the dossier, one per section. Numbers are text fields: a draft keeps what was typed and the
+checks (``domain.dossier_checks``) flag what is wrong, so nothing typed is ever refused on save."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    FieldList,
+    FormField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from ptce_aap.domain import geography
+from ptce_aap.enums import (
+    ActivityDomain,
+    CooperationForm,
+    FundingSource,
+    FundingStatus,
+    GovernanceForm,
+    LegalForm,
+    MemberCategory,
+    MemberRole,
+    TerritoryType,
+)
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+    def pre_validate(self, form):  # unknown values are dropped, never an error on a draft
+        valid = {str(v) for v, _ in self.choices}
+        self.data = [v for v in (self.data or []) if v in valid]
+
+
+class LenientSelectField(SelectField):
+    """A select that accepts an empty value and ignores unknown ones instead of failing the form."""
+
+    def pre_validate(self, form):
+        if self.data not in {str(v) for v, _ in self.choices}:
+            self.data = ""
+
+
+class LenientSelectMultipleField(SelectMultipleField):
+    def pre_validate(self, form):
+        valid = {str(v) for v, _ in self.choices}
+        self.data = [v for v in (self.data or []) if v in valid]
+
+
+def _blank_first(choices, label=_l("— Choisir —")):
+    return [("", label), *choices]
+
+
+def department_choices():
+    return [(d.code, d.label) for d in geography.departments().values()]
+
+
+def region_choices():
+    return [(r.code, r.name) for r in geography.regions().values()]
+
+
+class VersionedForm(FlaskForm):
+    version = HiddenField()
+    force = HiddenField(default="")
+
+    def expected_version(self) -> int | None:
+        try:
+            return int(self.version.data)
+        except (TypeError, ValueError):
+            return None
+
+
+class NewDossierForm(FlaskForm):
+    pole_id = LenientSelectField(_l("Pôle"), choices=[])
+    pole_name = StringField(_l("Nom du pôle"), validators=[Optional(), Length(max=200)])
+
+
+class IdentityForm(VersionedForm):
+    pole_name = StringField(_l("Nom du pôle"), validators=[Length(max=200)])
+    carrier_legal_name = StringField(_l("Raison sociale de la structure porteuse"), validators=[Length(max=200)])
+    carrier_siret = StringField(_l("SIRET de la structure porteuse"), validators=[Length(max=40)])
+    carrier_legal_form = LenientSelectField(_l("Forme juridique"), choices=_blank_first(LegalForm.choices()))
+    carrier_rna = StringField(_l("Numéro RNA (associations)"), validators=[Length(max=10)])
+    address = StringField(_l("Adresse"), validators=[Length(max=300)])
+    commune_insee = StringField(_l("Code INSEE de la commune"), validators=[Length(max=5)])
+    commune_name = StringField(_l("Commune"), validators=[Length(max=200)])
+    region_code = LenientSelectField(_l("Région"), choices=[])
+    departments = LenientSelectMultipleField(_l("Départements couverts"), choices=[])
+    territory_types = MultiCheckboxField(_l("Type de territoire"), choices=TerritoryType.choices())
+    cooperation_start_year = StringField(_l("Année de début de la coopération"), validators=[Length(max=10)])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.region_code.choices = _blank_first(region_choices())
+        self.departments.choices = department_choices()
+
+
+class MemberRowForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    name = StringField(_l("Nom de la structure"), validators=[Length(max=200)])
+    siret = StringField(_l("SIRET"), validators=[Length(max=40)])
+    category = LenientSelectField(_l("Catégorie"), choices=_blank_first(MemberCategory.choices()))
+    department = LenientSelectField(_l("Département"), choices=[])
+    role = LenientSelectField(_l("Rôle"), choices=_blank_first(MemberRole.choices()))
+    is_legal_person = BooleanField(_l("Personne morale"), default=True)
+    joined_on = StringField(_l("Date d'adhésion"), validators=[Length(max=10)])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.department.choices = _blank_first(department_choices())
+
+
+class MembersForm(VersionedForm):
+    members = FieldList(FormField(MemberRowForm), min_entries=0, max_entries=200)
+
+
+class ActivitiesForm(VersionedForm):
+    activity_domains = MultiCheckboxField(_l("Domaines d'activité"), choices=ActivityDomain.choices())
+    activity_other = StringField(_l("Autre domaine (précisez)"), validators=[Length(max=200)])
+    coop_mutualisation_moyens = BooleanField(CooperationForm.SHARED_RESOURCES.label)
+    coop_mutualisation_moyens_text = TextAreaField(_l("Description de la mutualisation de moyens"))
+    coop_mutualisation_projets = BooleanField(CooperationForm.SHARED_PROJECTS.label)
+    coop_mutualisation_projets_text = TextAreaField(_l("Description de la mutualisation de projets"))
+    coop_cooperation_strategique = BooleanField(CooperationForm.STRATEGIC.label)
+    coop_cooperation_strategique_text = TextAreaField(_l("Description de la coopération stratégique"))
+    governance_form = RadioField(_l("Forme de gouvernance"), choices=GovernanceForm.choices(),
+                                 validate_choice=False)
+    governance_text = TextAreaField(_l("Modalités de prise de décision"))
+
+
+class ProjectForm(VersionedForm):
+    summary = TextAreaField(_l("Résumé du projet"))
+    strategy = TextAreaField(_l("Stratégie du pôle"))
+    innovation = TextAreaField(_l("Innovation sociale ou technologique"))
+    territorial_anchoring = TextAreaField(_l("Ancrage territorial"))
+    expected_impacts = TextAreaField(_l("Impacts attendus"))
+    jobs_existing_fte = StringField(_l("Emplois existants (équivalents temps plein)"))
+    jobs_to_create_fte = StringField(_l("Emplois à créer (équivalents temps plein)"))
+    jobs_text = TextAreaField(_l("Emplois non délocalisables : précisions"))
+    rd_partners = TextAreaField(_l("Partenaires de recherche et développement"))
+
+
+class ExpenseRowForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    label = StringField(_l("Poste de dépense"), validators=[Length(max=200)])
+    amount_eur = StringField(_l("Montant (€)"), validators=[Length(max=40)])
+
+
+class ResourceRowForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    source = LenientSelectField(_l("Origine"), choices=_blank_first(FundingSource.choices()))
+    funder = StringField(_l("Financeur"), validators=[Length(max=200)])
+    label = StringField(_l("Intitulé"), validators=[Length(max=200)])
+    amount_eur = StringField(_l("Montant (€)"), validators=[Length(max=40)])
+    status = LenientSelectField(_l("Statut"), choices=_blank_first(FundingStatus.choices()))
+
+
+class BudgetForm(VersionedForm):
+    category_code = LenientSelectField(_l("Catégorie de l'appel"), choices=[])
+    total_budget_eur = StringField(_l("Budget total du projet (€)"), validators=[Length(max=40)])
+    amount_requested_eur = StringField(_l("Montant demandé à l'État (€)"), validators=[Length(max=40)])
+    expenses = FieldList(FormField(ExpenseRowForm), min_entries=0, max_entries=100)
+    resources = FieldList(FormField(ResourceRowForm), min_entries=0, max_entries=100)
+
+
+class ConfirmForm(FlaskForm):
+    """An empty form: its CSRF token protects a confirmed action."""
+
+
+class InviteForm(FlaskForm):
+    email = StringField(_l("Adresse électronique du co-éditeur"), validators=[DataRequired(), Length(max=254)])
+
+
+class WithdrawForm(FlaskForm):
+    reason = TextAreaField(_l("Motif du retrait (facultatif)"), validators=[Length(max=2000)])
+    confirm = BooleanField(_l("Je confirme le retrait de ce dossier"), validators=[DataRequired(
+        message=_l("Cochez la case pour confirmer le retrait."))])
+

@@ -1,0 +1,296 @@
+"""Completeness and validity of a dossier, section by section. Pure: reads attributes, no Flask/DB.
+
+``check_dossier`` returns ``Problem``s; ``kind`` is "missing" (incomplete) or "invalid" (in error).
+The summary page and the pre-submission check use it; every problem is blocking for submission.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from stdnum.exceptions import ValidationError
+from stdnum.fr import siret as siret_mod
+
+from ptce_aap.domain import geography
+from ptce_aap.enums import (
+    ActivityDomain,
+    CooperationForm,
+    FinancingKind,
+)
+
+SECTIONS: list[tuple[str, str]] = [
+    ("identite", "Identité du pôle et structure porteuse"),
+    ("membres", "Membres du pôle"),
+    ("activites", "Activités, coopération et gouvernance"),
+    ("projet", "Projet et emplois"),
+    ("budget", "Budget et plan de financement"),
+    ("pieces", "Pièces justificatives"),
+]
+SECTION_LABELS = dict(SECTIONS)
+
+LIMITS = {
+    "summary": 1500,
+    "strategy": 5000,
+    "innovation": 5000,
+    "territorial_anchoring": 5000,
+    "expected_impacts": 5000,
+    "jobs_text": 3000,
+    "rd_partners": 3000,
+    "governance_text": 3000,
+    "cooperation": 2000,
+}
+
+MIN_YEAR = 1945
+
+
+@dataclass(frozen=True)
+class Problem:
+    section: str
+    field: str
+    message: str
+    kind: str = "missing"  # "missing" or "invalid"
+
+
+@dataclass(frozen=True)
+class CallRules:
+    """What the checks need to know about the call."""
+
+    required_document_codes: tuple[str, ...] = ()
+    document_labels: dict | None = None
+    category_codes: tuple[str, ...] = ()
+    max_amount_eur: Decimal | None = None
+    category_caps: dict | None = None
+
+
+def siret_problem(value: str) -> str | None:
+    """French message when ``value`` is not a valid SIRET (14 digits, Luhn key), else None."""
+    try:
+        siret_mod.validate(value)
+    except ValidationError:
+        return "Le numéro SIRET n'est pas valide : il doit comporter 14 chiffres (clé de contrôle incluse)."
+    return None
+
+
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip()) or value == [] or value == {}
+
+
+def _too_long(section, field, value: str, label: str) -> Iterable[Problem]:
+    limit = LIMITS.get(field)
+    if limit and value and len(value) > limit:
+        yield Problem(section, field, f"{label} : {len(value)} caractères pour {limit} au maximum.", "invalid")
+
+
+def _raw(d, section: str, field: str, label: str) -> Iterable[Problem]:
+    raw = (d.raw_inputs or {}).get(field)
+    if raw is not None:
+        yield Problem(section, field, f"{label} : « {raw} » n'est pas un nombre valide.", "invalid")
+
+
+def check_identity(d, today: date) -> Iterable[Problem]:
+    s = "identite"
+    for field, label in [("pole_name", "Nom du pôle"), ("carrier_legal_name", "Raison sociale de la structure porteuse"),
+                         ("carrier_legal_form", "Forme juridique"), ("address", "Adresse")]:
+        if _blank(getattr(d, field)):
+            yield Problem(s, field, f"{label} : à renseigner.")
+    if _blank(d.carrier_siret):
+        yield Problem(s, "carrier_siret", "SIRET de la structure porteuse : à renseigner.")
+    elif (msg := siret_problem(d.carrier_siret)) is not None:
+        yield Problem(s, "carrier_siret", msg, "invalid")
+    if _blank(d.commune_insee):
+        yield Problem(s, "commune_insee", "Code INSEE de la commune : à renseigner.")
+    elif geography.department_of_insee(d.commune_insee) is None:
+        yield Problem(s, "commune_insee", "Le code INSEE de la commune doit comporter 5 caractères "
+                      "(par exemple 69123 pour Lyon).", "invalid")
+    if _blank(d.region_code):
+        yield Problem(s, "region_code", "Région : à renseigner.")
+    elif d.region_code not in geography.regions():
+        yield Problem(s, "region_code", "Région inconnue.", "invalid")
+    if _blank(d.departments):
+        yield Problem(s, "departments", "Départements couverts : choisissez au moins un département.")
+    else:
+        unknown = [c for c in d.departments if c not in geography.departments()]
+        if unknown:
+            yield Problem(s, "departments", f"Départements inconnus : {', '.join(unknown)}.", "invalid")
+        elif d.region_code in geography.regions() and not any(
+                geography.departments()[c].region == d.region_code for c in d.departments):
+            yield Problem(s, "departments", "Aucun des départements couverts n'appartient à la région choisie.",
+                          "invalid")
+    if _blank(d.territory_types):
+        yield Problem(s, "territory_types", "Type de territoire : choisissez au moins un type.")
+    year = d.cooperation_start_year
+    if year is None:
+        label = "Année de début de la coopération"
+        yield from list(_raw(d, s, "cooperation_start_year", label)) or [
+            Problem(s, "cooperation_start_year", f"{label} : à renseigner.")]
+    elif not MIN_YEAR <= year <= today.year:
+        yield Problem(s, "cooperation_start_year",
+                      f"L'année de début de la coopération doit être comprise entre {MIN_YEAR} et {today.year}.",
+                      "invalid")
+
+
+def check_members(d, today: date) -> Iterable[Problem]:
+    s = "membres"
+    if not d.members:
+        yield Problem(s, "members", "Ajoutez les structures membres du pôle.")
+    for i, m in enumerate(d.members, start=1):
+        prefix = f"Membre n° {i}" + (f" ({m.name})" if m.name else "")
+        if _blank(m.name):
+            yield Problem(s, f"members-{i - 1}-name", f"{prefix} : nom à renseigner.")
+        if m.category is None:
+            yield Problem(s, f"members-{i - 1}-category", f"{prefix} : catégorie à choisir.")
+        if m.role is None:
+            yield Problem(s, f"members-{i - 1}-role", f"{prefix} : rôle à choisir.")
+        if _blank(m.department):
+            yield Problem(s, f"members-{i - 1}-department", f"{prefix} : département à choisir.")
+        elif m.department not in geography.departments():
+            yield Problem(s, f"members-{i - 1}-department", f"{prefix} : département inconnu.", "invalid")
+        if m.siret and (msg := siret_problem(m.siret)) is not None:
+            yield Problem(s, f"members-{i - 1}-siret", f"{prefix} : {msg}", "invalid")
+        if m.is_legal_person and not m.siret:
+            yield Problem(s, f"members-{i - 1}-siret", f"{prefix} : SIRET à renseigner pour une personne morale.")
+        if m.joined_on is not None and m.joined_on > today:
+            yield Problem(s, f"members-{i - 1}-joined_on", f"{prefix} : la date d'adhésion est dans le futur.",
+                          "invalid")
+
+
+def check_activities(d) -> Iterable[Problem]:
+    s = "activites"
+    if _blank(d.activity_domains):
+        yield Problem(s, "activity_domains", "Domaines d'activité : choisissez au moins un domaine.")
+    elif ActivityDomain.OTHER.value in d.activity_domains and _blank(d.activity_other):
+        yield Problem(s, "activity_other", "Précisez l'autre domaine d'activité.")
+    cooperation = d.cooperation or {}
+    if not cooperation:
+        yield Problem(s, "cooperation", "Coopération : indiquez au moins une forme de coopération pratiquée.")
+    for form in CooperationForm:
+        if form.value in cooperation:
+            text = cooperation[form.value] or ""
+            if not text.strip():
+                yield Problem(s, f"cooperation_{form.value}", f"Décrivez la forme « {form.label} ».")
+            yield from _too_long(s, "cooperation", text, f"Description de « {form.label} »")
+    if d.governance_form is None:
+        yield Problem(s, "governance_form", "Forme de gouvernance : à choisir.")
+    if _blank(d.governance_text):
+        yield Problem(s, "governance_text", "Modalités de prise de décision : à décrire.")
+    yield from _too_long(s, "governance_text", d.governance_text or "", "Modalités de prise de décision")
+
+
+PROJECT_TEXTS = [
+    ("summary", "Résumé du projet"),
+    ("strategy", "Stratégie"),
+    ("innovation", "Innovation sociale ou technologique"),
+    ("territorial_anchoring", "Ancrage territorial"),
+    ("expected_impacts", "Impacts attendus"),
+]
+
+
+def check_project(d) -> Iterable[Problem]:
+    s = "projet"
+    for field, label in PROJECT_TEXTS:
+        value = getattr(d, field) or ""
+        if not value.strip():
+            yield Problem(s, field, f"{label} : à rédiger.")
+        yield from _too_long(s, field, value, label)
+    for field, label in [("jobs_existing_fte", "Emplois existants (ETP)"),
+                         ("jobs_to_create_fte", "Emplois à créer (ETP)")]:
+        if getattr(d, field) is None:
+            raw = list(_raw(d, s, field, label))
+            yield from raw or [Problem(s, field, f"{label} : à renseigner (0 si aucun).")]
+    for field, label in [("jobs_text", "Emplois non délocalisables"), ("rd_partners", "Partenaires de R&D")]:
+        yield from _too_long(s, field, getattr(d, field) or "", label)
+
+
+def totals(lines) -> tuple[Decimal, Decimal]:
+    """(expenses, resources) of the financing plan, counting only valid amounts."""
+    expenses = sum((ln.amount_eur or Decimal(0) for ln in lines if ln.kind == FinancingKind.EXPENSE), Decimal(0))
+    resources = sum((ln.amount_eur or Decimal(0) for ln in lines if ln.kind == FinancingKind.RESOURCE), Decimal(0))
+    return expenses, resources
+
+
+def _fmt(amount: Decimal) -> str:
+    whole, _, cents = f"{amount:.2f}".partition(".")
+    grouped = f"{int(whole):,}".replace(",", "\u202f")
+    return f"{grouped} €" if cents == "00" else f"{grouped},{cents} €"
+
+
+def check_budget(d, rules: CallRules) -> Iterable[Problem]:
+    s = "budget"
+    for field, label in [("total_budget_eur", "Budget total du projet"),
+                         ("amount_requested_eur", "Montant demandé à l'État")]:
+        if getattr(d, field) is None:
+            raw = list(_raw(d, s, field, label))
+            yield from raw or [Problem(s, field, f"{label} : à renseigner.")]
+    if rules.category_codes and d.category_code not in rules.category_codes:
+        yield Problem(s, "category_code", "Catégorie de l'appel : à choisir.")
+    lines = list(d.financing_lines)
+    if not any(ln.kind == FinancingKind.EXPENSE for ln in lines):
+        yield Problem(s, "expenses", "Budget de la cellule d'animation : ajoutez au moins une ligne de dépense.")
+    if not any(ln.kind == FinancingKind.RESOURCE for ln in lines):
+        yield Problem(s, "resources", "Plan de financement : ajoutez au moins une ressource.")
+    for i, ln in enumerate(lines):
+        kind = "Dépense" if ln.kind == FinancingKind.EXPENSE else "Ressource"
+        prefix = f"{kind} « {ln.label or ln.funder or i + 1} »"
+        raw = (d.raw_inputs or {}).get(f"lines-{i}-amount_eur")
+        if raw is not None:
+            yield Problem(s, f"lines-{i}-amount_eur", f"{prefix} : « {raw} » n'est pas un montant valide.", "invalid")
+        elif ln.amount_eur is None:
+            yield Problem(s, f"lines-{i}-amount_eur", f"{prefix} : montant à renseigner.")
+        elif ln.amount_eur <= 0:
+            yield Problem(s, f"lines-{i}-amount_eur", f"{prefix} : le montant doit être supérieur à zéro.", "invalid")
+        if _blank(ln.label):
+            yield Problem(s, f"lines-{i}-label", f"{prefix} : intitulé à renseigner.")
+        if ln.kind == FinancingKind.RESOURCE:
+            if ln.source is None:
+                yield Problem(s, f"lines-{i}-source", f"{prefix} : origine du financement à choisir.")
+            if ln.status is None:
+                yield Problem(s, f"lines-{i}-status", f"{prefix} : indiquez si le financement est acquis ou sollicité.")
+    expenses, resources = totals(lines)
+    if lines and expenses != resources:
+        yield Problem(s, "balance", f"Le plan de financement n'est pas équilibré : {_fmt(resources)} de ressources "
+                      f"pour {_fmt(expenses)} de dépenses (écart {_fmt(abs(resources - expenses))}).", "invalid")
+    requested = d.amount_requested_eur
+    if requested is not None:
+        cap = (rules.category_caps or {}).get(d.category_code) or rules.max_amount_eur
+        if cap is not None and requested > cap:
+            yield Problem(s, "amount_requested_eur", f"Le montant demandé dépasse le plafond de l'appel ({_fmt(cap)}).",
+                          "invalid")
+        if d.total_budget_eur is not None and requested > d.total_budget_eur:
+            yield Problem(s, "amount_requested_eur", "Le montant demandé dépasse le budget total du projet.", "invalid")
+
+
+def check_documents(d, rules: CallRules) -> Iterable[Problem]:
+    from ptce_aap.enums import AttachmentStatus
+
+    s = "pieces"
+    labels = rules.document_labels or {}
+    ready = {a.document_type_code for a in d.attachments if a.status == AttachmentStatus.READY}
+    for code in rules.required_document_codes:
+        if code not in ready:
+            yield Problem(s, f"doc-{code}", f"{labels.get(code, code)} : document à fournir.")
+    for a in d.attachments:
+        if a.status in (AttachmentStatus.UPLOADING, AttachmentStatus.PROCESSING):
+            yield Problem(s, f"doc-{a.document_type_code}", f"« {a.filename} » est en cours de vérification : "
+                          "patientez quelques instants.")
+        elif a.status == AttachmentStatus.QUARANTINED:
+            yield Problem(s, f"doc-{a.document_type_code}", f"« {a.filename} » a été bloqué par l'antivirus : "
+                          "remplacez-le.", "invalid")
+
+
+def check_dossier(d, rules: CallRules, *, today: date) -> list[Problem]:
+    return [*check_identity(d, today), *check_members(d, today), *check_activities(d), *check_project(d),
+            *check_budget(d, rules), *check_documents(d, rules)]
+
+
+def section_states(problems: list[Problem]) -> dict[str, str]:
+    """{section: "complete" | "incomplete" | "error"} — error wins over incomplete."""
+    states = {code: "complete" for code, _ in SECTIONS}
+    for p in problems:
+        if p.kind == "invalid":
+            states[p.section] = "error"
+        elif states[p.section] == "complete":
+            states[p.section] = "incomplete"
+    return states

@@ -1,0 +1,52 @@
+"""Parsing amounts typed the French way ("12 345,50 €") into ``Decimal``. Pure."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+MAX_AMOUNT = Decimal("999999999.99")  # fits NUMERIC(12, 2)
+_SPACES = re.compile(r"[\s\u00a0\u202f']")
+
+
+class AmountError(ValueError):
+    """The text is not an acceptable amount; ``str(exc)`` is a French message."""
+
+
+def parse_amount(text: str | None, *, allow_zero: bool = True) -> Decimal | None:
+    """``"12 345,5 €"`` → ``Decimal("12345.50")``; empty → ``None``; otherwise ``AmountError``."""
+    if text is None:
+        return None
+    cleaned = _SPACES.sub("", str(text)).removesuffix("€").removesuffix("EUR").strip()
+    if not cleaned:
+        return None
+    if cleaned.count(",") == 1 and "." not in cleaned:
+        cleaned = cleaned.replace(",", ".")
+    if not re.fullmatch(r"-?\d+(\.\d{1,2})?", cleaned):
+        raise AmountError("Saisissez un montant en euros, par exemple 12 500 ou 12 500,50.")
+    value = Decimal(cleaned)
+    if value < 0:
+        raise AmountError("Le montant ne peut pas être négatif.")
+    if value == 0 and not allow_zero:
+        raise AmountError("Le montant doit être supérieur à zéro.")
+    if value > MAX_AMOUNT:
+        raise AmountError("Ce montant est trop élevé : vérifiez le nombre de chiffres.")
+    return value.quantize(Decimal("0.01"))
+
+
+def parse_decimal(text: str | None, *, maximum: Decimal = Decimal("100000")) -> Decimal | None:
+    """A non-negative number such as a count of full-time equivalents (``"2,5"``)."""
+    if text is None:
+        return None
+    cleaned = _SPACES.sub("", str(text))
+    if not cleaned:
+        return None
+    try:
+        value = Decimal(cleaned.replace(",", "."))
+    except InvalidOperation as exc:
+        raise AmountError("Saisissez un nombre, par exemple 2 ou 2,5.") from exc
+    if not value.is_finite() or value < 0:
+        raise AmountError("Saisissez un nombre positif, par exemple 2 ou 2,5.")
+    if value > maximum:
+        raise AmountError("Ce nombre est trop élevé : vérifiez votre saisie.")
+    return value.quantize(Decimal("0.01"))

@@ -1,0 +1,229 @@
+"""Dossier use cases: start, save a section (optimistic locking), change status.
+
+They check invariants, mutate, audit and schedule follow-ups; the caller commits. Status changes
+only through ``set_dossier_status``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from stdnum.fr import siret as siret_mod
+
+from ptce_aap import audit
+from ptce_aap.domain.money import AmountError, parse_amount, parse_decimal
+from ptce_aap.enums import DOSSIER_TRANSITIONS, DossierStatus, FinancingKind
+from ptce_aap.errors import DomainError
+from ptce_aap.extensions import db
+from ptce_aap.models.base import utcnow
+from ptce_aap.models.calls import Call
+from ptce_aap.models.dossiers import Dossier, DossierTransition, FinancingLine, Member, Pole, PoleMembership
+
+
+class EditConflict(DomainError):
+    """The dossier changed since the form was loaded (another tab or a co-editor)."""
+
+    def __init__(self, current_version: int):
+        super().__init__("Ce dossier a été modifié entre-temps, dans un autre onglet ou par un co-éditeur. "
+                         "Vos saisies n'ont pas été perdues : comparez les deux versions ci-dessous.")
+        self.current_version = current_version
+
+
+def accepts_submissions(call: Call, moment: datetime) -> bool:
+    from ptce_aap.enums import CallStatus
+
+    return call.status == CallStatus.OPEN and call.opens_at <= moment < call.closes_at
+
+
+def start_dossier(call: Call, *, pole_name: str, by, pole: Pole | None = None) -> Dossier:
+    """Create the dossier of a pole (a new pole unless one of the user's poles is given) for a call."""
+    if not accepts_submissions(call, utcnow()):
+        raise DomainError("Cet appel à projets n'accepte pas de nouveau dossier.")
+    pole_name = pole_name.strip()
+    if pole is None:
+        if not pole_name:
+            raise DomainError("Indiquez le nom du pôle.", field="pole_name")
+        pole = Pole(name=pole_name[:200], created_by_id=by.id)
+        pole.memberships.append(PoleMembership(user_id=by.id, is_owner=True))
+        db.session.add(pole)
+        db.session.flush()
+        audit.record("pole.created", pole, actor=by, summary={"after": {"name": pole.name}})
+    elif db.session.scalar(sa.select(Dossier.id).filter_by(call_id=call.id, pole_id=pole.id)) is not None:
+        raise DomainError("Ce pôle a déjà un dossier pour cet appel à projets.")
+    dossier = Dossier(call_id=call.id, pole_id=pole.id, pole_name=pole_name or pole.name,
+                      updated_by_id=by.id, status=DossierStatus.DRAFT)
+    db.session.add(dossier)
+    db.session.flush()
+    db.session.add(DossierTransition(dossier_id=dossier.id, from_status=None, to_status=DossierStatus.DRAFT,
+                                     actor_id=by.id))
+    audit.record("dossier.created", dossier, actor=by, summary={"after": {"call": call.slug, "pole": pole.name}})
+    return dossier
+
+
+def set_dossier_status(dossier: Dossier, to: DossierStatus, *, by, reason: str = "") -> DossierTransition:
+    """The only write path of ``Dossier.status``: checks the transition, records it and audits it."""
+    current = dossier.status
+    if to not in DOSSIER_TRANSITIONS[current]:
+        raise DomainError(f"Transition impossible : {current.label} → {to.label}.")
+    dossier.status = to
+    transition = DossierTransition(dossier_id=dossier.id, from_status=current, to_status=to,
+                                   actor_id=getattr(by, "id", None), reason=reason)
+    db.session.add(transition)
+    audit.record("dossier.status_changed", dossier, actor=by,
+                 summary={"before": {"status": current.value}, "after": {"status": to.value}, "reason": reason})
+    return transition
+
+
+# --- saving what the user typed ----------------------------------------------------------------------
+
+NUMERIC_FIELDS = {
+    "total_budget_eur": parse_amount,
+    "amount_requested_eur": parse_amount,
+    "jobs_existing_fte": parse_decimal,
+    "jobs_to_create_fte": parse_decimal,
+}
+
+
+def normalise_siret(value: str) -> str:
+    """Digits only when the text is a SIRET written with spaces; otherwise as typed (flagged later)."""
+    value = (value or "").strip()
+    compact = siret_mod.compact(value) if value else ""
+    return compact if compact.isdigit() else value[:20]
+
+
+def _year(raw: str) -> int | None:
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or len(raw) != 4:
+        raise AmountError("Saisissez une année sur quatre chiffres, par exemple 2019.")
+    return int(raw)
+
+
+@dataclass
+class SaveResult:
+    changed: list[str]
+    version: int
+
+
+def _short(value):
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, str) and len(value) > 120:
+        return value[:117] + "…"
+    if hasattr(value, "value"):
+        return value.value
+    return value
+
+
+def check_version(dossier: Dossier, expected_version: int | None) -> None:
+    if expected_version is not None and expected_version != dossier.version:
+        raise EditConflict(dossier.version)
+
+
+def save_fields(dossier: Dossier, values: dict, *, by, expected_version: int | None) -> list[str]:
+    """Store the section's scalar fields as typed. Invalid numbers are kept in ``raw_inputs``.
+
+    Saving is always possible for a draft: nothing typed is refused here, the checks flag it.
+    """
+    if not dossier.is_editable:
+        raise DomainError("Ce dossier n'est plus modifiable : il a été déposé.")
+    check_version(dossier, expected_version)
+    raw_inputs = dict(dossier.raw_inputs or {})
+    changed, before, after = [], {}, {}
+    for field, value in values.items():
+        if field in NUMERIC_FIELDS or field == "cooperation_start_year":
+            parser = _year if field == "cooperation_start_year" else NUMERIC_FIELDS[field]
+            try:
+                parsed = parser(value)
+                raw_inputs.pop(field, None)
+            except AmountError:
+                parsed = None
+                raw_inputs[field] = str(value)[:100]
+            value = parsed
+        elif field == "carrier_siret":
+            value = normalise_siret(value)
+        if getattr(dossier, field) != value:
+            before[field], after[field] = _short(getattr(dossier, field)), _short(value)
+            setattr(dossier, field, value)
+            changed.append(field)
+    if raw_inputs != (dossier.raw_inputs or {}):
+        dossier.raw_inputs = raw_inputs
+        changed.append("raw_inputs")
+    _touch(dossier, by, changed, before, after)
+    return changed
+
+
+def _touch(dossier: Dossier, by, changed: list[str], before: dict | None = None, after: dict | None = None) -> None:
+    # Always bump the row (and so its version), even when only child rows changed.
+    dossier.updated_at = utcnow()
+    dossier.updated_by_id = by.id
+    if changed:
+        audit.record("dossier.updated", dossier, actor=by,
+                     summary={"fields": changed, "before": before or {}, "after": after or {}})
+
+
+def _parse_date(raw: str) -> date | None:
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        return None
+
+
+def replace_members(dossier: Dossier, rows: list[dict], *, by, expected_version: int | None) -> None:
+    """Replace the member table with ``rows`` (dicts of the form's row fields)."""
+    if not dossier.is_editable:
+        raise DomainError("Ce dossier n'est plus modifiable : il a été déposé.")
+    check_version(dossier, expected_version)
+    before = len(dossier.members)
+    dossier.members.clear()
+    db.session.flush()
+    for position, row in enumerate(rows):
+        dossier.members.append(Member(
+            position=position, name=(row.get("name") or "").strip()[:200],
+            siret=normalise_siret(row.get("siret") or ""), category=row.get("category") or None,
+            department=(row.get("department") or "")[:3], role=row.get("role") or None,
+            is_legal_person=bool(row.get("is_legal_person", True)), joined_on=_parse_date(row.get("joined_on"))))
+    _touch(dossier, by, ["members"], {"members": before}, {"members": len(rows)})
+
+
+def replace_financing_lines(dossier: Dossier, rows: list[dict], *, by, expected_version: int | None) -> None:
+    """Replace the budget (expenses) and financing plan (resources) lines."""
+    if not dossier.is_editable:
+        raise DomainError("Ce dossier n'est plus modifiable : il a été déposé.")
+    check_version(dossier, expected_version)
+    raw_inputs = {k: v for k, v in (dossier.raw_inputs or {}).items() if not k.startswith("lines-")}
+    dossier.financing_lines.clear()
+    db.session.flush()
+    for position, row in enumerate(rows):
+        try:
+            amount = parse_amount(row.get("amount_eur"))
+        except AmountError:
+            amount = None
+            raw_inputs[f"lines-{position}-amount_eur"] = str(row.get("amount_eur"))[:100]
+        dossier.financing_lines.append(FinancingLine(
+            position=position, kind=FinancingKind(row["kind"]), source=row.get("source") or None,
+            funder=(row.get("funder") or "").strip()[:200], label=(row.get("label") or "").strip()[:200],
+            amount_eur=amount, status=row.get("status") or None))
+    dossier.raw_inputs = raw_inputs
+    _touch(dossier, by, ["financing_lines"], {}, {"lines": len(rows)})
+
+
+def call_rules(call: Call):
+    from ptce_aap.domain.dossier_checks import CallRules
+
+    return CallRules(
+        required_document_codes=tuple(dt.code for dt in call.document_types if dt.is_required),
+        document_labels={dt.code: dt.label for dt in call.document_types},
+        category_codes=tuple(c.code for c in call.categories),
+        max_amount_eur=call.max_amount_eur,
+        category_caps={c.code: c.max_amount_eur for c in call.categories if c.max_amount_eur is not None},
+    )
