@@ -72,7 +72,7 @@ def is_pole_member(user, pole_id: int) -> bool:
         return False
     cache = {}
     if has_request_context():  # one answer per request (views and templates ask more than once)
-        cache = request.__dict__.setdefault("_ptce_pole_members", {})
+        cache = request._get_current_object().__dict__.setdefault("_ptce_pole_members", {})
     key = (pole_id, user.id)
     if key not in cache:
         cache[key] = db.session.query(

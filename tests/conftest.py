@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
-
+from flask.testing import FlaskClient
 
 pytest_plugins = ["tests.fixtures.services", "tests.fixtures.builders"]
 
@@ -40,6 +40,18 @@ def test_settings(pg_database, s3_server, smtp_server, tmp_path_factory):
             os.environ[key] = value
 
 
+class FreshContextClient(FlaskClient):
+    """Each request runs in its own app context, as in production: its own ``g`` and DB session.
+
+    (Otherwise requests would reuse the test's app context, sharing ``g`` — the logged-in user —
+    and the identity map with the test and with each other.)
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def _app(test_settings):
     import boto3
@@ -50,6 +62,7 @@ def _app(test_settings):
     queue = f"ptce-test-{uuid.uuid4().hex[:8]}"
     os.environ["RQ_QUEUE"] = queue
     app = create_app({"RQ_QUEUE": queue})
+    app.test_client_class = FreshContextClient
     boto3.client("s3", endpoint_url=test_settings["S3_ENDPOINT_URL"], region_name="us-east-1",
                  aws_access_key_id="testing", aws_secret_access_key="testing",
                  ).create_bucket(Bucket=test_settings["S3_BUCKET"])

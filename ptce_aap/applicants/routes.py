@@ -11,15 +11,24 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ptce_aap.applicants import bp, forms, sections
 from ptce_aap.domain import dossier_checks
-from ptce_aap.enums import Role
+from ptce_aap.enums import DossierStatus, Role
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
 from ptce_aap.i18n import format_paris
 from ptce_aap.models.base import utcnow
 from ptce_aap.models.calls import Call
 from ptce_aap.models.dossiers import Dossier, DossierTransition, Pole, PoleMembership
-from ptce_aap.permissions import blueprint_role_gate, can_edit_dossier, can_view_dossier, require
+from ptce_aap.permissions import (
+    blueprint_role_gate,
+    can_edit_dossier,
+    can_manage_pole,
+    can_view_dossier,
+    is_pole_member,
+    require,
+)
+from ptce_aap.services import coeditors
 from ptce_aap.services import dossiers as dossier_service
+from ptce_aap.services import submission as submission_service
 
 blueprint_role_gate(bp, Role.APPLICANT)
 
@@ -102,6 +111,10 @@ def dossier(dossier_id: int):
         "applicants/dossier.html", dossier=d, call=d.call, problems=problems, by_section=by_section,
         states=dossier_checks.section_states(problems), sections=dossier_checks.SECTIONS,
         can_edit=can_edit_dossier(current_user, d), totals=dossier_checks.totals(d.financing_lines),
+        can_withdraw=submission_service.can_withdraw(d),
+        can_manage=can_manage_pole(current_user, d.pole), editors=coeditors.editors(d.pole_id),
+        invitations=coeditors.pending_invitations(d.pole_id), invite_form=forms.InviteForm(
+            formdata=None, data={"email": request.args.get("invite", "")}), confirm_form=forms.ConfirmForm(),
     )
 
 
@@ -242,3 +255,129 @@ def attachments(dossier_id: int):
     return render_template("applicants/attachments.html", dossier=d, call=d.call, problems=problems,
                            section="pieces", section_label=dossier_checks.SECTION_LABELS["pieces"],
                            can_edit=can_edit_dossier(current_user, d))
+
+
+@bp.route("/dossiers/<int:dossier_id>/deposer", methods=["GET", "POST"])
+def submit(dossier_id: int):
+    from ptce_aap.services import submission
+
+    d = load_dossier(dossier_id, full=True)
+    if d.status != DossierStatus.DRAFT:
+        flash(_("Ce dossier a déjà été déposé."), "info")
+        return redirect(url_for("applicants.dossier", dossier_id=d.id))
+    require(can_edit_dossier(current_user, d))
+    now = utcnow()
+    problems = submission.blocking_problems(d, now=now)
+    late = now >= d.call.closes_at
+    form = forms.ConfirmForm()
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            submission.submit_dossier(d, by=current_user, now=utcnow())
+            db.session.commit()
+        except submission.AlreadySubmitted as exc:
+            db.session.rollback()
+            flash(exc.message, "info")
+            return redirect(url_for("applicants.dossier", dossier_id=dossier_id))
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            return redirect(url_for("applicants.submit", dossier_id=dossier_id))
+        flash(_("Votre dossier a été déposé. Récépissé n° %(n)s : il vous est aussi envoyé par courriel.",
+                n=d.receipt_number), "success")
+        return redirect(url_for("applicants.dossier", dossier_id=d.id))
+    return render_template("applicants/submit.html", dossier=d, call=d.call, problems=problems, late=late,
+                           form=form, sections=dict(dossier_checks.SECTIONS))
+
+
+@bp.route("/dossiers/<int:dossier_id>/recepisse")
+def receipt(dossier_id: int):
+    from ptce_aap.storage import get_storage
+
+    d = load_dossier(dossier_id)
+    if not d.receipt_key:
+        flash(_("Le récépissé est en cours de préparation : réessayez dans quelques instants."), "info")
+        return redirect(url_for("applicants.dossier", dossier_id=d.id))
+    url = get_storage().presigned_get(d.receipt_key, expires=120, filename=f"recepisse-{d.receipt_number}.pdf",
+                                      content_type="application/pdf")
+    return redirect(url)
+
+
+@bp.route("/dossiers/<int:dossier_id>/retrait", methods=["GET", "POST"])
+def withdraw(dossier_id: int):
+    from ptce_aap.services import submission
+
+    d = load_dossier(dossier_id)
+    require(is_pole_member(current_user, d.pole_id))
+    if not submission.can_withdraw(d):
+        flash(_("Ce dossier ne peut pas être retiré."), "error")
+        return redirect(url_for("applicants.dossier", dossier_id=d.id))
+    form = forms.WithdrawForm()
+    if form.validate_on_submit():
+        submission.withdraw_dossier(d, by=current_user, reason=form.reason.data or "")
+        db.session.commit()
+        flash(_("Le dossier a été retiré. Il ne sera pas examiné par le comité."), "success")
+        return redirect(url_for("applicants.dossier", dossier_id=d.id))
+    return render_template("applicants/withdraw.html", dossier=d, form=form)
+
+
+@bp.route("/dossiers/<int:dossier_id>/coediteurs", methods=["POST"])
+def invite_coeditor(dossier_id: int):
+    from ptce_aap.services import coeditors
+
+    d = load_dossier(dossier_id)
+    require(can_manage_pole(current_user, d.pole), hide=False)
+    form = forms.InviteForm()
+    if not form.validate_on_submit():
+        flash(_("Saisissez l'adresse électronique de la personne à inviter."), "error")
+        return redirect(url_for("applicants.dossier", dossier_id=d.id) + "#coediteurs")
+    try:
+        coeditors.invite(d.pole, form.email.data, by=current_user)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("applicants.dossier", dossier_id=d.id, invite=form.email.data) + "#coediteurs")
+    db.session.commit()
+    flash(_("Invitation envoyée à %(email)s.", email=form.email.data.strip()), "success")
+    return redirect(url_for("applicants.dossier", dossier_id=d.id) + "#coediteurs")
+
+
+@bp.route("/dossiers/<int:dossier_id>/coediteurs/<int:user_id>/retirer", methods=["POST"])
+def remove_coeditor(dossier_id: int, user_id: int):
+    from ptce_aap.services import coeditors
+
+    d = load_dossier(dossier_id)
+    require(can_manage_pole(current_user, d.pole), hide=False)
+    if not forms.ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        coeditors.remove(d.pole, user_id, by=current_user)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        db.session.commit()
+        flash(_("La personne a été retirée des éditeurs du dossier."), "success")
+    return redirect(url_for("applicants.dossier", dossier_id=d.id) + "#coediteurs")
+
+
+@bp.route("/invitations/<token>", methods=["GET", "POST"])
+def accept_invitation(token: str):
+    from ptce_aap.services import coeditors
+
+    try:
+        invitation = coeditors.read_invitation(token)
+    except DomainError as exc:
+        return render_template("applicants/invitation.html", error=exc.message, invitation=None, form=None), 400
+    pole = db.session.get(Pole, invitation.pole_id)
+    form = forms.ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            coeditors.accept(token, user=current_user)
+        except DomainError as exc:
+            db.session.rollback()
+            return render_template("applicants/invitation.html", error=exc.message, invitation=invitation,
+                                   pole=pole, form=None), 403
+        db.session.commit()
+        flash(_("Vous pouvez désormais compléter les dossiers du pôle « %(name)s ».", name=pole.name), "success")
+        return redirect(url_for("applicants.dashboard"))
+    return render_template("applicants/invitation.html", invitation=invitation, pole=pole, form=form, error=None)

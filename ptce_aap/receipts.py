@@ -1,0 +1,59 @@
+"""The récépissé de dépôt: a PDF (WeasyPrint) stored next to the attachments and mailed to the pole.
+
+Made by the ``generate_receipt`` job after submission; idempotent (same key, same content).
+"""
+
+from __future__ import annotations
+
+import io
+
+import sqlalchemy as sa
+from flask import render_template
+
+from ptce_aap.extensions import db
+from ptce_aap.i18n import format_paris
+from ptce_aap.jobs import task
+from ptce_aap.models.dossiers import Dossier, PoleMembership
+
+
+def render_receipt_pdf(dossier: Dossier) -> bytes:
+    from weasyprint import HTML
+
+    html = render_template("pdf/receipt.html", dossier=dossier, call=dossier.call,
+                           submitted_at=format_paris(dossier.submitted_at),
+                           attachments=sorted(dossier.attachments, key=lambda a: (a.document_type_code, a.id)),
+                           labels={dt.code: dt.label for dt in dossier.call.document_types})
+    return HTML(string=html).write_pdf()
+
+
+def receipt_key(dossier: Dossier) -> str:
+    return f"receipts/{dossier.call_id}/{dossier.id}/{dossier.receipt_number}.pdf"
+
+
+@task("generate_receipt")
+def task_generate_receipt(dossier_id: int) -> None:
+    from ptce_aap.mail import public_url
+    from ptce_aap.services.notifications import notify
+    from ptce_aap.storage import get_storage
+
+    dossier = db.session.get(Dossier, dossier_id)
+    if dossier is None or dossier.receipt_number is None:
+        return
+    storage = get_storage()
+    key = receipt_key(dossier)
+    if dossier.receipt_key != key or not storage.exists(key):
+        pdf = render_receipt_pdf(dossier)
+        storage.put(key, io.BytesIO(pdf), content_type="application/pdf")
+        dossier.receipt_key = key
+    members = db.session.scalars(
+        sa.select(PoleMembership).where(PoleMembership.pole_id == dossier.pole_id).order_by(PoleMembership.id)
+    ).all()
+    for membership in members:
+        user = membership.user
+        notify(user.email, "submission_receipt", {
+            "name": user.display_name, "pole_name": dossier.pole_name, "receipt_number": dossier.receipt_number,
+            "submitted_at_text": format_paris(dossier.submitted_at),
+            "link": public_url(f"/porteur/dossiers/{dossier.id}"),
+        }, dedupe_key=f"submission_receipt:{dossier.id}:{user.id}", user=user, attachments=[{
+            "filename": f"recepisse-{dossier.receipt_number}.pdf", "mime": "application/pdf", "storage_key": key}])
+    db.session.commit()

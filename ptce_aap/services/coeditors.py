@@ -1,0 +1,109 @@
+"""Co-editors of a pole: invite by mail (signed, expiring link), accept, remove. The caller commits."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy.orm import joinedload
+
+from ptce_aap import audit
+from ptce_aap.errors import DomainError
+from ptce_aap.extensions import db
+from ptce_aap.models.accounts import User
+from ptce_aap.models.base import utcnow
+from ptce_aap.models.dossiers import Invitation, Pole, PoleMembership
+
+SALT = "ptce-aap.invitation.v1"
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=SALT)
+
+
+def invitation_token(invitation: Invitation) -> str:
+    return _serializer().dumps({"i": invitation.id, "e": invitation.email})
+
+
+def invite(pole: Pole, email: str, *, by) -> Invitation:
+    from ptce_aap.mail import public_url
+    from ptce_aap.services.notifications import notify
+
+    try:
+        email = validate_email(email.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise DomainError("Saisissez une adresse électronique valide, par exemple prenom.nom@exemple.fr.",
+                          field="email") from exc
+    already = db.session.scalar(
+        sa.select(PoleMembership).join(User, User.id == PoleMembership.user_id)
+        .where(PoleMembership.pole_id == pole.id, User.email == email))
+    if already is not None:
+        raise DomainError("Cette personne fait déjà partie des éditeurs du dossier.", field="email")
+    invitation = Invitation(pole_id=pole.id, email=email, invited_by_id=by.id)
+    db.session.add(invitation)
+    db.session.flush()
+    audit.record("pole.coeditor_invited", pole, actor=by, summary={"after": {"email": email}})
+    link = public_url(f"/porteur/invitations/{invitation_token(invitation)}")
+    notify(email, "invitation", {"inviter": by.display_name, "pole_name": pole.name, "link": link},
+           dedupe_key=f"invitation:{invitation.id}")
+    return invitation
+
+
+def read_invitation(token: str) -> Invitation:
+    try:
+        payload = _serializer().loads(token, max_age=current_app.config["INVITATION_TOKEN_MAX_AGE"])
+    except SignatureExpired as exc:
+        raise DomainError("Ce lien d'invitation a expiré : demandez à la personne qui vous a invité "
+                          "de vous envoyer une nouvelle invitation.") from exc
+    except BadSignature as exc:
+        raise DomainError("Ce lien d'invitation n'est pas valide.") from exc
+    invitation = db.session.get(Invitation, payload.get("i")) if isinstance(payload, dict) else None
+    if invitation is None or invitation.email != payload.get("e"):
+        raise DomainError("Ce lien d'invitation n'est pas valide.")
+    if invitation.revoked_at is not None:
+        raise DomainError("Cette invitation a été annulée.")
+    return invitation
+
+
+def accept(token: str, *, user) -> Pole:
+    invitation = read_invitation(token)
+    if invitation.email != user.email.lower():
+        raise DomainError(f"Cette invitation a été envoyée à {invitation.email} : connectez-vous avec ce compte "
+                          "pour l'accepter.")
+    pole = db.session.get(Pole, invitation.pole_id)
+    exists = db.session.scalar(sa.select(PoleMembership).filter_by(pole_id=pole.id, user_id=user.id))
+    if exists is None:
+        db.session.add(PoleMembership(pole_id=pole.id, user_id=user.id, is_owner=False))
+        audit.record("pole.coeditor_joined", pole, actor=user, summary={"after": {"user": user.email}})
+    if invitation.accepted_at is None:
+        invitation.accepted_at = utcnow()
+        invitation.accepted_by_id = user.id
+    return pole
+
+
+def remove(pole: Pole, user_id: int, *, by) -> None:
+    membership = db.session.scalar(sa.select(PoleMembership).filter_by(pole_id=pole.id, user_id=user_id))
+    if membership is None:
+        raise DomainError("Cette personne ne fait pas partie des éditeurs du dossier.")
+    if membership.is_owner:
+        raise DomainError("Le créateur du dossier ne peut pas être retiré.")
+    email = membership.user.email
+    db.session.delete(membership)
+    for invitation in db.session.scalars(sa.select(Invitation).filter_by(pole_id=pole.id, email=email)):
+        if invitation.revoked_at is None:
+            invitation.revoked_at = utcnow()
+    audit.record("pole.coeditor_removed", pole, actor=by, summary={"before": {"user": email}})
+
+
+def editors(pole_id: int) -> list[PoleMembership]:
+    return db.session.scalars(
+        sa.select(PoleMembership).where(PoleMembership.pole_id == pole_id)
+        .options(joinedload(PoleMembership.user)).order_by(PoleMembership.is_owner.desc(), PoleMembership.id)
+    ).all()
+
+
+def pending_invitations(pole_id: int) -> list[Invitation]:
+    return db.session.scalars(
+        sa.select(Invitation).where(Invitation.pole_id == pole_id, Invitation.accepted_at.is_(None),
+                                    Invitation.revoked_at.is_(None)).order_by(Invitation.id)).all()
