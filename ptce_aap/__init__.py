@@ -58,8 +58,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
 
-    from ptce_aap import cli, jobs
+    from ptce_aap import cli, jobs, storage
 
+    storage.init_app(app)
     jobs.init_app(app)
     cli.init_app(app)
     return app

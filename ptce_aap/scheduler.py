@@ -1,8 +1,71 @@
-"""Scheduled work run by ``flask ptce tick``: draft reminders, review reminders."""
+"""Scheduled work run by ``flask ptce tick`` (cron, every 5 to 15 minutes): draft reminders.
+
+Draft reminders go 7 days and 1 day before a call's deadline, only for dossiers still in draft,
+to every person who edits the dossier; the dedupe key (dossier, person, J-7/J-1) means a reminder
+is never sent twice, however often the tick runs.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 
-def run_scheduled() -> int:
-    """Create the outbox rows of the reminders now due. Returns how many were created."""
-    return 0
+import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
+
+from ptce_aap.enums import CallStatus, DossierStatus
+from ptce_aap.extensions import db
+from ptce_aap.i18n import format_paris
+from ptce_aap.models.base import utcnow
+from ptce_aap.models.calls import Call
+from ptce_aap.models.dossiers import Dossier, PoleMembership
+
+REMINDERS = [("J-7", timedelta(days=7)), ("J-1", timedelta(days=1))]
+
+
+def due_reminder(call: Call, now: datetime) -> str | None:
+    """The reminder due for ``call`` now: the closest threshold already reached, before the deadline."""
+    left = call.closes_at - now
+    if left <= timedelta(0):
+        return None
+    for label, threshold in sorted(REMINDERS, key=lambda r: r[1]):
+        if left <= threshold:
+            return label
+    return None
+
+
+def draft_reminders(now: datetime) -> None:
+    from ptce_aap.mail import public_url
+    from ptce_aap.services.notifications import notify
+
+    calls = db.session.scalars(sa.select(Call).where(
+        Call.status == CallStatus.OPEN, Call.closes_at > now, Call.closes_at <= now + timedelta(days=7))).all()
+    for call in calls:
+        label = due_reminder(call, now)
+        if label is None:
+            continue
+        days_left = max(1, (call.closes_at - now).days + (1 if (call.closes_at - now).seconds else 0))
+        rows = db.session.execute(
+            sa.select(Dossier, PoleMembership)
+            .join(PoleMembership, PoleMembership.pole_id == Dossier.pole_id)
+            .options(joinedload(PoleMembership.user))
+            .where(Dossier.call_id == call.id, Dossier.status == DossierStatus.DRAFT)
+        ).all()
+        for dossier, membership in rows:
+            user = membership.user
+            key = f"draft_reminder:{dossier.id}:{user.id}:{label}"
+            notify(user.email, "draft_reminder", {
+                "name": user.display_name, "call_title": call.title, "deadline_text": format_paris(call.closes_at),
+                "days_left": days_left, "link": public_url(f"/porteur/dossiers/{dossier.id}"),
+                "pole_name": dossier.pole_name,
+            }, dedupe_key=key, user=user)
+    db.session.commit()
+
+
+def run_scheduled(now: datetime | None = None) -> int:
+    """Create the outbox rows of the reminders now due. Returns how many notifications were queued."""
+    from ptce_aap.models.outbox import Notification
+
+    now = now or utcnow()
+    before = db.session.scalar(sa.select(sa.func.count(Notification.id)))
+    draft_reminders(now)
+    return db.session.scalar(sa.select(sa.func.count(Notification.id))) - before

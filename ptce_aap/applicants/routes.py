@@ -248,15 +248,6 @@ def _display(value) -> str:
     return str(value) if value not in (None, "") else "—"
 
 
-@bp.route("/dossiers/<int:dossier_id>/pieces")
-def attachments(dossier_id: int):
-    d = load_dossier(dossier_id, full=True)
-    problems = [p for p in checks_for(d) if p.section == "pieces"]
-    return render_template("applicants/attachments.html", dossier=d, call=d.call, problems=problems,
-                           section="pieces", section_label=dossier_checks.SECTION_LABELS["pieces"],
-                           can_edit=can_edit_dossier(current_user, d))
-
-
 @bp.route("/dossiers/<int:dossier_id>/deposer", methods=["GET", "POST"])
 def submit(dossier_id: int):
     from ptce_aap.services import submission
