@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 import sqlalchemy as sa
-from flask import current_app, jsonify, redirect, render_template, request, session, url_for
+from flask import abort, current_app, jsonify, redirect, render_template, request, session, url_for
+from flask_babel import get_locale, gettext
+from flask_login import current_user
+from sqlalchemy.orm import selectinload
 
+from ptce_aap.domain.rules_text import explain_rules, format_share
+from ptce_aap.enums import CallStatus, Role
 from ptce_aap.extensions import db, limiter
+from ptce_aap.i18n import format_eur, format_paris
+from ptce_aap.markdown import render_markdown
+from ptce_aap.models.base import utcnow
+from ptce_aap.models.calls import Call
+from ptce_aap.permissions import has_role, require
 from ptce_aap.public import bp
 
 logger = logging.getLogger("ptce_aap.health")
+
+CLOSED_CALLS_PER_PAGE = 10
 
 
 @bp.route("/")
@@ -20,7 +33,58 @@ def home():
 
 @bp.route("/appels")
 def calls():
-    return render_template("public/calls.html")
+    """Published calls in three sections: open, upcoming, closed (the last one paginated)."""
+    now = utcnow()
+    current = db.session.scalars(
+        sa.select(Call).where(Call.status == CallStatus.OPEN, Call.closes_at > now)
+        .order_by(Call.closes_at, Call.opens_at, Call.id)).all()
+    open_calls = [call for call in current if call.opens_at <= now]
+    upcoming_calls = sorted((call for call in current if call.opens_at > now),
+                            key=lambda call: (call.opens_at, call.id))
+    closed_page = db.paginate(
+        sa.select(Call).where(Call.status != CallStatus.DRAFT,
+                              sa.or_(Call.status != CallStatus.OPEN, Call.closes_at <= now))
+        .order_by(Call.closes_at.desc(), Call.id.desc()),
+        page=request.args.get("page", 1, type=int), per_page=CLOSED_CALLS_PER_PAGE, error_out=False)
+    return render_template("public/calls.html", open_calls=open_calls, upcoming_calls=upcoming_calls,
+                           closed_page=closed_page, CallStatus=CallStatus)
+
+
+@bp.route("/appels/<slug>")
+def call(slug: str):
+    """A call's public page: calendar, amounts, eligibility rules, documents, grid, submit button."""
+    call = db.session.scalar(
+        sa.select(Call).where(Call.slug == slug)
+        .options(selectinload(Call.criteria), selectinload(Call.categories), selectinload(Call.document_types)))
+    if call is None:
+        abort(404)
+    require(_can_view_call(current_user, call))
+    now = utcnow()
+    locale = str(get_locale())
+    rules = explain_rules(call.eligibility_settings, max_amount_eur=call.max_amount_eur,
+                          max_state_share=call.max_state_share, closes_at=call.closes_at, gettext=gettext,
+                          format_amount=format_eur, format_datetime=format_paris, locale=locale)
+    return render_template(
+        "public/call.html", call=call, now=now, phase=_phase(call, now), rules=rules,
+        description=render_markdown(call.description_md), max_state_share=format_share(call.max_state_share, locale),
+        required_documents=[d for d in call.document_types if d.is_required],
+        optional_documents=[d for d in call.document_types if not d.is_required], CallStatus=CallStatus)
+
+
+def _can_view_call(user, call: Call) -> bool:
+    """Everyone sees published calls; drafts only admins."""
+    return call.status != CallStatus.DRAFT or has_role(user, Role.ADMIN)
+
+
+def _phase(call: Call, now: datetime) -> str:
+    """Where the call stands for applicants: draft, upcoming, open (accepts dossiers) or closed."""
+    if call.status == CallStatus.DRAFT:
+        return "draft"
+    if call.is_open_at(now):
+        return "open"
+    if call.status == CallStatus.OPEN and now < call.opens_at:
+        return "upcoming"
+    return "closed"
 
 
 @bp.route("/langue/<code>", methods=["POST"])
