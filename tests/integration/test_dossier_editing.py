@@ -175,7 +175,7 @@ def test_two_concurrent_saves_from_the_same_version_exactly_one_wins(_app, make_
     login_as(applicant)
     with client.session_transaction() as sess:
         cookie_session = dict(sess)
-    version = dossier.version
+    version, dossier_id = dossier.version, dossier.id
     results = []
     barrier = threading.Barrier(2)
 
@@ -184,7 +184,7 @@ def test_two_concurrent_saves_from_the_same_version_exactly_one_wins(_app, make_
         with c.session_transaction() as sess:
             sess.update(cookie_session)
         barrier.wait()
-        r = c.post(f"/porteur/dossiers/{dossier.id}/projet", data={"version": version, "summary": text},
+        r = c.post(f"/porteur/dossiers/{dossier_id}/projet", data={"version": version, "summary": text},
                    headers={"X-Autosave": "1"})
         results.append((r.status_code, text))
 

@@ -1,0 +1,171 @@
+"""Submitting a dossier: pre-check, deadline on the server clock, exactly once, receipt PDF and mail."""
+
+import io
+import threading
+from datetime import timedelta
+
+import pytest
+import requests
+import sqlalchemy as sa
+
+import ptce_aap.receipts  # noqa: F401  (registers the generate_receipt task)
+from ptce_aap.enums import DossierStatus
+from ptce_aap.errors import DomainError
+from ptce_aap.models.base import utcnow
+from ptce_aap.models.dossiers import Dossier, DossierTransition
+from ptce_aap.models.outbox import Notification, OutboxEntry
+from ptce_aap.services import submission
+
+
+def _reload(db, dossier_id):
+    db.session.expire_all()
+    return db.session.get(Dossier, dossier_id)
+
+
+def test_incomplete_dossier_lists_every_blocking_problem_with_links(client, login_as, make_dossier, applicant):
+    dossier = make_dossier(owner=applicant)
+    login_as(applicant)
+    page = client.get(f"/porteur/dossiers/{dossier.id}/deposer").get_data(as_text=True)
+    assert "points bloquent le dépôt" in page
+    assert f'href="/porteur/dossiers/{dossier.id}/identite#carrier_siret"' in page
+    assert "SIRET de la structure porteuse : à renseigner." in page
+    assert f'href="/porteur/dossiers/{dossier.id}/pieces#doc-statuts"' in page
+    assert "Je confirme le dépôt" not in page
+    response = client.post(f"/porteur/dossiers/{dossier.id}/deposer")
+    assert response.status_code == 302
+    assert client.get(response.headers["Location"]).status_code == 200
+
+
+def test_submit_then_receipt_pdf_and_mail(client, login_as, make_dossier, applicant, db, worker, smtp):
+    from pypdf import PdfReader
+
+    dossier = make_dossier(owner=applicant, complete=True)
+    login_as(applicant)
+    page = client.get(f"/porteur/dossiers/{dossier.id}/deposer").get_data(as_text=True)
+    assert "Je confirme le dépôt du dossier" in page
+    response = client.post(f"/porteur/dossiers/{dossier.id}/deposer")
+    assert response.status_code == 302
+    d = _reload(db, dossier.id)
+    assert d.status == DossierStatus.SUBMITTED
+    assert d.receipt_number == f"PTCE-{d.call.closes_at.year}-{d.id:06d}"
+    assert [(t.from_status, t.to_status) for t in d.transitions][-1] == (DossierStatus.DRAFT, DossierStatus.SUBMITTED)
+    worker()  # generate the receipt, which queues the mail
+    worker()  # send the mail
+    d = _reload(db, dossier.id)
+    assert d.receipt_key.endswith(f"{d.receipt_number}.pdf")
+    mails = smtp.wait_for(1)
+    assert len(mails) == 1
+    mail = mails[0]
+    assert mail["To"] == applicant.email
+    assert d.receipt_number in mail.get_body(("plain",)).get_content()
+    pdf_parts = [p for p in mail.iter_attachments() if p.get_content_type() == "application/pdf"]
+    assert [p.get_filename() for p in pdf_parts] == [f"recepisse-{d.receipt_number}.pdf"]
+    # The receipt downloaded through its short-lived link carries the number, time and each document's SHA-256.
+    download = client.get(f"/porteur/dossiers/{d.id}/recepisse")
+    assert download.status_code == 302
+    fetched = requests.get(download.headers["Location"], timeout=10)
+    assert fetched.status_code == 200
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(fetched.content)).pages)
+    assert d.receipt_number in text
+    assert "Pôle Coopérations du Val" in text
+    assert "73282932000074" in text
+    for attachment in d.attachments:
+        assert attachment.sha256 in "".join(text.split())
+    assert "(heure de Paris)" in text
+    # Now read-only.
+    client.post(f"/porteur/dossiers/{d.id}/projet", data={"version": d.version, "summary": "après"})
+    assert _reload(db, dossier.id).summary != "après"
+
+
+def test_deadline_is_checked_with_the_server_clock(make_dossier, applicant, db):
+    dossier = make_dossier(owner=applicant, complete=True)
+    closes_at = dossier.call.closes_at
+    with pytest.raises(DomainError, match="La date limite de dépôt est dépassée"):
+        submission.submit_dossier(dossier, by=applicant, now=closes_at + timedelta(seconds=1))
+    db.session.rollback()
+    submission.submit_dossier(dossier, by=applicant, now=closes_at - timedelta(seconds=1))
+    db.session.commit()
+    assert _reload(db, dossier.id).status == DossierStatus.SUBMITTED
+
+
+def test_submission_one_second_after_closing_is_refused(client, login_as, make_dossier, applicant, db):
+    dossier = make_dossier(owner=applicant, complete=True)
+    dossier.call.closes_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    login_as(applicant)
+    page = client.get(f"/porteur/dossiers/{dossier.id}/deposer").get_data(as_text=True)
+    assert "La date limite de dépôt est dépassée" in page
+    response = client.post(f"/porteur/dossiers/{dossier.id}/deposer", follow_redirects=True)
+    assert "La date limite de dépôt est dépassée : le dossier ne peut plus être déposé." in response.get_data(
+        as_text=True)
+    assert _reload(db, dossier.id).status == DossierStatus.DRAFT
+
+
+def test_two_simultaneous_submits_make_one_submission_one_receipt_one_mail(
+        _app, client, login_as, make_dossier, applicant, db, worker, smtp):
+    dossier = make_dossier(owner=applicant, complete=True)
+    login_as(applicant)
+    with client.session_transaction() as sess:
+        session_data = dict(sess)
+    barrier = threading.Barrier(2)
+    codes = []
+    dossier_id = dossier.id
+
+    def submit():
+        c = _app.test_client()
+        with c.session_transaction() as sess:
+            sess.update(session_data)
+        barrier.wait()
+        response = c.post(f"/porteur/dossiers/{dossier_id}/deposer")
+        codes.append(response.status_code)
+
+    threads = [threading.Thread(target=submit) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert codes == [302, 302]
+    worker()
+    worker()
+    d = _reload(db, dossier.id)
+    assert d.status == DossierStatus.SUBMITTED
+    submitted = db.session.scalars(sa.select(DossierTransition).where(
+        DossierTransition.dossier_id == d.id, DossierTransition.to_status == DossierStatus.SUBMITTED)).all()
+    assert len(submitted) == 1
+    assert db.session.scalar(sa.select(sa.func.count(OutboxEntry.id)).where(OutboxEntry.task == "generate_receipt")) == 1
+    assert db.session.scalar(sa.select(sa.func.count(Notification.id))) == 1
+    assert len(smtp.wait_for(1)) == 1
+    assert len(smtp.messages) == 1
+
+
+def test_withdraw_after_submission_with_confirmation(client, login_as, make_dossier, applicant, db):
+    dossier = make_dossier(owner=applicant, complete=True)
+    submission.submit_dossier(dossier, by=applicant, now=utcnow())
+    db.session.commit()
+    login_as(applicant)
+    refused = client.post(f"/porteur/dossiers/{dossier.id}/retrait", data={"reason": "Projet reporté"})
+    assert "Cochez la case pour confirmer le retrait." in refused.get_data(as_text=True)
+    assert 'Projet reporté' in refused.get_data(as_text=True)
+    assert _reload(db, dossier.id).status == DossierStatus.SUBMITTED
+    client.post(f"/porteur/dossiers/{dossier.id}/retrait", data={"reason": "Projet reporté", "confirm": "y"})
+    d = _reload(db, dossier.id)
+    assert d.status == DossierStatus.WITHDRAWN
+    assert d.transitions[-1].reason == "Projet reporté"
+
+
+@pytest.mark.parametrize("method,path", [
+    ("get", "/deposer"), ("post", "/deposer"), ("get", "/recepisse"), ("get", "/retrait"), ("post", "/retrait"),
+    ("post", "/coediteurs"),
+])
+def test_another_applicant_cannot_reach_submission_urls(client, login_as, make_dossier, make_user, applicant, db,
+                                                        method, path):
+    dossier = make_dossier(owner=applicant, complete=True)
+    submission.submit_dossier(dossier, by=applicant, now=utcnow())
+    db.session.commit()
+    intruder = make_user("intrus@example.org")
+    make_dossier(owner=intruder, pole_name="Autre pôle", complete=True)
+    login_as(intruder)
+    response = getattr(client, method)(f"/porteur/dossiers/{dossier.id}{path}", data={"confirm": "y",
+                                                                                       "email": "x@y.fr"})
+    assert response.status_code == 404
+    assert _reload(db, dossier.id).status == DossierStatus.SUBMITTED
