@@ -1,0 +1,102 @@
+"""Operations: /healthz on the real services, the demo command, request ids, error pages."""
+
+import json
+import logging
+
+import pytest
+import sqlalchemy as sa
+
+from ptce_aap import create_app
+from ptce_aap.enums import CallStatus
+from ptce_aap.models.accounts import User
+from ptce_aap.models.calls import Call
+from tests.fixtures.services import free_port
+
+
+def test_healthz_ok_on_postgresql_s3_and_redis(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert {k: body[k] for k in ("database", "storage", "queue", "status")} == {
+        "database": "ok", "storage": "ok", "queue": "ok", "status": "ok"}
+    assert body["jobs"] == "rq" and body["storage_backend"] == "s3"
+
+
+@pytest.mark.parametrize("overrides,failing", [
+    ({"S3_ENDPOINT_URL": "http://127.0.0.1:{port}"}, "storage"),
+    ({"REDIS_URL": "redis://127.0.0.1:{port}/0"}, "queue"),
+    ({"SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://postgres@127.0.0.1:{port}/nothing"}, "database"),
+])
+def test_healthz_names_the_failing_part_with_503(app, overrides, failing):
+    port = free_port()  # nothing listens there
+    broken = create_app({k: v.format(port=port) for k, v in overrides.items()})
+    response = broken.test_client().get("/healthz")
+    assert response.status_code == 503
+    body = response.get_json()
+    assert body["status"] == "error"
+    assert body[failing].startswith("error: ")
+    assert [k for k in ("database", "storage", "queue") if body[k] != "ok"] == [failing]
+    with broken.app_context():
+        from ptce_aap.extensions import db
+
+        db.engine.dispose()
+
+
+def test_demo_command_is_idempotent_and_prints_logins(app, db):
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["ptce", "demo"])
+    assert first.exit_code == 0, first.output
+    assert "Mot de passe de tous les comptes de démonstration : Demo-ptce-2026!" in first.output
+    assert "admin@demo.ptce.fr" in first.output and "rapporteur.cdc@demo.ptce.fr" in first.output
+    second = runner.invoke(args=["ptce", "demo"])
+    assert second.exit_code == 0
+    db.session.expire_all()
+    users = db.session.scalars(sa.select(User).order_by(User.email)).all()
+    assert len(users) == 6
+    assert sum(u.is_admin for u in users) == 1 and sum(u.is_reviewer for u in users) == 3
+    assert len({u.institution_id for u in users if u.is_reviewer}) == 3
+    assert sum(u.is_applicant for u in users) == 2
+    calls = db.session.scalars(sa.select(Call)).all()
+    assert [(c.slug, c.status) for c in calls] == [("ptce-2027", CallStatus.OPEN)]
+    assert [c.weight for c in calls[0].criteria] == [25, 20, 15, 15, 15, 10]
+
+
+def test_request_id_is_returned_and_logged_as_json(client, capfd):
+    logger = logging.getLogger("ptce_aap")
+    handler = next(h for h in logger.handlers if getattr(h, "_ptce", False))
+    records = []
+
+    class Capture(logging.Handler):
+        def emit(self, record):
+            records.append(handler.format(record))
+
+    capture = Capture()
+    capture.addFilter(handler.filters[0])
+    logger.addHandler(capture)
+    try:
+        response = client.get("/appels", headers={"X-Request-ID": "abc123"})
+    finally:
+        logger.removeHandler(capture)
+    assert response.headers["X-Request-ID"] == "abc123"
+    line = json.loads(next(r for r in records if '"path": "/appels"' in r))
+    assert line["request_id"] == "abc123" and line["status"] == 200 and line["message"] == "request"
+
+
+def test_unexpected_error_shows_calm_french_page_with_request_id(app):
+    broken = create_app({"RENDER_500_IN_TESTS": True})
+
+    @broken.route("/boom")
+    def boom():
+        raise RuntimeError("boom")
+
+    response = broken.test_client().get("/boom", headers={"X-Request-ID": "req-42"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 500
+    assert "Une erreur inattendue s&#39;est produite" in page
+    assert "req-42" in page
+
+
+def test_unknown_page_is_a_french_404(client):
+    response = client.get("/nulle-part")
+    assert response.status_code == 404
+    assert "Page non trouvée" in response.get_data(as_text=True)
