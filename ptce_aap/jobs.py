@@ -2,15 +2,32 @@
 
 Code that wants a job calls ``schedule(task, **ids)`` inside the transaction of the change: it only
 adds an ``OutboxEntry`` row. After the request commits, ``dispatch_outbox`` hands pending rows to RQ
-(or runs them inline in the embedded default). If Redis is unreachable the rows stay ``pending``
-and are dispatched later (next request, ``flask ptce tick`` or the worker's dispatcher loop), so
-nothing is lost. Tasks take ids, reload their objects and are idempotent.
+(or runs them inline in the embedded default, when ``REDIS_URL`` is unset). If Redis is unreachable
+the rows stay ``pending`` and are dispatched later (next request, ``flask ptce tick`` or the worker
+at start-up), so nothing is lost. Tasks take ids, reload their objects and are idempotent.
+
+Life of an outbox row::
+
+    pending --dispatch--> enqueued --run ok--> done
+       ^                     |
+       |                     +--task raised--> (RQ mode) stays enqueued, RQ retries it after
+       |                     |                 RETRY_INTERVALS; failed when no retry is left
+       +---------------------+--task raised--> (inline mode) pending again, run by a later
+                             |                 dispatch after the same intervals; failed after
+                             |                 MAX_ATTEMPTS
+                             +--task raised GiveUp--> failed at once, never retried
+
+``requeue_stale`` (run by ``flask ptce tick``) puts back rows left ``enqueued`` whose RQ job is gone
+or over (Redis lost its data, a worker was killed on the last try…).
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -26,7 +43,18 @@ logger = logging.getLogger("ptce_aap.jobs")
 # task name -> function(**kwargs); filled by ``ptce_aap.tasks`` through ``@task``.
 TASKS: dict[str, Callable] = {}
 
-RETRY_INTERVALS = [10, 30, 120, 600, 1800]  # seconds: RQ Retry backoff
+RETRY_INTERVALS = [10, 30, 120, 600, 1800]  # seconds between two tries (RQ Retry and inline mode)
+MAX_ATTEMPTS = len(RETRY_INTERVALS) + 1  # the first try plus one per interval
+JOB_PATH = "ptce_aap.jobs.run_outbox_entry"  # what RQ imports: keep it stable
+REDIS_DOWN_PAUSE = 30  # seconds during which request teardowns stop trying to reach a dead Redis
+
+
+class GiveUp(Exception):  # noqa: N818 (an instruction, not an error kind)
+    """Raised by a task that failed for good: its outbox row ends ``failed`` and is not retried."""
+
+
+# Set while ``run_outbox_entry`` runs a task: {"last_attempt": bool, "scheduled": bool}.
+_RUNNING: ContextVar[dict | None] = ContextVar("ptce_running_task", default=None)
 
 
 def task(name: str):
@@ -37,10 +65,17 @@ def task(name: str):
     return decorator
 
 
-def schedule(task_name: str, *, dedupe_key: str | None = None, **kwargs) -> OutboxEntry | None:
+def is_last_attempt() -> bool:
+    """True inside a task when a failure now will not be retried (tasks may then give up cleanly)."""
+    state = _RUNNING.get()
+    return bool(state and state["last_attempt"])
+
+
+def schedule(task_name: str, *, dedupe_key: str | None = None, **kwargs) -> OutboxEntry:
     """Add an outbox row in the current transaction; dispatched after commit.
 
-    With a ``dedupe_key`` already used, nothing new is scheduled (returns the existing row).
+    ``kwargs`` must be JSON-serialisable (ids, short strings). With a ``dedupe_key`` already used,
+    nothing new is scheduled and the existing row is returned.
     """
     if task_name not in TASKS:
         _load_tasks()
@@ -54,6 +89,9 @@ def schedule(task_name: str, *, dedupe_key: str | None = None, **kwargs) -> Outb
     db.session.add(entry)
     if has_request_context():
         g.outbox_pending = True
+    state = _RUNNING.get()
+    if state is not None:
+        state["scheduled"] = True  # a task that schedules follow-ups: dispatched when it succeeds
     return entry
 
 
@@ -61,10 +99,25 @@ def _load_tasks() -> None:
     import ptce_aap.tasks  # noqa: F401  (registers the tasks)
 
 
-def get_redis():
-    from redis import Redis
+# --- Redis and RQ -------------------------------------------------------------------------------
 
-    return Redis.from_url(current_app.config["REDIS_URL"], socket_connect_timeout=2, socket_timeout=5)
+def get_redis():
+    """The app's Redis client (one connection pool per app and process; redis-py handles forks).
+
+    Few, short retries: when Redis is down, a dispatch must give up in about a second and leave
+    the rows pending rather than hold a request for redis-py's default backoff.
+    """
+    state = current_app.extensions.setdefault("ptce_jobs", {})
+    client = state.get("redis")
+    if client is None:
+        from redis import Redis
+        from redis.backoff import ExponentialBackoff
+        from redis.retry import Retry
+
+        client = Redis.from_url(current_app.config["REDIS_URL"], socket_connect_timeout=2, socket_timeout=5,
+                                retry=Retry(ExponentialBackoff(cap=0.5, base=0.1), retries=2))
+        state["redis"] = client
+    return client
 
 
 def get_queue():
@@ -73,103 +126,250 @@ def get_queue():
     return Queue(current_app.config["RQ_QUEUE"], connection=get_redis())
 
 
-def dispatch_outbox(limit: int = 500) -> int:
-    """Enqueue (or run inline) the pending outbox rows. Returns how many were handed over.
+def job_id(entry: OutboxEntry) -> str:
+    """The RQ job id of an outbox row: unique even if ids restart (tests truncate the tables)."""
+    return f"outbox-{entry.id}-{entry.created_at:%Y%m%d%H%M%S%f}"
 
-    Safe to call from several processes: each row is claimed with an UPDATE … WHERE status=pending.
+
+# --- Dispatch -----------------------------------------------------------------------------------
+
+def _is_due(attempts: int, last_try_at, now) -> bool:
+    """Back-off between tries of a row put back to pending (inline retries, requeued rows)."""
+    if attempts == 0 or last_try_at is None:
+        return True
+    wait = RETRY_INTERVALS[min(attempts, len(RETRY_INTERVALS)) - 1]
+    return last_try_at + timedelta(seconds=wait) <= now
+
+
+def dispatch_outbox(limit: int = 500) -> int:
+    """Enqueue (or run inline) the pending outbox rows that are due. Returns how many were handed over.
+
+    Safe to call from several processes: each row is claimed with an UPDATE … WHERE status=pending
+    before it is enqueued or run. Never raises because Redis is down: the rows stay pending with
+    ``last_error`` and the next dispatch tries again.
+
+    Call it after the commit: it commits the session itself, so unsaved changes are refused.
     """
+    if db.session.new or db.session.dirty or db.session.deleted:
+        raise RuntimeError("dispatch_outbox() is called after commit: the session has unsaved changes")
     _load_tasks()
-    ids = db.session.scalars(
-        sa.select(OutboxEntry.id).where(OutboxEntry.status == OutboxStatus.PENDING)
+    now = utcnow()
+    rows = db.session.execute(
+        sa.select(OutboxEntry.id, OutboxEntry.attempts, OutboxEntry.enqueued_at)
+        .where(OutboxEntry.status == OutboxStatus.PENDING)
         .order_by(OutboxEntry.id).limit(limit)).all()
     db.session.commit()
+    inline = current_app.config["JOBS_INLINE"]
     handed = 0
-    for entry_id in ids:
-        if current_app.config["JOBS_INLINE"]:
-            run_outbox_entry(entry_id)
-            handed += 1
+    for entry_id, attempts, last_try_at in rows:
+        if not _is_due(attempts, last_try_at, now):
             continue
-        if not _enqueue(entry_id):
+        if not _claim(entry_id):
+            continue  # another process took it
+        if inline:
+            run_outbox_entry(entry_id)
+        elif not _enqueue(entry_id):
             break  # Redis is down: the rest waits too.
         handed += 1
     return handed
 
 
-def _enqueue(entry_id: int) -> bool:
-    from redis.exceptions import RedisError
-    from rq import Retry
-
+def _claim(entry_id: int) -> bool:
     claimed = db.session.execute(
         sa.update(OutboxEntry)
         .where(OutboxEntry.id == entry_id, OutboxEntry.status == OutboxStatus.PENDING)
         .values(status=OutboxStatus.ENQUEUED, enqueued_at=utcnow())
     ).rowcount
     db.session.commit()
-    if not claimed:
-        return True
+    return bool(claimed)
+
+
+def _enqueue(entry_id: int) -> bool:
+    """Hand a claimed row to RQ; on a Redis error put it back to pending and return False."""
+    from redis.exceptions import RedisError
+    from rq import Retry
+
+    entry = db.session.get(OutboxEntry, entry_id)
     try:
         get_queue().enqueue(
-            "ptce_aap.jobs.run_outbox_entry", entry_id,
-            job_id=f"outbox-{entry_id}", retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
+            JOB_PATH, entry_id, job_id(entry),
+            job_id=job_id(entry), retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
             job_timeout=600, result_ttl=3600, failure_ttl=7 * 24 * 3600,
+            description=f"outbox {entry_id}: {entry.task}",
         )
     except RedisError as exc:
+        db.session.rollback()
         db.session.execute(sa.update(OutboxEntry).where(OutboxEntry.id == entry_id)
-                           .values(status=OutboxStatus.PENDING, enqueued_at=None, last_error=str(exc)[:500]))
+                           .values(status=OutboxStatus.PENDING, enqueued_at=None,
+                                   last_error=f"Redis : {exc}"[:2000]))
         db.session.commit()
+        current_app.extensions.setdefault("ptce_jobs", {})["redis_down_until"] = (
+            time.monotonic() + REDIS_DOWN_PAUSE)
         logger.warning("redis unavailable, outbox entry left pending", extra={"outbox_id": entry_id})
         return False
+    db.session.commit()
     return True
 
 
 def requeue_stale(older_than: timedelta = timedelta(minutes=30)) -> int:
-    """Put back rows marked enqueued long ago but never done (e.g. Redis lost its queue)."""
+    """Put back rows marked enqueued long ago that no RQ job will finish. Returns how many.
+
+    In RQ mode a row waiting for a retry (its job is scheduled) or running is left alone; a row
+    whose job is missing (Redis lost its data) or over (a worker killed on the last try, a job failed
+    by RQ's maintenance) goes back to pending — or to failed once it has used all its attempts.
+    In inline mode a row stays enqueued only if its process died while running it.
+    """
     cutoff = utcnow() - older_than
-    count = db.session.execute(
-        sa.update(OutboxEntry)
+    entries = db.session.scalars(
+        sa.select(OutboxEntry)
         .where(OutboxEntry.status == OutboxStatus.ENQUEUED, OutboxEntry.enqueued_at < cutoff)
-        .values(status=OutboxStatus.PENDING)
-    ).rowcount
+        .order_by(OutboxEntry.id)).all()
+    if entries and not current_app.config["JOBS_INLINE"]:
+        from redis.exceptions import RedisError
+
+        try:
+            entries = [entry for entry in entries if _rq_job_is_over(entry)]
+        except RedisError:  # Redis down: nothing can be decided now
+            db.session.rollback()
+            logger.warning("redis unavailable, stale outbox entries not checked")
+            return 0
+    count = 0
+    for entry in entries:
+        if entry.attempts >= MAX_ATTEMPTS:
+            entry.status = OutboxStatus.FAILED
+            entry.last_error = (entry.last_error or "") + " (abandonné : plus aucune tentative)"
+            logger.warning("stale outbox entry failed", extra={"job": entry.task, "outbox_id": entry.id})
+            continue
+        entry.status = OutboxStatus.PENDING
+        count += 1
     db.session.commit()
     return count
 
 
-def run_outbox_entry(entry_id: int) -> str:
-    """The RQ job: run one outbox row's task. Idempotent: a done row is not run again."""
-    if not has_app_context():
+def _rq_job_is_over(entry: OutboxEntry) -> bool:
+    """True when no RQ job will run this row again; a finished/failed job is deleted so it can be
+    enqueued afresh under the same id."""
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job, JobStatus
+
+    try:
+        job = Job.fetch(job_id(entry), connection=get_redis())
+    except NoSuchJobError:
+        return True
+    if job.get_status() in {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}:
+        return False
+    job.delete()
+    return True
+
+
+# --- Running a job ------------------------------------------------------------------------------
+
+_worker_app = None
+_pid = os.getpid()
+
+
+def _app_for_worker():
+    """The app of a bare ``rq worker`` (no Flask app active), built once per process."""
+    global _worker_app
+    if _worker_app is None:
         from ptce_aap import create_app
 
-        with create_app().app_context():
-            return run_outbox_entry(entry_id)
+        _worker_app = create_app()
+    return _worker_app
+
+
+def _forget_inherited_connections() -> None:
+    """In a process forked after the engine was used (the work horse of ``flask ptce worker``),
+    drop the parent's pooled connections without closing them, as SQLAlchemy advises."""
+    global _pid
+    if os.getpid() != _pid:
+        for engine in db.engines.values():
+            engine.dispose(close=False)
+        _pid = os.getpid()
+
+
+def _is_last_try(attempts: int) -> bool:
+    if not current_app.config["JOBS_INLINE"]:
+        from rq import get_current_job
+
+        job = get_current_job()
+        if job is not None:
+            return not job.should_retry  # RQ counts the retries left
+    return attempts >= MAX_ATTEMPTS
+
+
+def _finish(entry_id: int, status: OutboxStatus, error: str = "") -> None:
+    values = {"status": status, "last_error": error[:2000]}
+    if status == OutboxStatus.DONE:
+        values["done_at"] = utcnow()
+    db.session.execute(sa.update(OutboxEntry).where(OutboxEntry.id == entry_id).values(**values))
+    db.session.commit()
+
+
+def run_outbox_entry(entry_id: int, expected_job_id: str | None = None) -> str:
+    """The RQ job (and the inline runner): run one outbox row's task.
+
+    Idempotent at the row level: a ``done`` or ``failed`` row is not run again (tasks are themselves
+    idempotent for the case of a worker killed mid-run). On failure:
+
+    - RQ mode: ``attempts`` and ``last_error`` are recorded, the row stays ``enqueued`` and the
+      exception is re-raised so that RQ retries the job after the next interval; on the last try
+      (no RQ retry left) the row becomes ``failed``.
+    - inline mode: the row goes back to ``pending`` for a later dispatch (``flask ptce tick``) after
+      the same intervals, and becomes ``failed`` after ``MAX_ATTEMPTS``; nothing is raised.
+    - a task raising ``GiveUp`` fails the row at once, in both modes, without a retry.
+
+    ``expected_job_id`` (given by RQ) makes a job left in Redis by another database (ids reused after a
+    restore, or test runs) a no-op instead of running someone else's row.
+    """
+    if not has_app_context():  # bare ``rq worker``
+        with _app_for_worker().app_context():
+            return run_outbox_entry(entry_id, expected_job_id)
+    _forget_inherited_connections()
     _load_tasks()
     entry = db.session.get(OutboxEntry, entry_id)
     if entry is None:
+        logger.warning("outbox entry missing", extra={"outbox_id": entry_id})
         return "missing"
-    if entry.status == OutboxStatus.DONE:
-        return "already done"
+    if expected_job_id is not None and job_id(entry) != expected_job_id:
+        logger.warning("job does not match its outbox entry, ignored", extra={"outbox_id": entry_id})
+        return "not this entry"
+    if entry.status in (OutboxStatus.DONE, OutboxStatus.FAILED):
+        return f"already {entry.status.value}"
     entry.attempts += 1
+    task_name, kwargs, attempts = entry.task, dict(entry.kwargs), entry.attempts
     db.session.commit()
-    fn = TASKS[entry.task]
+    inline = current_app.config["JOBS_INLINE"]
+    log_extra = {"job": task_name, "outbox_id": entry_id}
+    state = {"last_attempt": _is_last_try(attempts), "scheduled": False}
+    token = _RUNNING.set(state)
     try:
-        fn(**entry.kwargs)
+        TASKS[task_name](**kwargs)
+    except GiveUp as exc:
+        db.session.rollback()
+        _finish(entry_id, OutboxStatus.FAILED, str(exc))
+        logger.warning("job gave up: %s", exc, extra=log_extra)
+        return "failed"
     except Exception as exc:
         db.session.rollback()
-        entry = db.session.get(OutboxEntry, entry_id)
-        entry.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-        if current_app.config["JOBS_INLINE"] and entry.attempts < len(RETRY_INTERVALS) + 1:
-            entry.status = OutboxStatus.PENDING  # inline mode: the next tick tries again
+        error = f"{type(exc).__name__}: {exc}"
+        if state["last_attempt"]:
+            _finish(entry_id, OutboxStatus.FAILED, error)
+            logger.exception("job failed, no retry left", extra=log_extra)
+        elif inline:
+            _finish(entry_id, OutboxStatus.PENDING, error)  # a later dispatch tries again
+            logger.warning("job failed, will retry: %s", error, extra=log_extra)
         else:
-            entry.status = OutboxStatus.FAILED if current_app.config["JOBS_INLINE"] else entry.status
-        db.session.commit()
-        logger.exception("job failed", extra={"job": entry.task, "outbox_id": entry_id})
-        if current_app.config["JOBS_INLINE"]:
+            _finish(entry_id, OutboxStatus.ENQUEUED, error)  # RQ retries it
+            logger.warning("job failed, RQ will retry: %s", error, extra=log_extra)
+        if inline:
             return "failed"
         raise
-    entry = db.session.get(OutboxEntry, entry_id)
-    entry.status = OutboxStatus.DONE
-    entry.done_at = utcnow()
-    entry.last_error = ""
-    db.session.commit()
+    finally:
+        _RUNNING.reset(token)
+    _finish(entry_id, OutboxStatus.DONE)
+    if state["scheduled"]:
+        dispatch_outbox()  # follow-ups the task scheduled (and committed)
     return "done"
 
 
@@ -186,6 +386,9 @@ def init_app(app) -> None:
         if exc is None and g.get("outbox_pending"):
             g.outbox_pending = False
             db.session.rollback()  # only what the view committed is dispatched
+            down_until = app.extensions.get("ptce_jobs", {}).get("redis_down_until", 0)
+            if not app.config["JOBS_INLINE"] and time.monotonic() < down_until:
+                return  # Redis was down a moment ago: leave the rows to tick/worker, answer fast
             try:
                 dispatch_outbox()
             except Exception:  # never break the response for the dispatcher: rows stay pending

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import g, jsonify, render_template, request, send_from_directory
+from flask import g, jsonify, make_response, render_template, request, send_from_directory
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
@@ -91,9 +91,9 @@ def init_app(app) -> None:
         if exc.code == 400 and getattr(exc, "description", "").startswith("The CSRF"):
             description = _("Le formulaire a expiré ou n'est pas valide. Rechargez la page et réessayez : "
                             "ce que vous aviez saisi n'a pas été enregistré.")
-        response = render_error(exc.code, description)
-        if exc.code == 405 and hasattr(exc, "valid_methods"):
-            response[0].headers["Allow"] = ", ".join(exc.valid_methods or [])
+        response = make_response(render_error(exc.code, description))
+        if exc.code == 405 and getattr(exc, "valid_methods", None):
+            response.headers["Allow"] = ", ".join(exc.valid_methods)
         return response
 
     @app.errorhandler(Exception)

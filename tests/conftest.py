@@ -137,7 +137,11 @@ def worker(app):
         queue = jobs.get_queue()
         w = SimpleWorker([queue], connection=queue.connection)
         w.work(burst=True)
+        w.refresh()
         return w.successful_job_count
 
     yield _run
-    jobs.get_queue().empty()
+    queue = jobs.get_queue()
+    for job_id in queue.scheduled_job_registry.get_job_ids():
+        queue.scheduled_job_registry.remove(job_id)
+    queue.empty()
