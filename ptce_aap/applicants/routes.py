@@ -62,6 +62,7 @@ def dashboard():
         .join(Call, Call.id == Dossier.call_id)
         .join(PoleMembership, PoleMembership.pole_id == Dossier.pole_id)
         .where(PoleMembership.user_id == current_user.id)
+        .options(selectinload(Dossier.transitions).joinedload(DossierTransition.actor))
         .order_by(Dossier.updated_at.desc())
     ).all()
     return render_template("applicants/dashboard.html", rows=rows)

@@ -257,3 +257,20 @@ def test_query_count_does_not_grow_with_rows(client, login_as, make_dossier, mak
     login_as(big_owner)
     n_big = _count_queries(db, lambda: client.get(f"/porteur/dossiers/{big.id}{path}"))
     assert n_big == n_small
+
+
+def test_dashboard_lists_only_my_dossiers_with_their_timeline(client, login_as, make_dossier, make_user, applicant,
+                                                             db):
+    from ptce_aap.models.base import utcnow
+    from ptce_aap.services import submission
+
+    mine = make_dossier(owner=applicant, pole_name="Mon pôle", complete=True)
+    submission.submit_dossier(mine, by=applicant, now=utcnow())
+    db.session.commit()
+    make_dossier(owner=make_user("autre@example.org"), pole_name="Pôle d'un autre")
+    login_as(applicant)
+    page = client.get("/porteur/").get_data(as_text=True)
+    assert "Mon pôle" in page and "Pôle d&#39;un autre" not in page
+    timeline = page[page.index("Historique"):]
+    assert timeline.index("Brouillon") < timeline.index("Déposé")
+    assert "(Julie Porteur)" in timeline
