@@ -63,10 +63,10 @@ def blueprint_role_gate(bp, *roles: Role | str) -> None:
 # --- object predicates -------------------------------------------------------------------------
 
 def is_pole_member(user, pole_id: int) -> bool:
+    from flask import has_request_context, request
+
     from ptce_aap.extensions import db
     from ptce_aap.models.dossiers import PoleMembership
-
-    from flask import has_request_context, request
 
     if not getattr(user, "is_authenticated", False):
         return False
@@ -100,6 +100,13 @@ def can_manage_pole(user, pole) -> bool:
         return False
     membership = db.session.query(PoleMembership).filter_by(pole_id=pole.id, user_id=user.id).one_or_none()
     return membership is not None and membership.is_owner
+
+
+def can_view_call(user, call) -> bool:
+    """Everyone sees a call once it leaves draft; drafts only admins."""
+    from ptce_aap.enums import CallStatus
+
+    return call.status != CallStatus.DRAFT or has_role(user, Role.ADMIN)
 
 
 def can_administer(user) -> bool:

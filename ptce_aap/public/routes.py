@@ -12,13 +12,13 @@ from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from ptce_aap.domain.rules_text import explain_rules, format_share
-from ptce_aap.enums import CallStatus, Role
+from ptce_aap.enums import CallStatus
 from ptce_aap.extensions import db, limiter
 from ptce_aap.i18n import format_eur, format_paris
 from ptce_aap.markdown import render_markdown
 from ptce_aap.models.base import utcnow
 from ptce_aap.models.calls import Call
-from ptce_aap.permissions import has_role, require
+from ptce_aap.permissions import can_view_call, require
 from ptce_aap.public import bp
 
 logger = logging.getLogger("ptce_aap.health")
@@ -58,7 +58,7 @@ def call(slug: str):
         .options(selectinload(Call.criteria), selectinload(Call.categories), selectinload(Call.document_types)))
     if call is None:
         abort(404)
-    require(_can_view_call(current_user, call))
+    require(can_view_call(current_user, call))
     now = utcnow()
     locale = str(get_locale())
     rules = explain_rules(call.eligibility_settings, max_amount_eur=call.max_amount_eur,
@@ -69,11 +69,6 @@ def call(slug: str):
         description=render_markdown(call.description_md), max_state_share=format_share(call.max_state_share, locale),
         required_documents=[d for d in call.document_types if d.is_required],
         optional_documents=[d for d in call.document_types if not d.is_required], CallStatus=CallStatus)
-
-
-def _can_view_call(user, call: Call) -> bool:
-    """Everyone sees published calls; drafts only admins."""
-    return call.status != CallStatus.DRAFT or has_role(user, Role.ADMIN)
 
 
 def _phase(call: Call, now: datetime) -> str:

@@ -33,9 +33,7 @@ class EditConflict(DomainError):
 
 
 def accepts_submissions(call: Call, moment: datetime) -> bool:
-    from ptce_aap.enums import CallStatus
-
-    return call.status == CallStatus.OPEN and call.opens_at <= moment < call.closes_at
+    return call.is_open_at(moment)
 
 
 def start_dossier(call: Call, *, pole_name: str, by, pole: Pole | None = None) -> Dossier:
