@@ -1,20 +1,210 @@
-"""Accounts: registration, email verification, login, logout, password reset."""
+"""Accounts: registration, email verification, login, logout, password reset.
 
-from flask import abort
+No page tells whether an address has an account: registration, a new verification link and a
+forgotten password all end on the same "check your mailbox" page, and a failed login always gives
+the same message.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
 
 from ptce_aap.auth import bp
+from ptce_aap.auth.forms import EmailForm, LoginForm, RegisterForm, ResetPasswordForm
+from ptce_aap.auth.tokens import TokenError
+from ptce_aap.enums import Role
+from ptce_aap.errors import DomainError
+from ptce_aap.extensions import db, limiter
+from ptce_aap.services import accounts
+
+
+def _auth_rate_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+# Each POST that checks a password or sends a mail is limited per client address.
+rate_limited = limiter.limit(_auth_rate_limit, methods=["POST"])
+
+
+def home_for(user) -> str:
+    """Where a user lands after logging in: the space of their highest role."""
+    if user.has_role(Role.ADMIN):
+        return url_for("admin.dashboard")
+    if user.has_role(Role.REVIEWER):
+        return url_for("reviewers.dashboard")
+    if user.has_role(Role.APPLICANT):
+        return url_for("applicants.dashboard")
+    return url_for("public.home")
+
+
+def safe_next(target: str | None) -> str | None:
+    """``target`` if it is a path on this site (``/…``), else ``None``: no open redirects."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or any(ord(c) < 32 for c in target):
+        return None
+    return target
+
+
+def _start_session(user) -> None:
+    """Log ``user`` in on a fresh session (only the chosen language survives)."""
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    login_user(user)
+
+
+def _check_email_page(reason: str, email: str):
+    session["check_email"] = {"reason": reason, "email": email}
+    return redirect(url_for("auth.check_email"))
+
+
+@bp.route("/inscription", methods=["GET", "POST"])
+@rate_limited
+def register():
+    if current_user.is_authenticated:
+        return redirect(home_for(current_user))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            accounts.register_applicant(form.email.data, form.password.data, full_name=form.full_name.data)
+        except DomainError as exc:
+            db.session.rollback()
+            field = getattr(form, exc.field or "", None)
+            (field.errors if field is not None else form.form_errors).append(exc.message)
+        else:
+            db.session.commit()
+            return _check_email_page("register", form.email.data)
+    return render_template("auth/register.html", form=form,
+                           min_length=current_app.config["PASSWORD_MIN_LENGTH"])
+
+
+@bp.route("/verifiez-vos-courriels")
+def check_email():
+    """The single answer to registration, new verification link and forgotten password."""
+    info = session.get("check_email") or {}
+    reason = info.get("reason", "register")
+    max_age = current_app.config["RESET_TOKEN_MAX_AGE" if reason == "reset" else "EMAIL_TOKEN_MAX_AGE"]
+    return render_template("auth/check_email.html", reason=reason, email=info.get("email", ""),
+                           hours=max(1, max_age // 3600))
+
+
+@bp.route("/verifier/<token>")
+def verify_email(token: str):
+    try:
+        user, newly_verified = accounts.verify_email(token)
+    except TokenError as exc:
+        db.session.rollback()
+        return _invalid_link("verify", expired=exc.expired)
+    if not newly_verified:
+        if current_user.is_authenticated and current_user.id == user.id:
+            flash(_("Votre adresse électronique est déjà vérifiée."), "info")
+            return redirect(home_for(user))
+        flash(_("Votre adresse électronique est déjà vérifiée. Vous pouvez vous connecter."), "info")
+        return redirect(url_for("auth.login"))
+    accounts.record_login(user)
+    db.session.commit()
+    session.pop("check_email", None)
+    _start_session(user)
+    flash(_("Votre adresse électronique est vérifiée. Bienvenue sur la plateforme !"), "success")
+    return redirect(home_for(user))
+
+
+@bp.route("/verification/renvoyer", methods=["GET", "POST"])
+@rate_limited
+def resend_verification():
+    form = EmailForm()
+    if request.method == "GET" and request.args.get("email"):
+        form.email.data = request.args["email"].strip().lower()[:254]
+    if form.validate_on_submit():
+        accounts.resend_verification(form.email.data)
+        db.session.commit()
+        return _check_email_page("resend", form.email.data)
+    return render_template("auth/resend_verification.html", form=form)
 
 
 @bp.route("/connexion", methods=["GET", "POST"])
+@rate_limited
 def login():
-    abort(501)
+    next_url = safe_next(request.args.get("next"))
+    if current_user.is_authenticated:
+        return redirect(next_url or home_for(current_user))
+    form = LoginForm()
+    error = unverified_email = None
+    if form.validate_on_submit():
+        try:
+            user = accounts.authenticate(form.email.data, form.password.data)
+        except accounts.LoginError as exc:
+            db.session.commit()  # the audit of the failure
+            if exc.reason == "unverified":
+                unverified_email = form.email.data
+            else:
+                error = _("Adresse électronique ou mot de passe incorrect.")
+        else:
+            accounts.record_login(user)
+            db.session.commit()
+            _start_session(user)
+            flash(_("Vous êtes connecté(e). Bonjour %(name)s !", name=user.display_name), "success")
+            return redirect(next_url or home_for(user))
+    return render_template("auth/login.html", form=form, error=error, unverified_email=unverified_email,
+                           next_url=next_url)
 
 
 @bp.route("/deconnexion", methods=["POST"])
 def logout():
-    abort(501)
+    if current_user.is_authenticated:
+        accounts.record_logout(current_user._get_current_object())
+        db.session.commit()
+        logout_user()
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    flash(_("Vous êtes déconnecté(e)."), "info")
+    return redirect(url_for("public.home"))
 
 
-@bp.route("/inscription", methods=["GET", "POST"])
-def register():
-    abort(501)
+@bp.route("/mot-de-passe-oublie", methods=["GET", "POST"])
+@rate_limited
+def forgot_password():
+    form = EmailForm()
+    if form.validate_on_submit():
+        accounts.request_password_reset(form.email.data)
+        db.session.commit()
+        return _check_email_page("reset", form.email.data)
+    return render_template("auth/forgot_password.html", form=form)
+
+
+@bp.route("/reinitialiser/<token>", methods=["GET", "POST"])
+@rate_limited
+def reset_password(token: str):
+    try:
+        user = accounts.user_for_reset_token(token)
+    except TokenError as exc:
+        return _invalid_link("reset", expired=exc.expired)
+    form = ResetPasswordForm(owner_email=user.email)
+    if form.validate_on_submit():
+        try:
+            accounts.reset_password(user, form.password.data)
+        except DomainError as exc:
+            db.session.rollback()
+            form.password.errors.append(exc.message)
+        else:
+            db.session.commit()
+            if current_user.is_authenticated:
+                logout_user()
+            flash(_("Votre mot de passe a été modifié. Connectez-vous avec votre nouveau mot de passe."),
+                  "success")
+            return redirect(url_for("auth.login"))
+    return render_template("auth/reset_password.html", form=form, token=token,
+                           min_length=current_app.config["PASSWORD_MIN_LENGTH"])
+
+
+def _invalid_link(kind: str, *, expired: bool):
+    return render_template("auth/invalid_link.html", kind=kind, expired=expired), 400

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 
 import sqlalchemy as sa
@@ -12,7 +13,7 @@ from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
 from ptce_aap.models.accounts import Institution, User
 from ptce_aap.models.base import utcnow
-from ptce_aap.passwords import hash_password, password_problems
+from ptce_aap.passwords import hash_password, needs_rehash, password_problems, verify_password
 
 
 def normalise_email(email: str) -> str:
@@ -66,3 +67,169 @@ def grant_role(user: User, role: Role, *, by: User | None) -> None:
     if not user.has_role(role):
         setattr(user, f"is_{Role(role).value}", True)
         audit.record("user.role_granted", user, actor=by, summary={"role": Role(role).value})
+
+
+# --- self-service accounts: registration, email verification, login, password reset -----------
+#
+# None of these functions reveals whether an address has an account: the caller shows the same page
+# whatever happens, and the work done (hashing, mails) is the same for known and unknown addresses.
+
+
+class LoginError(DomainError):
+    """Login refused. ``reason`` is ``"invalid"`` (any wrong credential) or ``"unverified"``."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+def email_digest(email: str) -> str:
+    """Identifies an address in the audit log without writing the address itself."""
+    return hashlib.sha256(normalise_email(email).encode()).hexdigest()[:16]
+
+
+def _link(endpoint: str, **values) -> str:
+    """The path of a link for a mail (the mail module prefixes it with PUBLIC_BASE_URL)."""
+    from flask import url_for
+
+    return url_for(endpoint, **values, _external=False)
+
+
+def _token_key(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()[:16]
+
+
+def send_verification_email(user: User) -> None:
+    """Mail ``user`` a signed link that verifies the address (valid EMAIL_TOKEN_MAX_AGE seconds)."""
+    from ptce_aap.auth.tokens import make_token
+    from ptce_aap.services.notifications import notify
+
+    token = make_token("verify_email", {"uid": user.id, "email": user.email})
+    notify(user.email, "verify_email", {"name": user.display_name, "link": _link("auth.verify_email", token=token)},
+           dedupe_key=f"verify_email:{user.id}:{_token_key(token)}", user=user)
+
+
+def send_password_reset_email(user: User) -> None:
+    """Mail ``user`` a single-use link to choose a new password (valid RESET_TOKEN_MAX_AGE seconds)."""
+    from ptce_aap.auth.tokens import make_token, password_fingerprint
+    from ptce_aap.services.notifications import notify
+
+    token = make_token("reset_password", {"uid": user.id, "fp": password_fingerprint(user)})
+    notify(user.email, "reset_password",
+           {"name": user.display_name, "link": _link("auth.reset_password", token=token)},
+           dedupe_key=f"reset_password:{user.id}:{_token_key(token)}", user=user)
+
+
+def register_applicant(email: str, password: str, *, full_name: str) -> User | None:
+    """Create an unverified applicant account and mail the verification link.
+
+    When the address already has an account nothing is created (returns ``None``): an unverified
+    owner gets a new verification link, a verified one gets nothing — the page shown is the same.
+    The password is hashed in every case so that timing does not tell the cases apart.
+    """
+    existing = find_user_by_email(email)
+    if existing is not None:
+        hash_password(password)
+        if existing.is_active and not existing.is_email_verified:
+            send_verification_email(existing)
+        audit.record("user.register_existing", existing, actor=None)
+        return None
+    user = create_user(email, password, full_name=full_name, roles=(Role.APPLICANT,))
+    audit.record("user.registered", user, actor=user, summary={"after": {"roles": [Role.APPLICANT.value]}})
+    send_verification_email(user)
+    return user
+
+
+def resend_verification(email: str) -> None:
+    """Mail a new verification link if ``email`` names an active account not yet verified."""
+    user = find_user_by_email(email)
+    if user is not None and user.is_active and not user.is_email_verified:
+        send_verification_email(user)
+        audit.record("user.verification_resent", user, actor=None)
+
+
+def verify_email(token: str) -> tuple[User, bool]:
+    """The account a verification token names, and whether this call verified it (False: already was).
+
+    Raises ``TokenError`` for a bad, expired or outdated token (the address changed since).
+    """
+    from flask import current_app
+
+    from ptce_aap.auth.tokens import TokenError, read_token
+
+    payload = read_token("verify_email", token, current_app.config["EMAIL_TOKEN_MAX_AGE"])
+    user = db.session.get(User, payload.get("uid")) if isinstance(payload.get("uid"), int) else None
+    if user is None or not user.is_active or user.email != payload.get("email"):
+        raise TokenError()
+    if user.is_email_verified:
+        return user, False
+    user.email_verified_at = utcnow()
+    audit.record("user.email_verified", user, actor=user, summary={"after": {"email": user.email}})
+    return user, True
+
+
+def authenticate(email: str, password: str) -> User:
+    """The account if the credentials are right and the address verified; ``LoginError`` otherwise.
+
+    Every failure is audited without an actor, with a digest of the address rather than the address.
+    A password hashed with outdated parameters is rehashed.
+    """
+    user = find_user_by_email(email) if email else None
+    if not verify_password(user.password_hash if user else None, password) or not user.is_active:
+        audit.record("user.login_failed", user, actor=None, object_type="users",
+                     summary={"email_sha256": email_digest(email), "reason": "invalid"})
+        raise LoginError("invalid", "Adresse électronique ou mot de passe incorrect.")
+    if not user.is_email_verified:
+        audit.record("user.login_failed", user, actor=None,
+                     summary={"email_sha256": email_digest(email), "reason": "unverified"})
+        raise LoginError("unverified", "Votre adresse électronique n'a pas encore été vérifiée.")
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return user
+
+
+def record_login(user: User) -> None:
+    user.last_login_at = utcnow()
+    audit.record("user.logged_in", user, actor=user)
+
+
+def record_logout(user: User) -> None:
+    audit.record("user.logged_out", user, actor=user)
+
+
+def request_password_reset(email: str) -> None:
+    """Mail a reset link if ``email`` names an active account; do nothing visible otherwise."""
+    user = find_user_by_email(email)
+    if user is None or not user.is_active:
+        return
+    send_password_reset_email(user)
+    audit.record("user.password_reset_requested", user, actor=None)
+
+
+def user_for_reset_token(token: str) -> User:
+    """The account a reset token was made for, while the password it was made with is unchanged.
+
+    Raises ``TokenError`` (``expired`` set when too old): bad signature, unknown or disabled account,
+    or a link already used (the password, hence the fingerprint, has changed since).
+    """
+    from flask import current_app
+
+    from ptce_aap.auth.tokens import TokenError, fingerprint_matches, read_token
+
+    payload = read_token("reset_password", token, current_app.config["RESET_TOKEN_MAX_AGE"])
+    user = db.session.get(User, payload.get("uid")) if isinstance(payload.get("uid"), int) else None
+    if user is None or not user.is_active or not fingerprint_matches(user, payload.get("fp", "")):
+        raise TokenError()
+    return user
+
+
+def reset_password(user: User, password: str) -> None:
+    """Set a new password from a reset link: every session of the account is logged out.
+
+    Following the link proves the address is the user's, so an unverified address becomes verified.
+    """
+    set_password(user, password)
+    if not user.is_email_verified:
+        user.email_verified_at = utcnow()
+        audit.record("user.email_verified", user, actor=user, summary={"after": {"email": user.email}})
+    audit.record("user.password_reset", user, actor=user)
