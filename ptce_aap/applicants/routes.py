@@ -148,16 +148,16 @@ def _apply(section: str, d: Dossier, form) -> None:
 ROW_ACTIONS = {"membres": ("members", "add_member"), "budget": None}
 
 
-def _handle_row_actions(section: str, form) -> bool:
-    """Add/remove table rows (works without JavaScript). Returns True when the form was changed."""
+ADDABLE = {"membres": {"add_member": "members"}, "budget": {"add_expense": "expenses", "add_resource": "resources"}}
+
+
+def _handle_row_actions(section: str, form) -> str | bool:
+    """Table rows without JavaScript: returns the list to give an empty row to ("add_…", shown after the
+    save, since empty rows are not stored), True when a row was removed, False otherwise."""
     action = request.form.get("row_action", "")
     target, _sep, index = action.partition(":")
-    lists = {"add_member": form.members if section == "membres" else None,
-             "add_expense": form.expenses if section == "budget" else None,
-             "add_resource": form.resources if section == "budget" else None}
-    if target in lists and lists[target] is not None:
-        lists[target].append_entry()
-        return True
+    if target in ADDABLE.get(section, {}):
+        return ADDABLE[section][target]
     removable = {"remove_member": "members", "remove_expense": "expenses", "remove_resource": "resources"}
     if target in removable and index.isdigit() and hasattr(form, removable[target]):
         field_list = getattr(form, removable[target])
@@ -207,6 +207,10 @@ def edit_section(dossier_id: int, section: str):
     if autosave:
         return jsonify({"ok": True, "version": d.version,
                         "saved_at": _("Enregistré automatiquement à %(time)s", time=format_paris(d.updated_at))})
+    if isinstance(row_changed, str):  # show the saved section with one more empty row to fill
+        fresh = _form_for(section, d)
+        getattr(fresh, row_changed).append_entry()
+        return _render_section(section, d, fresh, focus=f"{row_changed}-{len(getattr(fresh, row_changed)) - 1}")
     if row_changed:
         return redirect(url_for("applicants.edit_section", dossier_id=d.id, section=section) + "#tableau")
     flash(_("Section enregistrée."), "success")
@@ -215,12 +219,12 @@ def edit_section(dossier_id: int, section: str):
     return redirect(url_for("applicants.edit_section", dossier_id=d.id, section=section))
 
 
-def _render_section(section: str, d: Dossier, form, conflict: list | None = None):
+def _render_section(section: str, d: Dossier, form, conflict: list | None = None, focus: str | None = None):
     problems = [p for p in checks_for(d) if p.section == section]
     return render_template(
         f"applicants/section_{section}.html", dossier=d, call=d.call, form=form, section=section,
         section_label=dossier_checks.SECTION_LABELS[section], problems=problems, limits=dossier_checks.LIMITS,
-        conflict=conflict, totals=dossier_checks.totals(d.financing_lines))
+        conflict=conflict, totals=dossier_checks.totals(d.financing_lines), focus=focus)
 
 
 def _render_conflict(section: str, d: Dossier, mine):

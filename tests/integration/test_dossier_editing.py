@@ -116,7 +116,9 @@ def test_member_rows_added_and_removed_without_javascript(client, login_as, make
     dossier = make_dossier(owner=applicant)
     login_as(applicant)
     response = _post(client, dossier, "membres", {"version": dossier.version, "row_action": "add_member"})
-    assert response.status_code == 302
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert '<input autofocus class="fr-input" id="members-0-name"' in page  # an empty row to fill, focused
     page = client.get(f"/porteur/dossiers/{dossier.id}/membres").get_data(as_text=True)
     assert 'id="members-0-name"' not in page  # an empty row is not stored
     d = _reload(db, dossier)
