@@ -12,7 +12,7 @@ run: install
 	$(FLASK) db upgrade
 	$(FLASK) ptce demo
 	@echo "Application : http://127.0.0.1:$(PORT)"
-	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+	$(BIN)/gunicorn --workers 2 --bind 127.0.0.1:$(PORT) --access-logfile - --graceful-timeout 5 wsgi:app
 
 test: install-test services
 	$(BIN)/python -m pytest
