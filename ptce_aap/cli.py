@@ -20,8 +20,12 @@ def dispatch_command():
 def tick_command():
     """Periodic work (run by cron every few minutes): scheduled reminders, then the outbox."""
     from ptce_aap import jobs, scheduler
+    from ptce_aap.extensions import db
+    from ptce_aap.services import attachments
 
     created = scheduler.run_scheduled()
+    attachments.purge_abandoned_uploads()
+    db.session.commit()
     requeued = jobs.requeue_stale()
     handed = jobs.dispatch_outbox()
     click.echo(f"{created} rappel(s) planifié(s), {requeued} tâche(s) relancée(s), {handed} transmise(s)")

@@ -41,7 +41,7 @@ def create_admin_command(email: str, password: str | None):
     click.echo(f"Administrateur créé : {user.email}")
 
 
-DEMO_PASSWORD = "Demo-ptce-2026!"
+DEMO_PASSWORD = "Demo-ptce-2026!"  # noqa: S105 (demo accounts only, printed by the command)
 
 DEMO_ACCOUNTS = [
     # email, name, roles, institution (name, short)
@@ -90,6 +90,6 @@ def demo_command():
     db.session.commit()
     click.echo("Données de démonstration prêtes." + (f" Comptes créés : {len(created)}." if created else ""))
     click.echo(f"Mot de passe de tous les comptes de démonstration : {DEMO_PASSWORD}")
-    for email, name, roles, institution in DEMO_ACCOUNTS:
+    for email, _name, roles, institution in DEMO_ACCOUNTS:
         label = ", ".join(str(r.label) for r in roles)
         click.echo(f"  {email:32} {label}" + (f" ({institution[1]})" if institution else ""))

@@ -10,6 +10,7 @@ import io
 import sqlalchemy as sa
 from flask import render_template
 
+from ptce_aap.enums import AttachmentStatus
 from ptce_aap.extensions import db
 from ptce_aap.i18n import format_paris
 from ptce_aap.jobs import task
@@ -21,7 +22,8 @@ def render_receipt_pdf(dossier: Dossier) -> bytes:
 
     html = render_template("pdf/receipt.html", dossier=dossier, call=dossier.call,
                            submitted_at=format_paris(dossier.submitted_at),
-                           attachments=sorted(dossier.attachments, key=lambda a: (a.document_type_code, a.id)),
+                           attachments=sorted((a for a in dossier.attachments if a.status == AttachmentStatus.READY),
+                                              key=lambda a: (a.document_type_code, a.id)),
                            labels={dt.code: dt.label for dt in dossier.call.document_types})
     return HTML(string=html).write_pdf()
 

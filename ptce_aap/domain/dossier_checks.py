@@ -272,7 +272,7 @@ def check_documents(d, rules: CallRules) -> Iterable[Problem]:
         if code not in ready:
             yield Problem(s, f"doc-{code}", f"{labels.get(code, code)} : document à fournir.")
     for a in d.attachments:
-        if a.status in (AttachmentStatus.UPLOADING, AttachmentStatus.PROCESSING):
+        if a.status == AttachmentStatus.PROCESSING:
             yield Problem(s, f"doc-{a.document_type_code}", f"« {a.filename} » est en cours de vérification : "
                           "patientez quelques instants.")
         elif a.status == AttachmentStatus.QUARANTINED:

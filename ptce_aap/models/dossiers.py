@@ -19,7 +19,6 @@ from ptce_aap.enums import (
     MemberCategory,
     MemberRole,
     ScanStatus,
-    TerritoryType,
 )
 from ptce_aap.extensions import db
 from ptce_aap.models.base import JSONType, Money, UTCDateTime, enum_column, utcnow
