@@ -10,9 +10,9 @@ from tests.browser.conftest import check_accessibility
 pytestmark = pytest.mark.browser
 
 
-def tick_box(page, label: str) -> None:
+def tick_box(page, label: str, exact: bool = False) -> None:
     """Tick a DSFR checkbox the way a person does: by clicking its label (the input is drawn by CSS)."""
-    box = page.get_by_label(label)
+    box = page.get_by_label(label, exact=exact)
     if not box.is_checked():
         page.locator(f"label[for={box.get_attribute('id')}]").click()
     assert box.is_checked()
