@@ -6,7 +6,7 @@ PORT ?= 5000
 FLASK := $(BIN)/flask --app wsgi
 PIP_QUIET := --quiet --disable-pip-version-check
 
-.PHONY: run test lint install install-test assets services worker clean
+.PHONY: run test lint install install-test assets services worker clean translations
 
 run: install
 	$(FLASK) db upgrade
@@ -22,9 +22,14 @@ lint: install-test
 
 install: $(VENV)/.installed-run node_modules/.installed
 	@scripts/system-deps.sh run
+	@scripts/translations.sh compile
 
 install-test: $(VENV)/.installed-test node_modules/.installed
 	@scripts/system-deps.sh test
+	@scripts/translations.sh compile
+
+translations: $(VENV)/.installed-test
+	scripts/translations.sh
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,3 +59,4 @@ worker: install
 
 clean:
 	rm -rf $(VENV) node_modules instance .pytest_cache
+	find ptce_aap/translations -name '*.mo' -delete

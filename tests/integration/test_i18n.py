@@ -1,0 +1,94 @@
+"""The interface in English: language switch (/langue/<code>), translated pages, dates still in Paris time."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+HOME_TITLE_FR = "Appel à projets en faveur des pôles territoriaux de coopération économique"
+HOME_TITLE_EN = "Call for projects for territorial economic cooperation hubs (PTCE)"
+
+
+def html_lang(html: str) -> str:
+    return re.search(r"<html lang=\"([^\"]+)\"", html).group(1)
+
+
+def headings(html: str, level: int) -> list[str]:
+    return [re.sub(r"\s+", " ", h).strip() for h in re.findall(rf"<h{level}[^>]*>([^<]+)</h{level}>", html)]
+
+
+def text_of(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip()
+
+
+def card_text(html: str, slug: str) -> str:
+    """The text of a call's card on /appels and of what follows it."""
+    return text_of(html[html.index(">", html.index(f'id="appel-{slug}"')) + 1:])
+
+
+def switch_to(client, code: str, next_url: str | None = None):
+    response = client.post(f"/langue/{code}", data={"next": next_url} if next_url else {})
+    assert response.status_code == 302
+    return response
+
+
+def test_home_page_is_in_english_after_switching(client):
+    assert switch_to(client, "en").headers["Location"] == "/"
+
+    response = client.get("/")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert html_lang(html) == "en"
+    assert headings(html, 1) == [HOME_TITLE_EN]
+    assert "View the calls for projects" in html and "Sign in" in html
+    assert HOME_TITLE_FR not in html and "Se connecter" not in html
+    # the switch now offers French, labelled in French
+    assert 'action="/langue/fr"' in html and 'lang="fr"' in html
+
+
+def test_calls_page_in_english_with_paris_time(client, make_call):
+    make_call(slug="appel-2027", title="Appel 2027", opens_at=datetime(2026, 11, 2, 8, 0, tzinfo=UTC),
+              closes_at=datetime(2099, 3, 15, 11, 0, tzinfo=UTC))
+    assert switch_to(client, "en", "/appels").headers["Location"] == "/appels"
+
+    html = client.get("/appels").get_data(as_text=True)
+    assert html_lang(html) == "en"
+    assert headings(html, 1) == ["Calls for projects"]
+    assert headings(html, 2) == ["Open calls", "Upcoming calls", "Closed calls"]
+    card = card_text(html, "appel-2027")
+    assert card.startswith("Appel 2027 Opens: 02/11/2026 09:00 (Paris time) Deadline: 15/03/2099 12:00 (Paris time)")
+    assert "heure de Paris" not in html
+
+
+def test_switching_back_to_french(client):
+    switch_to(client, "en")
+    assert html_lang(client.get("/").get_data(as_text=True)) == "en"
+
+    switch_to(client, "fr")
+    html = client.get("/").get_data(as_text=True)
+    assert html_lang(html) == "fr"
+    assert headings(html, 1) == [HOME_TITLE_FR]
+    assert "Se connecter" in html
+
+
+def test_unknown_language_is_ignored(client):
+    switch_to(client, "de")
+    assert html_lang(client.get("/").get_data(as_text=True)) == "fr"
+
+
+def test_english_speaking_user_sees_paris_time(client, db, make_user, login_as, make_call):
+    """The account's language applies without any switch; dates stay in Europe/Paris, said so in English."""
+    user = make_user("anglophone@example.org", full_name="Jane Smith")
+    user.locale = "en"
+    db.session.commit()
+    make_call(slug="hiver", title="Appel hiver", opens_at=datetime(2026, 12, 1, 23, 30, tzinfo=UTC),
+              closes_at=datetime(2099, 1, 15, 16, 0, tzinfo=UTC))
+    login_as(user)
+
+    html = client.get("/appels").get_data(as_text=True)
+    assert html_lang(html) == "en"
+    card = card_text(html, "hiver")
+    # 23:30 UTC on 1 December is already 2 December in Paris (UTC+1 in winter)
+    assert card.startswith("Appel hiver Opens: 02/12/2026 00:30 (Paris time) "
+                           "Deadline: 15/01/2099 17:00 (Paris time)")
+    assert "Sign out" in html
