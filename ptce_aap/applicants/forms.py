@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from markupsafe import Markup, escape
 from wtforms import (
     BooleanField,
     FieldList,
@@ -17,7 +18,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.widgets import CheckboxInput, ListWidget, Select, html_params
 
 from ptce_aap.domain import geography
 from ptce_aap.enums import (
@@ -40,6 +41,25 @@ class MultiCheckboxField(SelectMultipleField):
     def pre_validate(self, form):  # unknown values are dropped, never an error on a draft
         valid = {str(v) for v, _ in self.choices}
         self.data = [v for v in (self.data or []) if v in valid]
+
+
+class CachedOptionsSelect(Select):
+    """Renders a long, fixed list of options once and reuses it (the department list, once per member row:
+    rendering 100 options through WTForms for each of 15 rows cost most of the members page's time)."""
+
+    _cache: dict = {}
+
+    def __call__(self, field, **kwargs):
+        kwargs.setdefault("id", field.id)
+        key = tuple(field.choices)
+        options = self._cache.get(key)
+        if options is None:
+            options = "".join(f'<option value="{escape(v)}">{escape(label)}</option>' for v, label in field.choices)
+            self._cache[key] = options
+        current = f'<option value="{escape(field.data or "")}">'
+        if field.data and current in options:
+            options = options.replace(current, current[:-1] + " selected>", 1)
+        return Markup(f"<select {html_params(name=field.name, **kwargs)}>{options}</select>")  # noqa: S704 (escaped above)
 
 
 class LenientSelectField(SelectField):
@@ -111,7 +131,7 @@ class MemberRowForm(FlaskForm):
     name = StringField(_l("Nom de la structure"), validators=[Length(max=200)])
     siret = StringField(_l("SIRET"), validators=[Length(max=40)])
     category = LenientSelectField(_l("Catégorie"), choices=_blank_first(MemberCategory.choices()))
-    department = LenientSelectField(_l("Département"), choices=[])
+    department = LenientSelectField(_l("Département"), choices=[], widget=CachedOptionsSelect())
     role = LenientSelectField(_l("Rôle"), choices=_blank_first(MemberRole.choices()))
     is_legal_person = BooleanField(_l("Personne morale"), default=True)
     joined_on = StringField(_l("Date d'adhésion"), validators=[Length(max=10)])
