@@ -14,6 +14,7 @@ import json
 import os
 import statistics
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -34,7 +35,7 @@ def main() -> None:
     with psycopg.connect(ADMIN, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     os.environ.update({"PTCE_ENV": "testing", "DATABASE_URL": f"postgresql://postgres@127.0.0.1/{name}",
-                       "PTCE_INSTANCE_PATH": f"/tmp/{name}"})
+                       "PTCE_INSTANCE_PATH": tempfile.mkdtemp(prefix=name)})
     for var in ("REDIS_URL", "S3_BUCKET", "MAIL_SERVER"):
         os.environ.pop(var, None)
     try:
@@ -52,8 +53,8 @@ def run(n: int) -> dict:
     from datetime import timedelta
     from decimal import Decimal
 
-    from flask_migrate import upgrade
     from flask_login.utils import _create_identifier
+    from flask_migrate import upgrade
 
     from ptce_aap import create_app
     from ptce_aap.enums import CallStatus, FinancingKind, Role
@@ -91,8 +92,11 @@ def run(n: int) -> dict:
     with app.app_context():
         engine = db.engine
     for label, url in pages.items():
-        count = []
-        listener = lambda *a, **k: count.append(1)  # noqa: E731
+        count: list[int] = []
+
+        def listener(*args, count=count, **kwargs):
+            count.append(1)
+
         sa.event.listen(engine, "before_cursor_execute", listener)
         assert client.get(url).status_code == 200
         sa.event.remove(engine, "before_cursor_execute", listener)
