@@ -23,4 +23,4 @@ def task_send_notification(notification_id: int) -> None:
 
 
 # Tasks defined next to their feature, registered by importing their module.
-from ptce_aap import documents, receipts  # noqa: E402,F401
+from ptce_aap import documents, eligibility_tasks, receipts  # noqa: E402,F401

@@ -28,6 +28,7 @@ from ptce_aap.permissions import (
 )
 from ptce_aap.services import coeditors
 from ptce_aap.services import dossiers as dossier_service
+from ptce_aap.services import eligibility as eligibility_service
 from ptce_aap.services import submission as submission_service
 
 blueprint_role_gate(bp, Role.APPLICANT)
@@ -112,7 +113,7 @@ def dossier(dossier_id: int):
         "applicants/dossier.html", dossier=d, call=d.call, problems=problems, by_section=by_section,
         states=dossier_checks.section_states(problems), sections=dossier_checks.SECTIONS,
         can_edit=can_edit_dossier(current_user, d), totals=dossier_checks.totals(d.financing_lines),
-        can_withdraw=submission_service.can_withdraw(d),
+        can_withdraw=submission_service.can_withdraw(d), eligibility=eligibility_service.applicant_view(d),
         can_manage=can_manage_pole(current_user, d.pole), editors=coeditors.editors(d.pole_id),
         invitations=coeditors.pending_invitations(d.pole_id), invite_form=forms.InviteForm(
             formdata=None, data={"email": request.args.get("invite", "")}), confirm_form=forms.ConfirmForm(),

@@ -53,9 +53,9 @@ def test_submit_then_receipt_pdf_and_mail(client, login_as, make_dossier, applic
     worker()  # send the mail
     d = _reload(db, dossier.id)
     assert d.receipt_key.endswith(f"{d.receipt_number}.pdf")
-    mails = smtp.wait_for(1)
-    assert len(mails) == 1
-    mail = mails[0]
+    mails = smtp.wait_for(2)  # the receipt, and the eligibility result
+    assert len(mails) == 2
+    mail = next(m for m in mails if m["Subject"].startswith("Accusé de réception"))
     assert mail["To"] == applicant.email
     assert d.receipt_number in mail.get_body(("plain",)).get_content()
     pdf_parts = [p for p in mail.iter_attachments() if p.get_content_type() == "application/pdf"]
@@ -128,14 +128,15 @@ def test_two_simultaneous_submits_make_one_submission_one_receipt_one_mail(
     worker()
     worker()
     d = _reload(db, dossier.id)
-    assert d.status == DossierStatus.SUBMITTED
+    assert d.status == DossierStatus.ELIGIBLE
     submitted = db.session.scalars(sa.select(DossierTransition).where(
         DossierTransition.dossier_id == d.id, DossierTransition.to_status == DossierStatus.SUBMITTED)).all()
     assert len(submitted) == 1
     assert db.session.scalar(sa.select(sa.func.count(OutboxEntry.id)).where(OutboxEntry.task == "generate_receipt")) == 1
-    assert db.session.scalar(sa.select(sa.func.count(Notification.id))) == 1
-    assert len(smtp.wait_for(1)) == 1
-    assert len(smtp.messages) == 1
+    assert db.session.scalar(sa.select(sa.func.count(Notification.id)).where(
+        Notification.template == "submission_receipt")) == 1
+    assert len(smtp.wait_for(2)) == 2  # one receipt, one eligibility result
+    assert len(smtp.messages) == 2
 
 
 def test_withdraw_after_submission_with_confirmation(client, login_as, make_dossier, applicant, db):

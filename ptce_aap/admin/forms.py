@@ -1,0 +1,31 @@
+"""Forms of the administrator pages."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import RadioField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+
+class ConfirmForm(FlaskForm):
+    """An empty form: its CSRF token protects a confirmed action (re-run, resend)."""
+
+
+class OverrideForm(FlaskForm):
+    """The admin's own eligibility verdict, with a mandatory written reason."""
+
+    verdict = RadioField(
+        _l("Verdict"),
+        choices=[("eligible", _l("Recevable : le dossier remplit les conditions d’éligibilité")),
+                 ("ineligible", _l("Irrecevable : le dossier ne remplit pas les conditions d’éligibilité"))],
+        validators=[DataRequired(message=_l("Choisissez le verdict."))])
+    reason = TextAreaField(
+        _l("Motif de la décision"),
+        validators=[DataRequired(message=_l("Indiquez le motif de votre décision : il est obligatoire et sera "
+                                            "conservé dans l’historique du dossier.")),
+                    Length(max=2000, message=_l("Le motif ne doit pas dépasser 2 000 caractères."))])
+
+    @property
+    def is_eligible(self) -> bool:
+        return self.verdict.data == "eligible"

@@ -1,0 +1,294 @@
+"""Eligibility use cases: run the rules on a dossier, live advice on a draft, override, re-run for a call.
+
+The rules themselves are pure (``domain.eligibility``); this module builds their inputs from the ORM,
+stores each run as an ``EligibilityCheck`` (history kept: every run or override is a new row), moves the
+dossier between ``submitted``, ``eligible`` and ``ineligible`` through ``set_dossier_status`` and queues
+the applicants' mails. Nothing here commits: the caller (view or task) does.
+
+An admin's override stands: the automatic runs (after submission, or a call's re-run) leave a dossier
+whose latest check is an override alone, until the admin re-checks that dossier explicitly
+(``run_check``) or overrides it again.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from ptce_aap import audit, jobs
+from ptce_aap.domain import dossier_checks
+from ptce_aap.domain import eligibility as rules
+from ptce_aap.domain.eligibility import AttachmentFacts, CallFacts, DossierFacts, MemberFacts, Verdict
+from ptce_aap.enums import DecisionOutcome, DossierStatus, JobStatus
+from ptce_aap.errors import DomainError
+from ptce_aap.extensions import db
+from ptce_aap.models.base import utcnow
+from ptce_aap.models.calls import Call
+from ptce_aap.models.decisions import Decision
+from ptce_aap.models.dossiers import Dossier, EligibilityCheck, PoleMembership
+from ptce_aap.models.outbox import JobRun
+from ptce_aap.services.dossiers import set_dossier_status
+
+# The states in which a dossier's eligibility may be (re)examined.
+CHECKABLE = (DossierStatus.SUBMITTED, DossierStatus.ELIGIBLE, DossierStatus.INELIGIBLE)
+AUTO_REASON = "Vérification automatique des conditions d’éligibilité."
+RERUN_PREFIX = "eligibility_rerun:"
+RERUN_STALE_AFTER = timedelta(hours=1)  # a re-run still "running" after this is presumed dead
+
+
+# --- Facts -------------------------------------------------------------------------------------------
+
+def previously_funded_sirens(call: Call) -> frozenset[str]:
+    """SIRENs of the structures porteuses that were laureates of another PTCE call on the platform."""
+    sirets = db.session.scalars(
+        sa.select(Dossier.carrier_siret).join(Decision, Decision.dossier_id == Dossier.id)
+        .where(Decision.outcome == DecisionOutcome.LAUREATE, Dossier.call_id != call.id))
+    return frozenset(siren for siren in (rules.siren_of(s) for s in sirets) if siren)
+
+
+def call_facts(call: Call, *, previously_funded: frozenset[str] | None = None) -> CallFacts:
+    return CallFacts(
+        settings=dict(call.eligibility_settings or {}),
+        required_documents=tuple((dt.code, dt.label) for dt in call.document_types if dt.is_required),
+        max_amount_eur=call.max_amount_eur,
+        max_state_share=call.max_state_share,
+        closes_at=call.closes_at,
+        category_caps={c.code: c.max_amount_eur for c in call.categories if c.max_amount_eur is not None},
+        previously_funded_sirens=(previously_funded if previously_funded is not None
+                                  else previously_funded_sirens(call)),
+    )
+
+
+def _value(enum_or_none) -> str | None:
+    return None if enum_or_none is None else enum_or_none.value
+
+
+def dossier_facts(dossier: Dossier, *, as_draft: bool = False) -> DossierFacts:
+    expenses, resources = dossier_checks.totals(dossier.financing_lines)
+    return DossierFacts(
+        carrier_siret=dossier.carrier_siret or "",
+        carrier_legal_form=_value(dossier.carrier_legal_form),
+        members=tuple(MemberFacts(name=m.name, category=_value(m.category), siret=m.siret or "",
+                                  department=m.department or "", is_legal_person=m.is_legal_person)
+                      for m in dossier.members),
+        departments=tuple(dossier.departments or ()),
+        expenses_eur=expenses,
+        resources_eur=resources,
+        financing_line_count=len(dossier.financing_lines),
+        amount_requested_eur=dossier.amount_requested_eur,
+        total_budget_eur=dossier.total_budget_eur,
+        attachments=tuple(AttachmentFacts(document_type_code=a.document_type_code, status=a.status.value,
+                                          scan_status=a.scan_status.value, filename=a.filename)
+                          for a in dossier.attachments),
+        submitted_at=None if as_draft else dossier.submitted_at,
+        category_code=dossier.category_code,
+    )
+
+
+def live_advice(dossier: Dossier, *, now: datetime | None = None, facts: CallFacts | None = None) -> Verdict:
+    """The rules run on a draft, as advice: the deadline rule tells whether it can still be submitted."""
+    return rules.evaluate(dossier_facts(dossier, as_draft=True), facts or call_facts(dossier.call),
+                          now=now or utcnow())
+
+
+# --- Reading checks ----------------------------------------------------------------------------------
+
+def latest_check(dossier: Dossier) -> EligibilityCheck | None:
+    return db.session.scalar(
+        sa.select(EligibilityCheck).where(EligibilityCheck.dossier_id == dossier.id)
+        .order_by(EligibilityCheck.id.desc()).limit(1))
+
+
+def latest_checks(dossier_ids: Iterable[int]) -> dict[int, EligibilityCheck]:
+    """{dossier_id: its latest check} in one query."""
+    ids = list(dossier_ids)
+    if not ids:
+        return {}
+    latest_ids = (sa.select(sa.func.max(EligibilityCheck.id))
+                  .where(EligibilityCheck.dossier_id.in_(ids)).group_by(EligibilityCheck.dossier_id))
+    checks = db.session.scalars(sa.select(EligibilityCheck).where(EligibilityCheck.id.in_(latest_ids)))
+    return {c.dossier_id: c for c in checks}
+
+
+def latest_check_id_subquery():
+    """A correlated scalar subquery: the id of ``Dossier``'s latest check (for list queries)."""
+    return (sa.select(sa.func.max(EligibilityCheck.id)).where(EligibilityCheck.dossier_id == Dossier.id)
+            .correlate(Dossier).scalar_subquery())
+
+
+def check_history(dossier: Dossier) -> list[tuple[EligibilityCheck, object]]:
+    """Every check of the dossier, newest first, each with its actor (a ``User`` or ``None``)."""
+    from ptce_aap.models.accounts import User
+
+    return [tuple(row) for row in db.session.execute(
+        sa.select(EligibilityCheck, User).outerjoin(User, User.id == EligibilityCheck.actor_id)
+        .where(EligibilityCheck.dossier_id == dossier.id).order_by(EligibilityCheck.id.desc())).all()]
+
+
+def applicant_view(dossier: Dossier) -> dict:
+    """What ``templates/applicants/_eligibility.html`` needs: ``{"latest", "advice", "labels"}``.
+
+    A draft gets the live advice; a submitted dossier its latest check (``None`` while it is pending).
+    """
+    if dossier.status == DossierStatus.DRAFT:
+        return {"latest": None, "advice": live_advice(dossier), "labels": rules.RULE_LABELS}
+    return {"latest": latest_check(dossier), "advice": None, "labels": rules.RULE_LABELS}
+
+
+def failed_results(check: EligibilityCheck) -> list[dict]:
+    return [r for r in (check.results or []) if not r.get("passed")]
+
+
+# --- Running and overriding --------------------------------------------------------------------------
+
+def _target(is_eligible: bool) -> DossierStatus:
+    return DossierStatus.ELIGIBLE if is_eligible else DossierStatus.INELIGIBLE
+
+
+def _require_checkable(dossier: Dossier) -> None:
+    if dossier.status not in CHECKABLE:
+        raise DomainError(f"L’éligibilité d’un dossier « {dossier.status.label} » ne peut pas être examinée : "
+                          "seuls les dossiers déposés, recevables ou irrecevables le peuvent.")
+
+
+def run_check(dossier: Dossier, *, by=None, facts: CallFacts | None = None) -> EligibilityCheck:
+    """Run the call's rules on a submitted dossier, store the check and move its status if the verdict
+    changed (``submitted`` → ``eligible``/``ineligible``, or between the two). Audited; caller commits."""
+    _require_checkable(dossier)
+    verdict = rules.evaluate(dossier_facts(dossier), facts or call_facts(dossier.call))
+    check = EligibilityCheck(dossier_id=dossier.id, is_eligible=verdict.is_eligible,
+                             results=[r.as_dict() for r in verdict.results], is_override=False,
+                             actor_id=getattr(by, "id", None), ran_at=utcnow())
+    db.session.add(check)
+    target = _target(verdict.is_eligible)
+    if dossier.status != target:
+        set_dossier_status(dossier, target, by=by, reason=AUTO_REASON)
+    audit.record("dossier.eligibility_checked", dossier, actor=by, summary={
+        "after": {"is_eligible": verdict.is_eligible, "failed": [r.code for r in verdict.failed]}})
+    return check
+
+
+def override(dossier: Dossier, *, is_eligible: bool, reason: str, by) -> EligibilityCheck:
+    """The admin decides the verdict, with a written reason (required, kept and shown to the applicant).
+
+    Stores an ``EligibilityCheck`` with ``is_override`` (the rule-by-rule results of the latest run are
+    kept for reference), moves the status, audits, and tells the pole if the status changed."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError("Indiquez le motif de votre décision : il est obligatoire et sera conservé dans "
+                          "l’historique du dossier.", field="reason")
+    _require_checkable(dossier)
+    previous = latest_check(dossier)
+    before_status = dossier.status
+    check = EligibilityCheck(dossier_id=dossier.id, is_eligible=is_eligible,
+                             results=list(previous.results) if previous else [], is_override=True,
+                             override_reason=reason, actor_id=by.id, ran_at=utcnow())
+    db.session.add(check)
+    target = _target(is_eligible)
+    if dossier.status != target:
+        set_dossier_status(dossier, target, by=by, reason=reason)
+    audit.record("dossier.eligibility_overridden", dossier, actor=by, summary={
+        "before": {"status": before_status.value, "is_eligible": previous.is_eligible if previous else None},
+        "after": {"status": dossier.status.value, "is_eligible": is_eligible}, "reason": reason})
+    db.session.flush()
+    if dossier.status != before_status:
+        notify_result(dossier, check)
+    return check
+
+
+# --- Telling the pole --------------------------------------------------------------------------------
+
+def pole_recipients(pole_ids: Iterable[int]) -> dict[int, list]:
+    """{pole_id: [User, …]} of the people of each pole, in one query."""
+    from ptce_aap.models.accounts import User
+
+    ids = list(set(pole_ids))
+    recipients: dict[int, list] = defaultdict(list)
+    if not ids:
+        return recipients
+    rows = db.session.execute(
+        sa.select(PoleMembership.pole_id, User).join(User, User.id == PoleMembership.user_id)
+        .where(PoleMembership.pole_id.in_(ids), User.is_disabled.is_(False)).order_by(PoleMembership.id))
+    for pole_id, user in rows:
+        recipients[pole_id].append(user)
+    return recipients
+
+
+def mail_context(dossier: Dossier, check: EligibilityCheck) -> dict:
+    from ptce_aap.mail import public_url
+
+    if check.is_eligible:
+        verdict_text = "dossier recevable : il remplit les conditions d’éligibilité de l’appel à projets"
+    else:
+        verdict_text = "dossier irrecevable : il ne remplit pas les conditions d’éligibilité de l’appel à projets"
+    if check.is_override:
+        verdict_text += " (décision de l’administration)"
+        failed = [] if check.is_eligible else [{"message": f"Motif : {check.override_reason}"}]
+    else:
+        failed = [{"message": r["message"] + ("" if r.get("mode") == "blocking"
+                                              else " (point d’attention, non bloquant)")}
+                  for r in failed_results(check)]
+    return {"pole_name": dossier.pole_name, "verdict_text": verdict_text, "failed": failed,
+            "link": public_url(f"/porteur/dossiers/{dossier.id}")}
+
+
+def notify_result(dossier: Dossier, check: EligibilityCheck, recipients: list | None = None) -> None:
+    """Queue the "eligibility_result" mail to every person of the pole (once per check and person)."""
+    from ptce_aap.services.notifications import notify
+
+    if check.id is None:
+        db.session.flush()
+    if recipients is None:
+        recipients = pole_recipients([dossier.pole_id]).get(dossier.pole_id, [])
+    context = mail_context(dossier, check)
+    for user in recipients:
+        notify(user.email, "eligibility_result", {"name": user.display_name, **context},
+               dedupe_key=f"eligibility_result:{check.id}:{user.id}", user=user)
+
+
+# --- Re-running a call -------------------------------------------------------------------------------
+
+def rerun_name(call: Call) -> str:
+    return f"{RERUN_PREFIX}{call.id}"
+
+
+def call_id_of_run(run: JobRun) -> int | None:
+    if run.name.startswith(RERUN_PREFIX) and run.name[len(RERUN_PREFIX):].isdigit():
+        return int(run.name[len(RERUN_PREFIX):])
+    return None
+
+
+def checkable_count(call: Call) -> int:
+    return db.session.scalar(sa.select(sa.func.count(Dossier.id))
+                             .where(Dossier.call_id == call.id, Dossier.status.in_(CHECKABLE))) or 0
+
+
+def rerun_for_call(call: Call, *, by) -> JobRun:
+    """Queue one background job re-running the rules on every submitted/eligible/ineligible dossier of
+    the call; returns its ``JobRun`` (progress). A re-run already under way is returned instead of a
+    second one. Audited; caller commits."""
+    pending = db.session.scalar(
+        sa.select(JobRun).where(JobRun.name == rerun_name(call),
+                                JobRun.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]),
+                                JobRun.created_at > utcnow() - RERUN_STALE_AFTER)
+        .order_by(JobRun.id.desc()).limit(1))
+    if pending is not None:
+        return pending
+    total = checkable_count(call)
+    run = JobRun(name=rerun_name(call), status=JobStatus.QUEUED, done=0, total=total,
+                 message="En attente de traitement.", created_by_id=by.id, created_at=utcnow())
+    db.session.add(run)
+    db.session.flush()
+    jobs.schedule("eligibility_rerun", dedupe_key=f"eligibility_rerun:{run.id}", job_run_id=run.id,
+                  call_id=call.id)
+    audit.record("call.eligibility_rerun", call, actor=by, summary={"after": {"job_run": run.id, "total": total}})
+    return run
+
+
+def progress(run: JobRun) -> dict:
+    """The JSON of the progress endpoint."""
+    return {"status": run.status.value, "status_label": str(run.status.label), "done": run.done,
+            "total": run.total, "message": run.message}
