@@ -21,6 +21,12 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     load_config(app, overrides)
 
+    if app.config["PROXY_HOPS"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
     from ptce_aap import logging_setup
 
     logging_setup.init_app(app)

@@ -14,6 +14,24 @@ def init_app(app) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
 
+    @login_manager.unauthorized_handler
+    def unauthorized():
+        from flask import jsonify, redirect, request
+        from flask_babel import gettext as _
+        from flask_login.utils import login_url
+
+        from ptce_aap.auth.routes import safe_next
+
+        if request.headers.get("X-Autosave") == "1" or request.accept_mimetypes.best == "application/json":
+            return jsonify({"ok": False, "login": True, "message": _(
+                "Votre session a expiré : vos dernières saisies sont toujours dans la page. Connectez-vous "
+                "dans un autre onglet, puis cliquez sur « Enregistrer ».")}), 401
+        from flask import flash
+
+        flash(str(login_manager.login_message), login_manager.login_message_category)
+        target = safe_next(request.full_path if request.query_string else request.path)
+        return redirect(login_url(login_manager.login_view, next_url=target))
+
     @login_manager.user_loader
     def load_user(value: str):
         user_id, _, token = value.partition(":")

@@ -8,7 +8,8 @@
 - ``ClamdStream``: a clamd client speaking ``zINSTREAM`` over TCP (``CLAMD_ADDRESS = "host:port"``).
 - ``process_attachment(id)`` (the job): streams the object once — SHA-256, size, antivirus and a spooled
   copy for the type check and the PDF page count — then marks the attachment ready, quarantined or
-  rejected. Idempotent; raises when the storage (or clamd) is unreachable so that the job is retried,
+  rejected. The object is the one under the row's final key, which no upload form can write (see
+  ``ptce_aap.services.attachments``): what is fingerprinted and scanned stays what is stored. Idempotent; raises when the storage (or clamd) is unreachable so that the job is retried,
   leaving the attachment "processing" meanwhile.
 
 Upload use cases (start, confirm, replace, delete) are in ``ptce_aap.services.attachments``.

@@ -52,7 +52,9 @@ def init_app(app) -> None:
     @app.after_request
     def _log_request(response):
         response.headers["X-Request-ID"] = g.get("request_id", "")
-        if not request.path.startswith("/static/"):
-            logger.info("request", extra={"method": request.method, "path": request.path,
+        if not request.path.startswith(("/static/", "/dsfr/")):
+            # The route pattern, not the path: paths of mailed links carry secret tokens.
+            path = request.url_rule.rule if request.url_rule else "-"
+            logger.info("request", extra={"method": request.method, "path": path,
                                           "status": response.status_code})
         return response

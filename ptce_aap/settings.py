@@ -38,6 +38,7 @@ ENV_SETTINGS: dict[str, type] = {
     "CLAMD_ADDRESS": str,
     "RATELIMIT_STORAGE_URI": str,
     "LOG_LEVEL": str,
+    "PROXY_HOPS": int,
 }
 
 DEFAULTS = {
@@ -82,7 +83,9 @@ DEFAULTS = {
     "REMEMBER_COOKIE_HTTPONLY": True,
     "REMEMBER_COOKIE_SAMESITE": "Lax",
     "PERMANENT_SESSION_LIFETIME": 8 * 3600,
-    "WTF_CSRF_TIME_LIMIT": 8 * 3600,
+    "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session it is tied to
+    "SESSION_REFRESH_EACH_REQUEST": True,
+    "PROXY_HOPS": 0,
     "BABEL_DEFAULT_LOCALE": "fr",
     "BABEL_DEFAULT_TIMEZONE": "Europe/Paris",
     "LANGUAGES": {"fr": "Français", "en": "English"},

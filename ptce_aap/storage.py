@@ -12,6 +12,19 @@ browser posts the file there. The local backend has no server of its own, so the
 part (``/stockage/depot`` for uploads, ``/stockage/fichier/<token>`` for downloads): from the browser's
 point of view both backends behave the same.
 
+**A presigned POST can be replayed until it expires**: nothing cancels it once the file is received, and
+whoever holds its fields can overwrite the object under its key. So a form is only ever signed for a
+*staging* key (``incoming/<dossier_id>/<uuid>``, see ``ptce_aap.services.attachments``); confirming the
+upload ``copy()``-es the object to a final key no form can reach (``dossiers/<dossier_id>/<uuid>/<name>``),
+deletes the staging object, and only then verifies the copy — so what was checked, fingerprinted and scanned
+cannot change afterwards. The local upload route can also ask the app whether a key still awaits its upload
+(``register_upload_check``); S3 cannot, so there the staging/final split is the protection.
+
+**Production buckets should expire ``incoming/`` with a lifecycle rule** (e.g. delete objects under the
+``incoming/`` prefix one day after creation, and abort incomplete multipart uploads): a replayed form may
+leave an object there, which nothing else points to. ``purge_abandoned_uploads`` (``flask ptce tick``)
+also sweeps ``incoming/`` (``iter_keys``), for stores without lifecycle rules and for the local backend.
+
 **Always check an uploaded file after the upload** (``head(key).size``, then the real type from its first
 bytes): the size and type limits put in a presigned POST are enforced by a real S3 server and by the local
 route, but not by every S3-compatible store — moto (our test server) enforces neither — and when several
@@ -32,9 +45,10 @@ import re
 import tempfile
 import time
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from stat import S_ISREG
 from typing import IO, Any, Protocol
 from urllib.parse import quote
 
@@ -129,6 +143,15 @@ class Storage(Protocol):
     def delete(self, key: str) -> None:
         """Remove the object; no error when it is already gone."""
 
+    def copy(self, src: str, dst: str, *, content_type: str | None = None) -> None:
+        """Copy the object ``src`` to ``dst`` (replacing what ``dst`` held), inside the store; ``src`` stays.
+        ``content_type``: the type stored with the copy (default: the type of ``src``).
+        ``ObjectNotFoundError`` when ``src`` does not exist (nothing is written then)."""
+
+    def iter_keys(self, folder: str, *, modified_before: float | None = None) -> Iterator[str]:
+        """The keys under ``folder`` (``"incoming"`` → ``incoming/…``), optionally only those last written
+        before ``modified_before`` (a POSIX timestamp). For sweeping, not for a hot path."""
+
     def head(self, key: str) -> ObjectInfo | None:
         """Size, content type and ETag of the object, or ``None`` when it does not exist."""
 
@@ -171,6 +194,13 @@ def _remaining_size(fileobj: IO[bytes]) -> int | None:
     except (AttributeError, OSError):
         return None
     return end - start
+
+
+def _folder_prefix(folder: str) -> str:
+    """``"incoming"`` or ``"incoming/"`` → ``"incoming/"`` (a safe folder, never the whole store)."""
+    folder = folder.rstrip("/") if isinstance(folder, str) else folder
+    validate_key(folder)
+    return folder + "/"
 
 
 def _expiry(expires: int) -> int:
@@ -269,6 +299,38 @@ class S3Storage:
     def delete(self, key: str) -> None:
         validate_key(key)
         self.client.delete_object(Bucket=self.bucket, Key=key)
+
+    def copy(self, src: str, dst: str, *, content_type: str | None = None) -> None:
+        """A server-side ``copy_object`` (objects up to 5 GB, S3's limit for one copy; the bytes do not go
+        through the app). With the client built here no checksum header is sent
+        (``request_checksum_calculation="when_required"``), which some S3-compatible stores refuse on a
+        copy as on a put."""
+        from botocore.exceptions import ClientError
+
+        validate_key(src)
+        validate_key(dst)
+        extra: dict[str, str] = {}
+        if content_type:
+            extra = {"MetadataDirective": "REPLACE", "ContentType": content_type}
+        try:
+            self.client.copy_object(Bucket=self.bucket, Key=dst, CopySource={"Bucket": self.bucket, "Key": src},
+                                    **extra)
+        except ClientError as exc:
+            if self._is_missing(exc):
+                raise ObjectNotFoundError(src) from exc
+            raise
+
+    def iter_keys(self, folder: str, *, modified_before: float | None = None) -> Iterator[str]:
+        prefix = _folder_prefix(folder)
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+            for item in page.get("Contents", []):
+                if modified_before is not None and item["LastModified"].timestamp() >= modified_before:
+                    continue
+                try:
+                    yield validate_key(item["Key"])
+                except InvalidKeyError:  # not made by the app: not ours to touch
+                    continue
 
     def head(self, key: str) -> ObjectInfo | None:
         from botocore.exceptions import ClientError
@@ -438,6 +500,37 @@ class LocalStorage:
             with contextlib.suppress(FileNotFoundError, IsADirectoryError, NotADirectoryError):
                 os.unlink(path)
 
+    def copy(self, src: str, dst: str, *, content_type: str | None = None) -> None:
+        """A streamed copy through ``write_chunks``: atomic, with its own metadata (type, MD5). The source
+        is read from the file opened at the start: replacing ``src`` meanwhile (uploads are written to a
+        temporary file then renamed) cannot change what is copied."""
+        self.path(dst)  # check the destination before reading anything
+        with self.open_stream(src) as stream:
+            if content_type is None:
+                info = self.head(src)
+                content_type = info.content_type if info else None
+            self.write_chunks(dst, _read_chunks(stream), content_type=content_type)
+
+    def iter_keys(self, folder: str, *, modified_before: float | None = None) -> Iterator[str]:
+        """Regular files only: temporary files (``.tmp-…``), dot-folders and symbolic links are skipped."""
+        top = self.path(_folder_prefix(folder).rstrip("/"))
+        found = []
+        for dirpath, dirnames, filenames in os.walk(top):  # does not follow symbolic links to folders
+            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+            folders = Path(dirpath).relative_to(self.root).parts
+            for filename in filenames:
+                if filename.startswith("."):
+                    continue
+                try:
+                    stat = os.lstat(os.path.join(dirpath, filename))
+                except FileNotFoundError:  # deleted meanwhile
+                    continue
+                if not S_ISREG(stat.st_mode):
+                    continue
+                if modified_before is None or stat.st_mtime < modified_before:
+                    found.append("/".join((*folders, filename)))
+        yield from sorted(found)
+
     def head(self, key: str) -> ObjectInfo | None:
         path = self.path(key)
         try:
@@ -543,6 +636,21 @@ def storage_for(name: str, app: Flask | None = None) -> Storage:
 # --- The local backend's stand-in for S3: signed downloads and browser uploads -------------------------
 
 bp = Blueprint("storage", __name__, url_prefix="/stockage")
+
+# folder prefix ("incoming/") -> check(key) -> may a browser upload still be stored under this key?
+_UPLOAD_CHECKS: dict[str, Callable[[str], bool]] = {}
+
+
+def register_upload_check(folder: str, check: Callable[[str], bool]) -> None:
+    """Have the local upload route ask ``check(key)`` before storing a browser upload under ``folder/``,
+    and refuse it (403) when the answer is false — e.g. when the upload was already confirmed, so that a
+    replayed form is refused at once. ``check`` runs in the upload's request (it may query the database).
+
+    Registered by the app's services (``ptce_aap.services.attachments``), so that this module knows no
+    model. A defence in depth only: S3 cannot ask, and what protects a verified file on both backends is
+    that no form is ever signed for its key (see the module docstring).
+    """
+    _UPLOAD_CHECKS[_folder_prefix(folder)] = check
 
 _FIELD_MAX_SIZE = 16 * 1024
 _MAX_PARTS = 32
@@ -697,6 +805,9 @@ def _check_policy(storage: LocalStorage, fields: dict[str, str], file_type: str 
         raise _UploadRefused(403, _("Envoi refusé : l’autorisation d’envoi n’est pas valide.")) from exc
     if fields.get("key") != claims["k"]:
         raise _UploadRefused(403, _("Envoi refusé : l’autorisation d’envoi ne correspond pas à ce fichier."))
+    for prefix, check in _UPLOAD_CHECKS.items():
+        if claims["k"].startswith(prefix) and not check(claims["k"]):  # already received, or given up
+            raise _UploadRefused(403, _("Envoi refusé : l’autorisation d’envoi n’est pas valide."))
     content_type = (fields.get("content-type") or file_type or DEFAULT_CONTENT_TYPE).strip()
     if claims.get("t") and content_type not in claims["t"]:
         raise _UploadRefused(400, _("Ce type de fichier n’est pas accepté ici."))

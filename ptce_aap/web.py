@@ -31,6 +31,14 @@ def navigation() -> list[dict]:
     return items
 
 
+MAX_PAGE = 10_000
+
+
+def page_arg(name: str = "page") -> int:
+    """The page number asked for, kept within 1..MAX_PAGE (a huge number would overflow the SQL OFFSET)."""
+    return min(max(request.args.get(name, 1, type=int) or 1, 1), MAX_PAGE)
+
+
 def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 

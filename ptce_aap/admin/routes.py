@@ -21,6 +21,7 @@ from ptce_aap.models.dossiers import Dossier, EligibilityCheck
 from ptce_aap.models.outbox import JobRun, Notification
 from ptce_aap.permissions import blueprint_role_gate, can_administer, require
 from ptce_aap.services import eligibility as eligibility_service
+from ptce_aap.web import page_arg
 
 blueprint_role_gate(bp, Role.ADMIN)
 
@@ -36,7 +37,7 @@ SORTS = {
 
 
 def _page_arg() -> int:
-    page = request.args.get("page", 1, type=int) or 1
+    page = page_arg()
     return max(page, 1)
 
 

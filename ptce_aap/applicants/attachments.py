@@ -2,9 +2,10 @@
 
 Two ways to send a file end in the same ``services.attachments.confirm_upload``:
 
-- JavaScript (``static/attachments.js``): ``televersement`` (JSON) gives a presigned POST, the browser
-  sends the file straight to the store, then ``confirmer``;
-- no JavaScript: the form posts the file to ``envoi``, which streams it into the store.
+- JavaScript (``static/attachments.js``): ``televersement`` (JSON) gives a presigned POST for a staging
+  key, the browser sends the file straight to the store, then ``confirmer`` moves it to its final key
+  (which no form can write) and verifies it there;
+- no JavaScript: the form posts the file to ``envoi``, which streams it into the store at its final key.
 
 Every view loads the dossier through ``load_dossier`` (404 for someone else's) and the attachment
 through ``_attachment_of`` (404 unless it belongs to that dossier).
@@ -122,7 +123,8 @@ def start_upload(dossier_id: int):
 
 @bp.route("/dossiers/<int:dossier_id>/pieces/<int:attachment_id>/confirmer", methods=["POST"])
 def confirm_upload(dossier_id: int, attachment_id: int):
-    """After the browser's direct upload: verify the object (JSON ``{replaces}`` optional)."""
+    """After the browser's direct upload: move the object out of the form's reach and verify it (JSON
+    ``{replaces}`` optional)."""
     d = load_dossier(dossier_id)
     attachment = _attachment_of(d, attachment_id, lock=True)
     if not can_edit_dossier(current_user, d):

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -13,8 +14,8 @@ from ptce_aap.applicants import bp, forms, sections
 from ptce_aap.domain import dossier_checks
 from ptce_aap.enums import DossierStatus, Role
 from ptce_aap.errors import DomainError
-from ptce_aap.extensions import db
-from ptce_aap.i18n import format_paris
+from ptce_aap.extensions import db, limiter
+from ptce_aap.i18n import PARIS, format_paris
 from ptce_aap.models.base import utcnow
 from ptce_aap.models.calls import Call
 from ptce_aap.models.dossiers import Dossier, DossierTransition, Pole, PoleMembership
@@ -53,7 +54,8 @@ def load_dossier(dossier_id: int, *, full: bool = False) -> Dossier:
 
 
 def checks_for(dossier: Dossier) -> list[dossier_checks.Problem]:
-    return dossier_checks.check_dossier(dossier, dossier_service.call_rules(dossier.call), today=utcnow().date())
+    return dossier_checks.check_dossier(dossier, dossier_service.call_rules(dossier.call),
+                                        today=utcnow().astimezone(PARIS).date())
 
 
 @bp.route("/")
@@ -95,7 +97,15 @@ def new_dossier(slug: str):
             else:
                 flash(exc.message, "error")
         else:
-            db.session.commit()
+            try:
+                db.session.commit()
+            except IntegrityError:  # the same pole's dossier created twice at once (double click)
+                db.session.rollback()
+                twin = db.session.scalar(sa.select(Dossier).where(Dossier.call_id == call.id,
+                                                                  Dossier.pole_id == getattr(pole, "id", None)))
+                if twin is None:
+                    raise
+                return redirect(url_for("applicants.dossier", dossier_id=twin.id))
             flash(_("Le dossier a été créé. Vous pouvez le remplir en plusieurs fois : chaque section est "
                     "enregistrée automatiquement."), "success")
             return redirect(url_for("applicants.dossier", dossier_id=dossier.id))
@@ -318,6 +328,7 @@ def withdraw(dossier_id: int):
 
 
 @bp.route("/dossiers/<int:dossier_id>/coediteurs", methods=["POST"])
+@limiter.limit("20 per hour", key_func=lambda: f"invite:{current_user.get_id()}")
 def invite_coeditor(dossier_id: int):
     from ptce_aap.services import coeditors
 
@@ -354,6 +365,25 @@ def remove_coeditor(dossier_id: int, user_id: int):
     else:
         db.session.commit()
         flash(_("La personne a été retirée des éditeurs du dossier."), "success")
+    return redirect(url_for("applicants.dossier", dossier_id=d.id) + "#coediteurs")
+
+
+@bp.route("/dossiers/<int:dossier_id>/invitations/<int:invitation_id>/annuler", methods=["POST"])
+def cancel_invitation(dossier_id: int, invitation_id: int):
+    from ptce_aap.services import coeditors
+
+    d = load_dossier(dossier_id)
+    require(can_manage_pole(current_user, d.pole), hide=False)
+    if not forms.ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        invitation = coeditors.cancel(d.pole, invitation_id, by=current_user)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        db.session.commit()
+        flash(_("L'invitation envoyée à %(email)s est annulée.", email=invitation.email), "success")
     return redirect(url_for("applicants.dossier", dossier_id=d.id) + "#coediteurs")
 
 

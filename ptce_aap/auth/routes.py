@@ -57,6 +57,7 @@ def _start_session(user) -> None:
     session.clear()
     if lang:
         session["lang"] = lang
+    session.permanent = True  # PERMANENT_SESSION_LIFETIME of inactivity, refreshed by each request
     login_user(user)
 
 

@@ -280,9 +280,28 @@ def check_documents(d, rules: CallRules) -> Iterable[Problem]:
                           "remplacez-le.", "invalid")
 
 
+TEXT_FIELDS = {  # short text fields: section, label, column length
+    "pole_name": ("identite", "Nom du pôle", 200),
+    "carrier_legal_name": ("identite", "Raison sociale de la structure porteuse", 200),
+    "carrier_rna": ("identite", "Numéro RNA", 10),
+    "address": ("identite", "Adresse", 300),
+    "commune_insee": ("identite", "Code INSEE de la commune", 5),
+    "commune_name": ("identite", "Commune", 200),
+    "activity_other": ("activites", "Autre domaine", 200),
+}
+
+
+def check_overflow(d) -> Iterable[Problem]:
+    """Short texts typed longer than they can be stored: kept as typed in ``raw_inputs`` until corrected."""
+    for field, (section, label, limit) in TEXT_FIELDS.items():
+        raw = (d.raw_inputs or {}).get(field)
+        if raw is not None:
+            yield Problem(section, field, f"{label} : {len(raw)} caractères pour {limit} au maximum.", "invalid")
+
+
 def check_dossier(d, rules: CallRules, *, today: date) -> list[Problem]:
     return [*check_identity(d, today), *check_members(d, today), *check_activities(d), *check_project(d),
-            *check_budget(d, rules), *check_documents(d, rules)]
+            *check_budget(d, rules), *check_documents(d, rules), *check_overflow(d)]
 
 
 def section_states(problems: list[Problem]) -> dict[str, str]:

@@ -20,6 +20,7 @@ from ptce_aap.models.base import utcnow
 from ptce_aap.models.calls import Call
 from ptce_aap.permissions import can_view_call, require
 from ptce_aap.public import bp
+from ptce_aap.web import page_arg
 
 logger = logging.getLogger("ptce_aap.health")
 
@@ -45,7 +46,7 @@ def calls():
         sa.select(Call).where(Call.status != CallStatus.DRAFT,
                               sa.or_(Call.status != CallStatus.OPEN, Call.closes_at <= now))
         .order_by(Call.closes_at.desc(), Call.id.desc()),
-        page=request.args.get("page", 1, type=int), per_page=CLOSED_CALLS_PER_PAGE, error_out=False)
+        page=page_arg(), per_page=CLOSED_CALLS_PER_PAGE, error_out=False)
     return render_template("public/calls.html", open_calls=open_calls, upcoming_calls=upcoming_calls,
                            closed_page=closed_page, CallStatus=CallStatus)
 
@@ -86,10 +87,9 @@ def _phase(call: Call, now: datetime) -> str:
 def set_language(code: str):
     if code in current_app.config["LANGUAGES"]:
         session["lang"] = code
-    target = request.form.get("next") or url_for("public.home")
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("public.home")
-    return redirect(target)
+    from ptce_aap.auth.routes import safe_next
+
+    return redirect(safe_next(request.form.get("next")) or url_for("public.home"))
 
 
 @bp.route("/healthz")

@@ -2,9 +2,20 @@
 
 An upload has two ways in, which end in the same ``confirm_upload``:
 
-- with JavaScript: ``start_upload`` creates the row (``uploading``) and ``upload_form`` gives a presigned
-  POST; the browser sends the file straight to the store, then asks for the confirmation;
-- without JavaScript: the file goes through the app (``start_upload`` then ``receive_upload``, streamed).
+- with JavaScript: ``start_upload`` creates the row (``uploading``) with a *staging* key
+  (``incoming/<dossier_id>/<uuid>``) and ``upload_form`` gives a presigned POST for that key only; the
+  browser sends the file straight to the store, then asks for the confirmation;
+- without JavaScript: the file goes through the app (``start_upload`` then ``receive_upload``, streamed),
+  which writes it directly to its final key — no form is involved.
+
+The final key (``dossiers/<dossier_id>/<uuid>/<safe name>``) is never given to a form. That matters
+because a presigned POST stays valid for ``UPLOAD_EXPIRES`` whatever happens, and can be replayed: were it
+signed for the key that is verified, the file could be replaced by anything after its checks (type,
+antivirus, the SHA-256 printed on the receipt). So ``confirm_upload`` first copies the staging object to the
+final key (``Storage.copy``), points the row to it and drops the staging object (after the commit), then
+verifies *that copy*: a later write to the staging key changes nothing that was checked. Staging objects
+left behind (a replayed form, an upload given up) are deleted by ``purge_abandoned_uploads``; production
+buckets should also expire ``incoming/`` with a lifecycle rule (see ``ptce_aap.storage``).
 
 ``confirm_upload`` never trusts what the browser said: it checks that the object is there, its size
 (``head``) and its real type (first bytes, zip markers — see ``ptce_aap.documents``); a file that fails is
@@ -19,11 +30,12 @@ changed something (a rejected row) that the caller must commit rather than roll 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import re
 import unicodedata
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import IO
 
 import sqlalchemy as sa
@@ -35,7 +47,7 @@ from ptce_aap.extensions import db
 from ptce_aap.jobs import schedule
 from ptce_aap.models.base import utcnow
 from ptce_aap.models.dossiers import Attachment, Dossier
-from ptce_aap.storage import get_storage, storage_for
+from ptce_aap.storage import ObjectNotFoundError, Storage, get_storage, register_upload_check, storage_for
 
 logger = logging.getLogger("ptce_aap.attachments")
 
@@ -62,7 +74,9 @@ FORMATS_TEXT = "PDF, PNG, JPEG, Word (DOC, DOCX), Excel (XLS, XLSX), PowerPoint 
 # new confirmed file replaces the previous one. (A call-level setting would be better: see DocumentType.)
 MULTI_FILE_TYPES = frozenset({"engagements", "soutien_collectivite", "autre"})
 
-UPLOAD_EXPIRES = 600  # seconds a presigned POST stays valid
+UPLOAD_EXPIRES = 600  # seconds a presigned POST stays valid: long enough for the largest file on a slow line
+STAGING_FOLDER = "incoming"  # the only keys upload forms are signed for: incoming/<dossier_id>/<uuid>
+FINAL_FOLDER = "dossiers"  # verified files: dossiers/<dossier_id>/<uuid>/<safe name>, never writable by a form
 STALE_UPLOAD_AFTER = timedelta(hours=1)  # an "uploading" row older than this was abandoned
 FILENAME_MAX = 200
 
@@ -123,6 +137,29 @@ def extension_of(filename: str) -> str:
 def mime_for(filename: str) -> str | None:
     """The MIME type an accepted file name promises, or ``None`` for an extension not accepted."""
     return EXTENSIONS.get(extension_of(filename))
+
+
+def is_staging_key(key: str) -> bool:
+    return key.startswith(STAGING_FOLDER + "/")
+
+
+def final_key(attachment: Attachment) -> str:
+    """Where a file lives once received: ``dossiers/<dossier_id>/<uuid>/<safe name>``, with the uuid of its
+    staging key (so that confirming again after a rollback writes the same key)."""
+    if not is_staging_key(attachment.storage_key):
+        raise ValueError(f"not a staging key: {attachment.storage_key!r}")
+    token = attachment.storage_key.rsplit("/", 1)[-1]
+    return f"{FINAL_FOLDER}/{attachment.dossier_id}/{token}/{key_filename(attachment.filename)}"
+
+
+def _awaits_upload(key: str) -> bool:
+    """For the local upload route: may a browser still send a file to ``key``? Only while the row that
+    owns this staging key is ``uploading`` (once confirmed, the row points to its final key)."""
+    return db.session.scalar(sa.select(Attachment.id).where(
+        Attachment.storage_key == key, Attachment.status == AttachmentStatus.UPLOADING)) is not None
+
+
+register_upload_check(STAGING_FOLDER, _awaits_upload)
 
 
 def _french_number(value: float) -> str:
@@ -186,7 +223,7 @@ def _summary(attachment: Attachment) -> dict:
 
 def start_upload(dossier: Dossier, *, document_type_code: str | None, filename: str | None,
                  size: int | None, content_type: str | None, by) -> Attachment:
-    """Check what the browser announces and create the ``uploading`` row with a fresh storage key.
+    """Check what the browser announces and create the ``uploading`` row with a fresh staging key.
 
     Refuses (``AttachmentRefused``, nothing recorded): a dossier no longer in draft, an unknown document
     type, a file name without an accepted extension, an empty or too large declared size.
@@ -208,7 +245,7 @@ def start_upload(dossier: Dossier, *, document_type_code: str | None, filename: 
             raise AttachmentRefused(too_large_message(limit))
     _forget_abandoned_uploads(dossier, by=by)
     storage = get_storage()
-    key = f"dossiers/{dossier.id}/{uuid.uuid4().hex}/{key_filename(name)}"
+    key = f"{STAGING_FOLDER}/{dossier.id}/{uuid.uuid4().hex}"
     attachment = Attachment(
         dossier_id=dossier.id, document_type_code=document_type.code, filename=name,
         storage_backend=storage.name, storage_key=key, size=size, declared_mime=(content_type or "")[:120],
@@ -220,7 +257,12 @@ def start_upload(dossier: Dossier, *, document_type_code: str | None, filename: 
 
 
 def upload_form(attachment: Attachment, dossier: Dossier) -> dict:
-    """``{"url", "fields"}`` of the presigned POST for the browser (the file goes last, field ``file``)."""
+    """``{"url", "fields"}`` of the presigned POST for the browser (the file goes last, field ``file``).
+
+    Only for an upload still waiting for its file, whose key is a staging key: a form is never signed for
+    the key of a file that is (or will be) verified."""
+    if attachment.status != AttachmentStatus.UPLOADING or not is_staging_key(attachment.storage_key):
+        raise ValueError(f"no upload form for attachment {attachment.id} ({attachment.storage_key!r})")
     storage = storage_for(attachment.storage_backend)
     return storage.presigned_post(attachment.storage_key, max_size=upload_limit(dossier),
                                   content_types=[mime_for(attachment.filename)], expires=UPLOAD_EXPIRES)
@@ -229,8 +271,12 @@ def upload_form(attachment: Attachment, dossier: Dossier) -> dict:
 def receive_upload(attachment: Attachment, dossier: Dossier, fileobj: IO[bytes]) -> int:
     """Stream a file received by the app (no-JavaScript form) into the store; return its size.
 
-    A seekable file (Werkzeug's spooled upload) over the limit is refused before anything is stored.
+    The file is written directly to its final key (no form can reach it), and the row points there;
+    ``confirm_upload`` then verifies it in place. A seekable file (Werkzeug's spooled upload) over the
+    limit is refused before anything is stored.
     """
+    if attachment.status != AttachmentStatus.UPLOADING or not is_staging_key(attachment.storage_key):
+        raise ValueError(f"attachment {attachment.id} is not waiting for its file")
     size = _remaining_size(fileobj)
     limit = upload_limit(dossier)
     if size is not None and size > limit:
@@ -238,13 +284,16 @@ def receive_upload(attachment: Attachment, dossier: Dossier, fileobj: IO[bytes])
     if size == 0:
         raise AttachmentRefused(f"« {attachment.filename} » est vide.")
     storage = storage_for(attachment.storage_backend)
+    key = final_key(attachment)
     try:
-        return storage.put(attachment.storage_key, fileobj, content_type=mime_for(attachment.filename))
+        stored = storage.put(key, fileobj, content_type=mime_for(attachment.filename))
     except Exception as exc:  # the store is down or refused: nothing to keep, the user can retry
         logger.exception("upload to storage failed", extra={"attachment_id": attachment.id})
         with contextlib.suppress(Exception):
-            storage.delete(attachment.storage_key)
+            storage.delete(key)
         raise AttachmentRefused(STORAGE_DOWN, status=503) from exc
+    attachment.storage_key = key
+    return stored
 
 
 def _remaining_size(fileobj) -> int | None:
@@ -272,13 +321,16 @@ def reject(attachment: Attachment, reason: str, *, by, delete_object: bool = Tru
 
 
 def confirm_upload(attachment: Attachment, dossier: Dossier, *, by, replaces_id: int | None = None) -> Attachment:
-    """Verify an uploaded object and hand it to the ``process_attachment`` job.
+    """Move an uploaded object out of reach of its upload form, verify it, and hand it to the
+    ``process_attachment`` job.
 
     - no object: ``AttachmentRefused(NOT_RECEIVED)``, the row stays ``uploading`` (nothing recorded);
     - larger than the call's limit, empty, or a content that is not what its extension says: the object
       is deleted, the row ``rejected`` (``persist=True``);
     - otherwise: ``processing``, the job is scheduled, and the files it replaces are deleted (the one
       named by ``replaces_id``; for a single-file document type, every previous file of that type).
+    A browser upload (staging key) is first copied to its final key, which the row then points to, and
+    the copy is what gets verified (``_move_to_final``); a file received by the app is already there.
     Confirming an upload already confirmed changes nothing.
     """
     if attachment.status != AttachmentStatus.UPLOADING:
@@ -287,27 +339,11 @@ def confirm_upload(attachment: Attachment, dossier: Dossier, *, by, replaces_id:
         return attachment
     if not dossier.is_editable:
         raise AttachmentRefused(NOT_EDITABLE, status=409)
-    storage = storage_for(attachment.storage_backend)
-    info = storage.head(attachment.storage_key)
-    if info is None:
-        raise AttachmentRefused(NOT_RECEIVED, status=409)
-    limit = upload_limit(dossier)
-    expected = mime_for(attachment.filename)
-    if info.size > limit:
-        reject(attachment, too_large_message(limit), by=by)
-        raise AttachmentRefused(too_large_message(limit), persist=True)
-    if info.size == 0:
-        message = f"« {attachment.filename} » est vide."
-        reject(attachment, message, by=by)
-        raise AttachmentRefused(message, persist=True)
-    with contextlib.closing(storage.open_stream(attachment.storage_key)) as stream:
-        verdict = documents.verify_content(expected, stream, limit=info.size)
-    if not verdict.ok:
-        message = wrong_type_message(attachment.filename, expected, verdict)
-        reject(attachment, message, by=by)
-        raise AttachmentRefused(message, persist=True)
     before = _summary(attachment)
-    attachment.size = info.size
+    storage = storage_for(attachment.storage_backend)
+    if is_staging_key(attachment.storage_key):
+        _move_to_final(attachment, dossier, storage, by=by)
+    verdict = _verify_stored(attachment, dossier, storage, by=by)
     attachment.mime = verdict.mime
     attachment.status = AttachmentStatus.PROCESSING
     audit.record("attachment.received", attachment, actor=by, summary={"before": before,
@@ -316,6 +352,61 @@ def confirm_upload(attachment: Attachment, dossier: Dossier, *, by, replaces_id:
         delete_attachment(old, by=by, reason="replaced", replaced_by=attachment)
     schedule("process_attachment", dedupe_key=f"process_attachment:{attachment.id}", attachment_id=attachment.id)
     return attachment
+
+
+def _refuse_size(attachment: Attachment, dossier: Dossier, size: int | None, *, by) -> None:
+    """Reject the upload (deleting the object under its current key) when ``size`` is missing, zero or
+    over the call's limit."""
+    if size is None:
+        raise AttachmentRefused(NOT_RECEIVED, status=409)
+    limit = upload_limit(dossier)
+    if size > limit:
+        reject(attachment, too_large_message(limit), by=by)
+        raise AttachmentRefused(too_large_message(limit), persist=True)
+    if size == 0:
+        message = f"« {attachment.filename} » est vide."
+        reject(attachment, message, by=by)
+        raise AttachmentRefused(message, persist=True)
+
+
+def _move_to_final(attachment: Attachment, dossier: Dossier, storage: Storage, *, by) -> None:
+    """Copy the browser's upload from its staging key to its final key, point the row there, and delete
+    the staging object once this is committed (``delete_stored_object`` deletes it then: no row points to
+    it any more; if the transaction is rolled back, the staging object is still there to confirm again).
+
+    The size is checked first, so that an oversized object is not copied (it is checked again on the
+    copy: the staging object may change until the copy is made)."""
+    staging = attachment.storage_key
+    info = storage.head(staging)
+    _refuse_size(attachment, dossier, info.size if info else None, by=by)
+    final = final_key(attachment)
+    try:
+        storage.copy(staging, final, content_type=mime_for(attachment.filename))
+    except ObjectNotFoundError as exc:  # deleted between head and copy
+        raise AttachmentRefused(NOT_RECEIVED, status=409) from exc
+    attachment.storage_key = final
+    schedule("delete_stored_object", dedupe_key=f"delete_stored_object:{staging}",
+             backend=attachment.storage_backend, key=staging)
+
+
+def _verify_stored(attachment: Attachment, dossier: Dossier, storage: Storage, *, by) -> documents.Verdict:
+    """The one check of a received file, whichever way it came, on the object under the row's (final)
+    key: there, not empty, within the call's limit, and really of the type its extension says. Records
+    the size; on failure rejects the upload (the object is deleted) and raises ``AttachmentRefused``."""
+    info = storage.head(attachment.storage_key)
+    _refuse_size(attachment, dossier, info.size if info else None, by=by)
+    expected = mime_for(attachment.filename)
+    try:
+        with contextlib.closing(storage.open_stream(attachment.storage_key)) as stream:
+            verdict = documents.verify_content(expected, stream, limit=info.size)
+    except ObjectNotFoundError as exc:
+        raise AttachmentRefused(NOT_RECEIVED, status=409) from exc
+    if not verdict.ok:
+        message = wrong_type_message(attachment.filename, expected, verdict)
+        reject(attachment, message, by=by)
+        raise AttachmentRefused(message, persist=True)
+    attachment.size = info.size
+    return verdict
 
 
 def _replaced_by(attachment: Attachment, dossier: Dossier, replaces_id: int | None) -> list[Attachment]:
@@ -358,17 +449,54 @@ def _forget_abandoned_uploads(dossier: Dossier, *, by) -> None:
         delete_attachment(attachment, by=by, reason="abandoned")
 
 
-def purge_abandoned_uploads() -> int:
+def purge_abandoned_uploads(*, now: datetime | None = None) -> int:
     """Delete every upload started more than ``STALE_UPLOAD_AFTER`` ago and never confirmed, in all
-    dossiers (for ``flask ptce tick``). Returns how many; the caller commits."""
-    stale = _abandoned_uploads()
+    dossiers, with its staging object (after the commit); then sweep the staging folder (``_sweep_staging``).
+    For ``flask ptce tick``. Returns how many rows were deleted; the caller commits."""
+    now = now or utcnow()
+    stale = _abandoned_uploads(now=now)
     for attachment in stale:
         delete_attachment(attachment, by=None, reason="abandoned")
+    _sweep_staging(modified_before=now - STALE_UPLOAD_AFTER)
     return len(stale)
 
 
-def _abandoned_uploads(*where) -> list[Attachment]:
-    cutoff = utcnow() - STALE_UPLOAD_AFTER
+SWEEP_MAX = 1000  # staging objects deleted per sweep at most (the next tick goes on)
+
+
+def _sweep_staging(*, modified_before: datetime) -> int:
+    """Delete the staging objects of the configured store last written before ``modified_before`` that no
+    row points to: a replayed upload form, a file that arrived after its upload was deleted, a staging
+    object whose deletion failed. (An upload older than that is abandoned anyway: its row goes too.)
+    A store that cannot be reached is logged, not raised: the tick goes on. Returns how many."""
+    storage = get_storage()
+    try:
+        keys = list(itertools.islice(
+            storage.iter_keys(STAGING_FOLDER, modified_before=modified_before.timestamp()), SWEEP_MAX))
+    except Exception:  # the store is down: the next tick will sweep
+        logger.exception("listing the staging uploads failed")
+        return 0
+    used: set[str] = set()
+    for start in range(0, len(keys), 500):
+        used.update(db.session.scalars(sa.select(Attachment.storage_key).where(
+            Attachment.storage_backend == storage.name, Attachment.storage_key.in_(keys[start:start + 500]))))
+    swept = 0
+    for key in keys:
+        if key in used:
+            continue
+        try:
+            storage.delete(key)
+        except Exception:
+            logger.exception("deleting a staging upload failed")
+            break
+        swept += 1
+    if swept:
+        logger.info("staging uploads swept: %d", swept)
+    return swept
+
+
+def _abandoned_uploads(*where, now: datetime | None = None) -> list[Attachment]:
+    cutoff = (now or utcnow()) - STALE_UPLOAD_AFTER
     return list(db.session.scalars(sa.select(Attachment).where(
         Attachment.status == AttachmentStatus.UPLOADING, Attachment.created_at < cutoff, *where)
         .order_by(Attachment.id)))

@@ -16,6 +16,7 @@ from ptce_aap.models.base import utcnow
 from ptce_aap.models.dossiers import Invitation, Pole, PoleMembership
 
 SALT = "ptce-aap.invitation.v1"
+MAX_PENDING = 30
 
 
 def _serializer() -> URLSafeTimedSerializer:
@@ -40,6 +41,9 @@ def invite(pole: Pole, email: str, *, by) -> Invitation:
         .where(PoleMembership.pole_id == pole.id, User.email == email))
     if already is not None:
         raise DomainError("Cette personne fait déjà partie des éditeurs du dossier.", field="email")
+    if len(pending_invitations(pole.id)) >= MAX_PENDING:
+        raise DomainError(f"Ce pôle a déjà {MAX_PENDING} invitations en attente : annulez celles qui ne servent "
+                          "plus avant d'en envoyer d'autres.", field="email")
     invitation = Invitation(pole_id=pole.id, email=email, invited_by_id=by.id)
     db.session.add(invitation)
     db.session.flush()
@@ -94,6 +98,17 @@ def remove(pole: Pole, user_id: int, *, by) -> None:
         if invitation.revoked_at is None:
             invitation.revoked_at = utcnow()
     audit.record("pole.coeditor_removed", pole, actor=by, summary={"before": {"user": email}})
+
+
+def cancel(pole: Pole, invitation_id: int, *, by) -> Invitation:
+    """Cancel a pending invitation (its link stops working at once)."""
+    invitation = db.session.get(Invitation, invitation_id)
+    if invitation is None or invitation.pole_id != pole.id or invitation.accepted_at is not None:
+        raise DomainError("Cette invitation ne peut pas être annulée.")
+    if invitation.revoked_at is None:
+        invitation.revoked_at = utcnow()
+        audit.record("pole.invitation_cancelled", pole, actor=by, summary={"before": {"email": invitation.email}})
+    return invitation
 
 
 def editors(pole_id: int) -> list[PoleMembership]:

@@ -92,6 +92,15 @@ def normalise_siret(value: str) -> str:
     return compact if compact.isdigit() else value[:20]
 
 
+RAW_TEXT_MAX = 5000
+
+
+def column_length(field: str) -> int | None:
+    """The length limit of a dossier column (``String(n)``), None for unlimited text."""
+    column = Dossier.__table__.columns.get(field)
+    return getattr(column.type, "length", None) if column is not None else None
+
+
 def _year(raw: str) -> int | None:
     raw = (raw or "").strip()
     if not raw:
@@ -146,6 +155,13 @@ def save_fields(dossier: Dossier, values: dict, *, by, expected_version: int | N
             value = parsed
         elif field == "carrier_siret":
             value = normalise_siret(value)
+        if isinstance(value, str) and field not in NUMERIC_FIELDS:
+            limit = column_length(field)
+            if limit and len(value) > limit:
+                raw_inputs[field] = value[:RAW_TEXT_MAX]  # what was typed, shown back and flagged
+                value = value[:limit]
+            else:
+                raw_inputs.pop(field, None)
         if getattr(dossier, field) != value:
             before[field], after[field] = _short(getattr(dossier, field)), _short(value)
             setattr(dossier, field, value)

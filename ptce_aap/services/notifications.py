@@ -21,6 +21,8 @@ from ptce_aap.extensions import db
 from ptce_aap.models.base import utcnow
 from ptce_aap.models.outbox import Notification
 
+SECRET_LINK_TEMPLATES = {"verify_email", "reset_password", "invitation"}
+
 
 def notify(recipient_email: str, template: str, context: dict, *, dedupe_key: str, user=None,
            attachments: list[dict] | None = None) -> Notification:
@@ -143,5 +145,8 @@ def deliver(notification_id: int) -> str:
     notification.status = NotificationStatus.SENT
     notification.sent_at = utcnow()
     notification.last_error = ""
+    if notification.template in SECRET_LINK_TEMPLATES:
+        # The link carries a token that opens an account or a pole: keep it no longer than needed.
+        notification.context = {**notification.context, "link": "(lien envoyé, non conservé)"}
     db.session.commit()
     return "sent"

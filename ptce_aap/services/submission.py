@@ -17,6 +17,7 @@ from ptce_aap.domain import dossier_checks
 from ptce_aap.enums import CallStatus, DossierStatus
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
+from ptce_aap.i18n import PARIS
 from ptce_aap.models.dossiers import Dossier, DossierTransition
 from ptce_aap.services.dossiers import call_rules, set_dossier_status
 
@@ -31,7 +32,7 @@ def receipt_number_for(dossier: Dossier) -> str:
 
 
 def blocking_problems(dossier: Dossier, *, now: datetime) -> list[dossier_checks.Problem]:
-    return dossier_checks.check_dossier(dossier, call_rules(dossier.call), today=now.date())
+    return dossier_checks.check_dossier(dossier, call_rules(dossier.call), today=now.astimezone(PARIS).date())
 
 
 def submit_dossier(dossier: Dossier, *, by, now: datetime) -> Dossier:
@@ -43,6 +44,14 @@ def submit_dossier(dossier: Dossier, *, by, now: datetime) -> Dossier:
         raise DomainError("La date limite de dépôt est dépassée : le dossier ne peut plus être déposé.")
     if now < call.opens_at:
         raise DomainError("L'appel à projets n'est pas encore ouvert.")
+    # Lock the row, then check the dossier as it is now: a co-editor's save that committed after this
+    # request loaded the dossier is seen; one that comes later waits and then meets a submitted dossier.
+    db.session.execute(sa.select(Dossier.id).where(Dossier.id == dossier.id).with_for_update())
+    db.session.refresh(dossier)
+    for collection in ("members", "financing_lines", "attachments"):
+        db.session.expire(dossier, [collection])
+    if dossier.status != DossierStatus.DRAFT:
+        raise AlreadySubmitted()
     problems = blocking_problems(dossier, now=now)
     if problems:
         raise DomainError("Le dossier est incomplet : corrigez les points signalés avant de le déposer.")
@@ -61,8 +70,7 @@ def submit_dossier(dossier: Dossier, *, by, now: datetime) -> Dossier:
     audit.record("dossier.submitted", dossier, actor=by,
                  summary={"before": {"status": "draft"}, "after": {"status": "submitted", "receipt": receipt}})
     jobs.schedule("generate_receipt", dedupe_key=f"receipt:{dossier.id}", dossier_id=dossier.id)
-    if "eligibility_check" in jobs.TASKS:
-        jobs.schedule("eligibility_check", dedupe_key=f"eligibility:submit:{dossier.id}", dossier_id=dossier.id)
+    jobs.schedule("eligibility_check", dedupe_key=f"eligibility:submit:{dossier.id}", dossier_id=dossier.id)
     db.session.flush()
     db.session.refresh(dossier)
     return dossier

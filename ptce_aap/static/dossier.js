@@ -19,6 +19,11 @@
       method: "POST", body: new FormData(form), credentials: "same-origin",
       headers: {"X-Autosave": "1", "Accept": "application/json"}
     }).then(function (response) {
+      var type = response.headers.get("Content-Type") || "";
+      if (type.indexOf("application/json") === -1) {
+        return {ok: false, data: {message: "L'enregistrement automatique est interrompu : vos saisies sont "
+          + "toujours dans la page. Cliquez sur « Enregistrer »."}};
+      }
       return response.json().then(function (data) { return {ok: response.ok, data: data}; });
     }).then(function (result) {
       if (result.ok && result.data.ok) {
