@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -190,6 +191,8 @@ def edit_section(dossier_id: int, section: str):
     if not can_edit_dossier(current_user, d):
         if autosave:
             return jsonify({"ok": False, "message": _("Ce dossier n'est plus modifiable.")}), 409
+        if request.method == "GET":  # read-only: the fields are shown, disabled
+            return _render_section(section, d, _form_for(section, d), readonly=True)
         flash(_("Ce dossier a été déposé : il n'est plus modifiable."), "info")
         return redirect(url_for("applicants.dossier", dossier_id=d.id))
     if request.method == "GET":
@@ -217,25 +220,45 @@ def edit_section(dossier_id: int, section: str):
         return _render_section(section, d, form), 409
     if autosave:
         return jsonify({"ok": True, "version": d.version,
-                        "saved_at": _("Enregistré automatiquement à %(time)s", time=format_paris(d.updated_at))})
-    if isinstance(row_changed, str):  # show the saved section with one more empty row to fill
-        fresh = _form_for(section, d)
-        getattr(fresh, row_changed).append_entry()
-        return _render_section(section, d, fresh, focus=f"{row_changed}-{len(getattr(fresh, row_changed)) - 1}")
+                        "saved_at": _("Enregistré automatiquement : %(time)s", time=format_paris(d.updated_at))})
+    if isinstance(row_changed, str):  # the saved section, with what was typed (blank rows too) and one more row
+        form.version.data = str(d.version)
+        getattr(form, row_changed).append_entry()
+        return _render_section(section, d, form, focus=f"{row_changed}-{len(getattr(form, row_changed)) - 1}")
     if row_changed:
         return redirect(url_for("applicants.edit_section", dossier_id=d.id, section=section) + "#tableau")
-    flash(_("Section enregistrée."), "success")
+    left = [p for p in checks_for(d) if p.section == section]
+    if left:
+        flash(ngettext("Section enregistrée. Il reste %(num)d point à compléter ou corriger.",
+                       "Section enregistrée. Il reste %(num)d points à compléter ou corriger.", len(left)), "warning")
+    else:
+        flash(_("Section enregistrée."), "success")
     if request.form.get("then") == "summary":
         return redirect(url_for("applicants.dossier", dossier_id=d.id))
     return redirect(url_for("applicants.edit_section", dossier_id=d.id, section=section))
 
 
-def _render_section(section: str, d: Dossier, form, conflict: list | None = None, focus: str | None = None):
+def _render_section(section: str, d: Dossier, form, conflict: list | None = None, focus: str | None = None,
+                    readonly: bool = False):
     problems = [p for p in checks_for(d) if p.section == section]
+    if not readonly:
+        _attach_problems(form, problems)
     return render_template(
         f"applicants/section_{section}.html", dossier=d, call=d.call, form=form, section=section,
         section_label=dossier_checks.SECTION_LABELS[section], problems=problems, limits=dossier_checks.LIMITS,
-        conflict=conflict, totals=dossier_checks.totals(d.financing_lines), focus=focus)
+        conflict=conflict, totals=dossier_checks.totals(d.financing_lines), focus=focus, readonly=readonly)
+
+
+def _attach_problems(form, problems) -> None:
+    """Show each invalid value next to its field (in red, with its message), not only in the list."""
+    fields = {field.id: field for field in form}
+    for entry_list in (getattr(form, name, None) for name in ("members", "expenses", "resources")):
+        for entry in entry_list or []:
+            fields.update({sub.id: sub for sub in entry.form})
+    for problem in problems:
+        field = fields.get(problem.field)
+        if field is not None and problem.kind == "invalid" and problem.message not in field.errors:
+            field.errors = [*field.errors, problem.message]
 
 
 def _render_conflict(section: str, d: Dossier, mine):

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from stdnum.exceptions import ValidationError
+from stdnum.exceptions import InvalidChecksum, ValidationError
 from stdnum.fr import siret as siret_mod
 
 from ptce_aap.domain import geography
@@ -69,9 +69,21 @@ def siret_problem(value: str) -> str | None:
     """French message when ``value`` is not a valid SIRET (14 digits, Luhn key), else None."""
     try:
         siret_mod.validate(value)
+    except InvalidChecksum:
+        return ("Le numéro SIRET n'est pas valide : sa clé de contrôle est incorrecte. Vérifiez chaque chiffre "
+                "sur l'avis de situation Insee ou sur annuaire-entreprises.data.gouv.fr.")
     except ValidationError:
-        return "Le numéro SIRET n'est pas valide : il doit comporter 14 chiffres (clé de contrôle incluse)."
+        digits = sum(c.isdigit() for c in value)
+        return ("Le numéro SIRET n'est pas valide : il doit comporter 14 chiffres "
+                f"(vous en avez saisi {digits}).")
     return None
+
+
+def _plain(text: str) -> str:
+    import unicodedata
+
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    return "".join(c for c in folded if c.isalnum())
 
 
 def _blank(value) -> bool:
@@ -105,6 +117,12 @@ def check_identity(d, today: date) -> Iterable[Problem]:
     elif geography.department_of_insee(d.commune_insee) is None:
         yield Problem(s, "commune_insee", "Le code INSEE de la commune doit comporter 5 caractères "
                       "(par exemple 69123 pour Lyon).", "invalid")
+    elif (msg := geography.insee_problem(d.commune_insee)) is not None:
+        yield Problem(s, "commune_insee", msg, "invalid")
+    elif d.commune_name and (official := geography.commune_name(d.commune_insee)) and \
+            _plain(official) != _plain(d.commune_name):
+        yield Problem(s, "commune_insee", f"Le code INSEE {d.commune_insee} correspond à la commune « {official} », "
+                      f"pas à « {d.commune_name} » : vérifiez le code (ce n'est pas le code postal).", "invalid")
     if _blank(d.region_code):
         yield Problem(s, "region_code", "Région : à renseigner.")
     elif d.region_code not in geography.regions():
@@ -124,8 +142,12 @@ def check_identity(d, today: date) -> Iterable[Problem]:
     year = d.cooperation_start_year
     if year is None:
         label = "Année de début de la coopération"
-        yield from list(_raw(d, s, "cooperation_start_year", label)) or [
-            Problem(s, "cooperation_start_year", f"{label} : à renseigner.")]
+        raw = (d.raw_inputs or {}).get("cooperation_start_year")
+        if raw is not None:
+            yield Problem(s, "cooperation_start_year", f"{label} : « {raw} » n'est pas une année ; saisissez-la sur "
+                          "quatre chiffres, par exemple 2016.", "invalid")
+        else:
+            yield Problem(s, "cooperation_start_year", f"{label} : à renseigner.")
     elif not MIN_YEAR <= year <= today.year:
         yield Problem(s, "cooperation_start_year",
                       f"L'année de début de la coopération doit être comprise entre {MIN_YEAR} et {today.year}.",
@@ -231,23 +253,27 @@ def check_budget(d, rules: CallRules) -> Iterable[Problem]:
         yield Problem(s, "expenses", "Budget de la cellule d'animation : ajoutez au moins une ligne de dépense.")
     if not any(ln.kind == FinancingKind.RESOURCE for ln in lines):
         yield Problem(s, "resources", "Plan de financement : ajoutez au moins une ressource.")
+    seen = {FinancingKind.EXPENSE: 0, FinancingKind.RESOURCE: 0}
     for i, ln in enumerate(lines):
         kind = "Dépense" if ln.kind == FinancingKind.EXPENSE else "Ressource"
         prefix = f"{kind} « {ln.label or ln.funder or i + 1} »"
+        # Ids of the form's fields (expenses-0-amount_eur…); raw amounts are kept by line position.
+        row = f"{'expenses' if ln.kind == FinancingKind.EXPENSE else 'resources'}-{seen[ln.kind]}"
+        seen[ln.kind] += 1
         raw = (d.raw_inputs or {}).get(f"lines-{i}-amount_eur")
         if raw is not None:
-            yield Problem(s, f"lines-{i}-amount_eur", f"{prefix} : « {raw} » n'est pas un montant valide.", "invalid")
+            yield Problem(s, f"{row}-amount_eur", f"{prefix} : « {raw} » n'est pas un montant valide.", "invalid")
         elif ln.amount_eur is None:
-            yield Problem(s, f"lines-{i}-amount_eur", f"{prefix} : montant à renseigner.")
+            yield Problem(s, f"{row}-amount_eur", f"{prefix} : montant à renseigner.")
         elif ln.amount_eur <= 0:
-            yield Problem(s, f"lines-{i}-amount_eur", f"{prefix} : le montant doit être supérieur à zéro.", "invalid")
+            yield Problem(s, f"{row}-amount_eur", f"{prefix} : le montant doit être supérieur à zéro.", "invalid")
         if _blank(ln.label):
-            yield Problem(s, f"lines-{i}-label", f"{prefix} : intitulé à renseigner.")
+            yield Problem(s, f"{row}-label", f"{prefix} : intitulé à renseigner.")
         if ln.kind == FinancingKind.RESOURCE:
             if ln.source is None:
-                yield Problem(s, f"lines-{i}-source", f"{prefix} : origine du financement à choisir.")
+                yield Problem(s, f"{row}-source", f"{prefix} : origine du financement à choisir.")
             if ln.status is None:
-                yield Problem(s, f"lines-{i}-status", f"{prefix} : indiquez si le financement est acquis ou sollicité.")
+                yield Problem(s, f"{row}-status", f"{prefix} : indiquez si le financement est acquis ou sollicité.")
     expenses, resources = totals(lines)
     if lines and expenses != resources:
         yield Problem(s, "balance", f"Le plan de financement n'est pas équilibré : {_fmt(resources)} de ressources "

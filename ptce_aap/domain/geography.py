@@ -68,3 +68,42 @@ def department_of_insee(insee: str) -> str | None:
         return None
     code = insee[:3] if insee.startswith("97") else insee[:2]
     return code if code in departments() else None
+
+
+COMMUNES_FILE = Path(__file__).resolve().parents[2] / "node_modules" / "@etalab" / "decoupage-administratif" / \
+    "data" / "communes.json"
+
+
+@cache
+def _communes() -> tuple[dict[str, str], dict[str, list[str]]] | None:
+    """{INSEE code: name} and {postal code: [INSEE codes]} of current communes, from the npm package
+    installed by the setup; None when it is not installed (the check is then skipped)."""
+    if not COMMUNES_FILE.exists():
+        return None
+    names: dict[str, str] = {}
+    by_postal: dict[str, list[str]] = {}
+    for commune in json.loads(COMMUNES_FILE.read_text(encoding="utf-8")):
+        if commune.get("type", "commune-actuelle") not in {"commune-actuelle", "arrondissement-municipal"}:
+            continue
+        names[commune["code"]] = commune["nom"]
+        for postal in commune.get("codesPostaux", []):
+            by_postal.setdefault(postal, []).append(commune["code"])
+    return names, by_postal
+
+
+def commune_name(insee: str) -> str | None:
+    data = _communes()
+    return data[0].get(insee) if data else None
+
+
+def insee_problem(insee: str) -> str | None:
+    """A French message when ``insee`` is not the code of a current commune (often a postal code instead)."""
+    data = _communes()
+    if data is None or insee in data[0]:
+        return None
+    names, by_postal = data
+    if insee in by_postal:
+        matches = ", ".join(f"{names[c]} ({c})" for c in by_postal[insee][:3])
+        return (f"{insee} est un code postal, pas un code INSEE (code officiel géographique) : "
+                f"pour cette adresse, saisissez le code INSEE de la commune, par exemple {matches}.")
+    return f"Le code INSEE {insee} ne correspond à aucune commune : vérifiez-le sur le site de l'Insee."

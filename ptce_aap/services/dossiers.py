@@ -166,6 +166,13 @@ def save_fields(dossier: Dossier, values: dict, *, by, expected_version: int | N
             before[field], after[field] = _short(getattr(dossier, field)), _short(value)
             setattr(dossier, field, value)
             changed.append(field)
+    if "commune_insee" in values and not dossier.commune_name:
+        from ptce_aap.domain.geography import commune_name
+
+        official = commune_name(dossier.commune_insee)
+        if official:
+            dossier.commune_name = official
+            changed.append("commune_name")
     if raw_inputs != (dossier.raw_inputs or {}):
         dossier.raw_inputs = raw_inputs
         changed.append("raw_inputs")

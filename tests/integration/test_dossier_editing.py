@@ -66,7 +66,7 @@ def test_identity_saves_invalid_values_and_flags_them(client, login_as, make_dos
     assert "Pôle &lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert 'value="deux mille"' in page
     assert "Le numéro SIRET n&#39;est pas valide" in page
-    assert "« deux mille » n&#39;est pas un nombre valide" in page
+    assert "« deux mille » n&#39;est pas une année ; saisissez-la sur quatre chiffres" in page
     summary = client.get(f"/porteur/dossiers/{d.id}").get_data(as_text=True)
     assert "À corriger" in summary
 
@@ -163,7 +163,7 @@ def test_autosave_returns_json_and_new_version(client, login_as, make_dossier, a
     body = response.get_json()
     assert response.status_code == 200
     assert body["ok"] is True and body["version"] == version + 1
-    assert body["saved_at"].startswith("Enregistré automatiquement à ")
+    assert body["saved_at"].startswith("Enregistré automatiquement : ")
     stale = _post(client, dossier, "projet", {"version": version, "strategy": "Autre"},
                   headers={"X-Autosave": "1"})
     assert stale.status_code == 409 and stale.get_json()["conflict"] is True
@@ -276,3 +276,57 @@ def test_dashboard_lists_only_my_dossiers_with_their_timeline(client, login_as, 
     timeline = page[page.index("Historique"):]
     assert timeline.index("Brouillon") < timeline.index("Déposé")
     assert "(Julie Porteur)" in timeline
+
+
+def test_submitted_dossier_sections_are_shown_read_only(client, login_as, make_dossier, applicant, db):
+    from ptce_aap.models.base import utcnow
+    from ptce_aap.services import submission
+
+    dossier = make_dossier(owner=applicant, complete=True)
+    submission.submit_dossier(dossier, by=applicant, now=utcnow())
+    db.session.commit()
+    login_as(applicant)
+    page = client.get(f"/porteur/dossiers/{dossier.id}/projet").get_data(as_text=True)
+    assert "vous le consultez en lecture seule" in page
+    assert '<fieldset class="ptce-plain-fieldset" disabled>' in page
+    assert "Un pôle qui relocalise l&#39;alimentation." in page
+    assert "data-autosave" not in page and ">Enregistrer</button>" not in page
+
+
+def test_text_longer_than_its_column_is_kept_flagged_and_not_a_500(client, login_as, make_dossier, applicant, db):
+    dossier = make_dossier(owner=applicant)
+    login_as(applicant)
+    long_name = "Pôle " + "très " * 60
+    response = _post(client, dossier, "identite", {"version": dossier.version, "pole_name": long_name,
+                                                    "carrier_rna": "W123456789X"})
+    assert response.status_code == 302
+    d = _reload(db, dossier)
+    assert d.raw_inputs["pole_name"] == long_name.strip() and len(d.pole_name) == 200
+    page = client.get(f"/porteur/dossiers/{d.id}/identite").get_data(as_text=True)
+    assert f"Nom du pôle : {len(long_name.strip())} caractères pour 200 au maximum." in page
+    assert long_name.strip() in page  # the full text typed is shown back
+
+
+def test_wrong_values_are_shown_on_the_fields_with_precise_messages(client, login_as, make_dossier, applicant):
+    dossier = make_dossier(owner=applicant)
+    login_as(applicant)
+    _post(client, dossier, "identite", {"version": dossier.version, "carrier_siret": "732 829 320 00075",
+                                         "commune_insee": "75001", "commune_name": "Paris"})
+    page = client.get(f"/porteur/dossiers/{dossier.id}/identite").get_data(as_text=True)
+    assert "sa clé de contrôle est incorrecte" in page
+    assert 'aria-invalid="true" aria-describedby="carrier_siret-hint carrier_siret-desc-error"' in page or \
+        'id="carrier_siret-desc-error"' in page
+    assert "75001 est un code postal, pas un code INSEE" in page
+    r = _post(client, dossier, "identite", {"version": dossier.version + 1, "commune_insee": "69002",
+                                             "commune_name": "Lyon"})
+    assert r.status_code == 302, r.get_data(as_text=True)[:3000]
+    page = client.get(f"/porteur/dossiers/{dossier.id}/identite").get_data(as_text=True)
+    assert "Le code INSEE 69002 correspond à la commune « Aigueperse », pas à « Lyon »" in page
+
+
+def test_saved_message_says_what_is_left(client, login_as, make_dossier, applicant):
+    dossier = make_dossier(owner=applicant)
+    login_as(applicant)
+    page = _post(client, dossier, "projet", {"version": dossier.version, "summary": "Résumé"},
+                 follow_redirects=True).get_data(as_text=True)
+    assert "Section enregistrée. Il reste 6 points à compléter ou corriger." in page
