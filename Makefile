@@ -8,6 +8,7 @@ PIP_QUIET := --quiet --disable-pip-version-check
 
 .PHONY: run test lint install install-test assets services worker clean translations
 
+run: export PUBLIC_BASE_URL ?= http://127.0.0.1:$(PORT)
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) ptce demo

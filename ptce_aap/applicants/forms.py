@@ -207,7 +207,7 @@ class InviteForm(FlaskForm):
 
 
 class WithdrawForm(FlaskForm):
-    reason = TextAreaField(_l("Motif du retrait (facultatif)"), validators=[Length(max=2000)])
+    reason = TextAreaField(_l("Motif du retrait"), validators=[Length(max=2000)])
     confirm = BooleanField(_l("Je confirme le retrait de ce dossier"), validators=[DataRequired(
         message=_l("Cochez la case pour confirmer le retrait."))])
 

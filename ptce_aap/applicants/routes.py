@@ -315,8 +315,10 @@ def submit(dossier_id: int):
         flash(_("Votre dossier a été déposé. Récépissé n° %(n)s : il vous est aussi envoyé par courriel.",
                 n=d.receipt_number), "success")
         return redirect(url_for("applicants.dossier", dossier_id=d.id))
+    advice = [] if problems else [r for r in eligibility_service.live_advice(d, now=now).failed
+                                  if r.code != "deadline"]
     return render_template("applicants/submit.html", dossier=d, call=d.call, problems=problems, late=late,
-                           form=form, sections=dict(dossier_checks.SECTIONS))
+                           form=form, sections=dict(dossier_checks.SECTIONS), advice=advice)
 
 
 @bp.route("/dossiers/<int:dossier_id>/recepisse")

@@ -274,7 +274,7 @@ def test_dashboard_lists_only_my_dossiers_with_their_timeline(client, login_as, 
     page = client.get("/porteur/").get_data(as_text=True)
     assert "Mon pôle" in page and "Pôle d&#39;un autre" not in page
     timeline = page[page.index("Historique"):]
-    assert timeline.index("Brouillon") < timeline.index("Déposé")
+    assert timeline.index("Dossier créé (brouillon)") < timeline.index("Déposé")
     assert "(Julie Porteur)" in timeline
 
 

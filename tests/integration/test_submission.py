@@ -170,3 +170,17 @@ def test_another_applicant_cannot_reach_submission_urls(client, login_as, make_d
                                                                                        "email": "x@y.fr"})
     assert response.status_code == 404
     assert _reload(db, dossier.id).status == DossierStatus.SUBMITTED
+
+
+def test_submit_page_warns_of_article_9_rules_the_dossier_would_fail(client, login_as, make_dossier, applicant, db):
+    from decimal import Decimal
+
+    dossier = make_dossier(owner=applicant, complete=True)
+    dossier.total_budget_eur = Decimal("150000")  # 90 000 € asked: 60 % of the budget, over the 50 % cap
+    db.session.commit()
+    login_as(applicant)
+    page = client.get(f"/porteur/dossiers/{dossier.id}/deposer").get_data(as_text=True)
+    assert "ce dossier risque d’être déclaré irrecevable" in page
+    assert "Condition obligatoire :" in page
+    assert "150" in page[page.index("eligibility-advice"):]
+    assert "Je confirme le dépôt du dossier" in page  # still possible: the check decides after submission
