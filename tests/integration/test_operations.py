@@ -100,3 +100,36 @@ def test_unknown_page_is_a_french_404(client):
     response = client.get("/nulle-part")
     assert response.status_code == 404
     assert "Page non trouvée" in response.get_data(as_text=True)
+
+
+def test_behind_a_proxy_the_client_address_is_the_forwarded_one(app):
+    from flask import request
+
+    proxied, direct = create_app({"PROXY_HOPS": 1}), create_app()
+    for flask_app in (proxied, direct):
+        flask_app.add_url_rule("/ip", "ip", lambda: request.remote_addr)
+    headers = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"}
+    assert proxied.test_client().get("/ip", headers=headers).get_data(as_text=True) == "203.0.113.7"
+    assert direct.test_client().get("/ip", headers=headers).get_data(as_text=True) == "127.0.0.1"
+
+
+def test_request_log_names_the_route_not_the_secret_token(client):
+    import logging
+
+    logger = logging.getLogger("ptce_aap")
+    handler = next(h for h in logger.handlers if getattr(h, "_ptce", False))
+    lines = []
+
+    class Capture(logging.Handler):
+        def emit(self, record):
+            lines.append(handler.format(record))
+
+    capture = Capture()
+    capture.addFilter(handler.filters[0])
+    logger.addHandler(capture)
+    try:
+        client.get("/compte/reinitialiser/secret-token-value")
+    finally:
+        logger.removeHandler(capture)
+    assert lines and all("secret-token-value" not in line for line in lines)
+    assert any('"path": "/compte/reinitialiser/<token>"' in line for line in lines)
