@@ -23,9 +23,11 @@ def init_app(app) -> None:
         from ptce_aap.auth.routes import safe_next
 
         if request.headers.get("X-Autosave") == "1" or request.accept_mimetypes.best == "application/json":
-            return jsonify({"ok": False, "login": True, "message": _(
+            response = jsonify({"ok": False, "login": True, "message": _(
                 "Votre session a expiré : vos dernières saisies sont toujours dans la page. Connectez-vous "
-                "dans un autre onglet, puis cliquez sur « Enregistrer ».")}), 401
+                "dans un autre onglet, puis cliquez sur « Enregistrer ».")})
+            response.status_code = 401
+            return response
         from flask import flash
 
         flash(str(login_manager.login_message), login_manager.login_message_category)

@@ -98,3 +98,22 @@ def test_invalid_email_keeps_what_was_typed(client, login_as, make_dossier, appl
     page = response.get_data(as_text=True)
     assert "Saisissez une adresse électronique valide" in page
     assert 'value="pas-une-adresse"' in page
+
+
+def test_pending_invitation_can_be_cancelled_and_its_link_dies(client, login_as, make_dossier, applicant, make_user,
+                                                              db, worker, smtp):
+    from ptce_aap.models.dossiers import Invitation
+
+    dossier = make_dossier(owner=applicant)
+    login_as(applicant)
+    client.post(f"/porteur/dossiers/{dossier.id}/coediteurs", data={"email": "erreur@example.org"})
+    worker()
+    path = _invite_link(smtp, "erreur@example.org").split("://", 1)[1].split("/", 1)[1]
+    invitation = db.session.scalars(sa.select(Invitation)).one()
+    page = client.post(f"/porteur/dossiers/{dossier.id}/invitations/{invitation.id}/annuler",
+                       follow_redirects=True).get_data(as_text=True)
+    assert "L&#39;invitation envoyée à erreur@example.org est annulée." in page
+    login_as(make_user("erreur@example.org"))
+    assert "Cette invitation a été annulée." in client.get("/" + path).get_data(as_text=True)
+    event = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "pole.invitation_cancelled")).one()
+    assert event.actor_id == applicant.id

@@ -330,3 +330,10 @@ def test_saved_message_says_what_is_left(client, login_as, make_dossier, applica
     page = _post(client, dossier, "projet", {"version": dossier.version, "summary": "Résumé"},
                  follow_redirects=True).get_data(as_text=True)
     assert "Section enregistrée. Il reste 6 points à compléter ou corriger." in page
+
+
+def test_autosave_after_the_session_ended_answers_401_json(client, make_dossier, applicant):
+    dossier = make_dossier(owner=applicant)
+    response = _post(client, dossier, "projet", {"version": 1, "summary": "x"}, headers={"X-Autosave": "1"})
+    assert response.status_code == 401
+    assert response.get_json()["message"].startswith("Votre session a expiré : vos dernières saisies")
