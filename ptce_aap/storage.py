@@ -15,9 +15,9 @@ point of view both backends behave the same.
 **A presigned POST can be replayed until it expires**: nothing cancels it once the file is received, and
 whoever holds its fields can overwrite the object under its key. So a form is only ever signed for a
 *staging* key (``incoming/<dossier_id>/<uuid>``, see ``ptce_aap.services.attachments``); confirming the
-upload ``copy()``-es the object to a final key no form can reach (``dossiers/<dossier_id>/<uuid>/<name>``),
-deletes the staging object, and only then verifies the copy — so what was checked, fingerprinted and scanned
-cannot change afterwards. The local upload route can also ask the app whether a key still awaits its upload
+upload ``copy()``-es the object to a final key no form can reach (``dossiers/<dossier_id>/<uuid>/<name>``)
+and verifies that copy (the staging object is deleted after the commit) — so what was checked,
+fingerprinted and scanned cannot change afterwards. The local upload route can also ask the app whether a key still awaits its upload
 (``register_upload_check``); S3 cannot, so there the staging/final split is the protection.
 
 **Production buckets should expire ``incoming/`` with a lifecycle rule** (e.g. delete objects under the
@@ -651,6 +651,7 @@ def register_upload_check(folder: str, check: Callable[[str], bool]) -> None:
     that no form is ever signed for its key (see the module docstring).
     """
     _UPLOAD_CHECKS[_folder_prefix(folder)] = check
+
 
 _FIELD_MAX_SIZE = 16 * 1024
 _MAX_PARTS = 32

@@ -46,15 +46,16 @@ NOT_RECEIVED = "Le fichier n'a pas été reçu : l'envoi a peut-être été inte
 
 @pytest.fixture(autouse=True)
 def _clean_up(_app):
-    """moto keeps objects in memory: remove what each test stored under dossiers/. Jobs a test queued
+    """moto keeps objects in memory: remove what each test stored under dossiers/ and incoming/. Jobs a test queued
     without running them are dropped too, so that no later test's ``worker()`` sees them."""
     yield
     from ptce_aap.jobs import get_queue
 
     storage = get_storage(_app)
-    listing = storage.client.list_objects_v2(Bucket=storage.bucket, Prefix="dossiers/")
-    for item in listing.get("Contents", []):
-        storage.client.delete_object(Bucket=storage.bucket, Key=item["Key"])
+    for prefix in ("dossiers/", "incoming/"):
+        listing = storage.client.list_objects_v2(Bucket=storage.bucket, Prefix=prefix)
+        for item in listing.get("Contents", []):
+            storage.client.delete_object(Bucket=storage.bucket, Key=item["Key"])
     with _app.app_context():
         get_queue().empty()
 
@@ -130,8 +131,10 @@ def test_pdf_through_presigned_post_ends_ready_with_fingerprint(client, login_as
     assert body["fields"]["Content-Type"] == "application/pdf"
     row = _reload(db, body["attachment_id"])
     assert (row.status, row.storage_backend, row.filename) == (AttachmentStatus.UPLOADING, "s3", "Statuts signés.pdf")
-    assert re.fullmatch(rf"dossiers/{dossier.id}/[0-9a-f]{{32}}/Statuts-signes\.pdf", row.storage_key)
-    assert body["fields"]["key"] == row.storage_key
+    # The form may only write a staging key; the file is verified under a final key no form can reach.
+    staging = row.storage_key
+    token = re.fullmatch(rf"incoming/{dossier.id}/([0-9a-f]{{32}})", staging).group(1)
+    assert body["fields"]["key"] == staging
 
     assert _send_to_store(body, data, "Statuts signés.pdf").status_code == 204
     confirmed = _confirm(client, dossier, body["attachment_id"])
@@ -140,8 +143,11 @@ def test_pdf_through_presigned_post_ends_ready_with_fingerprint(client, login_as
     assert confirmed.get_json()["redirect"].endswith(f"/porteur/dossiers/{dossier.id}/pieces#doc-statuts")
     row = _reload(db, body["attachment_id"])
     assert (row.status, row.mime, row.size) == (AttachmentStatus.PROCESSING, "application/pdf", len(data))
+    assert row.storage_key == f"dossiers/{dossier.id}/{token}/Statuts-signes.pdf"
+    assert get_storage().head(row.storage_key).content_type == "application/pdf"
 
     assert worker() >= 1
+    assert get_storage().exists(staging) is False  # dropped after the commit
     row = _reload(db, body["attachment_id"])
     assert row.status == AttachmentStatus.READY
     assert row.sha256 == hashlib.sha256(data).hexdigest()
@@ -310,6 +316,7 @@ def test_purge_removes_only_old_unconfirmed_uploads(client, login_as, make_dossi
                        .values(created_at=utcnow() - timedelta(days=1)))
     db.session.commit()
     old_key = _reload(db, old["attachment_id"]).storage_key
+    assert old_key.startswith(f"incoming/{dossier.id}/")  # the staging object of an upload never confirmed
 
     assert purge_abandoned_uploads() == 1
     db.session.commit()
@@ -320,6 +327,147 @@ def test_purge_removes_only_old_unconfirmed_uploads(client, login_as, make_dossi
     dispatch_outbox()  # what ``flask ptce tick`` does after its commit
     worker()
     assert get_storage().exists(old_key) is False
+
+
+# --- A replayed upload form cannot change a verified file -----------------------------------------
+#
+# A presigned POST stays valid for UPLOAD_EXPIRES whatever happens, and S3 (like moto) accepts it again:
+# it is signed for a staging key only, and confirming copies the file to a final key that no form can
+# reach before verifying it. What was checked, fingerprinted and scanned is what stays stored.
+
+def _read_all(storage, key: str) -> bytes:
+    return b"".join(storage.iter_chunks(key))
+
+
+def _policy_expiration(fields: dict) -> float:
+    import base64
+    import json
+    from datetime import datetime
+
+    expiration = json.loads(base64.b64decode(fields["policy"]))["expiration"]
+    return datetime.fromisoformat(expiration.replace("Z", "+00:00")).timestamp()
+
+
+def test_replayed_upload_form_cannot_change_a_verified_file_on_s3(client, login_as, make_dossier, applicant, db,
+                                                                   worker):
+    import time
+
+    from ptce_aap.models.base import utcnow
+    from ptce_aap.services.attachments import UPLOAD_EXPIRES, purge_abandoned_uploads
+
+    dossier = make_dossier(owner=applicant)
+    login_as(applicant)
+    good, evil = pdf_bytes(1), exe_bytes()
+    good_sha = hashlib.sha256(good).hexdigest()
+    started = _start(client, dossier, size=len(good)).get_json()
+    assert _policy_expiration(started["fields"]) <= time.time() + UPLOAD_EXPIRES + 5  # 10 minutes at most
+    staging = started["fields"]["key"]
+    assert staging.startswith(f"incoming/{dossier.id}/")
+    assert _send_to_store(started, good, "statuts.pdf").status_code == 204
+    assert _confirm(client, dossier, started["attachment_id"]).status_code == 200
+    final = _reload(db, started["attachment_id"]).storage_key
+    assert final.startswith(f"dossiers/{dossier.id}/") and final != staging
+    storage = get_storage()
+
+    # Replayed between the confirmation and the processing job: the job reads the final copy.
+    assert _send_to_store(started, evil, "statuts.pdf").status_code == 204  # moto, like S3, takes it
+    worker()
+    row = _reload(db, started["attachment_id"])
+    assert (row.status, row.sha256, row.storage_key) == (AttachmentStatus.READY, good_sha, final)
+
+    # The reviewer's probe: replayed after processing.
+    assert _send_to_store(started, evil, "statuts.pdf").status_code == 204
+    assert _read_all(storage, staging).startswith(b"MZ")  # harmless: nothing points there
+    assert _read_all(storage, final) == good
+    assert hashlib.sha256(_read_all(storage, final)).hexdigest() == row.sha256
+    download = client.get(_url(dossier, f"/{row.id}/telecharger"))
+    assert requests.get(download.headers["Location"], timeout=10).content == good
+    assert _confirm(client, dossier, row.id).status_code == 200  # confirming again changes nothing
+    assert _reload(db, row.id).status == AttachmentStatus.READY and _read_all(storage, final) == good
+
+    # The stray staging object is swept once stale; the verified file stays.
+    assert purge_abandoned_uploads(now=utcnow() + timedelta(hours=2)) == 0
+    db.session.commit()
+    assert storage.exists(staging) is False
+    assert _read_all(storage, final) == good
+    assert _reload(db, row.id).status == AttachmentStatus.READY
+
+
+def test_confirmation_verifies_the_copy_it_made(client, login_as, make_dossier, applicant, db, monkeypatch):
+    """The staging object may still change until it is copied: what is verified is the copy."""
+    dossier = make_dossier(owner=applicant)
+    login_as(applicant)
+    good = pdf_bytes(1)
+    started = _start(client, dossier, size=len(good)).get_json()
+    assert _send_to_store(started, good, "statuts.pdf").status_code == 204
+    storage = get_storage()
+    real_copy = type(storage).copy
+
+    def replaced_just_before_the_copy(self, src, dst, **kwargs):
+        self.put(src, io.BytesIO(exe_bytes()))  # a replayed form wins the race with the confirmation
+        return real_copy(self, src, dst, **kwargs)
+
+    monkeypatch.setattr(type(storage), "copy", replaced_just_before_the_copy)
+    response = _confirm(client, dossier, started["attachment_id"])
+    assert response.status_code == 422
+    assert "(c'est un programme exécutable)" in response.get_json()["message"]
+    row = _reload(db, started["attachment_id"])
+    assert row.status == AttachmentStatus.REJECTED and row.storage_key.startswith(f"dossiers/{dossier.id}/")
+    assert storage.client.list_objects_v2(Bucket=storage.bucket, Prefix=f"dossiers/{dossier.id}/")["KeyCount"] == 0
+
+
+def test_upload_form_is_only_signed_for_a_waiting_staging_key(client, login_as, make_dossier, applicant, db):
+    from ptce_aap.services.attachments import upload_form
+
+    dossier = make_dossier(owner=applicant)
+    verified = _stored(db, dossier, pdf_bytes(1))
+    login_as(applicant)
+    started = _start(client, dossier).get_json()
+    waiting = _reload(db, started["attachment_id"])
+    assert upload_form(waiting, dossier)["fields"]["key"] == waiting.storage_key
+    with pytest.raises(ValueError, match="no upload form"):
+        upload_form(verified, dossier)
+    waiting.status = AttachmentStatus.REJECTED
+    with pytest.raises(ValueError, match="no upload form"):
+        upload_form(waiting, dossier)
+    db.session.rollback()
+
+
+def test_purge_sweeps_stale_staging_objects_nothing_points_to(client, login_as, make_dossier, applicant, db):
+    from ptce_aap.models.base import utcnow
+    from ptce_aap.services.attachments import purge_abandoned_uploads
+
+    dossier = make_dossier(owner=applicant)
+    login_as(applicant)
+    storage = get_storage()
+    stray = f"incoming/{dossier.id}/{uuid.uuid4().hex}"  # e.g. a form replayed after its confirmation
+    storage.put(stray, io.BytesIO(b"MZ"))
+    data = pdf_bytes(1)
+    waiting = _start(client, dossier, size=len(data)).get_json()  # a recent upload, not confirmed yet
+    assert _send_to_store(waiting, data, "statuts.pdf").status_code == 204
+    verified = _stored(db, dossier, data, code="rib", filename="rib.pdf")
+
+    assert purge_abandoned_uploads() == 0  # nothing is stale yet
+    db.session.commit()
+    assert storage.exists(stray) and storage.exists(waiting["fields"]["key"])
+
+    # An hour later the waiting upload is abandoned: its row and staging object go, as the stray one.
+    assert purge_abandoned_uploads(now=utcnow() + timedelta(hours=2)) == 1
+    db.session.commit()
+    assert storage.exists(stray) is False
+    assert storage.exists(waiting["fields"]["key"]) is False
+    assert storage.exists(verified.storage_key)
+
+
+def test_purge_goes_on_when_the_store_cannot_be_listed(app, db, monkeypatch, caplog):
+    from ptce_aap.services import attachments as service
+
+    def unreachable(*args, **kwargs):
+        raise OSError("connexion refusée")
+
+    monkeypatch.setattr(type(get_storage()), "iter_keys", unreachable)
+    assert service.purge_abandoned_uploads() == 0
+    assert "listing the staging uploads failed" in caplog.text
 
 
 def test_submitted_dossier_refuses_uploads(client, login_as, make_dossier, applicant, db):
@@ -586,6 +734,8 @@ def test_form_without_javascript_streams_the_file_and_ends_ready(local_app, make
     assert row.page_count is None and row.scan_status == ScanStatus.NOT_SCANNED
     stored = tmp_path / "stockage" / row.storage_key
     assert stored.read_bytes() == data
+    assert re.fullmatch(rf"dossiers/{dossier.id}/[0-9a-f]{{32}}/Plan-du-pole\.png", row.storage_key)
+    assert not (tmp_path / "stockage" / "incoming").exists()  # no form, no staging: written where verified
 
     page = _text(client.get(_url(dossier)))
     assert "« Plan du pôle.png » a bien été reçu." in page
@@ -638,6 +788,67 @@ def test_presigned_flow_on_the_local_backend(local_app, make_dossier, applicant,
     assert _confirm(client, dossier, started["attachment_id"]).status_code == 200
     row = _reload(db, started["attachment_id"])
     assert (row.status, row.page_count, row.sha256) == (AttachmentStatus.READY, 2, hashlib.sha256(data).hexdigest())
+
+
+
+def test_replayed_upload_form_cannot_change_a_verified_file_on_the_local_backend(local_app, make_dossier, applicant,
+                                                                                 db, tmp_path, monkeypatch):
+    """The local upload route refuses a form whose upload is no longer waiting; and even when it does not
+    ask (as S3 cannot), the verified file under its final key stays what was checked."""
+    from ptce_aap import storage as storage_module
+    from ptce_aap.models.base import utcnow
+    from ptce_aap.services.attachments import purge_abandoned_uploads
+
+    dossier = make_dossier(owner=applicant)
+    client = _login(local_app, applicant)
+    good, evil = pdf_bytes(1), exe_bytes()
+    started = _start(client, dossier, size=len(good)).get_json()
+    staging = started["fields"]["key"]
+
+    def replay(data: bytes):
+        return client.post("/stockage/depot", content_type="multipart/form-data",
+                           data={**started["fields"], "file": (io.BytesIO(data), "statuts.pdf")})
+
+    assert replay(good).status_code == 204
+    assert replay(good).status_code == 204  # until it is confirmed, the form may be sent again (a retry)
+    assert _confirm(client, dossier, started["attachment_id"]).status_code == 200
+    row = _reload(db, started["attachment_id"])
+    assert (row.status, row.sha256) == (AttachmentStatus.READY, hashlib.sha256(good).hexdigest())
+    final = tmp_path / "stockage" / row.storage_key
+    assert row.storage_key.startswith(f"dossiers/{dossier.id}/") and final.read_bytes() == good
+    assert not (tmp_path / "stockage" / staging).exists()
+
+    refused = replay(evil)
+    assert refused.status_code == 403
+    assert "l’autorisation d’envoi n’est pas valide" in _text(refused)
+    assert not (tmp_path / "stockage" / staging).exists()
+    assert final.read_bytes() == good
+
+    # Without the route's check, as on S3: the write lands on the staging key only, and is swept later.
+    monkeypatch.setattr(storage_module, "_UPLOAD_CHECKS", {})
+    assert replay(evil).status_code == 204
+    assert (tmp_path / "stockage" / staging).read_bytes() == evil
+    assert final.read_bytes() == good
+    download = client.get(client.get(_url(dossier, f"/{row.id}/telecharger")).headers["Location"])
+    assert download.get_data() == good
+    with local_app.app_context():
+        assert purge_abandoned_uploads(now=utcnow() + timedelta(hours=2)) == 0
+        db.session.commit()
+    assert not (tmp_path / "stockage" / staging).exists()
+    assert final.read_bytes() == good
+    assert _reload(db, row.id).sha256 == hashlib.sha256(good).hexdigest()
+
+
+def test_local_upload_route_refuses_a_form_whose_upload_was_deleted(local_app, make_dossier, applicant, db,
+                                                                    tmp_path):
+    dossier = make_dossier(owner=applicant)
+    client = _login(local_app, applicant)
+    started = _start(client, dossier).get_json()
+    assert client.post(_url(dossier, f"/{started['attachment_id']}/supprimer"), headers=JSON, json={}).status_code == 200
+    sent = client.post("/stockage/depot", content_type="multipart/form-data",
+                       data={**started["fields"], "file": (io.BytesIO(pdf_bytes(1)), "statuts.pdf")})
+    assert sent.status_code == 403
+    assert not (tmp_path / "stockage" / started["fields"]["key"]).exists()
 
 
 # --- CSRF on the JSON endpoints ---------------------------------------------------------------------

@@ -230,9 +230,71 @@ def test_unsafe_keys_are_refused(backend, key):
         lambda: backend.delete(key),
         lambda: backend.presigned_get(key),
         lambda: backend.presigned_post(key, max_size=10),
+        lambda: backend.copy(key, "tests/ok.pdf"),
+        lambda: backend.copy("tests/ok.pdf", key),
+        lambda: list(backend.iter_keys(key)),
     ):
         with pytest.raises(InvalidKeyError):
             operation()
+
+
+def test_copy_makes_an_independent_copy_and_keeps_the_source(backend, new_key):
+    data = b"%PDF-1.7 " + os.urandom(300_000)
+    src, dst = new_key("incoming-statuts", backend), new_key("statuts.pdf", backend)
+    backend.put(src, io.BytesIO(data), content_type="application/pdf")
+
+    assert backend.copy(src, dst) is None
+    md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
+    assert backend.head(dst) == ObjectInfo(size=len(data), content_type="application/pdf", etag=md5)
+    assert b"".join(backend.iter_chunks(dst)) == data
+    assert b"".join(backend.iter_chunks(src)) == data  # a copy, not a move
+
+    # Writing the source again afterwards (a replayed upload form) leaves the copy alone.
+    backend.put(src, io.BytesIO(b"MZ\x90\x00"), content_type="application/x-msdownload")
+    assert b"".join(backend.iter_chunks(dst)) == data
+    backend.delete(src)
+    assert b"".join(backend.iter_chunks(dst)) == data
+
+
+def test_copy_replaces_the_destination_and_can_set_the_type(backend, new_key):
+    src, dst = new_key("source", backend), new_key("dest.pdf", backend)
+    backend.put(src, io.BytesIO(b"%PDF new"), content_type="application/octet-stream")
+    backend.put(dst, io.BytesIO(b"old content, longer"), content_type="text/plain")
+
+    backend.copy(src, dst, content_type="application/pdf")
+
+    assert b"".join(backend.iter_chunks(dst)) == b"%PDF new"
+    assert backend.head(dst).content_type == "application/pdf"
+    assert backend.head(src).content_type == "application/octet-stream"
+
+
+def test_copy_of_a_missing_object_writes_nothing(backend, new_key):
+    src, dst = new_key("absent", backend), new_key("dest.pdf", backend)
+    with pytest.raises(ObjectNotFoundError):
+        backend.copy(src, dst)
+    assert backend.exists(dst) is False
+
+    backend.put(dst, io.BytesIO(b"kept"))
+    with pytest.raises(ObjectNotFoundError):
+        backend.copy(src, dst)
+    assert b"".join(backend.iter_chunks(dst)) == b"kept"
+
+
+def test_iter_keys_lists_a_folder_by_age(backend, new_key):
+    folder = new_key("incoming", backend)
+    keys = sorted([f"{folder}/{uuid.uuid4().hex}", f"{folder}/1/{uuid.uuid4().hex}"])
+    beside = f"{folder}-other/x"  # shares the prefix, not the folder
+    try:
+        for key in (*keys, beside):
+            backend.put(key, io.BytesIO(b"x"))
+        assert list(backend.iter_keys(folder)) == keys
+        assert list(backend.iter_keys(folder + "/")) == keys
+        assert list(backend.iter_keys(folder, modified_before=time.time() + 60)) == keys
+        assert list(backend.iter_keys(folder, modified_before=time.time() - 3600)) == []
+        assert list(backend.iter_keys(f"{folder}-absent")) == []
+    finally:
+        for key in (*keys, beside):
+            backend.delete(key)
 
 
 def test_iter_chunks_closes_the_stream_when_abandoned(backend, new_key):
@@ -348,6 +410,31 @@ def test_s3_healthcheck_raises_when_the_bucket_is_missing(s3_server):
                       access_key_id="testing", secret_access_key="testing")
     with pytest.raises(ClientError):
         store.healthcheck()
+
+
+def test_s3_copy_is_server_side_and_sends_no_checksum_header(s3, new_key):
+    """``copy`` is one ``CopyObject`` request without body nor ``x-amz-checksum-*`` /
+    ``x-amz-sdk-checksum-algorithm`` headers, which some S3-compatible stores refuse."""
+    src, dst = new_key("source", s3), new_key("dest.pdf", s3)
+    s3.put(src, io.BytesIO(b"%PDF"), content_type="application/pdf")
+    sent = []
+
+    def record(request, **kwargs):
+        sent.append((request.method, dict(request.headers), request.body))
+
+    s3.client.meta.events.register("before-send.s3", record)
+    try:
+        s3.copy(src, dst, content_type="application/pdf")
+    finally:
+        s3.client.meta.events.unregister("before-send.s3", record)
+
+    assert len(sent) == 1
+    method, headers, body = sent[0]
+    lowered = {k.lower(): v for k, v in headers.items()}
+    assert method == "PUT" and not body
+    assert "x-amz-copy-source" in lowered
+    assert not [k for k in lowered if k.startswith("x-amz-checksum") or k == "x-amz-sdk-checksum-algorithm"]
+    assert s3.head(dst).size == 4
 
 
 def test_s3_client_sends_no_checksum_by_default(s3):
@@ -496,6 +583,30 @@ def test_local_upload_needs_no_csrf_token(test_settings, tmp_path):
             data={**post["fields"], "file": (io.BytesIO(b"%PDF"), "statuts.pdf", "application/pdf")})
         assert response.status_code == 204
         assert store.head("dossiers/1/statuts.pdf").size == 4
+
+
+def test_local_upload_asks_the_check_registered_for_its_folder(local, new_key, monkeypatch):
+    """``register_upload_check``: the app can refuse an upload whose key no longer awaits a file."""
+    asked, answers = [], {}
+
+    def check(key: str) -> bool:
+        asked.append(key)
+        return answers.get(key, False)
+
+    folder = new_key("staging", local)
+    monkeypatch.setattr(storage_module, "_UPLOAD_CHECKS", {})
+    storage_module.register_upload_check(folder, check)
+    waiting, done, elsewhere = f"{folder}/waiting", f"{folder}/done", new_key("ailleurs.pdf", local)
+    answers[waiting] = True
+    try:
+        for key, status in ((waiting, 204), (done, 403), (elsewhere, 204)):
+            with _post(local.presigned_post(key, max_size=1000), b"%PDF") as response:
+                assert response.status_code == status, key
+        assert asked == [waiting, done]  # keys outside the folder are not its business
+        assert local.exists(waiting) and local.exists(elsewhere)
+        assert local.exists(done) is False
+    finally:
+        local.delete(waiting)
 
 
 def test_local_download_refuses_an_expired_link(local, new_key, monkeypatch):

@@ -84,6 +84,8 @@ def test_local_storage_refuses_unsafe_keys_for_every_operation(store, key):
         lambda: store.head(key),
         lambda: store.exists(key),
         lambda: store.delete(key),
+        lambda: store.copy(key, "ok/dst"),
+        lambda: store.copy("ok/src", key),
     ]
     for operation in operations:
         with pytest.raises(InvalidKeyError):
@@ -96,9 +98,14 @@ def test_local_storage_never_follows_a_symlink_out_of_its_root(store, outside):
     (store.root / "evil").symlink_to(outside, target_is_directory=True)
     (store.root / "link.txt").symlink_to(outside / "secret.txt")
 
+    store.put("inside.txt", io.BytesIO(b"inside"))
     for key in ("evil/secret.txt", "evil/new.txt", "link.txt"):
         with pytest.raises(InvalidKeyError):
             store.put(key, io.BytesIO(b"overwritten"))
+        with pytest.raises(InvalidKeyError):
+            store.copy("inside.txt", key)
+        with pytest.raises(InvalidKeyError):
+            store.copy(key, "stolen.txt")
         with pytest.raises(InvalidKeyError):
             store.open_stream(key)
         with pytest.raises(InvalidKeyError):
@@ -106,8 +113,12 @@ def test_local_storage_never_follows_a_symlink_out_of_its_root(store, outside):
         with pytest.raises(InvalidKeyError):
             store.delete(key)
 
+    with pytest.raises(InvalidKeyError):
+        list(store.iter_keys("evil"))
+    assert list(store.iter_keys("dossiers")) == []
     assert sorted(os.listdir(outside)) == ["secret.txt"]
     assert (outside / "secret.txt").read_bytes() == b"not yours"
+    assert not store.exists("stolen.txt")
 
 
 def test_local_storage_root_itself_is_not_a_key(store):
@@ -189,6 +200,67 @@ def test_write_chunks_refuses_an_empty_file_when_asked(store):
         store.write_chunks("empty.bin", iter([b""]), min_size=1)
     assert not store.exists("empty.bin")
     assert _leftovers(store.root) == []
+
+
+def test_copy_writes_a_new_file_with_its_own_metadata(store):
+    store.put("incoming/1/abc", io.BytesIO(b"%PDF-1.7 statuts"), content_type="application/pdf")
+    store.copy("incoming/1/abc", "dossiers/1/abc/statuts.pdf")
+
+    assert store.head("dossiers/1/abc/statuts.pdf") == ObjectInfo(
+        size=16, content_type="application/pdf", etag="1fc0653e5732d18fccab5a8faeaa05e3")
+    assert store.path("dossiers/1/abc/statuts.pdf").stat().st_ino != store.path("incoming/1/abc").stat().st_ino
+    assert _read(store, "incoming/1/abc") == b"%PDF-1.7 statuts"
+    assert _leftovers(store.root) == []
+
+    store.put("incoming/1/abc", io.BytesIO(b"MZ replaced"), content_type="application/x-msdownload")
+    store.delete("incoming/1/abc")
+    assert _read(store, "dossiers/1/abc/statuts.pdf") == b"%PDF-1.7 statuts"
+
+
+def test_copy_sets_the_type_asked_for(store):
+    store.put("a", io.BytesIO(b"x"), content_type="application/octet-stream")
+    store.copy("a", "b", content_type="image/png")
+    assert (store.head("a").content_type, store.head("b").content_type) == ("application/octet-stream", "image/png")
+
+
+def test_copy_reads_the_source_opened_even_if_it_is_replaced_meanwhile(store, monkeypatch):
+    store.put("incoming/src", io.BytesIO(b"A" * 200_000))
+    real_write = store.write_chunks
+
+    def write_while_replaced(key, chunks, **kwargs):
+        real_write("incoming/src", iter([b"B" * 10]))  # an upload renamed over the source mid-copy
+        return real_write(key, chunks, **kwargs)
+
+    monkeypatch.setattr(store, "write_chunks", write_while_replaced)
+    store.copy("incoming/src", "final")
+    assert _read(store, "final") == b"A" * 200_000
+
+
+def test_failed_copy_keeps_nothing_and_leaves_the_destination(store):
+    store.put("dst", io.BytesIO(b"kept"), content_type="text/plain")
+    with pytest.raises(ObjectNotFoundError):
+        store.copy("missing", "dst")
+    assert _read(store, "dst") == b"kept" and store.head("dst").content_type == "text/plain"
+    assert _leftovers(store.root) == []
+
+
+def test_iter_keys_lists_regular_files_only(store, outside):
+    store.put("incoming/1/a", io.BytesIO(b"x"))
+    store.put("incoming/2/b", io.BytesIO(b"x"))
+    store.put("dossiers/1/c", io.BytesIO(b"x"))
+    (store.root / "incoming" / "1" / ".tmp-upload.part").write_bytes(b"half")  # a write in progress
+    (store.root / "incoming" / "link").symlink_to(outside / "secret.txt")
+    (store.root / "incoming" / "folder-link").symlink_to(outside, target_is_directory=True)
+
+    assert list(store.iter_keys("incoming")) == ["incoming/1/a", "incoming/2/b"]
+    assert list(store.iter_keys("incoming/1/")) == ["incoming/1/a"]
+    assert list(store.iter_keys("absent")) == []
+    old = os.path.getmtime(store.path("incoming/1/a")) - 7200
+    os.utime(store.path("incoming/1/a"), (old, old))
+    assert list(store.iter_keys("incoming", modified_before=old + 1)) == ["incoming/1/a"]
+    for folder in ("", "/", ".meta", ".."):
+        with pytest.raises(InvalidKeyError):  # never the whole store, nor its own files
+            list(store.iter_keys(folder))
 
 
 def test_head_of_a_file_dropped_by_hand_guesses_its_type(store):
