@@ -47,6 +47,7 @@ from ptce_aap.extensions import db
 from ptce_aap.jobs import schedule
 from ptce_aap.models.base import utcnow
 from ptce_aap.models.dossiers import Attachment, Dossier
+from ptce_aap.services.dossiers import lock_for_change
 from ptce_aap.storage import ObjectNotFoundError, Storage, get_storage, register_upload_check, storage_for
 
 logger = logging.getLogger("ptce_aap.attachments")
@@ -337,6 +338,7 @@ def confirm_upload(attachment: Attachment, dossier: Dossier, *, by, replaces_id:
         if attachment.status == AttachmentStatus.REJECTED:
             raise AttachmentRefused(attachment.rejection_reason or NOT_RECEIVED)
         return attachment
+    lock_for_change(dossier)
     if not dossier.is_editable:
         raise AttachmentRefused(NOT_EDITABLE, status=409)
     before = _summary(attachment)
@@ -437,6 +439,7 @@ def delete_attachment(attachment: Attachment, *, by, reason: str = "deleted",
 
 
 def delete_by_user(attachment: Attachment, dossier: Dossier, *, by) -> None:
+    lock_for_change(dossier)
     if not dossier.is_editable:
         raise AttachmentRefused(NOT_EDITABLE, status=409)
     delete_attachment(attachment, by=by)

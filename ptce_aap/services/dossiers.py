@@ -128,6 +128,16 @@ def _short(value):
     return value
 
 
+def lock_for_change(dossier: Dossier) -> None:
+    """Take the dossier's row lock and re-read its status (PostgreSQL; a no-op lock on SQLite).
+
+    Changes that do not write the dossier row itself (attachments) call this, so that they wait for a
+    submission under way and are refused once it has committed — and a submission sees them.
+    """
+    db.session.execute(sa.select(Dossier.id).where(Dossier.id == dossier.id).with_for_update())
+    db.session.refresh(dossier, ["status", "version"])
+
+
 def check_version(dossier: Dossier, expected_version: int | None) -> None:
     if expected_version is not None and expected_version != dossier.version:
         raise EditConflict(dossier.version)
