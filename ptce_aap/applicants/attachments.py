@@ -20,7 +20,7 @@ from flask_login import current_user
 
 from ptce_aap.applicants import bp
 from ptce_aap.applicants.routes import checks_for, load_dossier
-from ptce_aap.domain import dossier_checks
+from ptce_aap.applicants.sections import SECTION_TITLES
 from ptce_aap.enums import AttachmentStatus
 from ptce_aap.extensions import db
 from ptce_aap.models.base import utcnow
@@ -65,7 +65,7 @@ def _render_page(d: Dossier, *, errors: dict | None = None, replacing: Attachmen
     now = utcnow()
     return render_template(
         "applicants/attachments.html", dossier=d, call=d.call, problems=problems, section="pieces",
-        section_label=dossier_checks.SECTION_LABELS["pieces"], can_edit=can_edit_dossier(current_user, d),
+        section_label=SECTION_TITLES["pieces"], can_edit=can_edit_dossier(current_user, d),
         document_types=document_types, by_type=by_type, orphans=orphans, errors=errors or {},
         replacing=replacing, deleting=deleting, stale={a.id for a in d.attachments if service.is_stale(a, now)},
         limit=service.upload_limit(d), human_size=service.human_size, accept=service.ACCEPT_ATTRIBUTE,

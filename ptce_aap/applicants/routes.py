@@ -122,7 +122,7 @@ def dossier(dossier_id: int):
         by_section[problem.section].append(problem)
     return render_template(
         "applicants/dossier.html", dossier=d, call=d.call, problems=problems, by_section=by_section,
-        states=dossier_checks.section_states(problems), sections=dossier_checks.SECTIONS,
+        states=dossier_checks.section_states(problems), sections=sections.section_list(),
         can_edit=can_edit_dossier(current_user, d), totals=dossier_checks.totals(d.financing_lines),
         can_withdraw=submission_service.can_withdraw(d), eligibility=eligibility_service.applicant_view(d),
         can_manage=can_manage_pole(current_user, d.pole), editors=coeditors.editors(d.pole_id),
@@ -245,7 +245,7 @@ def _render_section(section: str, d: Dossier, form, conflict: list | None = None
         _attach_problems(form, problems)
     return render_template(
         f"applicants/section_{section}.html", dossier=d, call=d.call, form=form, section=section,
-        section_label=dossier_checks.SECTION_LABELS[section], problems=problems, limits=dossier_checks.LIMITS,
+        section_label=sections.SECTION_TITLES[section], problems=problems, limits=dossier_checks.LIMITS,
         conflict=conflict, totals=dossier_checks.totals(d.financing_lines), focus=focus, readonly=readonly)
 
 
@@ -318,7 +318,7 @@ def submit(dossier_id: int):
     advice = [] if problems else [r for r in eligibility_service.live_advice(d, now=now).failed
                                   if r.code != "deadline"]
     return render_template("applicants/submit.html", dossier=d, call=d.call, problems=problems, late=late,
-                           form=form, sections=dict(dossier_checks.SECTIONS), advice=advice)
+                           form=form, sections=dict(sections.section_list()), advice=advice)
 
 
 @bp.route("/dossiers/<int:dossier_id>/recepisse")

@@ -5,8 +5,26 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from flask_babel import lazy_gettext as _l
+
 from ptce_aap.applicants import forms
+from ptce_aap.domain import dossier_checks
 from ptce_aap.enums import CooperationForm, FinancingKind
+
+# The dossier's sections as shown (translatable); ``domain.dossier_checks.SECTIONS`` has the same codes.
+SECTION_TITLES = {
+    "identite": _l("Identité du pôle et structure porteuse"),
+    "membres": _l("Membres du pôle"),
+    "activites": _l("Activités, coopération et gouvernance"),
+    "projet": _l("Projet et emplois"),
+    "budget": _l("Budget et plan de financement"),
+    "pieces": _l("Pièces justificatives"),
+}
+
+
+def section_list() -> list[tuple[str, str]]:
+    return [(code, str(SECTION_TITLES[code])) for code, _label in dossier_checks.SECTIONS]
+
 
 SECTION_FORMS = {
     "identite": forms.IdentityForm,
