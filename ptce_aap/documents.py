@@ -510,6 +510,29 @@ def process_attachment(attachment_id: int) -> str:
     return attachment.status.value
 
 
+def reschedule_abandoned_processing() -> int:
+    """Give a new ``process_attachment`` job to every attachment still ``processing`` that no job will
+    finish: its jobs all ended (the store was down longer than every retry, or a run found the row
+    busy and its holder died). Run by ``flask ptce tick``; the caller commits. Returns how many."""
+    from ptce_aap.enums import OutboxStatus
+    from ptce_aap.jobs import schedule
+    from ptce_aap.models.outbox import OutboxEntry
+
+    running = (sa.select(OutboxEntry.kwargs["attachment_id"].as_integer())
+               .where(OutboxEntry.task == "process_attachment",
+                      OutboxEntry.status.in_([OutboxStatus.PENDING, OutboxStatus.ENQUEUED])))
+    stuck = db.session.scalars(
+        sa.select(Attachment.id).where(Attachment.status == AttachmentStatus.PROCESSING,
+                                       Attachment.id.not_in(running.scalar_subquery()))
+        .order_by(Attachment.id)).all()
+    for attachment_id in stuck:
+        schedule("process_attachment", dedupe_key=f"process_attachment:{attachment_id}:{utcnow():%Y%m%d%H%M%S%f}",
+                 attachment_id=attachment_id)
+        logger.warning("attachment still processing without a job: scheduled again",
+                       extra={"attachment_id": attachment_id})
+    return len(stuck)
+
+
 @task("delete_stored_object")
 def task_delete_stored_object(backend: str, key: str) -> str:
     """Remove a file whose row is gone (deleted or replaced attachment). Does nothing while a row still

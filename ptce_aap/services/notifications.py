@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
@@ -150,3 +151,23 @@ def deliver(notification_id: int) -> str:
         notification.context = {**notification.context, "link": "(lien envoyé, non conservé)"}
     db.session.commit()
     return "sent"
+
+
+def reschedule_orphans(older_than: timedelta = timedelta(minutes=15)) -> int:
+    """Give a new send job to pending notifications that no job will send (a run found the row busy and
+    its holder died before sending). Run by ``flask ptce tick``; the caller commits."""
+    from ptce_aap.enums import OutboxStatus
+    from ptce_aap.models.outbox import OutboxEntry
+
+    waiting = (sa.select(OutboxEntry.kwargs["notification_id"].as_integer())
+               .where(OutboxEntry.task == "send_notification",
+                      OutboxEntry.status.in_([OutboxStatus.PENDING, OutboxStatus.ENQUEUED])))
+    orphans = db.session.scalars(
+        sa.select(Notification.id).where(Notification.status == NotificationStatus.PENDING,
+                                         Notification.created_at < utcnow() - older_than,
+                                         Notification.id.not_in(waiting.scalar_subquery()))
+        .order_by(Notification.id)).all()
+    for notification_id in orphans:
+        jobs.schedule("send_notification", dedupe_key=f"notification-{notification_id}-orphan-"
+                      f"{secrets.token_hex(4)}", notification_id=notification_id)
+    return len(orphans)

@@ -4,11 +4,7 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -17,78 +13,17 @@ from ptce_aap import jobs
 from ptce_aap.enums import NotificationStatus, OutboxStatus
 from ptce_aap.models.outbox import Notification, OutboxEntry
 from ptce_aap.services import notifications
-from tests.fixtures.services import free_port
+from tests.fixtures import workers
+from tests.fixtures.workers import BIN, ROOT, run_worker_burst
 
-ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
-
-
-class RedisServer:
-    """A throw-away ``redis-server`` on its own port, without persistence."""
-
-    def __init__(self, port: int):
-        self.port = port
-        self.url = f"redis://127.0.0.1:{port}/0"
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
-                    sock.sendall(b"PING\r\n")
-                    if sock.recv(16).startswith(b"+PONG"):
-                        return
-            except OSError:
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"redis-server did not start on port {self.port}")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-            self.process = None
-
-
-@pytest.fixture
-def private_redis():
-    server = RedisServer(free_port())
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def private_app(app, private_redis):
-    """An app on the test database whose Redis is ``private_redis``, queue ``ptce`` (the default)."""
-    from ptce_aap import create_app
-    from ptce_aap.extensions import db
-
-    other = create_app({"REDIS_URL": private_redis.url, "RQ_QUEUE": "ptce"})
-    with other.app_context():
-        yield other
-        db.session.remove()
-        db.engine.dispose()
-        client = other.extensions.get("ptce_jobs", {}).get("redis")
-        if client is not None:
-            client.close()
+private_redis = workers.private_redis  # fixtures shared with test_faults.py
+private_app = workers.private_app
 
 
 def entry_status(db, entry_id):
     db.session.expire_all()
     entry = db.session.get(OutboxEntry, entry_id)
     return entry.status, entry.attempts, entry.last_error
-
-
-def run_worker_burst() -> None:
-    from rq import SimpleWorker
-
-    queue = jobs.get_queue()
-    SimpleWorker([queue], connection=queue.connection).work(burst=True)
 
 
 def test_redis_outage_leaves_rows_pending_until_redis_is_back(private_app, private_redis, db):

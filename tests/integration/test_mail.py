@@ -396,3 +396,32 @@ def test_embedded_mode_with_smtp_down_retries_at_the_next_tick(embedded_app, db,
     assert result.exit_code == 0, result.output
     assert len(smtp.wait_for(1)) == 1
     assert reload(db, notification).status == NotificationStatus.SENT
+
+
+def test_pending_notification_left_without_a_job_is_sent_by_the_tick(app, db, smtp, worker):
+    """A sender that found the row busy finished its job; the holder of the lock died before sending."""
+    from datetime import timedelta
+
+    import sqlalchemy as sa
+
+    from ptce_aap.enums import NotificationStatus, OutboxStatus
+    from ptce_aap.models.base import utcnow
+    from ptce_aap.models.outbox import Notification, OutboxEntry
+    from ptce_aap.services.notifications import notify, reschedule_orphans
+
+    notification = notify("orphelin@example.org", "publication", {"name": "Zoé", "call_title": "AAP",
+                                                                   "link": "/appels"}, dedupe_key="orphan-test")
+    db.session.commit()
+    db.session.execute(sa.update(OutboxEntry).values(status=OutboxStatus.DONE))
+    notification.created_at = utcnow() - timedelta(hours=1)
+    db.session.commit()
+    assert reschedule_orphans() == 1
+    db.session.commit()
+    assert reschedule_orphans() == 0  # its new job is waiting: nothing more
+    from ptce_aap import jobs
+
+    jobs.dispatch_outbox()
+    worker()
+    db.session.expire_all()
+    assert db.session.get(Notification, notification.id).status == NotificationStatus.SENT
+    assert [m["To"] for m in smtp.wait_for(1)] == ["orphelin@example.org"]
