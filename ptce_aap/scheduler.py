@@ -1,4 +1,4 @@
-"""Scheduled work run by ``flask ptce tick`` (cron, every 5 to 15 minutes): draft reminders.
+"""Scheduled work run by ``flask ptce tick`` (cron, every 5 to 15 minutes): draft and review reminders.
 
 Draft reminders go 7 days and 1 day before a call's deadline, only for dossiers still in draft,
 to every person who edits the dossier; the dedupe key (dossier, person, J-7/J-1) means a reminder
@@ -61,6 +61,34 @@ def draft_reminders(now: datetime) -> None:
     db.session.commit()
 
 
+REVIEW_REMINDERS = [("J-7", timedelta(days=7)), ("J-2", timedelta(days=2))]
+
+
+def review_reminders(now: datetime) -> None:
+    """One mail per reviewer with assignments due within 7 (then 2) days and not yet handed in, counting
+    them; the dedupe key (reviewer, due date, threshold) means once per threshold."""
+    from ptce_aap.enums import AssignmentStatus
+    from ptce_aap.mail import public_url
+    from ptce_aap.models.accounts import User
+    from ptce_aap.models.reviews import Assignment
+    from ptce_aap.services.notifications import notify
+
+    rows = db.session.execute(
+        sa.select(Assignment.reviewer_id, sa.func.min(Assignment.due_at), sa.func.count(Assignment.id))
+        .where(Assignment.status.in_([AssignmentStatus.ASSIGNED, AssignmentStatus.IN_PROGRESS]),
+               Assignment.due_at > now, Assignment.due_at <= now + timedelta(days=7))
+        .group_by(Assignment.reviewer_id)).all()
+    for reviewer_id, due_at, count in rows:
+        left = due_at - now
+        label = next(lbl for lbl, threshold in sorted(REVIEW_REMINDERS, key=lambda r: r[1]) if left <= threshold)
+        reviewer = db.session.get(User, reviewer_id)
+        notify(reviewer.email, "review_reminder", {
+            "name": reviewer.display_name, "count": count, "due_text": format_paris(due_at),
+            "link": public_url("/rapporteur/")},
+            dedupe_key=f"review_reminder:{reviewer_id}:{due_at:%Y%m%d%H%M}:{label}", user=reviewer)
+    db.session.commit()
+
+
 def run_scheduled(now: datetime | None = None) -> int:
     """Create the outbox rows of the reminders now due. Returns how many notifications were queued."""
     from ptce_aap.models.outbox import Notification
@@ -68,4 +96,5 @@ def run_scheduled(now: datetime | None = None) -> int:
     now = now or utcnow()
     before = db.session.scalar(sa.select(sa.func.count(Notification.id)))
     draft_reminders(now)
+    review_reminders(now)
     return db.session.scalar(sa.select(sa.func.count(Notification.id))) - before
