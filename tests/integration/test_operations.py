@@ -61,22 +61,30 @@ def test_demo_command_is_idempotent_and_prints_logins(app, db):
     assert [c.weight for c in calls[0].criteria] == [25, 20, 15, 15, 15, 10]
 
 
-def test_request_id_is_returned_and_logged_as_json(client, capfd):
+def _logged_lines(action) -> list[str]:
+    """The JSON lines the app's logger writes while ``action()`` runs, formatted as in production."""
     logger = logging.getLogger("ptce_aap")
     handler = next(h for h in logger.handlers if getattr(h, "_ptce", False))
-    records = []
+    lines: list[str] = []
 
     class Capture(logging.Handler):
         def emit(self, record):
-            records.append(handler.format(record))
+            lines.append(handler.format(record))
 
     capture = Capture()
     capture.addFilter(handler.filters[0])
     logger.addHandler(capture)
     try:
-        response = client.get("/appels", headers={"X-Request-ID": "abc123"})
+        action()
     finally:
         logger.removeHandler(capture)
+    return lines
+
+
+def test_request_id_is_returned_and_logged_as_json(client):
+    responses = []
+    records = _logged_lines(lambda: responses.append(client.get("/appels", headers={"X-Request-ID": "abc123"})))
+    response = responses[0]
     assert response.headers["X-Request-ID"] == "abc123"
     line = json.loads(next(r for r in records if '"path": "/appels"' in r))
     assert line["request_id"] == "abc123" and line["status"] == 200 and line["message"] == "request"
@@ -114,22 +122,6 @@ def test_behind_a_proxy_the_client_address_is_the_forwarded_one(app):
 
 
 def test_request_log_names_the_route_not_the_secret_token(client):
-    import logging
-
-    logger = logging.getLogger("ptce_aap")
-    handler = next(h for h in logger.handlers if getattr(h, "_ptce", False))
-    lines = []
-
-    class Capture(logging.Handler):
-        def emit(self, record):
-            lines.append(handler.format(record))
-
-    capture = Capture()
-    capture.addFilter(handler.filters[0])
-    logger.addHandler(capture)
-    try:
-        client.get("/compte/reinitialiser/secret-token-value")
-    finally:
-        logger.removeHandler(capture)
+    lines = _logged_lines(lambda: client.get("/compte/reinitialiser/secret-token-value"))
     assert lines and all("secret-token-value" not in line for line in lines)
     assert any('"path": "/compte/reinitialiser/<token>"' in line for line in lines)
