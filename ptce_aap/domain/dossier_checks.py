@@ -179,6 +179,20 @@ def check_members(d, today: date) -> Iterable[Problem]:
                           "invalid")
 
 
+def check_distinct_members(d) -> Iterable[Problem]:
+    """Two member rows of one legal person (same SIREN): the pole's members must be distinct."""
+    first: dict[str, int] = {}
+    for i, m in enumerate(d.members, start=1):
+        if m.siret and siret_problem(m.siret) is None:
+            siren = m.siret[:9]
+            if siren in first:
+                yield Problem("membres", f"members-{i - 1}-siret",
+                              f"Membres n° {first[siren]} et {i} : même SIREN ({siren}), il s’agit d’une seule "
+                              "personne morale. Gardez un seul établissement par structure.", "invalid")
+            else:
+                first[siren] = i
+
+
 def check_activities(d) -> Iterable[Problem]:
     s = "activites"
     if _blank(d.activity_domains):
@@ -326,7 +340,8 @@ def check_overflow(d) -> Iterable[Problem]:
 
 
 def check_dossier(d, rules: CallRules, *, today: date) -> list[Problem]:
-    return [*check_identity(d, today), *check_members(d, today), *check_activities(d), *check_project(d),
+    return [*check_identity(d, today), *check_members(d, today), *check_distinct_members(d),
+            *check_activities(d), *check_project(d),
             *check_budget(d, rules), *check_documents(d, rules), *check_overflow(d)]
 
 

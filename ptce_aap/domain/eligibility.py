@@ -181,8 +181,18 @@ def siren_of(siret: str | None) -> str | None:
         return None
 
 
+def legal_persons(dossier: DossierFacts) -> list[MemberFacts]:
+    """Member legal persons, one per SIREN: establishments of one company count once (décret 2015-431
+    asks for distinct legal persons). Members without a valid SIRET count by row."""
+    seen: dict[str, MemberFacts] = {}
+    for i, m in enumerate(dossier.members):
+        if m.is_legal_person:
+            seen.setdefault(siren_of(m.siret) or f"row:{i}", m)
+    return list(seen.values())
+
+
 def _members_with(dossier: DossierFacts, categories) -> list[MemberFacts]:
-    return [m for m in dossier.members if m.is_legal_person and m.category in categories]
+    return [m for m in legal_persons(dossier) if m.category in categories]
 
 
 def _names(members: list[MemberFacts]) -> str:
@@ -233,7 +243,7 @@ def rule_legal_person(d: DossierFacts, c: CallFacts, params: Mapping) -> RuleRes
 
 def rule_min_members(d: DossierFacts, c: CallFacts, params: Mapping) -> RuleResult:
     minimum = int(params.get("minimum", 3))
-    count = sum(1 for m in d.members if m.is_legal_person)
+    count = len(legal_persons(d))  # distinct SIRENs
     if count == 0:
         counted = "ne compte aucun membre personne morale"
     else:
@@ -359,7 +369,7 @@ def rule_budget_balanced(d: DossierFacts, c: CallFacts, params: Mapping) -> Rule
                           "cellule d’animation et les ressources qui les financent.")
     gap = abs(d.resources_eur - d.expenses_eur)
     summary = f"{amount(d.resources_eur)} de ressources pour {amount(d.expenses_eur)} de dépenses"
-    if gap >= 1:
+    if gap != 0:  # to the euro… and to the cent, as the completeness check of the draft
         return RuleResult("budget_balanced", False, f"Le plan de financement n’est pas équilibré : {summary} "
                           f"(écart de {amount(gap)}). Ajustez les ressources ou les dépenses.")
     return RuleResult("budget_balanced", True, f"Le plan de financement est équilibré : {summary}.")
@@ -379,6 +389,9 @@ def rule_state_share(d: DossierFacts, c: CallFacts, params: Mapping) -> RuleResu
     if not budget:
         problems.append("Le budget total du projet n’est pas renseigné : la part demandée à l’État ne peut pas être "
                         "calculée.")
+    elif budget < d.expenses_eur:
+        problems.append(f"Le budget total du projet ({amount(budget)}) est inférieur aux dépenses du plan de "
+                        f"financement ({amount(d.expenses_eur)}) : corrigez l’un ou l’autre.")
     elif requested > budget * share:
         limit = (budget * share).quantize(Decimal("0.01"))
         problems.append(f"Le montant demandé ({amount(requested)}) dépasse {format_share(share)} du budget du "

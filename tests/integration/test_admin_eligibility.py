@@ -22,15 +22,11 @@ from tests.integration.test_eligibility import _bulk_dossiers
 
 @pytest.fixture(autouse=True)
 def eligibility_tasks():
-    """Registers the eligibility tasks for these tests (see tests/integration/test_eligibility.py)."""
-    added = [name for name in ("eligibility_check", "eligibility_rerun") if name not in jobs.TASKS]
-    from ptce_aap import eligibility_tasks as module  # registers them on its first import
+    """The eligibility tasks module (registered by ``ptce_aap.tasks``, like every task)."""
+    from ptce_aap import eligibility_tasks as module
 
-    jobs.TASKS["eligibility_check"] = module.task_eligibility_check
-    jobs.TASKS["eligibility_rerun"] = module.task_eligibility_rerun
-    yield module
-    for name in added:
-        jobs.TASKS.pop(name, None)
+    jobs._load_tasks()
+    return module
 
 
 def _reload(db, dossier_id):

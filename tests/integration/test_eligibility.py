@@ -47,16 +47,11 @@ SUBJECT = "Résultat de l'examen d'éligibilité"
 
 @pytest.fixture(autouse=True)
 def eligibility_tasks():
-    """Registers the eligibility tasks for these tests (until ``ptce_aap.tasks`` imports the module, the
-    rest of the suite runs without them, as in production today)."""
-    added = [name for name in ("eligibility_check", "eligibility_rerun") if name not in jobs.TASKS]
-    from ptce_aap import eligibility_tasks as module  # registers them on its first import
+    """The eligibility tasks module (registered by ``ptce_aap.tasks``, like every task)."""
+    from ptce_aap import eligibility_tasks as module
 
-    jobs.TASKS["eligibility_check"] = module.task_eligibility_check
-    jobs.TASKS["eligibility_rerun"] = module.task_eligibility_rerun
-    yield module
-    for name in added:
-        jobs.TASKS.pop(name, None)
+    jobs._load_tasks()
+    return module
 
 
 def _reload(db, dossier_id):

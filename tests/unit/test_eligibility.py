@@ -32,9 +32,21 @@ CARRIER = "73282932000074"
 MEMBER_SIRET = "35600000000048"
 
 
-def member(name, category, department="69", legal=True):
-    return MemberFacts(name=name, category=category, siret=MEMBER_SIRET if legal else "", department=department,
-                       is_legal_person=legal)
+def distinct_siret(name: str) -> str:
+    """A valid SIRET of its own for each member name (distinct SIRENs: distinct legal persons)."""
+    import zlib
+
+    from stdnum import luhn
+
+    siren = f"{zlib.crc32(name.encode()) % 10**8:08d}"
+    siren += luhn.calc_check_digit(siren)
+    nic = siren + "0001"
+    return nic + luhn.calc_check_digit(nic)
+
+
+def member(name, category, department="69", legal=True, siret=None):
+    return MemberFacts(name=name, category=category, siret=(siret or distinct_siret(name)) if legal else "",
+                       department=department, is_legal_person=legal)
 
 
 MEMBERS = (member("Régie de quartier", "ess"), member("Boulangerie Martin SARL", "enterprise"),
@@ -305,8 +317,8 @@ def test_budget_balanced():
               "dépenses.")
 
 
-def test_budget_balanced_to_the_euro():
-    assert check("budget_balanced", dossier(resources_eur=Decimal("179999.50")))[0] is True
+def test_budget_balanced_to_the_cent():
+    assert check("budget_balanced", dossier(resources_eur=Decimal("179999.50")))[0] is False
     assert check("budget_balanced", dossier(resources_eur=Decimal("170000"))) == (
         False, f"Le plan de financement n’est pas équilibré : 170{NNBSP}000 € de ressources pour 180{NNBSP}000 € de "
                f"dépenses (écart de 10{NNBSP}000 €). Ajustez les ressources ou les dépenses.")
@@ -463,3 +475,19 @@ def test_a_call_with_every_rule_off_is_eligible():
     settings = {code: {"mode": "off"} for code in RULE_ORDER}
     verdict = evaluate(replace(dossier(), carrier_siret=""), call(settings))
     assert (verdict.is_eligible, verdict.results) == (True, ())
+
+
+def test_establishments_of_one_company_count_as_one_legal_person():
+    same = [member("Coop — siège", "ess", siret="73282932000074"),
+            member("Coop — atelier", "enterprise", siret="73282932000041"),
+            member("Coop — école", "training", siret="73282932000058")]
+    result = check("min_members", dossier(members=tuple(same)))
+    assert result == (False, "Le pôle compte 1 membre personne morale ; il en faut au moins 3. Ajoutez les structures "
+                             "membres manquantes dans la section « Membres du pôle ».")
+    assert check("enterprise_partner", dossier(members=tuple(same)))[0] is False
+
+
+def test_total_budget_below_the_plan_expenses_fails_the_state_share():
+    passed, message = check("state_share", dossier(total_budget_eur=Decimal("10000")))
+    assert passed is False
+    assert "est inférieur aux dépenses du plan de financement" in message
