@@ -21,12 +21,13 @@ def tick_command():
     """Periodic work (run by cron every few minutes): scheduled reminders, then the outbox."""
     from ptce_aap import documents, jobs, scheduler
     from ptce_aap.extensions import db
-    from ptce_aap.services import attachments, notifications
+    from ptce_aap.services import attachments, eligibility, notifications
 
     created = scheduler.run_scheduled()
     attachments.purge_abandoned_uploads()
     documents.reschedule_abandoned_processing()
     notifications.reschedule_orphans()
+    eligibility.reschedule_missing_checks()
     db.session.commit()
     requeued = jobs.requeue_stale()
     handed = jobs.dispatch_outbox()

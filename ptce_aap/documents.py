@@ -490,15 +490,18 @@ def process_attachment(attachment_id: int) -> str:
         attachment.rejection_reason = f"L'antivirus a détecté « {result.scan.signature} »."[:300]
         action = "attachment.quarantined"
         logger.warning("infected upload quarantined", extra={"attachment_id": attachment.id})
+    elif address and result.scan is None:
+        # A scanner is configured but could not analyse this file (too large for it, or unreachable on the
+        # last try): never serve it as if it were clean.
+        attachment.scan_status = ScanStatus.ERROR
+        logger.error("antivirus could not analyse the attachment: %s", result.scan_error)
+        service.reject(attachment, "L'antivirus n'a pas pu analyser ce fichier : envoyez-le de nouveau (s'il est "
+                       "très volumineux, réduisez sa taille, par exemple en compressant le PDF).", by=None)
+        db.session.commit()
+        return "rejected"
     else:
         attachment.status = AttachmentStatus.READY
-        if result.scan is not None:
-            attachment.scan_status = ScanStatus.CLEAN
-        elif result.scan_error:
-            attachment.scan_status = ScanStatus.ERROR
-            logger.error("antivirus error, attachment marked as not analysed: %s", result.scan_error)
-        else:
-            attachment.scan_status = ScanStatus.NOT_SCANNED
+        attachment.scan_status = ScanStatus.CLEAN if result.scan is not None else ScanStatus.NOT_SCANNED
         action = "attachment.ready"
     audit.record(action, attachment, actor=None, summary={
         "before": before,

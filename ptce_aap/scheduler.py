@@ -52,7 +52,10 @@ def draft_reminders(now: datetime) -> None:
         ).all()
         for dossier, membership in rows:
             user = membership.user
-            key = f"draft_reminder:{dossier.id}:{user.id}:{label}"
+            if user.is_disabled:
+                continue
+            # The deadline is in the key: when it moves, the reminders of the new date are sent too.
+            key = f"draft_reminder:{dossier.id}:{user.id}:{call.closes_at:%Y%m%d%H%M}:{label}"
             notify(user.email, "draft_reminder", {
                 "name": user.display_name, "call_title": call.title, "deadline_text": format_paris(call.closes_at),
                 "days_left": days_left, "link": public_url(f"/porteur/dossiers/{dossier.id}"),
@@ -82,6 +85,8 @@ def review_reminders(now: datetime) -> None:
         left = due_at - now
         label = next(lbl for lbl, threshold in sorted(REVIEW_REMINDERS, key=lambda r: r[1]) if left <= threshold)
         reviewer = db.session.get(User, reviewer_id)
+        if reviewer.is_disabled:
+            continue
         notify(reviewer.email, "review_reminder", {
             "name": reviewer.display_name, "count": count, "due_text": format_paris(due_at),
             "link": public_url("/rapporteur/")},

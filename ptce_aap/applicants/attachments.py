@@ -30,7 +30,8 @@ from ptce_aap.services import attachments as service
 from ptce_aap.storage import storage_for
 from ptce_aap.web import render_error
 
-DOWNLOADABLE = (AttachmentStatus.READY, AttachmentStatus.PROCESSING)
+# Only files whose checks are over are served: never one still waiting for (or failing) its antivirus scan.
+DOWNLOADABLE = (AttachmentStatus.READY,)
 
 
 def _attachment_of(dossier: Dossier, attachment_id: int, *, lock: bool = False) -> Attachment:

@@ -292,3 +292,24 @@ def progress(run: JobRun) -> dict:
     """The JSON of the progress endpoint."""
     return {"status": run.status.value, "status_label": str(run.status.label), "done": run.done,
             "total": run.total, "message": run.message}
+
+
+def reschedule_missing_checks() -> int:
+    """Submitted dossiers with no eligibility check and no check job waiting (its job failed for good)
+    get a new job. Run by ``flask ptce tick``; the caller commits."""
+    from ptce_aap import jobs
+    from ptce_aap.enums import DossierStatus, OutboxStatus
+    from ptce_aap.models.outbox import OutboxEntry
+
+    waiting = (sa.select(OutboxEntry.kwargs["dossier_id"].as_integer())
+               .where(OutboxEntry.task == "eligibility_check",
+                      OutboxEntry.status.in_([OutboxStatus.PENDING, OutboxStatus.ENQUEUED])))
+    checked = sa.select(EligibilityCheck.dossier_id)
+    missing = db.session.scalars(
+        sa.select(Dossier.id).where(Dossier.status == DossierStatus.SUBMITTED,
+                                    Dossier.id.not_in(checked), Dossier.id.not_in(waiting.scalar_subquery()))
+        .order_by(Dossier.id)).all()
+    for dossier_id in missing:
+        jobs.schedule("eligibility_check", dedupe_key=f"eligibility:tick:{dossier_id}:{utcnow():%Y%m%d%H%M%S%f}",
+                      dossier_id=dossier_id)
+    return len(missing)

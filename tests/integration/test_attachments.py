@@ -927,7 +927,7 @@ def test_antivirus_quarantines_an_infected_document_and_blocks_its_download(
     assert "Infecté" in page and "Sain" in page
 
 
-def test_antivirus_unreachable_is_retried_then_marked_as_error(app, make_dossier, applicant, db, monkeypatch):
+def test_antivirus_unreachable_is_retried_then_the_file_refused(app, make_dossier, applicant, db, monkeypatch):
     from ptce_aap import documents
 
     dossier = make_dossier(owner=applicant)
@@ -939,5 +939,16 @@ def test_antivirus_unreachable_is_retried_then_marked_as_error(app, make_dossier
     db.session.rollback()
     assert _reload(db, attachment.id).status == AttachmentStatus.PROCESSING
     monkeypatch.setattr(documents, "is_last_attempt", lambda: True)
-    assert documents.process_attachment(attachment.id) == "ready"
-    assert _reload(db, attachment.id).scan_status == ScanStatus.ERROR
+    assert documents.process_attachment(attachment.id) == "rejected"  # never served unscanned
+    refused = _reload(db, attachment.id)
+    assert (refused.status, refused.scan_status) == (AttachmentStatus.REJECTED, ScanStatus.ERROR)
+    assert refused.rejection_reason.startswith("L'antivirus n'a pas pu analyser ce fichier : envoyez-le de nouveau")
+
+
+def test_a_file_still_being_checked_cannot_be_downloaded(app, client, login_as, make_dossier, applicant, db):
+    dossier = make_dossier(owner=applicant)
+    attachment = _stored(db, dossier, pdf_bytes(1), status=AttachmentStatus.PROCESSING, scan=ScanStatus.PENDING)
+    login_as(applicant)
+    response = client.get(f"/porteur/dossiers/{dossier.id}/pieces/{attachment.id}/telecharger")
+    assert response.status_code == 404
+    assert "Ce fichier n&#39;est pas disponible" in response.get_data(as_text=True)

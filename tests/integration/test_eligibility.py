@@ -489,3 +489,26 @@ def test_rerun_for_a_call_is_audited(make_call, admin_user, db):
     assert (event.actor_id, event.object_id, event.summary) == (
         admin_user.id, str(call.id), {"after": {"job_run": run.id, "total": 0}})
     assert service.call_id_of_run(run) == call.id
+
+
+def test_tick_gives_a_new_check_to_a_submitted_dossier_whose_check_job_failed(make_dossier, applicant, db, worker):
+    import sqlalchemy as sa
+
+    from ptce_aap.enums import OutboxStatus
+    from ptce_aap.models.base import utcnow
+    from ptce_aap.models.outbox import OutboxEntry
+    from ptce_aap.services import eligibility, submission
+
+    dossier = make_dossier(owner=applicant, complete=True)
+    submission.submit_dossier(dossier, by=applicant, now=utcnow())
+    db.session.commit()
+    db.session.execute(sa.update(OutboxEntry).where(OutboxEntry.task == "eligibility_check")
+                       .values(status=OutboxStatus.FAILED))
+    db.session.commit()
+    assert eligibility.reschedule_missing_checks() == 1
+    db.session.commit()
+    assert eligibility.reschedule_missing_checks() == 0
+    jobs.dispatch_outbox()
+    worker()
+    db.session.expire_all()
+    assert db.session.get(type(dossier), dossier.id).status == DossierStatus.ELIGIBLE

@@ -29,7 +29,9 @@ def test_draft_reminders_at_seven_days_and_one_day_never_twice(make_call, make_d
 
     keys = sorted(db.session.scalars(sa.select(Notification.dedupe_key).where(
         Notification.template == "draft_reminder")))
-    assert keys == [f"draft_reminder:{draft.id}:{draft_owner.id}:J-1", f"draft_reminder:{draft.id}:{draft_owner.id}:J-7"]
+    stamp = f"{call.closes_at:%Y%m%d%H%M}"
+    assert keys == [f"draft_reminder:{draft.id}:{draft_owner.id}:{stamp}:J-1",
+                    f"draft_reminder:{draft.id}:{draft_owner.id}:{stamp}:J-7"]
     from ptce_aap import jobs
 
     jobs.dispatch_outbox()
