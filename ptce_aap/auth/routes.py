@@ -11,13 +11,13 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
+from ptce_aap import tokens
 from ptce_aap.auth import bp
 from ptce_aap.auth.forms import EmailForm, LoginForm, RegisterForm, ResetPasswordForm
 from ptce_aap.enums import Role
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db, limiter
 from ptce_aap.services import accounts
-from ptce_aap.tokens import TokenError
 from ptce_aap.urls import safe_next
 
 
@@ -80,7 +80,7 @@ def check_email():
     """The single answer to registration, new verification link and forgotten password."""
     info = session.get("check_email") or {}
     reason = info.get("reason", "register")
-    max_age = current_app.config["RESET_TOKEN_MAX_AGE" if reason == "reset" else "EMAIL_TOKEN_MAX_AGE"]
+    max_age = tokens.max_age_of(tokens.RESET_PASSWORD if reason == "reset" else tokens.VERIFY_EMAIL)
     return render_template("auth/check_email.html", reason=reason, email=info.get("email", ""),
                            hours=max(1, max_age // 3600))
 
@@ -89,7 +89,7 @@ def check_email():
 def verify_email(token: str):
     try:
         user, newly_verified = accounts.verify_email(token)
-    except TokenError as exc:
+    except tokens.TokenError as exc:
         db.session.rollback()
         return _invalid_link("verify", expired=exc.expired)
     if not newly_verified:
@@ -176,7 +176,7 @@ def forgot_password():
 def reset_password(token: str):
     try:
         user = accounts.user_for_reset_token(token)
-    except TokenError as exc:
+    except tokens.TokenError as exc:
         return _invalid_link("reset", expired=exc.expired)
     form = ResetPasswordForm(owner_email=user.email)
     if form.validate_on_submit():
