@@ -64,9 +64,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
 
-    from ptce_aap import cli, jobs, storage
+    from ptce_aap import cli, jobs
+    from ptce_aap.storage import routes as storage_routes
 
-    storage.init_app(app)
+    storage_routes.init_app(app)
     jobs.init_app(app)
     cli.init_app(app)
     return app

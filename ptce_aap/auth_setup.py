@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 
 from ptce_aap.extensions import db, login_manager
 from ptce_aap.models.accounts import User
+from ptce_aap.urls import safe_next
 
 
 def init_app(app) -> None:
@@ -19,8 +20,6 @@ def init_app(app) -> None:
         from flask import jsonify, redirect, request
         from flask_babel import gettext as _
         from flask_login.utils import login_url
-
-        from ptce_aap.auth.routes import safe_next
 
         if request.headers.get("X-Autosave") == "1" or request.accept_mimetypes.best == "application/json":
             response = jsonify({"ok": False, "login": True, "message": _(

@@ -34,9 +34,9 @@ def receipt_key(dossier: Dossier) -> str:
 
 @task("generate_receipt")
 def task_generate_receipt(dossier_id: int) -> None:
-    from ptce_aap.mail import public_url
     from ptce_aap.services.notifications import notify
     from ptce_aap.storage import get_storage
+    from ptce_aap.urls import external_url
 
     dossier = db.session.get(Dossier, dossier_id)
     if dossier is None or dossier.receipt_number is None:
@@ -55,7 +55,7 @@ def task_generate_receipt(dossier_id: int) -> None:
         notify(user.email, "submission_receipt", {
             "name": user.display_name, "pole_name": dossier.pole_name, "receipt_number": dossier.receipt_number,
             "submitted_at_text": format_paris(dossier.submitted_at),
-            "link": public_url(f"/porteur/dossiers/{dossier.id}"),
+            "link": external_url("applicants.dossier", dossier_id=dossier.id),
         }, dedupe_key=f"submission_receipt:{dossier.id}:{user.id}", user=user, attachments=[{
             "filename": f"recepisse-{dossier.receipt_number}.pdf", "mime": "application/pdf", "storage_key": key}])
     db.session.commit()

@@ -34,8 +34,8 @@ def due_reminder(call: Call, now: datetime) -> str | None:
 
 
 def draft_reminders(now: datetime) -> None:
-    from ptce_aap.mail import public_url
     from ptce_aap.services.notifications import notify
+    from ptce_aap.urls import external_url
 
     calls = db.session.scalars(sa.select(Call).where(
         Call.status == CallStatus.OPEN, Call.closes_at > now, Call.closes_at <= now + timedelta(days=7))).all()
@@ -58,7 +58,7 @@ def draft_reminders(now: datetime) -> None:
             key = f"draft_reminder:{dossier.id}:{user.id}:{call.closes_at:%Y%m%d%H%M}:{label}"
             notify(user.email, "draft_reminder", {
                 "name": user.display_name, "call_title": call.title, "deadline_text": format_paris(call.closes_at),
-                "days_left": days_left, "link": public_url(f"/porteur/dossiers/{dossier.id}"),
+                "days_left": days_left, "link": external_url("applicants.dossier", dossier_id=dossier.id),
                 "pole_name": dossier.pole_name,
             }, dedupe_key=key, user=user)
     db.session.commit()
@@ -71,10 +71,10 @@ def review_reminders(now: datetime) -> None:
     """One mail per reviewer with assignments due within 7 (then 2) days and not yet handed in, counting
     them; the dedupe key (reviewer, due date, threshold) means once per threshold."""
     from ptce_aap.enums import AssignmentStatus
-    from ptce_aap.mail import public_url
     from ptce_aap.models.accounts import User
     from ptce_aap.models.reviews import Assignment
     from ptce_aap.services.notifications import notify
+    from ptce_aap.urls import external_url
 
     rows = db.session.execute(
         sa.select(Assignment.reviewer_id, sa.func.min(Assignment.due_at), sa.func.count(Assignment.id))
@@ -89,7 +89,7 @@ def review_reminders(now: datetime) -> None:
             continue
         notify(reviewer.email, "review_reminder", {
             "name": reviewer.display_name, "count": count, "due_text": format_paris(due_at),
-            "link": public_url("/rapporteur/")},
+            "link": external_url("reviewers.dashboard")},
             dedupe_key=f"review_reminder:{reviewer_id}:{due_at:%Y%m%d%H%M}:{label}", user=reviewer)
     db.session.commit()
 

@@ -7,19 +7,18 @@ the same message.
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
+from ptce_aap import tokens
 from ptce_aap.auth import bp
 from ptce_aap.auth.forms import EmailForm, LoginForm, RegisterForm, ResetPasswordForm
-from ptce_aap.auth.tokens import TokenError
 from ptce_aap.enums import Role
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db, limiter
 from ptce_aap.services import accounts
+from ptce_aap.urls import safe_next
 
 
 def _auth_rate_limit() -> str:
@@ -39,16 +38,6 @@ def home_for(user) -> str:
     if user.has_role(Role.APPLICANT):
         return url_for("applicants.dashboard")
     return url_for("public.home")
-
-
-def safe_next(target: str | None) -> str | None:
-    """``target`` if it is a path on this site (``/…``), else ``None``: no open redirects."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or any(ord(c) < 32 for c in target):
-        return None
-    return target
 
 
 def _start_session(user) -> None:
@@ -91,7 +80,7 @@ def check_email():
     """The single answer to registration, new verification link and forgotten password."""
     info = session.get("check_email") or {}
     reason = info.get("reason", "register")
-    max_age = current_app.config["RESET_TOKEN_MAX_AGE" if reason == "reset" else "EMAIL_TOKEN_MAX_AGE"]
+    max_age = tokens.max_age_of(tokens.RESET_PASSWORD if reason == "reset" else tokens.VERIFY_EMAIL)
     return render_template("auth/check_email.html", reason=reason, email=info.get("email", ""),
                            hours=max(1, max_age // 3600))
 
@@ -100,7 +89,7 @@ def check_email():
 def verify_email(token: str):
     try:
         user, newly_verified = accounts.verify_email(token)
-    except TokenError as exc:
+    except tokens.TokenError as exc:
         db.session.rollback()
         return _invalid_link("verify", expired=exc.expired)
     if not newly_verified:
@@ -187,7 +176,7 @@ def forgot_password():
 def reset_password(token: str):
     try:
         user = accounts.user_for_reset_token(token)
-    except TokenError as exc:
+    except tokens.TokenError as exc:
         return _invalid_link("reset", expired=exc.expired)
     form = ResetPasswordForm(owner_email=user.email)
     if form.validate_on_submit():

@@ -20,6 +20,7 @@ from ptce_aap.models.base import utcnow
 from ptce_aap.models.calls import Call
 from ptce_aap.permissions import can_view_call, require
 from ptce_aap.public import bp
+from ptce_aap.urls import safe_next
 from ptce_aap.web import page_arg
 
 logger = logging.getLogger("ptce_aap.health")
@@ -87,8 +88,6 @@ def _phase(call: Call, now: datetime) -> str:
 def set_language(code: str):
     if code in current_app.config["LANGUAGES"]:
         session["lang"] = code
-    from ptce_aap.auth.routes import safe_next
-
     return redirect(safe_next(request.form.get("next")) or url_for("public.home"))
 
 

@@ -7,13 +7,16 @@ import secrets
 
 import sqlalchemy as sa
 
-from ptce_aap import audit
+from ptce_aap import audit, tokens
 from ptce_aap.enums import Role
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
 from ptce_aap.models.accounts import Institution, User
 from ptce_aap.models.base import utcnow
 from ptce_aap.passwords import hash_password, needs_rehash, password_problems, verify_password
+from ptce_aap.services.notifications import notify
+from ptce_aap.tokens import TokenError
+from ptce_aap.urls import external_url
 
 
 def normalise_email(email: str) -> str:
@@ -88,11 +91,10 @@ def email_digest(email: str) -> str:
     return hashlib.sha256(normalise_email(email).encode()).hexdigest()[:16]
 
 
-def _link(endpoint: str, **values) -> str:
-    """The path of a link for a mail (the mail module prefixes it with PUBLIC_BASE_URL)."""
-    from flask import url_for
-
-    return url_for(endpoint, **values, _external=False)
+def password_fingerprint(user: User) -> str:
+    """Put in a reset token: changes whenever the password (hash) or the session token changes, which
+    makes the link single-use."""
+    return tokens.fingerprint(user.id, user.password_hash or "", user.session_token)
 
 
 def _token_key(token: str) -> str:
@@ -101,22 +103,17 @@ def _token_key(token: str) -> str:
 
 def send_verification_email(user: User) -> None:
     """Mail ``user`` a signed link that verifies the address (valid EMAIL_TOKEN_MAX_AGE seconds)."""
-    from ptce_aap.auth.tokens import make_token
-    from ptce_aap.services.notifications import notify
-
-    token = make_token("verify_email", {"uid": user.id, "email": user.email})
-    notify(user.email, "verify_email", {"name": user.display_name, "link": _link("auth.verify_email", token=token)},
+    token = tokens.make_token(tokens.VERIFY_EMAIL, {"uid": user.id, "email": user.email})
+    notify(user.email, "verify_email",
+           {"name": user.display_name, "link": external_url("auth.verify_email", token=token)},
            dedupe_key=f"verify_email:{user.id}:{_token_key(token)}", user=user)
 
 
 def send_password_reset_email(user: User) -> None:
     """Mail ``user`` a single-use link to choose a new password (valid RESET_TOKEN_MAX_AGE seconds)."""
-    from ptce_aap.auth.tokens import make_token, password_fingerprint
-    from ptce_aap.services.notifications import notify
-
-    token = make_token("reset_password", {"uid": user.id, "fp": password_fingerprint(user)})
+    token = tokens.make_token(tokens.RESET_PASSWORD, {"uid": user.id, "fp": password_fingerprint(user)})
     notify(user.email, "reset_password",
-           {"name": user.display_name, "link": _link("auth.reset_password", token=token)},
+           {"name": user.display_name, "link": external_url("auth.reset_password", token=token)},
            dedupe_key=f"reset_password:{user.id}:{_token_key(token)}", user=user)
 
 
@@ -153,11 +150,7 @@ def verify_email(token: str) -> tuple[User, bool]:
 
     Raises ``TokenError`` for a bad, expired or outdated token (the address changed since).
     """
-    from flask import current_app
-
-    from ptce_aap.auth.tokens import TokenError, read_token
-
-    payload = read_token("verify_email", token, current_app.config["EMAIL_TOKEN_MAX_AGE"])
+    payload = tokens.read_token(tokens.VERIFY_EMAIL, token)
     user = db.session.get(User, payload.get("uid")) if isinstance(payload.get("uid"), int) else None
     if user is None or not user.is_active or user.email != payload.get("email"):
         raise TokenError()
@@ -212,13 +205,10 @@ def user_for_reset_token(token: str) -> User:
     Raises ``TokenError`` (``expired`` set when too old): bad signature, unknown or disabled account,
     or a link already used (the password, hence the fingerprint, has changed since).
     """
-    from flask import current_app
-
-    from ptce_aap.auth.tokens import TokenError, fingerprint_matches, read_token
-
-    payload = read_token("reset_password", token, current_app.config["RESET_TOKEN_MAX_AGE"])
+    payload = tokens.read_token(tokens.RESET_PASSWORD, token)
     user = db.session.get(User, payload.get("uid")) if isinstance(payload.get("uid"), int) else None
-    if user is None or not user.is_active or not fingerprint_matches(user, payload.get("fp", "")):
+    if user is None or not user.is_active or not tokens.same_fingerprint(password_fingerprint(user),
+                                                                          payload.get("fp", "")):
         raise TokenError()
     return user
 

@@ -4,33 +4,26 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
-from flask import current_app
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.orm import joinedload
 
-from ptce_aap import audit
+from ptce_aap import audit, tokens
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
 from ptce_aap.models.accounts import User
 from ptce_aap.models.base import utcnow
 from ptce_aap.models.dossiers import Invitation, Pole, PoleMembership
+from ptce_aap.services.notifications import notify
+from ptce_aap.urls import external_url
 
-SALT = "ptce-aap.invitation.v1"
 MAX_PENDING = 30
 
 
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=SALT)
-
-
 def invitation_token(invitation: Invitation) -> str:
-    return _serializer().dumps({"i": invitation.id, "e": invitation.email})
+    """Signed, valid INVITATION_TOKEN_MAX_AGE seconds; stops working when the invitation is cancelled."""
+    return tokens.make_token(tokens.INVITATION, {"i": invitation.id, "e": invitation.email})
 
 
 def invite(pole: Pole, email: str, *, by) -> Invitation:
-    from ptce_aap.mail import public_url
-    from ptce_aap.services.notifications import notify
-
     try:
         email = validate_email(email.strip(), check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
@@ -48,7 +41,7 @@ def invite(pole: Pole, email: str, *, by) -> Invitation:
     db.session.add(invitation)
     db.session.flush()
     audit.record("pole.coeditor_invited", pole, actor=by, summary={"after": {"email": email}})
-    link = public_url(f"/porteur/invitations/{invitation_token(invitation)}")
+    link = external_url("applicants.accept_invitation", token=invitation_token(invitation))
     notify(email, "invitation", {"inviter": by.display_name, "pole_name": pole.name, "link": link},
            dedupe_key=f"invitation:{invitation.id}")
     return invitation
@@ -56,13 +49,13 @@ def invite(pole: Pole, email: str, *, by) -> Invitation:
 
 def read_invitation(token: str) -> Invitation:
     try:
-        payload = _serializer().loads(token, max_age=current_app.config["INVITATION_TOKEN_MAX_AGE"])
-    except SignatureExpired as exc:
+        payload = tokens.read_token(tokens.INVITATION, token)
+    except tokens.TokenExpired as exc:
         raise DomainError("Ce lien d'invitation a expiré : demandez à la personne qui vous a invité "
                           "de vous envoyer une nouvelle invitation.") from exc
-    except BadSignature as exc:
+    except tokens.TokenError as exc:
         raise DomainError("Ce lien d'invitation n'est pas valide.") from exc
-    invitation = db.session.get(Invitation, payload.get("i")) if isinstance(payload, dict) else None
+    invitation = db.session.get(Invitation, payload.get("i")) if isinstance(payload.get("i"), int) else None
     if invitation is None or invitation.email != payload.get("e"):
         raise DomainError("Ce lien d'invitation n'est pas valide.")
     if invitation.revoked_at is not None:

@@ -218,7 +218,7 @@ def pole_recipients(pole_ids: Iterable[int]) -> dict[int, list]:
 
 
 def mail_context(dossier: Dossier, check: EligibilityCheck) -> dict:
-    from ptce_aap.mail import public_url
+    from ptce_aap.urls import external_url
 
     if check.is_eligible:
         verdict_text = "dossier recevable : il remplit les conditions d’éligibilité de l’appel à projets"
@@ -232,7 +232,7 @@ def mail_context(dossier: Dossier, check: EligibilityCheck) -> dict:
                                               else " (point d’attention, non bloquant)")}
                   for r in failed_results(check)]
     return {"pole_name": dossier.pole_name, "verdict_text": verdict_text, "failed": failed,
-            "link": public_url(f"/porteur/dossiers/{dossier.id}")}
+            "link": external_url("applicants.dossier", dossier_id=dossier.id)}
 
 
 def notify_result(dossier: Dossier, check: EligibilityCheck, recipients: list | None = None) -> None:

@@ -795,9 +795,9 @@ def test_replayed_upload_form_cannot_change_a_verified_file_on_the_local_backend
                                                                                  db, tmp_path, monkeypatch):
     """The local upload route refuses a form whose upload is no longer waiting; and even when it does not
     ask (as S3 cannot), the verified file under its final key stays what was checked."""
-    from ptce_aap import storage as storage_module
     from ptce_aap.models.base import utcnow
     from ptce_aap.services.attachments import purge_abandoned_uploads
+    from ptce_aap.storage import base as storage_base
 
     dossier = make_dossier(owner=applicant)
     client = _login(local_app, applicant)
@@ -825,7 +825,7 @@ def test_replayed_upload_form_cannot_change_a_verified_file_on_the_local_backend
     assert final.read_bytes() == good
 
     # Without the route's check, as on S3: the write lands on the staging key only, and is swept later.
-    monkeypatch.setattr(storage_module, "_UPLOAD_CHECKS", {})
+    monkeypatch.setattr(storage_base, "_UPLOAD_CHECKS", {})
     assert replay(evil).status_code == 204
     assert (tmp_path / "stockage" / staging).read_bytes() == evil
     assert final.read_bytes() == good

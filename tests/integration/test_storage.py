@@ -32,7 +32,6 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.serving import make_server
 from werkzeug.test import stream_encode_multipart
 
-from ptce_aap import storage as storage_module
 from ptce_aap.storage import (
     InvalidKeyError,
     LocalStorage,
@@ -43,6 +42,8 @@ from ptce_aap.storage import (
     get_storage,
     storage_for,
 )
+from ptce_aap.storage import base as storage_base
+from ptce_aap.storage import routes as storage_routes
 from tests.fixtures.services import free_port
 
 MB = 1024 * 1024
@@ -56,7 +57,7 @@ def _local_app(overrides: dict):
 
     app = create_app(overrides)
     if "storage" not in app.blueprints:  # until create_app calls storage.init_app itself
-        storage_module.init_app(app)
+        storage_routes.init_app(app)
     return app
 
 
@@ -498,8 +499,8 @@ def test_local_upload_accepts_exactly_max_size(local, new_key):
 def test_local_upload_refuses_an_expired_policy(local, new_key, monkeypatch):
     key = new_key("tard.pdf", local)
     post = local.presigned_post(key, max_size=1000, expires=600)
-    real_now = storage_module._now()
-    monkeypatch.setattr(storage_module, "_now", lambda: real_now + 601)
+    real_now = storage_base._now()
+    monkeypatch.setattr(storage_base, "_now", lambda: real_now + 601)
 
     with _post(post, b"x" * 10) as response:
         assert response.status_code == 403
@@ -594,8 +595,8 @@ def test_local_upload_asks_the_check_registered_for_its_folder(local, new_key, m
         return answers.get(key, False)
 
     folder = new_key("staging", local)
-    monkeypatch.setattr(storage_module, "_UPLOAD_CHECKS", {})
-    storage_module.register_upload_check(folder, check)
+    monkeypatch.setattr(storage_base, "_UPLOAD_CHECKS", {})
+    storage_base.register_upload_check(folder, check)
     waiting, done, elsewhere = f"{folder}/waiting", f"{folder}/done", new_key("ailleurs.pdf", local)
     answers[waiting] = True
     try:
@@ -613,8 +614,8 @@ def test_local_download_refuses_an_expired_link(local, new_key, monkeypatch):
     key = new_key("note.txt", local)
     local.put(key, io.BytesIO(b"bonjour"))
     url = local.presigned_get(key, expires=300)
-    real_now = storage_module._now()
-    monkeypatch.setattr(storage_module, "_now", lambda: real_now + 301)
+    real_now = storage_base._now()
+    monkeypatch.setattr(storage_base, "_now", lambda: real_now + 301)
 
     with requests.get(url, timeout=10) as response:
         assert response.status_code == 403
