@@ -13,7 +13,7 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from ptce_aap.auth import bp
+from ptce_aap.auth.blueprint import bp
 from ptce_aap.auth.forms import EmailForm, LoginForm, RegisterForm, ResetPasswordForm
 from ptce_aap.auth.tokens import TokenError
 from ptce_aap.enums import Role
