@@ -31,7 +31,7 @@ from ptce_aap.models.dossiers import Attachment, Dossier
 from ptce_aap.services import attachments as service
 from ptce_aap.services.attachments import set_attachment_status
 
-logger = logging.getLogger("ptce_aap.documents")
+logger = logging.getLogger("ptce_aap.attachment_processing")
 
 UNSCANNED = ("L'antivirus n'a pas pu analyser ce fichier : envoyez-le de nouveau (s'il est très volumineux, "
              "réduisez sa taille, par exemple en compressant le PDF).")

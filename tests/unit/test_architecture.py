@@ -180,3 +180,21 @@ def test_service_imports_no_blueprint(module):
     blueprints = tuple(f"ptce_aap.{name}" for name in BLUEPRINTS)
     imported = sorted(t for t in GRAPH[module] if t in blueprints or t.startswith(tuple(b + "." for b in blueprints)))
     assert imported == []
+
+
+def test_attachment_status_is_assigned_only_by_its_write_path():
+    """``<something attachment>.status = …`` appears in ``set_attachment_status`` only."""
+    writers = []
+    for module, path in MODULES.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for func in ast.walk(tree):
+            if not isinstance(func, ast.FunctionDef):
+                continue
+            for node in ast.walk(func):
+                targets = node.targets if isinstance(node, ast.Assign) else (
+                    [node.target] if isinstance(node, ast.AugAssign | ast.AnnAssign) else [])
+                for target in targets:
+                    if (isinstance(target, ast.Attribute) and target.attr == "status"
+                            and isinstance(target.value, ast.Name) and "attachment" in target.value.id):
+                        writers.append(f"{module}.{func.name}")
+    assert writers == ["ptce_aap.services.attachments.set_attachment_status"]
