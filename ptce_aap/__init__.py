@@ -2,28 +2,31 @@
 
 from __future__ import annotations
 
-from flask import Flask
+import os
 
-from ptce_aap.settings import ROOT
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from ptce_aap.settings import ROOT, load_config
 
 
 def create_app(overrides: dict | None = None) -> Flask:
-    """Build the app: configuration, extensions, blueprints, CLI, error handlers."""
-    import os
+    """Build the app: configuration, extensions, blueprints, CLI, error handlers.
 
+    The app's modules are imported here, not at the top: every ``import ptce_aap.<module>`` runs this
+    file first, and importing one module (a domain rule in a unit test, a job in a worker) must not
+    load the whole web app. Nothing in ``ptce_aap`` imports this package back (the RQ worker finds the
+    factory by name, ``jobs.APP_FACTORY``).
+    """
     app = Flask(
         __name__,
         instance_path=os.environ.get("PTCE_INSTANCE_PATH") or str(ROOT / "instance"),
         template_folder=str(ROOT / "templates"),
         static_folder="static",
     )
-    from ptce_aap.settings import load_config
-
     load_config(app, overrides)
 
     if app.config["PROXY_HOPS"]:
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
         hops = app.config["PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
@@ -64,7 +67,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
 
-    from ptce_aap import cli, jobs
+    from ptce_aap import cli, jobs, tasks  # noqa: F401  (tasks: registers every background job)
     from ptce_aap.storage import routes as storage_routes
 
     storage_routes.init_app(app)

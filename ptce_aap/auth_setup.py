@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from flask import flash, jsonify, redirect, request
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login.utils import login_url
 
 from ptce_aap.extensions import db, login_manager
 from ptce_aap.models.accounts import User
@@ -17,18 +20,12 @@ def init_app(app) -> None:
 
     @login_manager.unauthorized_handler
     def unauthorized():
-        from flask import jsonify, redirect, request
-        from flask_babel import gettext as _
-        from flask_login.utils import login_url
-
         if request.headers.get("X-Autosave") == "1" or request.accept_mimetypes.best == "application/json":
             response = jsonify({"ok": False, "login": True, "message": _(
                 "Votre session a expiré : vos dernières saisies sont toujours dans la page. Connectez-vous "
                 "dans un autre onglet, puis cliquez sur « Enregistrer ».")})
             response.status_code = 401
             return response
-        from flask import flash
-
         flash(str(login_manager.login_message), login_manager.login_message_category)
         target = safe_next(request.full_path if request.query_string else request.path)
         return redirect(login_url(login_manager.login_view, next_url=target))

@@ -263,6 +263,16 @@ class AttachmentStatus(Labelled):
                 cls.READY: _l("Vérifié"), cls.REJECTED: _l("Refusé"), cls.QUARANTINED: _l("En quarantaine")}
 
 
+# The moves ``services.attachments.set_attachment_status`` allows (a new row starts ``uploading``).
+ATTACHMENT_TRANSITIONS: dict[AttachmentStatus, set[AttachmentStatus]] = {
+    AttachmentStatus.UPLOADING: {AttachmentStatus.PROCESSING, AttachmentStatus.REJECTED},
+    AttachmentStatus.PROCESSING: {AttachmentStatus.READY, AttachmentStatus.QUARANTINED, AttachmentStatus.REJECTED},
+    AttachmentStatus.READY: set(),
+    AttachmentStatus.REJECTED: set(),
+    AttachmentStatus.QUARANTINED: set(),
+}
+
+
 class RuleMode(Labelled):
     BLOCKING = "blocking"
     ADVISORY = "advisory"

@@ -18,11 +18,21 @@ Life of an outbox row::
                              +--task raised GiveUp--> failed at once, never retried
 
 ``requeue_stale`` (run by ``flask ptce tick``) puts back rows left ``enqueued`` whose RQ job is gone
-or over (Redis lost its data, a worker was killed on the last try…).
+or over (Redis lost its data, a worker was killed on the last try…); ``reschedule_orphans`` gives a new
+job to the rows of a table (attachments, mails, dossiers to check) that no job will handle any more.
+
+Tasks live in ``ptce_aap.tasks`` and register themselves with ``@task`` when ``create_app`` imports that
+module; this module never imports it back. A task's transaction is ``transaction()``: one commit.
+
+RQ, redis and the app factory are imported inside the functions that need them: ``rq``/``redis`` so that
+the embedded mode (no Redis) never loads them, the factory by name (``APP_FACTORY``) because only a bare
+``rq worker`` needs it and the factory imports every module of the app, this one included.
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import logging
 import os
 import time
@@ -40,12 +50,13 @@ from ptce_aap.models.outbox import OutboxEntry
 
 logger = logging.getLogger("ptce_aap.jobs")
 
-# task name -> function(**kwargs); filled by ``ptce_aap.tasks`` through ``@task``.
+# task name -> function(**kwargs); filled by ``ptce_aap.tasks`` through ``@task`` (imported by create_app).
 TASKS: dict[str, Callable] = {}
 
 RETRY_INTERVALS = [10, 30, 120, 600, 1800]  # seconds between two tries (RQ Retry and inline mode)
 MAX_ATTEMPTS = len(RETRY_INTERVALS) + 1  # the first try plus one per interval
 JOB_PATH = "ptce_aap.jobs.run_outbox_entry"  # what RQ imports: keep it stable
+APP_FACTORY = "ptce_aap:create_app"  # what a bare ``rq worker`` builds, found by name like JOB_PATH
 REDIS_DOWN_PAUSE = 30  # seconds during which request teardowns stop trying to reach a dead Redis
 
 
@@ -78,9 +89,7 @@ def schedule(task_name: str, *, dedupe_key: str | None = None, **kwargs) -> Outb
     nothing new is scheduled and the existing row is returned.
     """
     if task_name not in TASKS:
-        _load_tasks()
-        if task_name not in TASKS:
-            raise KeyError(f"unknown task {task_name!r}")
+        raise KeyError(f"unknown task {task_name!r}")
     if dedupe_key:
         existing = db.session.scalar(sa.select(OutboxEntry).filter_by(dedupe_key=dedupe_key))
         if existing is not None:
@@ -95,8 +104,43 @@ def schedule(task_name: str, *, dedupe_key: str | None = None, **kwargs) -> Outb
     return entry
 
 
-def _load_tasks() -> None:
-    import ptce_aap.tasks  # noqa: F401  (registers the tasks)
+@contextlib.contextmanager
+def transaction(*, keep_failure: bool = False):
+    """The transaction of one task, committed once when the block ends: services never commit.
+
+    On an exception it is rolled back — except, with ``keep_failure``, for an error that is not the
+    database's: what the task recorded about its failure (an attempt, the error, a ``failed`` status)
+    is then committed before the exception goes on to the runner (RQ's retry, ``GiveUp``).
+    """
+    try:
+        yield
+    except sa.exc.SQLAlchemyError:
+        db.session.rollback()
+        raise
+    except BaseException:
+        if keep_failure:
+            db.session.commit()
+        else:
+            db.session.rollback()
+        raise
+    db.session.commit()
+
+
+def reschedule_orphans(task_name: str, id_column, *where, arg: str) -> list[int]:
+    """Schedule ``task_name`` again for the rows (``id_column`` matching ``where``) that no pending or
+    enqueued outbox row of that task will handle: their jobs all ended (failed for good, or found the
+    row busy and its holder died). ``arg`` is the task's keyword for the id. For ``flask ptce tick``;
+    the caller commits. Returns the ids."""
+    waiting = (sa.select(OutboxEntry.kwargs[arg].as_integer())
+               .where(OutboxEntry.task == task_name,
+                      OutboxEntry.status.in_([OutboxStatus.PENDING, OutboxStatus.ENQUEUED])))
+    ids = list(db.session.scalars(
+        sa.select(id_column).where(*where, id_column.not_in(waiting.scalar_subquery())).order_by(id_column)))
+    stamp = f"{utcnow():%Y%m%d%H%M%S%f}"
+    for row_id in ids:
+        schedule(task_name, dedupe_key=f"{task_name}:{row_id}:again:{stamp}", **{arg: row_id})
+        logger.warning("row left without a job: scheduled again", extra={"job": task_name, "row_id": row_id})
+    return ids
 
 
 # --- Redis and RQ -------------------------------------------------------------------------------
@@ -110,9 +154,9 @@ def get_redis():
     state = current_app.extensions.setdefault("ptce_jobs", {})
     client = state.get("redis")
     if client is None:
-        from redis import Redis
-        from redis.backoff import ExponentialBackoff
-        from redis.retry import Retry
+        from redis import Redis  # Redis mode only (see the module docstring)
+        from redis.backoff import ExponentialBackoff  # Redis mode only (see the module docstring)
+        from redis.retry import Retry  # Redis mode only (see the module docstring)
 
         client = Redis.from_url(current_app.config["REDIS_URL"], socket_connect_timeout=2, socket_timeout=5,
                                 retry=Retry(ExponentialBackoff(cap=0.5, base=0.1), retries=2))
@@ -121,7 +165,7 @@ def get_redis():
 
 
 def get_queue():
-    from rq import Queue
+    from rq import Queue  # Redis mode only (see the module docstring)
 
     return Queue(current_app.config["RQ_QUEUE"], connection=get_redis())
 
@@ -152,7 +196,6 @@ def dispatch_outbox(limit: int = 500) -> int:
     """
     if db.session.new or db.session.dirty or db.session.deleted:
         raise RuntimeError("dispatch_outbox() is called after commit: the session has unsaved changes")
-    _load_tasks()
     now = utcnow()
     rows = db.session.execute(
         sa.select(OutboxEntry.id, OutboxEntry.attempts, OutboxEntry.enqueued_at)
@@ -186,8 +229,8 @@ def _claim(entry_id: int) -> bool:
 
 def _enqueue(entry_id: int) -> bool:
     """Hand a claimed row to RQ; on a Redis error put it back to pending and return False."""
-    from redis.exceptions import RedisError
-    from rq import Retry
+    from redis.exceptions import RedisError  # Redis mode only (see the module docstring)
+    from rq import Retry  # Redis mode only (see the module docstring)
 
     entry = db.session.get(OutboxEntry, entry_id)
     try:
@@ -225,7 +268,7 @@ def requeue_stale(older_than: timedelta = timedelta(minutes=30)) -> int:
         .where(OutboxEntry.status == OutboxStatus.ENQUEUED, OutboxEntry.enqueued_at < cutoff)
         .order_by(OutboxEntry.id)).all()
     if entries and not current_app.config["JOBS_INLINE"]:
-        from redis.exceptions import RedisError
+        from redis.exceptions import RedisError  # Redis mode only (see the module docstring)
 
         try:
             entries = [entry for entry in entries if _rq_job_is_over(entry)]
@@ -249,8 +292,8 @@ def requeue_stale(older_than: timedelta = timedelta(minutes=30)) -> int:
 def _rq_job_is_over(entry: OutboxEntry) -> bool:
     """True when no RQ job will run this row again; a finished/failed job is deleted so it can be
     enqueued afresh under the same id."""
-    from rq.exceptions import NoSuchJobError
-    from rq.job import Job, JobStatus
+    from rq.exceptions import NoSuchJobError  # Redis mode only (see the module docstring)
+    from rq.job import Job, JobStatus  # Redis mode only (see the module docstring)
 
     try:
         job = Job.fetch(job_id(entry), connection=get_redis())
@@ -272,9 +315,8 @@ def _app_for_worker():
     """The app of a bare ``rq worker`` (no Flask app active), built once per process."""
     global _worker_app
     if _worker_app is None:
-        from ptce_aap import create_app
-
-        _worker_app = create_app()
+        module_name, _sep, factory = APP_FACTORY.partition(":")
+        _worker_app = getattr(importlib.import_module(module_name), factory)()
     return _worker_app
 
 
@@ -290,7 +332,7 @@ def _forget_inherited_connections() -> None:
 
 def _is_last_try(attempts: int) -> bool:
     if not current_app.config["JOBS_INLINE"]:
-        from rq import get_current_job
+        from rq import get_current_job  # Redis mode only (see the module docstring)
 
         job = get_current_job()
         if job is not None:
@@ -326,7 +368,6 @@ def run_outbox_entry(entry_id: int, expected_job_id: str | None = None) -> str:
         with _app_for_worker().app_context():
             return run_outbox_entry(entry_id, expected_job_id)
     _forget_inherited_connections()
-    _load_tasks()
     entry = db.session.get(OutboxEntry, entry_id)
     if entry is None:
         logger.warning("outbox entry missing", extra={"outbox_id": entry_id})

@@ -33,6 +33,8 @@ from urllib.parse import urlsplit
 from flask import current_app
 from jinja2 import StrictUndefined
 
+from ptce_aap import storage as file_storage
+
 logger = logging.getLogger("ptce_aap.mail")
 
 DEFAULT_TIMEOUT = 30  # seconds, for connecting and for each SMTP command
@@ -102,9 +104,8 @@ def load_attachment(spec: dict) -> bytes:
     returning bytes (e.g. a PDF rendered when the mail is sent).
     """
     if spec.get("storage_key"):
-        from ptce_aap.storage import get_storage, storage_for  # imported only when a file is attached
-
-        storage = storage_for(spec["storage_backend"]) if spec.get("storage_backend") else get_storage()
+        storage = (file_storage.storage_for(spec["storage_backend"]) if spec.get("storage_backend")
+                   else file_storage.get_storage())
         return b"".join(storage.iter_chunks(spec["storage_key"]))
     if spec.get("generator"):
         module_name, _, func_name = spec["generator"].rpartition(".")

@@ -1,105 +1,31 @@
-"""Scheduled work run by ``flask ptce tick`` (cron, every 5 to 15 minutes): draft and review reminders.
+"""The periodic work of ``flask ptce tick`` (cron, every 5 to 15 minutes), one transaction per step.
 
-Draft reminders go 7 days and 1 day before a call's deadline, only for dossiers still in draft,
-to every person who edits the dossier; the dedupe key (dossier, person, J-7/J-1) means a reminder
-is never sent twice, however often the tick runs.
+- ``run_scheduled``: the reminders now due (``services.reminders``);
+- ``recover``: what no job will finish any more — uploads abandoned before their confirmation, attachments
+  still processing, pending mails and submitted dossiers left without a job — gets cleaned up or a new job.
+
+Like a task wrapper, each step is the unit of work: the services it calls never commit, it does once.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
-
-from ptce_aap.enums import CallStatus, DossierStatus
-from ptce_aap.extensions import db
-from ptce_aap.i18n import format_paris
+from ptce_aap import jobs
 from ptce_aap.models.base import utcnow
-from ptce_aap.models.calls import Call
-from ptce_aap.models.dossiers import Dossier, PoleMembership
-
-REMINDERS = [("J-7", timedelta(days=7)), ("J-1", timedelta(days=1))]
-
-
-def due_reminder(call: Call, now: datetime) -> str | None:
-    """The reminder due for ``call`` now: the closest threshold already reached, before the deadline."""
-    left = call.closes_at - now
-    if left <= timedelta(0):
-        return None
-    for label, threshold in sorted(REMINDERS, key=lambda r: r[1]):
-        if left <= threshold:
-            return label
-    return None
-
-
-def draft_reminders(now: datetime) -> None:
-    from ptce_aap.services.notifications import notify
-    from ptce_aap.urls import external_url
-
-    calls = db.session.scalars(sa.select(Call).where(
-        Call.status == CallStatus.OPEN, Call.closes_at > now, Call.closes_at <= now + timedelta(days=7))).all()
-    for call in calls:
-        label = due_reminder(call, now)
-        if label is None:
-            continue
-        days_left = max(1, (call.closes_at - now).days + (1 if (call.closes_at - now).seconds else 0))
-        rows = db.session.execute(
-            sa.select(Dossier, PoleMembership)
-            .join(PoleMembership, PoleMembership.pole_id == Dossier.pole_id)
-            .options(joinedload(PoleMembership.user))
-            .where(Dossier.call_id == call.id, Dossier.status == DossierStatus.DRAFT)
-        ).all()
-        for dossier, membership in rows:
-            user = membership.user
-            if user.is_disabled:
-                continue
-            # The deadline is in the key: when it moves, the reminders of the new date are sent too.
-            key = f"draft_reminder:{dossier.id}:{user.id}:{call.closes_at:%Y%m%d%H%M}:{label}"
-            notify(user.email, "draft_reminder", {
-                "name": user.display_name, "call_title": call.title, "deadline_text": format_paris(call.closes_at),
-                "days_left": days_left, "link": external_url("applicants.dossier", dossier_id=dossier.id),
-                "pole_name": dossier.pole_name,
-            }, dedupe_key=key, user=user)
-    db.session.commit()
-
-
-REVIEW_REMINDERS = [("J-7", timedelta(days=7)), ("J-2", timedelta(days=2))]
-
-
-def review_reminders(now: datetime) -> None:
-    """One mail per reviewer with assignments due within 7 (then 2) days and not yet handed in, counting
-    them; the dedupe key (reviewer, due date, threshold) means once per threshold."""
-    from ptce_aap.enums import AssignmentStatus
-    from ptce_aap.models.accounts import User
-    from ptce_aap.models.reviews import Assignment
-    from ptce_aap.services.notifications import notify
-    from ptce_aap.urls import external_url
-
-    rows = db.session.execute(
-        sa.select(Assignment.reviewer_id, sa.func.min(Assignment.due_at), sa.func.count(Assignment.id))
-        .where(Assignment.status.in_([AssignmentStatus.ASSIGNED, AssignmentStatus.IN_PROGRESS]),
-               Assignment.due_at > now, Assignment.due_at <= now + timedelta(days=7))
-        .group_by(Assignment.reviewer_id)).all()
-    for reviewer_id, due_at, count in rows:
-        left = due_at - now
-        label = next(lbl for lbl, threshold in sorted(REVIEW_REMINDERS, key=lambda r: r[1]) if left <= threshold)
-        reviewer = db.session.get(User, reviewer_id)
-        if reviewer.is_disabled:
-            continue
-        notify(reviewer.email, "review_reminder", {
-            "name": reviewer.display_name, "count": count, "due_text": format_paris(due_at),
-            "link": external_url("reviewers.dashboard")},
-            dedupe_key=f"review_reminder:{reviewer_id}:{due_at:%Y%m%d%H%M}:{label}", user=reviewer)
-    db.session.commit()
+from ptce_aap.services import attachment_processing, attachments, eligibility, notifications, reminders
 
 
 def run_scheduled(now: datetime | None = None) -> int:
-    """Create the outbox rows of the reminders now due. Returns how many notifications were queued."""
-    from ptce_aap.models.outbox import Notification
+    """Queue the reminders now due and commit. Returns how many notifications were queued."""
+    with jobs.transaction():
+        return reminders.queue_due_reminders(now or utcnow())
 
-    now = now or utcnow()
-    before = db.session.scalar(sa.select(sa.func.count(Notification.id)))
-    draft_reminders(now)
-    review_reminders(now)
-    return db.session.scalar(sa.select(sa.func.count(Notification.id))) - before
+
+def recover() -> int:
+    """Purge abandoned uploads and give a new job to rows whose job vanished; commit. Returns how many
+    rows were rescheduled."""
+    with jobs.transaction():
+        attachments.purge_abandoned_uploads()
+        return (attachment_processing.reschedule_abandoned_processing() + notifications.reschedule_orphans()
+                + eligibility.reschedule_missing_checks())

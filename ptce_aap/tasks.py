@@ -1,12 +1,17 @@
-"""Background tasks: thin wrappers over services, taking ids only. Registered with ``@task``.
+"""Every background task, in one place: ids in, one service call, one commit.
 
-A task is run by ``jobs.run_outbox_entry`` (RQ worker or inline). It must be idempotent: it may run
-twice (a worker killed mid-run, a row requeued). Raise to be retried; raise ``jobs.GiveUp`` to stop.
+A task is registered with ``@task`` when ``create_app`` imports this module; ``jobs.run_outbox_entry``
+(RQ worker or inline) runs it by name. Services never commit: the task's ``jobs.transaction()`` does, once.
+A task must be idempotent: it may run twice (a worker killed mid-run, a row requeued). Raise to be
+retried; raise ``jobs.GiveUp`` to stop.
 """
 
 from __future__ import annotations
 
+from ptce_aap import jobs
+from ptce_aap.extensions import db
 from ptce_aap.jobs import task
+from ptce_aap.services import attachment_processing, eligibility_runs, notifications, receipts
 
 
 @task("noop")
@@ -15,12 +20,50 @@ def task_noop(**kwargs) -> None:
 
 
 @task("send_notification")
-def task_send_notification(notification_id: int) -> None:
-    """Send one ``Notification`` by mail (at most once; see ``services.notifications.deliver``)."""
-    from ptce_aap.services import notifications
+def task_send_notification(notification_id: int) -> str:
+    """Send one ``Notification`` by mail, at most once. A failed attempt is committed too (it counts
+    towards ``MAIL_MAX_ATTEMPTS``); the row lock taken by ``deliver`` lasts until this commit."""
+    with jobs.transaction(keep_failure=True):
+        return notifications.deliver(notification_id)
 
-    notifications.deliver(notification_id)
+
+@task("process_attachment")
+def task_process_attachment(attachment_id: int) -> str:
+    """Fingerprint, type-check and scan a confirmed upload (row locked until the commit)."""
+    with jobs.transaction():
+        return attachment_processing.process_attachment(attachment_id)
 
 
-# Tasks defined next to their feature, registered by importing their module.
-from ptce_aap import documents, eligibility_tasks, receipts  # noqa: E402,F401
+@task("delete_stored_object")
+def task_delete_stored_object(backend: str, key: str) -> str:
+    """Remove the object of a deleted or replaced attachment (no-op while a row still points to it)."""
+    with jobs.transaction():
+        return attachment_processing.delete_stored_object(backend, key)
+
+
+@task("generate_receipt")
+def task_generate_receipt(dossier_id: int) -> str:
+    """Store the receipt of a submitted dossier and queue its mails."""
+    with jobs.transaction():
+        return receipts.issue_receipt(dossier_id)
+
+
+@task("eligibility_check")
+def task_eligibility_check(dossier_id: int, force: bool = False) -> str:
+    """The eligibility check after a submission: check, status and mails in one commit."""
+    with jobs.transaction():
+        return eligibility_runs.check_after_submission(dossier_id, force=force)
+
+
+@task("eligibility_rerun")
+def task_eligibility_rerun(job_run_id: int, call_id: int) -> str:
+    """A call's eligibility re-run. Each batch is committed (``checkpoint``) so that the admin's page
+    shows the progress and a retried run resumes after the last committed batch; a failed try is
+    recorded on the ``JobRun`` in its own transaction before the error goes on to be retried."""
+    try:
+        with jobs.transaction():
+            return eligibility_runs.rerun(job_run_id, call_id, checkpoint=db.session.commit)
+    except Exception as exc:
+        with jobs.transaction():
+            eligibility_runs.record_failure(job_run_id, exc, last_attempt=jobs.is_last_attempt())
+        raise

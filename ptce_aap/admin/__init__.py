@@ -1,5 +1,2 @@
-from flask import Blueprint
-
-bp = Blueprint("admin", __name__)
-
-from ptce_aap.admin import routes  # noqa: E402,F401
+from ptce_aap.admin import routes  # noqa: F401  (their routes register on the blueprint)
+from ptce_aap.admin.blueprint import bp  # noqa: F401

@@ -11,7 +11,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
-from ptce_aap.admin import bp, forms
+from ptce_aap.admin import forms
+from ptce_aap.admin.blueprint import bp
 from ptce_aap.domain.eligibility import RULE_LABELS
 from ptce_aap.enums import CallStatus, DossierStatus, NotificationStatus, Role
 from ptce_aap.errors import DomainError

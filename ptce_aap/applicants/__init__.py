@@ -1,5 +1,2 @@
-from flask import Blueprint
-
-bp = Blueprint("applicants", __name__)
-
-from ptce_aap.applicants import attachments, routes  # noqa: E402,F401
+from ptce_aap.applicants import attachments, routes  # noqa: F401  (their routes register on the blueprint)
+from ptce_aap.applicants.blueprint import bp  # noqa: F401

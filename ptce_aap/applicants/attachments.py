@@ -18,7 +18,7 @@ from flask import abort, flash, jsonify, redirect, render_template, request, url
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ptce_aap.applicants import bp
+from ptce_aap.applicants.blueprint import bp
 from ptce_aap.applicants.routes import checks_for, load_dossier
 from ptce_aap.applicants.sections import SECTION_TITLES
 from ptce_aap.enums import AttachmentStatus

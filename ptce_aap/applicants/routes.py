@@ -11,7 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from ptce_aap.applicants import bp, forms, sections
+from ptce_aap.applicants import forms, sections
+from ptce_aap.applicants.blueprint import bp
 from ptce_aap.domain import dossier_checks
 from ptce_aap.enums import DossierStatus, Role
 from ptce_aap.errors import DomainError

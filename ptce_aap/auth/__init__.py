@@ -1,5 +1,2 @@
-from flask import Blueprint
-
-bp = Blueprint("auth", __name__)
-
-from ptce_aap.auth import routes  # noqa: E402,F401
+from ptce_aap.auth import routes  # noqa: F401  (their routes register on the blueprint)
+from ptce_aap.auth.blueprint import bp  # noqa: F401

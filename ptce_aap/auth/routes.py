@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from ptce_aap import tokens
-from ptce_aap.auth import bp
+from ptce_aap.auth.blueprint import bp
 from ptce_aap.auth.forms import EmailForm, LoginForm, RegisterForm, ResetPasswordForm
 from ptce_aap.enums import Role
 from ptce_aap.errors import DomainError

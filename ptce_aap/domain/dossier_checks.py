@@ -6,6 +6,7 @@ The summary page and the pre-submission check use it; every problem is blocking 
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -17,6 +18,7 @@ from stdnum.fr import siret as siret_mod
 from ptce_aap.domain import geography
 from ptce_aap.enums import (
     ActivityDomain,
+    AttachmentStatus,
     CooperationForm,
     FinancingKind,
 )
@@ -80,8 +82,6 @@ def siret_problem(value: str) -> str | None:
 
 
 def _plain(text: str) -> str:
-    import unicodedata
-
     folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
     return "".join(c for c in folded if c.isalnum())
 
@@ -303,8 +303,6 @@ def check_budget(d, rules: CallRules) -> Iterable[Problem]:
 
 
 def check_documents(d, rules: CallRules) -> Iterable[Problem]:
-    from ptce_aap.enums import AttachmentStatus
-
     s = "pieces"
     labels = rules.document_labels or {}
     ready = {a.document_type_code for a in d.attachments if a.status == AttachmentStatus.READY}

@@ -191,7 +191,9 @@ class FinancingLine(db.Model):
 
 
 class Attachment(db.Model):
-    """A document uploaded for a dossier. ``storage_backend`` names where ``storage_key`` lives."""
+    """A document uploaded for a dossier. ``storage_backend`` names where ``storage_key`` lives.
+
+    ``status`` changes only through ``services.attachments.set_attachment_status``."""
 
     __tablename__ = "attachments"
 

@@ -1,5 +1,2 @@
-from flask import Blueprint
-
-bp = Blueprint("public", __name__)
-
-from ptce_aap.public import routes  # noqa: E402,F401
+from ptce_aap.public import routes  # noqa: F401  (their routes register on the blueprint)
+from ptce_aap.public.blueprint import bp  # noqa: F401

@@ -8,9 +8,11 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask import abort, current_app, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import get_locale, gettext
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
+from ptce_aap import jobs
 from ptce_aap.domain.rules_text import explain_rules, format_share
 from ptce_aap.enums import CallStatus
 from ptce_aap.extensions import db, limiter
@@ -19,7 +21,8 @@ from ptce_aap.markdown import render_markdown
 from ptce_aap.models.base import utcnow
 from ptce_aap.models.calls import Call
 from ptce_aap.permissions import can_view_call, require
-from ptce_aap.public import bp
+from ptce_aap.public.blueprint import bp
+from ptce_aap.storage import get_storage
 from ptce_aap.urls import safe_next
 from ptce_aap.web import page_arg
 
@@ -95,9 +98,6 @@ def set_language(code: str):
 @limiter.exempt
 def healthz():
     """Each part answers "ok" or names its error; 503 when one fails."""
-    from ptce_aap import jobs
-    from ptce_aap.storage import get_storage
-
     checks = {
         "database": lambda: db.session.execute(sa.text("SELECT 1")).scalar_one() and "ok",
         "storage": lambda: get_storage().healthcheck(),
@@ -120,8 +120,6 @@ def healthz():
 
 @bp.route("/accessibilite")
 def accessibility():
-    from flask_babel import gettext as _
-
     return render_template("public/page.html", title=_("Déclaration d’accessibilité"), paragraphs=[
         _("L’administration s’engage à rendre ce service accessible conformément à l’article 47 de la loi "
           "n° 2005-102 du 11 février 2005. Ce service est partiellement conforme au référentiel général "
@@ -133,8 +131,6 @@ def accessibility():
 
 @bp.route("/mentions-legales")
 def legal():
-    from flask_babel import gettext as _
-
     return render_template("public/page.html", title=_("Mentions légales et données personnelles"), paragraphs=[
         _("Les données saisies sont traitées par le secrétariat de l’appel à projets pour l’instruction des "
           "candidatures (mission d’intérêt public). Elles sont conservées pendant la durée de l’appel puis "

@@ -1,5 +1,2 @@
-from flask import Blueprint
-
-bp = Blueprint("reviewers", __name__)
-
-from ptce_aap.reviewers import routes  # noqa: E402,F401
+from ptce_aap.reviewers import routes  # noqa: F401  (their routes register on the blueprint)
+from ptce_aap.reviewers.blueprint import bp  # noqa: F401

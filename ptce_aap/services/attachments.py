@@ -18,9 +18,11 @@ left behind (a replayed form, an upload given up) are deleted by ``purge_abandon
 buckets should also expire ``incoming/`` with a lifecycle rule (see ``ptce_aap.storage``).
 
 ``confirm_upload`` never trusts what the browser said: it checks that the object is there, its size
-(``head``) and its real type (first bytes, zip markers — see ``ptce_aap.documents``); a file that fails is
-deleted from the store and its row marked ``rejected``. A file that passes becomes ``processing`` and the
-``process_attachment`` job (SHA-256, antivirus, page count) makes it ``ready`` or ``quarantined``.
+(``head``) and its real type (first bytes, zip markers — see ``ptce_aap.domain.filetypes``); a file that
+fails is deleted from the store and its row marked ``rejected``. A file that passes becomes ``processing``
+and the ``process_attachment`` job (``services.attachment_processing``: SHA-256, antivirus, page count)
+makes it ``ready`` or ``quarantined``. ``Attachment.status`` changes only through ``set_attachment_status``
+(``ATTACHMENT_TRANSITIONS``).
 
 Like the other services they mutate, audit and schedule jobs; the caller commits. Refusals raise
 ``AttachmentRefused`` (a ``DomainError`` with a French message); when ``persist`` is true the refusal
@@ -32,16 +34,25 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
-import re
-import unicodedata
 import uuid
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import IO
 
 import sqlalchemy as sa
 
-from ptce_aap import audit, documents
-from ptce_aap.enums import AttachmentStatus, ScanStatus
+from ptce_aap import audit
+from ptce_aap.domain import filetypes
+from ptce_aap.domain.filetypes import (  # noqa: F401  (re-exported: the upload pages use them from here)
+    ACCEPT_ATTRIBUTE,
+    EXTENSIONS,
+    FORMATS_TEXT,
+    clean_filename,
+    extension_of,
+    key_filename,
+    mime_for,
+)
+from ptce_aap.enums import ATTACHMENT_TRANSITIONS, AttachmentStatus, ScanStatus
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
 from ptce_aap.jobs import schedule
@@ -52,24 +63,6 @@ from ptce_aap.storage import ObjectNotFoundError, Storage, get_storage, register
 
 logger = logging.getLogger("ptce_aap.attachments")
 
-# Extension -> the MIME type stored and expected. Only these are accepted.
-EXTENSIONS: dict[str, str] = {
-    "pdf": "application/pdf",
-    "png": "image/png",
-    "jpg": "image/jpeg",
-    "jpeg": "image/jpeg",
-    "doc": "application/msword",
-    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "xls": "application/vnd.ms-excel",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "ppt": "application/vnd.ms-powerpoint",
-    "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-    "odt": "application/vnd.oasis.opendocument.text",
-    "ods": "application/vnd.oasis.opendocument.spreadsheet",
-    "odp": "application/vnd.oasis.opendocument.presentation",
-}
-ACCEPT_ATTRIBUTE = ",".join(f".{ext}" for ext in EXTENSIONS)  # for <input type=file accept=…>
-FORMATS_TEXT = "PDF, PNG, JPEG, Word (DOC, DOCX), Excel (XLS, XLSX), PowerPoint (PPT, PPTX), OpenDocument (ODT, ODS, ODP)"
 
 # Document types that take several files (every member signs its own letter); for the other types a
 # new confirmed file replaces the previous one. (A call-level setting would be better: see DocumentType.)
@@ -79,7 +72,6 @@ UPLOAD_EXPIRES = 600  # seconds a presigned POST stays valid: long enough for th
 STAGING_FOLDER = "incoming"  # the only keys upload forms are signed for: incoming/<dossier_id>/<uuid>
 FINAL_FOLDER = "dossiers"  # verified files: dossiers/<dossier_id>/<uuid>/<safe name>, never writable by a form
 STALE_UPLOAD_AFTER = timedelta(hours=1)  # an "uploading" row older than this was abandoned
-FILENAME_MAX = 200
 
 NOT_RECEIVED = "Le fichier n'a pas été reçu : l'envoi a peut-être été interrompu. Réessayez."
 NOT_EDITABLE = "Ce dossier a été déposé : ses pièces ne sont plus modifiables."
@@ -97,48 +89,6 @@ class AttachmentRefused(DomainError):
 
 
 # --- Names, types and sizes ---------------------------------------------------------------------
-
-_INVISIBLE = {"Cc", "Cf", "Co", "Cs", "Zl", "Zp"}  # controls, bidi overrides (“fichier‮fdp.exe”)…
-
-
-def clean_filename(name: str | None) -> str:
-    """The name to show and to download under: no folder, no control or bidi characters, no leading
-    dots, at most ``FILENAME_MAX`` characters (the extension is kept)."""
-    name = unicodedata.normalize("NFC", name or "")
-    name = name.replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(" " if unicodedata.category(c) in {"Zs"} else c for c in name
-                   if unicodedata.category(c) not in _INVISIBLE)
-    name = re.sub(r"\s+", " ", name).strip().lstrip(".").rstrip(". ").strip()
-    if len(name) > FILENAME_MAX:
-        stem, dot, ext = name.rpartition(".")
-        if dot and 0 < len(ext) <= 10:
-            name = stem[:FILENAME_MAX - len(ext) - 1].rstrip() + "." + ext
-        else:
-            name = name[:FILENAME_MAX]
-    return name
-
-
-def key_filename(name: str) -> str:
-    """An ASCII version of a clean name for the storage key (``Budget prévisionnel.pdf`` →
-    ``Budget-previsionnel.pdf``)."""
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
-    stem, dot, ext = ascii_name.rpartition(".")
-    if not dot:
-        stem, ext = ascii_name, ""
-    stem = re.sub(r"[^A-Za-z0-9_-]+", "-", stem).strip("-_")[:80] or "fichier"
-    ext = re.sub(r"[^A-Za-z0-9]+", "", ext).lower()[:10]
-    return f"{stem}.{ext}" if ext else stem
-
-
-def extension_of(filename: str) -> str:
-    _stem, dot, ext = filename.rpartition(".")
-    return ext.lower() if dot else ""
-
-
-def mime_for(filename: str) -> str | None:
-    """The MIME type an accepted file name promises, or ``None`` for an extension not accepted."""
-    return EXTENSIONS.get(extension_of(filename))
-
 
 def is_staging_key(key: str) -> bool:
     return key.startswith(STAGING_FOLDER + "/")
@@ -185,9 +135,9 @@ def too_large_message(limit: int) -> str:
     return f"Le fichier dépasse la taille maximale de {human_size(limit)}."
 
 
-def wrong_type_message(filename: str, expected: str | None, verdict: documents.Verdict) -> str:
-    return (f"« {filename} » a été refusé : son contenu n'est pas {documents.type_name(expected)} comme "
-            f"l'indique son extension (c'est {verdict.reason or documents.type_name(verdict.mime)}). "
+def wrong_type_message(filename: str, expected: str | None, verdict: filetypes.Verdict) -> str:
+    return (f"« {filename} » a été refusé : son contenu n'est pas {filetypes.type_name(expected)} comme "
+            f"l'indique son extension (c'est {verdict.reason or filetypes.type_name(verdict.mime)}). "
             "Vérifiez que vous avez choisi le bon fichier, ou enregistrez-le au bon format.")
 
 
@@ -205,6 +155,29 @@ def is_stale(attachment: Attachment, now=None) -> bool:
     now = now or utcnow()
     return (attachment.status == AttachmentStatus.UPLOADING and attachment.created_at is not None
             and attachment.created_at < now - STALE_UPLOAD_AFTER)
+
+
+# --- Status ---------------------------------------------------------------------------------------
+
+def set_attachment_status(attachment: Attachment, to: AttachmentStatus, *,
+                          expected_from: AttachmentStatus | Collection[AttachmentStatus] | None = None,
+                          by=None) -> None:
+    """The only write path of ``Attachment.status``: the move must be in ``ATTACHMENT_TRANSITIONS`` and,
+    with ``expected_from``, start from that status (a guard against a row changed meanwhile).
+
+    An illegal move raises ``DomainError``. The caller audits the change with its own details (reason,
+    checks' results), since they differ for each move; ``by`` is the acting user, ``None`` for a job."""
+    current = attachment.status
+    if expected_from is not None:
+        allowed = {expected_from} if isinstance(expected_from, AttachmentStatus) else set(expected_from)
+        if current not in allowed:
+            raise DomainError(f"Ce fichier n'est plus « {', '.join(str(s.label) for s in allowed)} » "
+                              f"mais « {current.label} ».")
+    if to not in ATTACHMENT_TRANSITIONS[current]:
+        raise DomainError(f"Transition impossible : {current.label} → {to.label}.")
+    attachment.status = to
+    logger.debug("attachment status changed", extra={"attachment_id": attachment.id, "from": current.value,
+                                                      "to": to.value, "by": getattr(by, "id", None)})
 
 
 # --- Use cases -----------------------------------------------------------------------------------
@@ -314,7 +287,7 @@ def reject(attachment: Attachment, reason: str, *, by, delete_object: bool = Tru
     before = _summary(attachment)
     if delete_object:
         storage_for(attachment.storage_backend).delete(attachment.storage_key)
-    attachment.status = AttachmentStatus.REJECTED
+    set_attachment_status(attachment, AttachmentStatus.REJECTED)
     attachment.rejection_reason = reason[:300]
     attachment.processed_at = utcnow()
     audit.record("attachment.rejected", attachment, actor=by,
@@ -347,7 +320,7 @@ def confirm_upload(attachment: Attachment, dossier: Dossier, *, by, replaces_id:
         _move_to_final(attachment, dossier, storage, by=by)
     verdict = _verify_stored(attachment, dossier, storage, by=by)
     attachment.mime = verdict.mime
-    attachment.status = AttachmentStatus.PROCESSING
+    set_attachment_status(attachment, AttachmentStatus.PROCESSING, expected_from=AttachmentStatus.UPLOADING)
     audit.record("attachment.received", attachment, actor=by, summary={"before": before,
                                                                        "after": _summary(attachment)})
     for old in _replaced_by(attachment, dossier, replaces_id):
@@ -391,7 +364,7 @@ def _move_to_final(attachment: Attachment, dossier: Dossier, storage: Storage, *
              backend=attachment.storage_backend, key=staging)
 
 
-def _verify_stored(attachment: Attachment, dossier: Dossier, storage: Storage, *, by) -> documents.Verdict:
+def _verify_stored(attachment: Attachment, dossier: Dossier, storage: Storage, *, by) -> filetypes.Verdict:
     """The one check of a received file, whichever way it came, on the object under the row's (final)
     key: there, not empty, within the call's limit, and really of the type its extension says. Records
     the size; on failure rejects the upload (the object is deleted) and raises ``AttachmentRefused``."""
@@ -400,7 +373,7 @@ def _verify_stored(attachment: Attachment, dossier: Dossier, storage: Storage, *
     expected = mime_for(attachment.filename)
     try:
         with contextlib.closing(storage.open_stream(attachment.storage_key)) as stream:
-            verdict = documents.verify_content(expected, stream, limit=info.size)
+            verdict = filetypes.verify_content(expected, stream, limit=info.size)
     except ObjectNotFoundError as exc:
         raise AttachmentRefused(NOT_RECEIVED, status=409) from exc
     if not verdict.ok:

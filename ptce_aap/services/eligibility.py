@@ -25,12 +25,15 @@ from ptce_aap.domain.eligibility import AttachmentFacts, CallFacts, DossierFacts
 from ptce_aap.enums import DecisionOutcome, DossierStatus, JobStatus
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
+from ptce_aap.urls import external_url
+from ptce_aap.models.accounts import User
 from ptce_aap.models.base import utcnow
 from ptce_aap.models.calls import Call
 from ptce_aap.models.decisions import Decision
 from ptce_aap.models.dossiers import Dossier, EligibilityCheck, PoleMembership
 from ptce_aap.models.outbox import JobRun
 from ptce_aap.services.dossiers import set_dossier_status
+from ptce_aap.services.notifications import notify
 
 # The states in which a dossier's eligibility may be (re)examined.
 CHECKABLE = (DossierStatus.SUBMITTED, DossierStatus.ELIGIBLE, DossierStatus.INELIGIBLE)
@@ -121,8 +124,6 @@ def latest_check_id_subquery():
 
 def check_history(dossier: Dossier) -> list[tuple[EligibilityCheck, object]]:
     """Every check of the dossier, newest first, each with its actor (a ``User`` or ``None``)."""
-    from ptce_aap.models.accounts import User
-
     return [tuple(row) for row in db.session.execute(
         sa.select(EligibilityCheck, User).outerjoin(User, User.id == EligibilityCheck.actor_id)
         .where(EligibilityCheck.dossier_id == dossier.id).order_by(EligibilityCheck.id.desc())).all()]
@@ -203,8 +204,6 @@ def override(dossier: Dossier, *, is_eligible: bool, reason: str, by) -> Eligibi
 
 def pole_recipients(pole_ids: Iterable[int]) -> dict[int, list]:
     """{pole_id: [User, …]} of the people of each pole, in one query."""
-    from ptce_aap.models.accounts import User
-
     ids = list(set(pole_ids))
     recipients: dict[int, list] = defaultdict(list)
     if not ids:
@@ -218,8 +217,6 @@ def pole_recipients(pole_ids: Iterable[int]) -> dict[int, list]:
 
 
 def mail_context(dossier: Dossier, check: EligibilityCheck) -> dict:
-    from ptce_aap.urls import external_url
-
     if check.is_eligible:
         verdict_text = "dossier recevable : il remplit les conditions d’éligibilité de l’appel à projets"
     else:
@@ -237,8 +234,6 @@ def mail_context(dossier: Dossier, check: EligibilityCheck) -> dict:
 
 def notify_result(dossier: Dossier, check: EligibilityCheck, recipients: list | None = None) -> None:
     """Queue the "eligibility_result" mail to every person of the pole (once per check and person)."""
-    from ptce_aap.services.notifications import notify
-
     if check.id is None:
         db.session.flush()
     if recipients is None:
@@ -297,19 +292,6 @@ def progress(run: JobRun) -> dict:
 def reschedule_missing_checks() -> int:
     """Submitted dossiers with no eligibility check and no check job waiting (its job failed for good)
     get a new job. Run by ``flask ptce tick``; the caller commits."""
-    from ptce_aap import jobs
-    from ptce_aap.enums import DossierStatus, OutboxStatus
-    from ptce_aap.models.outbox import OutboxEntry
-
-    waiting = (sa.select(OutboxEntry.kwargs["dossier_id"].as_integer())
-               .where(OutboxEntry.task == "eligibility_check",
-                      OutboxEntry.status.in_([OutboxStatus.PENDING, OutboxStatus.ENQUEUED])))
-    checked = sa.select(EligibilityCheck.dossier_id)
-    missing = db.session.scalars(
-        sa.select(Dossier.id).where(Dossier.status == DossierStatus.SUBMITTED,
-                                    Dossier.id.not_in(checked), Dossier.id.not_in(waiting.scalar_subquery()))
-        .order_by(Dossier.id)).all()
-    for dossier_id in missing:
-        jobs.schedule("eligibility_check", dedupe_key=f"eligibility:tick:{dossier_id}:{utcnow():%Y%m%d%H%M%S%f}",
-                      dossier_id=dossier_id)
-    return len(missing)
+    return len(jobs.reschedule_orphans(
+        "eligibility_check", Dossier.id, Dossier.status == DossierStatus.SUBMITTED,
+        Dossier.id.not_in(sa.select(EligibilityCheck.dossier_id)), arg="dossier_id"))

@@ -91,7 +91,8 @@ def retry_failed_notification(notification_id: int, *, by) -> Notification:
 
 
 def deliver(notification_id: int) -> str:
-    """Send a notification at most once. Run by the ``send_notification`` task; commits.
+    """Send a notification at most once. Run by the ``send_notification`` task, whose transaction
+    (``jobs.transaction(keep_failure=True)``) commits what this records, also when it raises.
 
     Returns ``"sent"``, ``"already sent"``, ``"busy"``, ``"failed"`` or ``"missing"``; raises on an SMTP
     error so that the job is retried, and ``jobs.GiveUp`` once ``MAIL_MAX_ATTEMPTS`` (or the job's
@@ -99,8 +100,10 @@ def deliver(notification_id: int) -> str:
 
     Double sending is prevented by a row lock, not by a claim column: the row is read with
     ``SELECT … FOR UPDATE SKIP LOCKED`` and the lock is held while the SMTP conversation runs, until
-    the commit that marks it sent. A second worker running the same notification at the same time
-    (two outbox rows, or RQ re-running a job whose worker was presumed dead) skips the locked row
+    the task's commit that marks it sent (so the task commits right after this call; a failed attempt is
+    committed too, as it counts towards ``MAIL_MAX_ATTEMPTS``). A second worker running the same
+    notification at the same time (two outbox rows, or RQ re-running a job whose worker was presumed
+    dead) skips the locked row
     and returns "busy"; once the first one commits it sees ``sent`` and does nothing. A claim column
     would need a model change and a staleness rule to recover from a killed worker; the lock is
     released by PostgreSQL itself when a worker dies. The cost is one open transaction per mail being
@@ -115,13 +118,10 @@ def deliver(notification_id: int) -> str:
         sa.select(Notification).where(Notification.id == notification_id)
         .with_for_update(skip_locked=True)).scalar_one_or_none()
     if notification is None:
-        db.session.rollback()
         return "missing" if db.session.get(Notification, notification_id) is None else "busy"
     if notification.status == NotificationStatus.SENT:
-        db.session.rollback()
         return "already sent"
     if notification.status == NotificationStatus.FAILED:
-        db.session.rollback()
         return "failed"  # only ``retry_failed_notification`` sends it again
     notification.attempts += 1
     try:
@@ -131,16 +131,13 @@ def deliver(notification_id: int) -> str:
             message_id=mail.make_message_id(f"ptce-notification-{notification.id}-{notification.dedupe_key}"))
         mail.send_message(message)
     except sa.exc.SQLAlchemyError:
-        db.session.rollback()
-        raise
+        raise  # the database's own trouble: nothing of this attempt is kept
     except Exception as exc:
         notification.last_error = f"{type(exc).__name__}: {exc}"[:2000]
         exhausted = (notification.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]
                      or jobs.is_last_attempt())
         if exhausted:
             notification.status = NotificationStatus.FAILED
-        db.session.commit()
-        if exhausted:
             raise jobs.GiveUp(f"notification {notification_id} : {notification.last_error}") from exc
         raise
     notification.status = NotificationStatus.SENT
@@ -149,25 +146,12 @@ def deliver(notification_id: int) -> str:
     if notification.template in SECRET_LINK_TEMPLATES:
         # The link carries a token that opens an account or a pole: keep it no longer than needed.
         notification.context = {**notification.context, "link": "(lien envoyé, non conservé)"}
-    db.session.commit()
     return "sent"
 
 
 def reschedule_orphans(older_than: timedelta = timedelta(minutes=15)) -> int:
     """Give a new send job to pending notifications that no job will send (a run found the row busy and
     its holder died before sending). Run by ``flask ptce tick``; the caller commits."""
-    from ptce_aap.enums import OutboxStatus
-    from ptce_aap.models.outbox import OutboxEntry
-
-    waiting = (sa.select(OutboxEntry.kwargs["notification_id"].as_integer())
-               .where(OutboxEntry.task == "send_notification",
-                      OutboxEntry.status.in_([OutboxStatus.PENDING, OutboxStatus.ENQUEUED])))
-    orphans = db.session.scalars(
-        sa.select(Notification.id).where(Notification.status == NotificationStatus.PENDING,
-                                         Notification.created_at < utcnow() - older_than,
-                                         Notification.id.not_in(waiting.scalar_subquery()))
-        .order_by(Notification.id)).all()
-    for notification_id in orphans:
-        jobs.schedule("send_notification", dedupe_key=f"notification-{notification_id}-orphan-"
-                      f"{secrets.token_hex(4)}", notification_id=notification_id)
-    return len(orphans)
+    return len(jobs.reschedule_orphans(
+        "send_notification", Notification.id, Notification.status == NotificationStatus.PENDING,
+        Notification.created_at < utcnow() - older_than, arg="notification_id"))

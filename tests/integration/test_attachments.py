@@ -21,7 +21,6 @@ import requests
 import sqlalchemy as sa
 from werkzeug.datastructures import FileStorage
 
-import ptce_aap.documents  # noqa: F401  (registers the tasks until ptce_aap.tasks imports it)
 from ptce_aap.enums import AttachmentStatus, DossierStatus, ScanStatus
 from ptce_aap.models.audit import AuditEvent
 from ptce_aap.models.dossiers import Attachment
@@ -197,7 +196,7 @@ def test_double_confirm_at_the_same_time_processes_once(_app, client, login_as, 
 
 
 def test_process_job_is_idempotent(client, login_as, make_dossier, applicant, db, worker):
-    from ptce_aap.documents import process_attachment
+    from ptce_aap.tasks import task_process_attachment as process_attachment
 
     dossier = make_dossier(owner=applicant)
     login_as(applicant)
@@ -883,7 +882,7 @@ def test_unreachable_storage_leaves_the_file_processing(app, make_dossier, appli
     from botocore.exceptions import EndpointConnectionError
 
     from ptce_aap import storage as storage_module
-    from ptce_aap.documents import process_attachment
+    from ptce_aap.tasks import task_process_attachment as process_attachment
 
     dossier = make_dossier(owner=applicant)
     attachment = _stored(db, dossier, pdf_bytes(1), status=AttachmentStatus.PROCESSING, scan=ScanStatus.PENDING)
@@ -928,18 +927,20 @@ def test_antivirus_quarantines_an_infected_document_and_blocks_its_download(
 
 
 def test_antivirus_unreachable_is_retried_then_the_file_refused(app, make_dossier, applicant, db, monkeypatch):
-    from ptce_aap import documents
+    from ptce_aap.clamd import ClamdUnavailable
+    from ptce_aap.services import attachment_processing
+    from ptce_aap.tasks import task_process_attachment
 
     dossier = make_dossier(owner=applicant)
     attachment = _stored(db, dossier, pdf_bytes(1), status=AttachmentStatus.PROCESSING, scan=ScanStatus.PENDING)
     monkeypatch.setitem(app.config, "CLAMD_ADDRESS", f"127.0.0.1:{free_port()}")
-    monkeypatch.setattr(documents, "is_last_attempt", lambda: False)
-    with pytest.raises(documents.ClamdUnavailable):
-        documents.process_attachment(attachment.id)
+    monkeypatch.setattr(attachment_processing, "is_last_attempt", lambda: False)
+    with pytest.raises(ClamdUnavailable):
+        task_process_attachment(attachment.id)
     db.session.rollback()
     assert _reload(db, attachment.id).status == AttachmentStatus.PROCESSING
-    monkeypatch.setattr(documents, "is_last_attempt", lambda: True)
-    assert documents.process_attachment(attachment.id) == "rejected"  # never served unscanned
+    monkeypatch.setattr(attachment_processing, "is_last_attempt", lambda: True)
+    assert task_process_attachment(attachment.id) == "rejected"  # never served unscanned
     refused = _reload(db, attachment.id)
     assert (refused.status, refused.scan_status) == (AttachmentStatus.REJECTED, ScanStatus.ERROR)
     assert refused.rejection_reason.startswith("L'antivirus n'a pas pu analyser ce fichier : envoyez-le de nouveau")

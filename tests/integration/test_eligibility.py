@@ -47,10 +47,9 @@ SUBJECT = "Résultat de l'examen d'éligibilité"
 
 @pytest.fixture(autouse=True)
 def eligibility_tasks():
-    """The eligibility tasks module (registered by ``ptce_aap.tasks``, like every task)."""
-    from ptce_aap import eligibility_tasks as module
+    """The tasks module (``ptce_aap.tasks``, registered by ``create_app`` like every task)."""
+    from ptce_aap import tasks as module
 
-    jobs._load_tasks()
     return module
 
 

@@ -8,7 +8,6 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-import ptce_aap.receipts  # noqa: F401  (registers the generate_receipt task)
 from ptce_aap.enums import DossierStatus
 from ptce_aap.errors import DomainError
 from ptce_aap.models.base import utcnow

@@ -21,27 +21,28 @@ from pathlib import Path
 
 import pytest
 
-from ptce_aap import documents
-from ptce_aap.documents import (
+from ptce_aap import clamd
+from ptce_aap.clamd import (
     ClamdScanError,
     ClamdStream,
     ClamdUnavailable,
     ScanResult,
-    analyse,
     parse_address,
     parse_reply,
+)
+from ptce_aap.domain import filetypes
+from ptce_aap.domain.filetypes import (
+    EXTENSIONS,
+    clean_filename,
+    extension_of,
+    key_filename,
+    mime_for,
     pdf_page_count,
     sniff,
     verify_content,
 )
-from ptce_aap.services.attachments import (
-    EXTENSIONS,
-    clean_filename,
-    extension_of,
-    human_size,
-    key_filename,
-    mime_for,
-)
+from ptce_aap.services.attachment_processing import analyse
+from ptce_aap.services.attachments import human_size
 
 NNBSP = "\u202f"
 PDF = "application/pdf"
@@ -85,7 +86,7 @@ def exe_bytes() -> bytes:
 
 
 def ole_bytes() -> bytes:
-    return documents.OLE_MAGIC + b"\x00" * 1024
+    return filetypes.OLE_MAGIC + b"\x00" * 1024
 
 
 class _Unseekable(io.RawIOBase):
@@ -408,8 +409,8 @@ def clamd_address(tmp_path_factory):
 
 
 def test_real_clamd_finds_eicar_also_inside_a_docx(clamd_address):
-    assert documents.scan_bytes(clamd_address, b"Bonjour, ceci est un fichier sain.") == ScanResult(False)
-    found = documents.scan_bytes(clamd_address, EICAR)
+    assert clamd.scan_bytes(clamd_address, b"Bonjour, ceci est un fichier sain.") == ScanResult(False)
+    found = clamd.scan_bytes(clamd_address, EICAR)
     assert found.infected and "eicar" in found.signature.lower()
     infected_docx = docx_bytes(extra=[("word/media/eicar.com", EICAR)])
     result = analyse(iter([infected_docx]), expected_mime=DOCX, scanner=ClamdStream(clamd_address))

@@ -1,28 +1,30 @@
-"""Eligibility background tasks (registered by importing this module from ``ptce_aap.tasks``).
+"""Eligibility runs made by tasks (``ptce_aap.tasks``): the check after a submission, a call's re-run.
 
-- ``eligibility_check(dossier_id)``: scheduled by ``submit_dossier`` in the submission's transaction.
-  Runs the rules, stores the check, moves the dossier to ``eligible``/``ineligible`` and queues the
-  pole's mails — all in one commit; the mails are dispatched after it. Safe to run again: if the check
-  was already committed (a worker killed after its commit, a requeued row), it only makes sure the mails
-  of that check are queued (deduplicated per check and person), so each person gets exactly one mail.
-  ``force=True`` runs the rules again and adds a new check (history kept).
-- ``eligibility_rerun(job_run_id, call_id)``: the admin's "Relancer l'éligibilité" for a whole call, in
-  batches, committing progress (``JobRun.done``/``total``) after each batch. Retried after a crash, it
-  resumes: dossiers already re-checked by this run are not checked twice. Mails go only to poles whose
-  status changed.
+- ``check_after_submission(dossier_id)``: the check ``submit_dossier`` schedules. Runs the rules, stores
+  the check, moves the dossier to ``eligible``/``ineligible`` and queues the pole's mails — the task
+  commits it all at once; the mails are dispatched after it. Safe to run again: if the check was already
+  committed (a worker killed after its commit, a requeued row), it only makes sure the mails of that check
+  are queued (deduplicated per check and person), so each person gets exactly one mail. ``force=True``
+  runs the rules again and adds a new check (history kept).
+- ``rerun(job_run_id, call_id, checkpoint=…)``: the admin's "Relancer l'éligibilité" for a whole call, in
+  batches; ``checkpoint()`` (the task's commit) is called after each batch so that the progress
+  (``JobRun.done``/``total``) shows. Retried after a crash, it resumes: dossiers already re-checked by this
+  run are not checked twice. Mails go only to poles whose status changed. ``record_failure`` writes
+  what the admin sees when a try fails.
+
+Nothing here commits by itself.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from ptce_aap import jobs
 from ptce_aap.enums import DossierStatus, JobStatus
 from ptce_aap.extensions import db
-from ptce_aap.jobs import task
 from ptce_aap.models.base import utcnow
 from ptce_aap.models.calls import Call
 from ptce_aap.models.dossiers import Dossier, EligibilityCheck
@@ -46,26 +48,22 @@ def _progress(run: JobRun) -> str:
     return f"Dossiers vérifiés : {_n(run.done)} sur {_n(run.total)}."
 
 
-@task("eligibility_check")
-def task_eligibility_check(dossier_id: int, force: bool = False) -> str:
+def check_after_submission(dossier_id: int, force: bool = False) -> str:
+    """Check one dossier (row locked until the caller's commit). Returns the verdict or why not."""
     dossier = db.session.execute(
         sa.select(Dossier).where(Dossier.id == dossier_id).with_for_update()).scalar_one_or_none()
     if dossier is None:
-        db.session.rollback()
         return "missing"
     if dossier.status not in service.CHECKABLE:  # withdrawn, or already in review: left alone
-        db.session.rollback()
         return f"skipped ({dossier.status.value})"
     latest = service.latest_check(dossier)
     if latest is not None and latest.is_override and not force:
-        db.session.rollback()
         return "overridden"  # the admin's decision stands
     if force or latest is None or dossier.status == DossierStatus.SUBMITTED:
         check = service.run_check(dossier, by=None)
     else:
         check = latest  # already checked and committed: only (re)queue its mails, deduplicated
     service.notify_result(dossier, check)
-    db.session.commit()
     return "eligible" if check.is_eligible else "ineligible"
 
 
@@ -74,35 +72,32 @@ def _batches(items: list[int], size: int):
         yield items[start:start + size]
 
 
-@task("eligibility_rerun")
-def task_eligibility_rerun(job_run_id: int, call_id: int) -> str:
+def rerun(job_run_id: int, call_id: int, *, checkpoint: Callable[[], None]) -> str:
+    """Re-run the rules on the call's checkable dossiers, calling ``checkpoint()`` after each batch."""
     run = db.session.get(JobRun, job_run_id)
     call = db.session.scalar(sa.select(Call).where(Call.id == call_id)
                              .options(selectinload(Call.document_types), selectinload(Call.categories)))
     if run is None or call is None:
-        db.session.rollback()
         return "missing"
     if run.status in (JobStatus.DONE, JobStatus.FAILED):
-        db.session.rollback()
         return f"already {run.status.value}"
-    try:
-        return _rerun(run, call)
-    except Exception as exc:
-        db.session.rollback()
-        run = db.session.get(JobRun, job_run_id)
-        if jobs.is_last_attempt():
-            run.status = JobStatus.FAILED
-            run.finished_at = utcnow()
-            run.message = (f"La vérification s’est arrêtée sur une erreur ({_progress(run)[:-1].lower()}) : "
-                           f"relancez-la. ({type(exc).__name__})")
-        else:
-            run.message = (f"Incident ({_progress(run)[:-1].lower()}) : nouvelle tentative automatique dans "
-                           "quelques instants.")
-        db.session.commit()
-        raise
+    return _rerun(run, call, checkpoint)
 
 
-def _rerun(run: JobRun, call: Call) -> str:
+def record_failure(job_run_id: int, exc: Exception, *, last_attempt: bool) -> None:
+    """After a failed try (its changes rolled back): tell the admin, and end the run if no try is left."""
+    run = db.session.get(JobRun, job_run_id)
+    if last_attempt:
+        run.status = JobStatus.FAILED
+        run.finished_at = utcnow()
+        run.message = (f"La vérification s’est arrêtée sur une erreur ({_progress(run)[:-1].lower()}) : "
+                       f"relancez-la. ({type(exc).__name__})")
+    else:
+        run.message = (f"Incident ({_progress(run)[:-1].lower()}) : nouvelle tentative automatique dans "
+                       "quelques instants.")
+
+
+def _rerun(run: JobRun, call: Call, checkpoint: Callable[[], None]) -> str:
     ids = list(db.session.scalars(
         sa.select(Dossier.id).where(Dossier.call_id == call.id, Dossier.status.in_(service.CHECKABLE))
         .order_by(Dossier.id)))
@@ -117,7 +112,7 @@ def _rerun(run: JobRun, call: Call) -> str:
     run.total = len(ids)
     run.done = len(ids) - len(todo)
     run.message = _progress(run)
-    db.session.commit()
+    checkpoint()
     facts = service.call_facts(call)
     kept_overrides = changed = 0
     for batch in _batches(todo, BATCH_SIZE):
@@ -145,7 +140,7 @@ def _rerun(run: JobRun, call: Call) -> str:
         changed += len(changed_now)
         run.done += len(batch)
         run.message = _progress(run)
-        db.session.commit()
+        checkpoint()
     counts = dict(db.session.execute(
         sa.select(Dossier.status, sa.func.count(Dossier.id))
         .where(Dossier.call_id == call.id, Dossier.status.in_([DossierStatus.ELIGIBLE, DossierStatus.INELIGIBLE]))
@@ -161,6 +156,5 @@ def _rerun(run: JobRun, call: Call) -> str:
     run.done = run.total
     run.finished_at = utcnow()
     run.message = "Terminé. " + " ".join(parts)
-    db.session.commit()
     logger.info("eligibility re-run done", extra={"job_run": run.id, "total": run.total, "changed": changed})
     return "done"

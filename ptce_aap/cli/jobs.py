@@ -1,49 +1,40 @@
-"""``flask --app wsgi ptce …`` commands."""
+"""``flask ptce dispatch``, ``tick`` and ``worker``: the outbox, the periodic work and the RQ worker."""
 
 from __future__ import annotations
 
 import click
-from flask.cli import AppGroup
+from flask import current_app
+from flask.cli import with_appcontext
 
-ptce = AppGroup("ptce", help="Commandes de la plateforme PTCE.")
+from ptce_aap import jobs, scheduler
 
 
-@ptce.command("dispatch")
+@click.command("dispatch")
+@with_appcontext
 def dispatch_command():
     """Hand the pending outbox rows to the queue (or run them inline)."""
-    from ptce_aap import jobs
-
     click.echo(f"{jobs.dispatch_outbox()} tâche(s) transmise(s)")
 
 
-@ptce.command("tick")
+@click.command("tick")
+@with_appcontext
 def tick_command():
     """Periodic work (run by cron every few minutes): scheduled reminders, then the outbox."""
-    from ptce_aap import documents, jobs, scheduler
-    from ptce_aap.extensions import db
-    from ptce_aap.services import attachments, eligibility, notifications
-
     created = scheduler.run_scheduled()
-    attachments.purge_abandoned_uploads()
-    documents.reschedule_abandoned_processing()
-    notifications.reschedule_orphans()
-    eligibility.reschedule_missing_checks()
-    db.session.commit()
+    scheduler.recover()
     requeued = jobs.requeue_stale()
     handed = jobs.dispatch_outbox()
     click.echo(f"{created} rappel(s) planifié(s), {requeued} tâche(s) relancée(s), {handed} transmise(s)")
 
 
-@ptce.command("worker")
+@click.command("worker")
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
 @click.option("--with-scheduler/--without-scheduler", default=True,
               help="Run RQ's scheduler (needed for retries with backoff).")
+@with_appcontext
 def worker_command(burst: bool, with_scheduler: bool):
     """Run an RQ worker on the app's queue (same as ``rq worker`` with the app's settings)."""
-    from flask import current_app
-    from rq import Worker
-
-    from ptce_aap import jobs
+    from rq import Worker  # Redis mode only: the embedded mode never loads rq
 
     if current_app.config["JOBS_INLINE"]:
         raise click.ClickException("REDIS_URL n'est pas défini : les tâches s'exécutent déjà en ligne.")
@@ -52,7 +43,4 @@ def worker_command(burst: bool, with_scheduler: bool):
     worker.work(burst=burst, with_scheduler=with_scheduler)
 
 
-def init_app(app) -> None:
-    from ptce_aap import commands  # noqa: F401  (adds the commands to ``ptce``)
-
-    app.cli.add_command(ptce)
+COMMANDS = [dispatch_command, tick_command, worker_command]

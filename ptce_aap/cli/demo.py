@@ -1,4 +1,4 @@
-"""Commands added to the ``flask ptce`` group: create-admin, demo."""
+"""``flask ptce demo``: demo accounts of every role and one open call (idempotent)."""
 
 from __future__ import annotations
 
@@ -7,39 +7,14 @@ from decimal import Decimal
 
 import click
 import sqlalchemy as sa
+from flask.cli import with_appcontext
 
-from ptce_aap.cli import ptce
 from ptce_aap.enums import CallStatus, Role
-from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
 from ptce_aap.models.accounts import User
 from ptce_aap.models.base import utcnow
 from ptce_aap.models.calls import Call
 from ptce_aap.services import accounts, calls
-
-
-@ptce.command("create-admin")
-@click.argument("email")
-@click.option("--password", help="Mot de passe (demandé s'il est omis).")
-def create_admin_command(email: str, password: str | None):
-    """Create an administrator account, or give the admin role to an existing account."""
-    user = accounts.find_user_by_email(email)
-    if user is not None:
-        accounts.grant_role(user, Role.ADMIN, by=None)
-        db.session.commit()
-        click.echo(f"Le compte {user.email} est désormais administrateur.")
-        return
-    if password is None:
-        password = click.prompt("Mot de passe", hide_input=True, confirmation_prompt=True)
-    try:
-        user = accounts.create_user(email, password, full_name="Administrateur", roles=(Role.ADMIN,),
-                                    verified=True)
-    except DomainError as exc:
-        db.session.rollback()
-        raise click.ClickException(exc.message) from exc
-    db.session.commit()
-    click.echo(f"Administrateur créé : {user.email}")
-
 
 DEMO_PASSWORD = "Demo-ptce-2026!"  # noqa: S105 (demo accounts only, printed by the command)
 
@@ -56,7 +31,8 @@ DEMO_ACCOUNTS = [
 ]
 
 
-@ptce.command("demo")
+@click.command("demo")
+@with_appcontext
 def demo_command():
     """Create demo data (idempotent): accounts of every role and one open call."""
     created = []
@@ -93,3 +69,6 @@ def demo_command():
     for email, _name, roles, institution in DEMO_ACCOUNTS:
         label = ", ".join(str(r.label) for r in roles)
         click.echo(f"  {email:32} {label}" + (f" ({institution[1]})" if institution else ""))
+
+
+COMMANDS = [demo_command]

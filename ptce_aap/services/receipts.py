@@ -1,6 +1,7 @@
 """The récépissé de dépôt: a PDF (WeasyPrint) stored next to the attachments and mailed to the pole.
 
-Made by the ``generate_receipt`` job after submission; idempotent (same key, same content).
+Made by the ``generate_receipt`` task after submission; idempotent (same key, same content). Nothing here
+commits: the task does.
 """
 
 from __future__ import annotations
@@ -10,15 +11,17 @@ import io
 import sqlalchemy as sa
 from flask import render_template
 
+from ptce_aap import storage as file_storage
 from ptce_aap.enums import AttachmentStatus
 from ptce_aap.extensions import db
 from ptce_aap.i18n import format_paris
-from ptce_aap.jobs import task
+from ptce_aap.urls import external_url
 from ptce_aap.models.dossiers import Dossier, PoleMembership
+from ptce_aap.services.notifications import notify
 
 
 def render_receipt_pdf(dossier: Dossier) -> bytes:
-    from weasyprint import HTML
+    from weasyprint import HTML  # heavy (Pango, fonts): loaded by the process that renders a receipt only
 
     html = render_template("pdf/receipt.html", dossier=dossier, call=dossier.call,
                            submitted_at=format_paris(dossier.submitted_at),
@@ -32,16 +35,13 @@ def receipt_key(dossier: Dossier) -> str:
     return f"receipts/{dossier.call_id}/{dossier.id}/{dossier.receipt_number}.pdf"
 
 
-@task("generate_receipt")
-def task_generate_receipt(dossier_id: int) -> None:
-    from ptce_aap.services.notifications import notify
-    from ptce_aap.storage import get_storage
-    from ptce_aap.urls import external_url
-
+def issue_receipt(dossier_id: int) -> str:
+    """Store the receipt of a submitted dossier (unless already there) and queue its mail to every
+    person of the pole (once per dossier and person). Returns what happened; the caller commits."""
     dossier = db.session.get(Dossier, dossier_id)
     if dossier is None or dossier.receipt_number is None:
-        return
-    storage = get_storage()
+        return "missing"
+    storage = file_storage.get_storage()
     key = receipt_key(dossier)
     if dossier.receipt_key != key or not storage.exists(key):
         pdf = render_receipt_pdf(dossier)
@@ -58,4 +58,4 @@ def task_generate_receipt(dossier_id: int) -> None:
             "link": external_url("applicants.dossier", dossier_id=dossier.id),
         }, dedupe_key=f"submission_receipt:{dossier.id}:{user.id}", user=user, attachments=[{
             "filename": f"recepisse-{dossier.receipt_number}.pdf", "mime": "application/pdf", "storage_key": key}])
-    db.session.commit()
+    return "issued"

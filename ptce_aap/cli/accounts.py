@@ -1,0 +1,38 @@
+"""``flask ptce create-admin``."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import with_appcontext
+
+from ptce_aap.enums import Role
+from ptce_aap.errors import DomainError
+from ptce_aap.extensions import db
+from ptce_aap.services import accounts
+
+
+@click.command("create-admin")
+@click.argument("email")
+@click.option("--password", help="Mot de passe (demandé s'il est omis).")
+@with_appcontext
+def create_admin_command(email: str, password: str | None):
+    """Create an administrator account, or give the admin role to an existing account."""
+    user = accounts.find_user_by_email(email)
+    if user is not None:
+        accounts.grant_role(user, Role.ADMIN, by=None)
+        db.session.commit()
+        click.echo(f"Le compte {user.email} est désormais administrateur.")
+        return
+    if password is None:
+        password = click.prompt("Mot de passe", hide_input=True, confirmation_prompt=True)
+    try:
+        user = accounts.create_user(email, password, full_name="Administrateur", roles=(Role.ADMIN,),
+                                    verified=True)
+    except DomainError as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message) from exc
+    db.session.commit()
+    click.echo(f"Administrateur créé : {user.email}")
+
+
+COMMANDS = [create_admin_command]
