@@ -82,6 +82,7 @@ def set_dossier_status(dossier: Dossier, to: DossierStatus, *, by, expected_from
     audit's "after" summary. Caller commits.
     """
     current = dossier.status
+    actor_id = getattr(by, "id", None)  # read before the change: loading it would flush a half-made change
     if expected_from is not _ANY:
         allowed = expected_from if isinstance(expected_from, (set, frozenset, tuple, list)) else {expected_from}
         if current not in allowed:
@@ -94,7 +95,7 @@ def set_dossier_status(dossier: Dossier, to: DossierStatus, *, by, expected_from
     if dossier.id is None:
         db.session.flush()
     transition = DossierTransition(dossier_id=dossier.id, from_status=current, to_status=to,
-                                   actor_id=getattr(by, "id", None), reason=reason or "", at=at or utcnow())
+                                   actor_id=actor_id, reason=reason or "", at=at or utcnow())
     db.session.add(transition)
     audit.record("dossier.status_changed", dossier, actor=by,
                  summary={"before": {"status": current.value if current else None},
