@@ -21,10 +21,12 @@ from flask import (
     request,
     send_from_directory,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
+from ptce_aap import permissions
 from ptce_aap.enums import Role
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
@@ -47,6 +49,9 @@ def navigation() -> list[dict]:
             items.append({"endpoint": "admin.dashboard", "label": _("Administration")})
     return items
 
+
+# Templates ask the same questions as views: ``{% if can_edit_dossier(current_user, dossier) %}``.
+PREDICATES = {name: getattr(permissions, name) for name in dir(permissions) if name.startswith("can_")}
 
 MAX_PAGE = 10_000
 
@@ -202,10 +207,8 @@ def init_app(app) -> None:
 
     @app.context_processor
     def _globals():
-        from flask_babel import get_locale
-
         return {"navigation": navigation, "languages": app.config["LANGUAGES"], "Role": Role,
-                "get_locale": get_locale}
+                "get_locale": get_locale, **PREDICATES}
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

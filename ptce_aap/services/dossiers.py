@@ -14,6 +14,8 @@ import sqlalchemy as sa
 from stdnum.fr import siret as siret_mod
 
 from ptce_aap import audit
+from ptce_aap.domain.dossier_checks import CallRules
+from ptce_aap.domain.geography import commune_name
 from ptce_aap.domain.money import AmountError, parse_amount, parse_decimal
 from ptce_aap.enums import DOSSIER_TRANSITIONS, DossierStatus, FinancingKind
 from ptce_aap.errors import DomainError
@@ -205,8 +207,6 @@ def save_fields(dossier: Dossier, values: dict, *, by, expected_version: int | N
             setattr(dossier, field, value)
             changed.append(field)
     if "commune_insee" in values and not dossier.commune_name:
-        from ptce_aap.domain.geography import commune_name
-
         official = commune_name(dossier.commune_insee)
         if official:
             dossier.commune_name = official
@@ -277,8 +277,6 @@ def replace_financing_lines(dossier: Dossier, rows: list[dict], *, by, expected_
 
 
 def call_rules(call: Call):
-    from ptce_aap.domain.dossier_checks import CallRules
-
     return CallRules(
         required_document_codes=tuple(dt.code for dt in call.document_types if dt.is_required),
         document_labels={dt.code: dt.label for dt in call.document_types},
