@@ -72,7 +72,8 @@ def wants_json() -> bool:
 
 # --- load ------------------------------------------------------------------------------------------------
 
-_INT_MAX = {sa.Integer: 2**31 - 1, sa.BigInteger: 2**63 - 1, sa.SmallInteger: 2**15 - 1}
+# Subclasses first: BigInteger and SmallInteger are Integers too.
+_INT_MAX = {sa.BigInteger: 2**63 - 1, sa.SmallInteger: 2**15 - 1, sa.Integer: 2**31 - 1}
 
 
 def _fits_key(model, ident) -> bool:

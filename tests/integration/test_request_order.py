@@ -6,12 +6,13 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 from flask import get_flashed_messages
+from sqlalchemy.orm import registry
 from werkzeug.exceptions import NotFound
 
 from ptce_aap.enums import Role
 from ptce_aap.errors import DomainError
-from ptce_aap.models.dossiers import Dossier, Pole
-from ptce_aap.web import domain_error_response, load_or_404
+from ptce_aap.models.dossiers import Attachment, Dossier, Pole
+from ptce_aap.web import _fits_key, domain_error_response, load_or_404
 
 HUGE = "99999999999999999999999"
 
@@ -86,3 +87,14 @@ def test_an_uncaught_domain_error_in_a_view_is_flashed_not_a_500(client, login_a
     assert (response.status_code, response.location) == (302, f"/porteur/dossiers/{dossier.id}#coediteurs")
     page = client.get(response.location).get_data(as_text=True)
     assert "Cette personne ne fait pas partie des éditeurs du dossier." in page
+
+
+def test_the_key_limit_follows_the_column_type():
+    class Wide:  # a stand-in for a model whose key is a BIGINT
+        pass
+
+    assert _fits_key(Dossier, 2**31 - 1) and not _fits_key(Dossier, 2**31)
+    assert _fits_key(Attachment, 1) and not _fits_key(Attachment, 0)
+    big = sa.Table("wide", sa.MetaData(), sa.Column("id", sa.BigInteger, primary_key=True))
+    registry().map_imperatively(Wide, big)
+    assert _fits_key(Wide, 2**31) and not _fits_key(Wide, 2**63)
