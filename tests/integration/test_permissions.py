@@ -11,6 +11,7 @@ from ptce_aap.enums import AssignmentStatus, CallStatus, DossierStatus, Role
 from ptce_aap.models.base import utcnow
 from ptce_aap.models.dossiers import Attachment, PoleMembership
 from ptce_aap.models.reviews import Assignment, ConflictOfInterest, Review
+from ptce_aap.services import submission
 
 PEOPLE = ["owner", "coeditor", "other_applicant", "admin", "reviewer_assigned", "reviewer_conflict",
           "reviewer_not_assigned", "anonymous"]
@@ -165,3 +166,19 @@ def test_an_admin_decides_only_a_reviewed_dossier_while_the_call_deliberates(wor
     dossier = world["dossier"]
     dossier.status, dossier.call.status = dossier_status, call_status
     assert p.can_decide(world["people"]["admin"], dossier) is False
+
+
+def test_the_dossier_page_offers_what_the_predicates_allow(client, login_as, world, db):
+    """Templates ask the same predicates as views: submit while a draft, withdraw once submitted."""
+    dossier = world["dossier"]
+    login_as(world["people"]["coeditor"])
+    draft_page = client.get(f"/porteur/dossiers/{dossier.id}").get_data(as_text=True)
+    assert "Vérifier et déposer le dossier" in draft_page
+    assert "Retirer le dossier" not in draft_page
+    submission.submit_dossier(dossier, by=world["people"]["owner"], now=utcnow())
+    db.session.commit()
+    submitted_page = client.get(f"/porteur/dossiers/{dossier.id}").get_data(as_text=True)
+    assert "Vérifier et déposer le dossier" not in submitted_page
+    assert "Retirer le dossier" in submitted_page
+    login_as(world["people"]["other_applicant"])
+    assert client.get(f"/porteur/dossiers/{dossier.id}").status_code == 404
