@@ -1,5 +1,4 @@
-from flask import Blueprint
+from ptce_aap.admin import routes  # noqa: F401
+from ptce_aap.admin.blueprint import bp
 
-bp = Blueprint("admin", __name__)
-
-from ptce_aap.admin import routes  # noqa: E402,F401
+__all__ = ["bp"]

@@ -11,16 +11,16 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
-from ptce_aap.admin import bp, forms
+from ptce_aap.admin import forms
+from ptce_aap.admin.blueprint import bp
 from ptce_aap.domain.eligibility import RULE_LABELS
-from ptce_aap.enums import CallStatus, DossierStatus, NotificationStatus, Role
+from ptce_aap.enums import CallStatus, DossierStatus, NotificationStatus
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
 from ptce_aap.models.calls import Call
 from ptce_aap.models.dossiers import Dossier, EligibilityCheck
 from ptce_aap.models.outbox import JobRun, Notification
 from ptce_aap.permissions import (
-    blueprint_role_gate,
     can_administer,
     can_manage_call,
     can_view_dossier,
@@ -29,8 +29,6 @@ from ptce_aap.permissions import (
 from ptce_aap.services import eligibility as eligibility_service
 from ptce_aap.services.notifications import retry_failed_notification
 from ptce_aap.web import domain_errors, load_or_404, page_arg, show_on_form
-
-blueprint_role_gate(bp, Role.ADMIN)
 
 PER_PAGE = 50
 CALL_ORDER = [CallStatus.OPEN, CallStatus.CLOSED, CallStatus.REVIEW, CallStatus.DELIBERATION, CallStatus.DRAFT,

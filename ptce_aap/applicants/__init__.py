@@ -1,10 +1,6 @@
-from flask import Blueprint
+"""Applicant (porteur) pages, one module per page family; ``_common`` holds what they share."""
 
-from ptce_aap.enums import Role
-from ptce_aap.permissions import blueprint_role_gate
+from ptce_aap.applicants import attachments, coeditors, dashboard, dossier, submission  # noqa: F401
+from ptce_aap.applicants.blueprint import bp
 
-bp = Blueprint("applicants", __name__)
-blueprint_role_gate(bp, Role.APPLICANT)
-
-# The pages, by family (each module adds its routes to ``bp``).
-from ptce_aap.applicants import attachments, coeditors, dashboard, dossier, submission  # noqa: E402,F401
+__all__ = ["bp"]

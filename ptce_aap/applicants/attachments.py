@@ -18,8 +18,8 @@ from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ptce_aap.applicants import bp
 from ptce_aap.applicants._common import checks_for, viewable_dossier
+from ptce_aap.applicants.blueprint import bp
 from ptce_aap.applicants.sections import SECTION_TITLES
 from ptce_aap.enums import AttachmentStatus
 from ptce_aap.extensions import db

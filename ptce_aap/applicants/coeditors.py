@@ -6,8 +6,9 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ptce_aap.applicants import bp, forms
+from ptce_aap.applicants import forms
 from ptce_aap.applicants._common import viewable_dossier
+from ptce_aap.applicants.blueprint import bp
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db, limiter
 from ptce_aap.models.dossiers import Pole

@@ -9,7 +9,8 @@ from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from ptce_aap.applicants import bp, forms
+from ptce_aap.applicants import forms
+from ptce_aap.applicants.blueprint import bp
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
 from ptce_aap.models.base import utcnow

@@ -9,8 +9,9 @@ from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
-from ptce_aap.applicants import bp, forms, sections
+from ptce_aap.applicants import forms, sections
 from ptce_aap.applicants._common import checks_for, viewable_dossier
+from ptce_aap.applicants.blueprint import bp
 from ptce_aap.domain import dossier_checks
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db

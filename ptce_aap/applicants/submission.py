@@ -6,8 +6,9 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ptce_aap.applicants import bp, forms, sections
+from ptce_aap.applicants import forms, sections
 from ptce_aap.applicants._common import viewable_dossier
+from ptce_aap.applicants.blueprint import bp
 from ptce_aap.enums import DossierStatus
 from ptce_aap.extensions import db
 from ptce_aap.models.base import utcnow

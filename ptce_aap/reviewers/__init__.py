@@ -1,5 +1,4 @@
-from flask import Blueprint
+from ptce_aap.reviewers import routes  # noqa: F401
+from ptce_aap.reviewers.blueprint import bp
 
-bp = Blueprint("reviewers", __name__)
-
-from ptce_aap.reviewers import routes  # noqa: E402,F401
+__all__ = ["bp"]
