@@ -48,6 +48,19 @@ class CallStatus(Labelled):
                 cls.PUBLISHED: _l("Résultats publiés"), cls.ARCHIVED: _l("Archivé")}
 
 
+# Allowed transitions of a call; ``services.calls.set_call_status`` is the only write path (and holds the
+# guards). Backwards: a closed call reopens until its review starts; the committee can send back to review.
+CALL_TRANSITIONS: dict[CallStatus, set[CallStatus]] = {
+    CallStatus.DRAFT: {CallStatus.OPEN},
+    CallStatus.OPEN: {CallStatus.CLOSED},
+    CallStatus.CLOSED: {CallStatus.OPEN, CallStatus.REVIEW},
+    CallStatus.REVIEW: {CallStatus.DELIBERATION},
+    CallStatus.DELIBERATION: {CallStatus.REVIEW, CallStatus.PUBLISHED},
+    CallStatus.PUBLISHED: {CallStatus.ARCHIVED},
+    CallStatus.ARCHIVED: set(),
+}
+
+
 class DossierStatus(Labelled):
     DRAFT = "draft"
     SUBMITTED = "submitted"

@@ -1,21 +1,25 @@
-"""Who may do what: ``can_<verb>_<noun>(user, obj)`` predicates, used by views and templates.
+"""Who may do what: ``can_<verb>_<noun>(user, obj)`` predicates, used by views, templates and JSON alike.
 
-Every view loads its object, then calls ``require(can_…(current_user, obj))``. Role gates per
-blueprint use ``role_required``.
+Every view loads its object (``web.load_or_404``), then calls ``require(can_…(current_user, obj))``.
+Role gates per blueprint use ``blueprint_role_gate``. Services do not ask "who": they receive the acting
+user and enforce the state rules below (``dossier_accepts_changes``…) with a ``DomainError``.
+
+Roles (SPEC §1): an applicant sees the dossiers of the poles they belong to; a reviewer sees the dossiers
+assigned to them, never one where a conflict of interest exists; an admin sees everything.
 """
 
 from __future__ import annotations
 
 from functools import wraps
 
-from flask import abort
+import sqlalchemy as sa
+from flask import abort, has_request_context, request
 from flask_login import current_user
 
-from ptce_aap.enums import Role
-
-
-class Forbidden(Exception):
-    pass
+from ptce_aap.enums import AssignmentStatus, CallStatus, DossierStatus, Role
+from ptce_aap.extensions import db, login_manager
+from ptce_aap.models.dossiers import Member, PoleMembership
+from ptce_aap.models.reviews import Assignment, ConflictOfInterest, Review
 
 
 def require(allowed: bool, *, hide: bool = True) -> None:
@@ -33,8 +37,6 @@ def role_required(*roles: Role | str):
 
     def check() -> None:
         if not getattr(current_user, "is_authenticated", False):
-            from ptce_aap.extensions import login_manager
-
             abort(login_manager.unauthorized())
         if not any(has_role(current_user, r) for r in roles):
             abort(403)
@@ -60,19 +62,39 @@ def blueprint_role_gate(bp, *roles: Role | str) -> None:
         gate()
 
 
-# --- object predicates -------------------------------------------------------------------------
+def _request_cache(name: str) -> dict:
+    """A dict that lives as long as the request (views and templates ask the same question more than once)."""
+    if not has_request_context():
+        return {}
+    return request._get_current_object().__dict__.setdefault(name, {})
+
+
+# --- state rules: what an object's state allows, whoever asks ------------------------------------------
+# Services enforce these with a DomainError; the predicates below add "who".
+
+WITHDRAWABLE = frozenset({DossierStatus.SUBMITTED, DossierStatus.ELIGIBLE, DossierStatus.INELIGIBLE,
+                          DossierStatus.IN_REVIEW, DossierStatus.REVIEWED})
+DECIDABLE = frozenset({DossierStatus.REVIEWED, DossierStatus.WAITLISTED})
+
+
+def dossier_accepts_changes(dossier) -> bool:
+    """Only a draft is changed (sections, members, plan, attachments); a submitted dossier is frozen."""
+    return dossier.status == DossierStatus.DRAFT
+
+
+def dossier_is_withdrawable(dossier) -> bool:
+    """Before the committee: submitted and not decided, and the call is not yet in deliberation."""
+    return dossier.status in WITHDRAWABLE and dossier.call.status in {CallStatus.OPEN, CallStatus.CLOSED,
+                                                                      CallStatus.REVIEW}
+
+
+# --- applicants ---------------------------------------------------------------------------------------
 
 def is_pole_member(user, pole_id: int) -> bool:
-    from flask import has_request_context, request
-
-    from ptce_aap.extensions import db
-    from ptce_aap.models.dossiers import PoleMembership
-
+    """The user created the pole or co-edits its dossiers (whatever their roles)."""
     if not getattr(user, "is_authenticated", False):
         return False
-    cache = {}
-    if has_request_context():  # one answer per request (views and templates ask more than once)
-        cache = request._get_current_object().__dict__.setdefault("_ptce_pole_members", {})
+    cache = _request_cache("_ptce_pole_members")
     key = (pole_id, user.id)
     if key not in cache:
         cache[key] = db.session.query(
@@ -81,33 +103,104 @@ def is_pole_member(user, pole_id: int) -> bool:
     return cache[key]
 
 
-def can_view_dossier(user, dossier) -> bool:
-    if has_role(user, Role.ADMIN):
-        return True
+def _is_applicant_of(user, dossier) -> bool:
     return has_role(user, Role.APPLICANT) and is_pole_member(user, dossier.pole_id)
 
 
 def can_edit_dossier(user, dossier) -> bool:
-    return dossier.is_editable and has_role(user, Role.APPLICANT) and is_pole_member(user, dossier.pole_id)
+    return dossier_accepts_changes(dossier) and _is_applicant_of(user, dossier)
+
+
+def can_submit_dossier(user, dossier) -> bool:
+    return can_edit_dossier(user, dossier)
+
+
+def can_withdraw_dossier(user, dossier) -> bool:
+    return dossier_is_withdrawable(dossier) and _is_applicant_of(user, dossier)
 
 
 def can_manage_pole(user, pole) -> bool:
     """The pole's creator (owner) invites and removes co-editors."""
-    from ptce_aap.extensions import db
-    from ptce_aap.models.dossiers import PoleMembership
-
     if not has_role(user, Role.APPLICANT):
         return False
     membership = db.session.query(PoleMembership).filter_by(pole_id=pole.id, user_id=user.id).one_or_none()
     return membership is not None and membership.is_owner
 
 
-def can_view_call(user, call) -> bool:
-    """Everyone sees a call once it leaves draft; drafts only admins."""
-    from ptce_aap.enums import CallStatus
+# --- reviewers ----------------------------------------------------------------------------------------
 
-    return call.status != CallStatus.DRAFT or has_role(user, Role.ADMIN)
+def reviewer_assignment(user, dossier) -> Assignment | None:
+    """The user's live assignment on ``dossier``, or None if they have none, declined it, or any conflict of
+    interest concerns them and this dossier. The one place that reads assignments and conflicts for access.
 
+    A conflict concerns the dossier when it names its pole, or the SIREN of its structure porteuse or of one
+    of its members — for any call, or for the dossier's call. Co-editing the pole is a conflict too.
+    """
+    if not getattr(user, "is_authenticated", False):
+        return None
+    cache = _request_cache("_ptce_reviewer_assignments")
+    key = (dossier.id, user.id)
+    if key in cache:
+        return cache[key]
+    assignment = db.session.scalar(sa.select(Assignment).where(
+        Assignment.dossier_id == dossier.id, Assignment.reviewer_id == user.id,
+        Assignment.status != AssignmentStatus.DECLINED_CONFLICT))
+    if assignment is not None:
+        sirens = sa.select(sa.func.substr(Member.siret, 1, 9)).where(Member.dossier_id == dossier.id,
+                                                                    Member.siret != "")
+        conflict = sa.select(ConflictOfInterest.id).where(
+            ConflictOfInterest.reviewer_id == user.id,
+            sa.or_(ConflictOfInterest.call_id.is_(None), ConflictOfInterest.call_id == dossier.call_id),
+            sa.or_(ConflictOfInterest.pole_id == dossier.pole_id,
+                   sa.and_(ConflictOfInterest.siren != "",
+                           sa.or_(ConflictOfInterest.siren == (dossier.carrier_siret or "")[:9],
+                                  ConflictOfInterest.siren.in_(sirens)))))
+        if db.session.scalar(sa.select(conflict.exists())) or is_pole_member(user, dossier.pole_id):
+            assignment = None
+    cache[key] = assignment
+    return assignment
+
+
+def _is_reviewer_of(user, dossier) -> bool:
+    return has_role(user, Role.REVIEWER) and reviewer_assignment(user, dossier) is not None
+
+
+def can_edit_review(user, review: Review) -> bool:
+    """Its own reviewer, until submitted, while they may still see the dossier (no conflict since)."""
+    assignment = review.assignment
+    return (review.submitted_at is None and assignment.reviewer_id == getattr(user, "id", None)
+            and _is_reviewer_of(user, assignment.dossier))
+
+
+# --- every role ---------------------------------------------------------------------------------------
+
+def can_view_dossier(user, dossier) -> bool:
+    """Admins: any dossier. Applicants: their poles'. Reviewers: assigned, without conflict of interest."""
+    return has_role(user, Role.ADMIN) or _is_applicant_of(user, dossier) or _is_reviewer_of(user, dossier)
+
+
+def can_download_attachment(user, attachment) -> bool:
+    """Whoever may see the dossier may download its files (the view still serves only checked ones)."""
+    return can_view_dossier(user, attachment.dossier)
+
+
+# --- admins -------------------------------------------------------------------------------------------
 
 def can_administer(user) -> bool:
     return has_role(user, Role.ADMIN)
+
+
+def can_manage_call(user, call) -> bool:
+    """Create, edit, open, close and publish calls: the secretariat."""
+    return has_role(user, Role.ADMIN)
+
+
+def can_decide(user, dossier) -> bool:
+    """The committee's decision is recorded by an admin, on a reviewed dossier, while the call deliberates."""
+    return (has_role(user, Role.ADMIN) and dossier.status in DECIDABLE
+            and dossier.call.status == CallStatus.DELIBERATION)
+
+
+def can_view_call(user, call) -> bool:
+    """Everyone sees a call once it leaves draft; drafts only admins."""
+    return call.status != CallStatus.DRAFT or has_role(user, Role.ADMIN)

@@ -1,15 +1,34 @@
-"""Cross-cutting web pieces: DSFR static files, template globals, error pages."""
+"""Cross-cutting web pieces: DSFR static files, template globals, error pages, and the request order's helpers:
+``load_or_404`` (load), ``permissions.require`` (check access), ``domain_errors`` / the app's ``DomainError``
+handler (a refused action becomes a flash or a JSON error, after a rollback)."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from functools import wraps
+from urllib.parse import urlsplit
 
-from flask import g, jsonify, make_response, render_template, request, send_from_directory
+import sqlalchemy as sa
+from flask import (
+    abort,
+    flash,
+    g,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+)
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
+from ptce_aap import permissions
 from ptce_aap.enums import Role
+from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
 from ptce_aap.settings import ROOT
 
@@ -31,6 +50,9 @@ def navigation() -> list[dict]:
     return items
 
 
+# Templates ask the same questions as views: ``{% if can_edit_dossier(current_user, dossier) %}``.
+PREDICATES = {name: getattr(permissions, name) for name in dir(permissions) if name.startswith("can_")}
+
 MAX_PAGE = 10_000
 
 
@@ -39,8 +61,108 @@ def page_arg(name: str = "page") -> int:
     return min(max(request.args.get(name, 1, type=int) or 1, 1), MAX_PAGE)
 
 
-def _wants_json() -> bool:
+def _accepts_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def wants_json() -> bool:
+    """The request expects JSON back: the API, a fetch() asking for JSON, or one sending JSON."""
+    return _accepts_json() or request.is_json
+
+
+# --- load ------------------------------------------------------------------------------------------------
+
+# Subclasses first: BigInteger and SmallInteger are Integers too.
+_INT_MAX = {sa.BigInteger: 2**63 - 1, sa.SmallInteger: 2**15 - 1, sa.Integer: 2**31 - 1}
+
+
+def _fits_key(model, ident) -> bool:
+    """Whether ``ident`` can be a value of the model's integer primary key (a larger number would make the
+    database raise an overflow: that address simply does not exist)."""
+    if not isinstance(ident, int) or isinstance(ident, bool):
+        return True
+    column = sa.inspect(model).primary_key[0]
+    limit = next((v for t, v in _INT_MAX.items() if isinstance(column.type, t)), 2**63 - 1)
+    return 0 < ident <= limit
+
+
+def load_or_404(model, ident=None, *, options=(), for_update: bool = False, **by):
+    """The row of ``model`` with primary key ``ident`` (or matching ``by``, e.g. ``slug=…``), or 404.
+
+    Access is checked by the caller, right after: ``require(can_…(current_user, obj))``.
+    """
+    query = sa.select(model)
+    if ident is not None:
+        if not _fits_key(model, ident):
+            abort(404)
+        query = query.where(sa.inspect(model).primary_key[0] == ident)
+    for name, value in by.items():
+        query = query.where(getattr(model, name) == value)
+    query = query.options(*options)
+    obj = db.session.scalar(query.with_for_update() if for_update else query)
+    if obj is None:
+        abort(404)
+    return obj
+
+
+# --- a refused action ------------------------------------------------------------------------------------
+
+def _safe_referrer() -> str | None:
+    """The page the user came from, if it is on this site (else None)."""
+    referrer = request.referrer
+    if not referrer:
+        return None
+    parts = urlsplit(referrer)
+    if parts.netloc and parts.netloc != request.host:
+        return None
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def settle(exc: DomainError) -> None:
+    """End the transaction of a refused action: roll back, unless the refusal itself is to be kept."""
+    if exc.persist:
+        db.session.commit()
+    else:
+        db.session.rollback()
+
+
+def domain_error_response(exc: DomainError, *, back: str | None = None, as_json: bool | None = None):
+    """The one place a ``DomainError`` becomes a response: roll back, then a JSON error for a JSON request
+    (or ``as_json``), else a flash and a redirect to ``back`` (default: the page the user came from, or this
+    page for a GET)."""
+    settle(exc)
+    if wants_json() if as_json is None else as_json:
+        body = {"ok": False, "message": exc.message} | ({"field": exc.field} if exc.field else {})
+        return jsonify(body), exc.status
+    flash(exc.message, exc.category)
+    return redirect(back or _safe_referrer() or (request.full_path if request.method == "GET" else "/"))
+
+
+def domain_errors(back: Callable[..., str]):
+    """View decorator: a ``DomainError`` raised by the view goes back to ``back(**view_args)``."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            try:
+                return view(*args, **kwargs)
+            except DomainError as exc:
+                return domain_error_response(exc, back=back(**kwargs))
+
+        return wrapped
+
+    return decorator
+
+
+def show_on_form(exc: DomainError, form) -> None:
+    """Roll back, then show the error next to its field when the form has it, as an alert otherwise (for a
+    view that renders the form again with what was typed)."""
+    settle(exc)
+    field = getattr(form, exc.field, None) if exc.field else None
+    if field is not None:
+        field.errors = [*field.errors, exc.message]
+    else:
+        flash(exc.message, exc.category)
 
 
 ERROR_TITLES = {
@@ -72,7 +194,7 @@ ERROR_TEXTS = {
 def render_error(code: int, description: str | None = None):
     title = _(ERROR_TITLES.get(code, "Erreur"))
     text = description or _(ERROR_TEXTS.get(code, ERROR_TEXTS[500]))
-    if _wants_json():
+    if _accepts_json():
         return jsonify({"error": {"code": code, "title": title, "message": text,
                                   "request_id": g.get("request_id")}}), code
     return render_template("errors/error.html", code=code, title=title, text=text,
@@ -86,10 +208,8 @@ def init_app(app) -> None:
 
     @app.context_processor
     def _globals():
-        from flask_babel import get_locale
-
         return {"navigation": navigation, "languages": app.config["LANGUAGES"], "Role": Role,
-                "get_locale": get_locale}
+                "get_locale": get_locale, **PREDICATES}
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
@@ -103,6 +223,10 @@ def init_app(app) -> None:
         if exc.code == 405 and getattr(exc, "valid_methods", None):
             response.headers["Allow"] = ", ".join(exc.valid_methods)
         return response
+
+    @app.errorhandler(DomainError)
+    def _domain_error(exc: DomainError):
+        return domain_error_response(exc)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

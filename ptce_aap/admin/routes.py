@@ -14,17 +14,21 @@ from sqlalchemy.orm import selectinload
 from ptce_aap.admin import forms
 from ptce_aap.admin.blueprint import bp
 from ptce_aap.domain.eligibility import RULE_LABELS
-from ptce_aap.enums import CallStatus, DossierStatus, NotificationStatus, Role
+from ptce_aap.enums import CallStatus, DossierStatus, NotificationStatus
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
 from ptce_aap.models.calls import Call
 from ptce_aap.models.dossiers import Dossier, EligibilityCheck
 from ptce_aap.models.outbox import JobRun, Notification
-from ptce_aap.permissions import blueprint_role_gate, can_administer, require
+from ptce_aap.permissions import (
+    can_administer,
+    can_manage_call,
+    can_view_dossier,
+    require,
+)
 from ptce_aap.services import eligibility as eligibility_service
-from ptce_aap.web import page_arg
-
-blueprint_role_gate(bp, Role.ADMIN)
+from ptce_aap.services.notifications import retry_failed_notification
+from ptce_aap.web import domain_errors, load_or_404, page_arg, show_on_form
 
 PER_PAGE = 50
 CALL_ORDER = [CallStatus.OPEN, CallStatus.CLOSED, CallStatus.REVIEW, CallStatus.DELIBERATION, CallStatus.DRAFT,
@@ -56,15 +60,10 @@ def dashboard():
                            failed_notifications=failed_notifications)
 
 
-def _load_call(slug: str) -> Call:
-    call = db.first_or_404(sa.select(Call).where(Call.slug == slug))
-    require(can_administer(current_user))
-    return call
-
-
 @bp.route("/appels/<slug>/dossiers")
 def call_dossiers(slug: str):
-    call = _load_call(slug)
+    call = load_or_404(Call, slug=slug)
+    require(can_manage_call(current_user, call))
     status = request.args.get("statut", "")
     status = DossierStatus(status) if status in {s.value for s in LISTED_STATUSES} else None
     sort = request.args.get("tri", "depot")
@@ -100,7 +99,8 @@ def call_dossiers(slug: str):
 
 @bp.route("/appels/<slug>/eligibilite", methods=["GET", "POST"])
 def rerun_eligibility(slug: str):
-    call = _load_call(slug)
+    call = load_or_404(Call, slug=slug)
+    require(can_manage_call(current_user, call))
     form = forms.ConfirmForm()
     if form.validate_on_submit():
         run = eligibility_service.rerun_for_call(call, by=current_user)
@@ -111,15 +111,10 @@ def rerun_eligibility(slug: str):
                            count=eligibility_service.checkable_count(call))
 
 
-def _load_run(run_id: int) -> JobRun:
-    run = db.get_or_404(JobRun, run_id)
-    require(can_administer(current_user))
-    return run
-
-
 @bp.route("/taches/<int:run_id>")
 def job_progress(run_id: int):
-    run = _load_run(run_id)
+    run = load_or_404(JobRun, run_id)
+    require(can_administer(current_user))
     call_id = eligibility_service.call_id_of_run(run)
     call = db.session.get(Call, call_id) if call_id else None
     return render_template("admin/job.html", run=run, call=call, progress=eligibility_service.progress(run))
@@ -127,18 +122,15 @@ def job_progress(run_id: int):
 
 @bp.route("/taches/<int:run_id>.json")
 def job_progress_json(run_id: int):
-    run = _load_run(run_id)
+    run = load_or_404(JobRun, run_id)
+    require(can_administer(current_user))
     response = jsonify(eligibility_service.progress(run))
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
-def _load_dossier(dossier_id: int) -> Dossier:
-    dossier = db.first_or_404(
-        sa.select(Dossier).where(Dossier.id == dossier_id)
-        .options(selectinload(Dossier.members), selectinload(Dossier.call)))
-    require(can_administer(current_user))
-    return dossier
+# What the dossier page reads besides the dossier.
+DOSSIER_PAGE = (selectinload(Dossier.members), selectinload(Dossier.call))
 
 
 def _render_dossier(dossier: Dossier, override_form: forms.OverrideForm):
@@ -153,46 +145,41 @@ def _render_dossier(dossier: Dossier, override_form: forms.OverrideForm):
 
 @bp.route("/dossiers/<int:dossier_id>")
 def dossier(dossier_id: int):
-    d = _load_dossier(dossier_id)
+    d = load_or_404(Dossier, dossier_id, options=DOSSIER_PAGE)
+    require(can_view_dossier(current_user, d))
     return _render_dossier(d, forms.OverrideForm(formdata=None))
 
 
 @bp.route("/dossiers/<int:dossier_id>/verdict", methods=["POST"])
 def override_verdict(dossier_id: int):
-    d = _load_dossier(dossier_id)
+    d = load_or_404(Dossier, dossier_id, options=DOSSIER_PAGE)
+    require(can_view_dossier(current_user, d))
     form = forms.OverrideForm()
-    if form.validate_on_submit():
-        try:
-            eligibility_service.override(d, is_eligible=form.is_eligible, reason=form.reason.data, by=current_user)
-        except DomainError as exc:
-            db.session.rollback()
-            if exc.field == "reason":
-                form.reason.errors = [*form.reason.errors, exc.message]
-            else:
-                flash(exc.message, "error")
-            return _render_dossier(_load_dossier(dossier_id), form), 400
-        db.session.commit()
-        flash(_("Le verdict d’éligibilité a été enregistré avec son motif."), "success")
-        return redirect(url_for("admin.dossier", dossier_id=dossier_id))
-    return _render_dossier(d, form), 400
+    if not form.validate_on_submit():
+        return _render_dossier(d, form), 400
+    try:
+        eligibility_service.override(d, is_eligible=form.is_eligible, reason=form.reason.data, by=current_user)
+    except DomainError as exc:  # the form again, with the reason typed and the error beside it
+        show_on_form(exc, form)
+        return _render_dossier(load_or_404(Dossier, dossier_id, options=DOSSIER_PAGE), form), 400
+    db.session.commit()
+    flash(_("Le verdict d’éligibilité a été enregistré avec son motif."), "success")
+    return redirect(url_for("admin.dossier", dossier_id=dossier_id))
 
 
 @bp.route("/dossiers/<int:dossier_id>/verifier", methods=["POST"])
+@domain_errors(back=lambda dossier_id: url_for("admin.dossier", dossier_id=dossier_id))
 def recheck(dossier_id: int):
-    d = _load_dossier(dossier_id)
+    d = load_or_404(Dossier, dossier_id, options=DOSSIER_PAGE)
+    require(can_view_dossier(current_user, d))
     form = forms.ConfirmForm()
     if form.validate_on_submit():
         before = d.status
-        try:
-            check = eligibility_service.run_check(d, by=current_user)
-            if d.status != before:
-                eligibility_service.notify_result(d, check)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
-            flash(_("Les conditions d’éligibilité ont été vérifiées de nouveau."), "success")
+        check = eligibility_service.run_check(d, by=current_user)
+        if d.status != before:
+            eligibility_service.notify_result(d, check)
+        db.session.commit()
+        flash(_("Les conditions d’éligibilité ont été vérifiées de nouveau."), "success")
     return redirect(url_for("admin.dossier", dossier_id=dossier_id))
 
 
@@ -209,20 +196,18 @@ def notifications():
                            form=forms.ConfirmForm())
 
 
-@bp.route("/notifications/<int:notification_id>/renvoyer", methods=["POST"])
-def resend_notification(notification_id: int):
-    from ptce_aap.services.notifications import retry_failed_notification
+def _notifications_url(**_args) -> str:
+    return url_for("admin.notifications", page=request.args.get("page", type=int))
 
-    db.get_or_404(Notification, notification_id)
+
+@bp.route("/notifications/<int:notification_id>/renvoyer", methods=["POST"])
+@domain_errors(back=_notifications_url)
+def resend_notification(notification_id: int):
+    load_or_404(Notification, notification_id)
     require(can_administer(current_user))
     form = forms.ConfirmForm()
     if form.validate_on_submit():
-        try:
-            notification = retry_failed_notification(notification_id, by=current_user)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
-            flash(_("Le courriel à %(email)s a été remis en file d’envoi.", email=notification.recipient), "success")
-    return redirect(url_for("admin.notifications", page=request.args.get("page", type=int)))
+        notification = retry_failed_notification(notification_id, by=current_user)
+        db.session.commit()
+        flash(_("Le courriel à %(email)s a été remis en file d’envoi.", email=notification.recipient), "success")
+    return redirect(_notifications_url())

@@ -1,2 +1,6 @@
-from ptce_aap.applicants import attachments, routes  # noqa: F401  (their routes register on the blueprint)
-from ptce_aap.applicants.blueprint import bp  # noqa: F401
+"""Applicant (porteur) pages, one module per page family; ``_common`` holds what they share."""
+
+from ptce_aap.applicants import attachments, coeditors, dashboard, dossier, submission  # noqa: F401
+from ptce_aap.applicants.blueprint import bp
+
+__all__ = ["bp"]

@@ -7,28 +7,28 @@ Two ways to send a file end in the same ``services.attachments.confirm_upload``:
   (which no form can write) and verifies it there;
 - no JavaScript: the form posts the file to ``envoi``, which streams it into the store at its final key.
 
-Every view loads the dossier through ``load_dossier`` (404 for someone else's) and the attachment
+Every view loads the dossier through ``viewable_dossier`` (404 for someone else's) and the attachment
 through ``_attachment_of`` (404 unless it belongs to that dossier).
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from ptce_aap.applicants._common import checks_for, viewable_dossier
 from ptce_aap.applicants.blueprint import bp
-from ptce_aap.applicants.routes import checks_for, load_dossier
 from ptce_aap.applicants.sections import SECTION_TITLES
 from ptce_aap.enums import AttachmentStatus
 from ptce_aap.extensions import db
 from ptce_aap.models.base import utcnow
 from ptce_aap.models.dossiers import Attachment, Dossier
-from ptce_aap.permissions import can_edit_dossier
+from ptce_aap.permissions import can_download_attachment, can_edit_dossier, require
 from ptce_aap.services import attachments as service
 from ptce_aap.storage import storage_for
-from ptce_aap.web import render_error
+from ptce_aap.web import domain_error_response, load_or_404, render_error, settle
 
 # Only files whose checks are over are served: never one still waiting for (or failing) its antivirus scan.
 DOWNLOADABLE = (AttachmentStatus.READY,)
@@ -37,11 +37,7 @@ DOWNLOADABLE = (AttachmentStatus.READY,)
 def _attachment_of(dossier: Dossier, attachment_id: int, *, lock: bool = False) -> Attachment:
     """The attachment if it belongs to ``dossier`` (404 otherwise). ``lock``: hold its row until the commit,
     so that a double click on "confirm" or a delete during processing happen one after the other."""
-    query = sa.select(Attachment).where(Attachment.id == attachment_id, Attachment.dossier_id == dossier.id)
-    attachment = db.session.scalar(query.with_for_update() if lock else query)
-    if attachment is None:
-        abort(404)
-    return attachment
+    return load_or_404(Attachment, attachment_id, dossier_id=dossier.id, for_update=lock)
 
 
 def _page_url(dossier: Dossier, code: str | None = None) -> str:
@@ -76,7 +72,7 @@ def _render_page(d: Dossier, *, errors: dict | None = None, replacing: Attachmen
 
 @bp.route("/dossiers/<int:dossier_id>/pieces")
 def attachments(dossier_id: int):
-    d = load_dossier(dossier_id, full=True)
+    d = viewable_dossier(dossier_id, full=True)
     replacing = None
     replaces = request.args.get("remplacer", type=int)
     if replaces is not None and can_edit_dossier(current_user, d):
@@ -87,7 +83,7 @@ def attachments(dossier_id: int):
 @bp.route("/dossiers/<int:dossier_id>/pieces/etat")
 def attachments_state(dossier_id: int):
     """The status of each file, polled by the page while some are being checked."""
-    d = load_dossier(dossier_id)
+    d = viewable_dossier(dossier_id)
     rows = db.session.execute(sa.select(Attachment.id, Attachment.status, Attachment.scan_status)
                               .where(Attachment.dossier_id == d.id).order_by(Attachment.id)).all()
     return jsonify({"attachments": [{"id": row.id, "status": row.status.value, "label": row.status.label,
@@ -97,7 +93,7 @@ def attachments_state(dossier_id: int):
 @bp.route("/dossiers/<int:dossier_id>/pieces/televersement", methods=["POST"])
 def start_upload(dossier_id: int):
     """JSON ``{document_type, filename, size, content_type}`` → the row and a presigned POST."""
-    d = load_dossier(dossier_id)
+    d = viewable_dossier(dossier_id)
     if not can_edit_dossier(current_user, d):
         return _json_error(service.NOT_EDITABLE, 409)
     data = request.get_json(silent=True)
@@ -111,8 +107,7 @@ def start_upload(dossier_id: int):
             d, document_type_code=str(data.get("document_type") or ""), filename=str(data.get("filename") or ""),
             size=size, content_type=str(data.get("content_type") or ""), by=current_user)
     except service.AttachmentRefused as exc:
-        db.session.rollback()
-        return _json_error(exc.message, exc.status)
+        return domain_error_response(exc, as_json=True)
     db.session.commit()
     post = service.upload_form(attachment, d)
     return jsonify({
@@ -126,7 +121,7 @@ def start_upload(dossier_id: int):
 def confirm_upload(dossier_id: int, attachment_id: int):
     """After the browser's direct upload: move the object out of the form's reach and verify it (JSON
     ``{replaces}`` optional)."""
-    d = load_dossier(dossier_id)
+    d = viewable_dossier(dossier_id)
     attachment = _attachment_of(d, attachment_id, lock=True)
     if not can_edit_dossier(current_user, d):
         return _json_error(service.NOT_EDITABLE, 409)
@@ -136,11 +131,7 @@ def confirm_upload(dossier_id: int, attachment_id: int):
         service.confirm_upload(attachment, d, by=current_user,
                                replaces_id=replaces if isinstance(replaces, int) else None)
     except service.AttachmentRefused as exc:
-        if exc.persist:
-            db.session.commit()
-        else:
-            db.session.rollback()
-        return _json_error(exc.message, exc.status)
+        return domain_error_response(exc, as_json=True)
     db.session.commit()
     message = _("« %(name)s » a bien été reçu. Sa vérification (antivirus, empreinte) prend quelques instants.",
                 name=attachment.filename)
@@ -152,7 +143,7 @@ def confirm_upload(dossier_id: int, attachment_id: int):
 @bp.route("/dossiers/<int:dossier_id>/pieces/envoi", methods=["POST"])
 def upload_through_app(dossier_id: int):
     """The form without JavaScript: the file is streamed into the store, then verified."""
-    d = load_dossier(dossier_id, full=True)
+    d = viewable_dossier(dossier_id, full=True)
     if not can_edit_dossier(current_user, d):
         flash(service.NOT_EDITABLE, "info")
         return redirect(url_for("applicants.dossier", dossier_id=d.id))
@@ -166,12 +157,9 @@ def upload_through_app(dossier_id: int):
                                           content_type=upload.mimetype, by=current_user)
         service.receive_upload(attachment, d, upload.stream)
         service.confirm_upload(attachment, d, by=current_user, replaces_id=replaces)
-    except service.AttachmentRefused as exc:
-        if exc.persist:
-            db.session.commit()
-        else:
-            db.session.rollback()
-        d = load_dossier(dossier_id, full=True)
+    except service.AttachmentRefused as exc:  # the page again, the message beside the document type
+        settle(exc)
+        d = viewable_dossier(dossier_id, full=True)
         replacing = next((a for a in d.attachments if a.id == replaces), None)
         return _render_page(d, errors={code: exc.message}, replacing=replacing, status=exc.status)
     db.session.commit()
@@ -182,8 +170,9 @@ def upload_through_app(dossier_id: int):
 
 @bp.route("/dossiers/<int:dossier_id>/pieces/<int:attachment_id>/telecharger")
 def download_attachment(dossier_id: int, attachment_id: int):
-    d = load_dossier(dossier_id)
+    d = viewable_dossier(dossier_id)
     attachment = _attachment_of(d, attachment_id)
+    require(can_download_attachment(current_user, attachment))
     if attachment.status == AttachmentStatus.QUARANTINED:
         return render_error(403, _("Ce fichier a été bloqué par l'antivirus : il ne peut pas être téléchargé. "
                                    "Supprimez-le et envoyez une version saine du document."))
@@ -198,7 +187,7 @@ def download_attachment(dossier_id: int, attachment_id: int):
 @bp.route("/dossiers/<int:dossier_id>/pieces/<int:attachment_id>/supprimer", methods=["GET", "POST"])
 def delete_attachment(dossier_id: int, attachment_id: int):
     """GET: the page with a confirmation box (works without JavaScript). POST: delete."""
-    d = load_dossier(dossier_id, full=True)
+    d = viewable_dossier(dossier_id, full=True)
     attachment = _attachment_of(d, attachment_id)
     wants_json = request.is_json or request.accept_mimetypes.best == "application/json"
     if not can_edit_dossier(current_user, d):
@@ -213,11 +202,7 @@ def delete_attachment(dossier_id: int, attachment_id: int):
     try:
         service.delete_by_user(attachment, d, by=current_user)
     except service.AttachmentRefused as exc:
-        db.session.rollback()
-        if wants_json:
-            return _json_error(exc.message, exc.status)
-        flash(exc.message, "error")
-        return redirect(_page_url(d, code))
+        return domain_error_response(exc, back=_page_url(d, code), as_json=wants_json)
     db.session.commit()
     if wants_json:
         return jsonify({"ok": True})

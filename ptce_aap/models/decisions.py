@@ -14,7 +14,9 @@ from ptce_aap.models.base import Money, UTCDateTime, enum_column, utcnow
 
 
 class Decision(db.Model):
-    """The committee's decision on a dossier. Written only through ``services.decisions``."""
+    """The committee's decision on a dossier. Nothing writes it yet: the committee pages will, through one
+    decision service that also moves the dossier with ``set_dossier_status``; ``permissions.can_decide``
+    already says who may."""
 
     __tablename__ = "decisions"
 

@@ -148,10 +148,6 @@ class Dossier(db.Model):
 
     __mapper_args__ = {"version_id_col": version}
 
-    @property
-    def is_editable(self) -> bool:
-        return self.status == DossierStatus.DRAFT
-
 
 class Member(db.Model):
     """A member structure of the pole (a PTCE groups about fifteen)."""

@@ -49,7 +49,8 @@ class ConflictOfInterest(db.Model):
 
 
 class Review(db.Model):
-    """A reviewer's evaluation for one assignment. Written only through ``services.reviews``."""
+    """A reviewer's evaluation for one assignment. Nothing writes it yet: the reviewer pages will, through
+    one review service; ``permissions.can_edit_review`` already says who may."""
 
     __tablename__ = "reviews"
 

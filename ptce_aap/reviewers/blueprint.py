@@ -1,5 +1,9 @@
-"""The ``reviewers`` blueprint, apart from its package so that its route modules import it without a cycle."""
+"""The reviewer (rapporteur) blueprint: every view requires the reviewer role."""
 
 from flask import Blueprint
 
+from ptce_aap.enums import Role
+from ptce_aap.permissions import blueprint_role_gate
+
 bp = Blueprint("reviewers", __name__)
+blueprint_role_gate(bp, Role.REVIEWER)

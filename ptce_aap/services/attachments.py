@@ -58,6 +58,7 @@ from ptce_aap.extensions import db
 from ptce_aap.jobs import schedule
 from ptce_aap.models.base import utcnow
 from ptce_aap.models.dossiers import Attachment, Dossier
+from ptce_aap.permissions import dossier_accepts_changes
 from ptce_aap.services.dossiers import lock_for_change
 from ptce_aap.storage import ObjectNotFoundError, Storage, get_storage, register_upload_check, storage_for
 
@@ -202,7 +203,7 @@ def start_upload(dossier: Dossier, *, document_type_code: str | None, filename: 
     Refuses (``AttachmentRefused``, nothing recorded): a dossier no longer in draft, an unknown document
     type, a file name without an accepted extension, an empty or too large declared size.
     """
-    if not dossier.is_editable:
+    if not dossier_accepts_changes(dossier):
         raise AttachmentRefused(NOT_EDITABLE, status=409)
     document_type = _document_type(dossier, document_type_code)
     name = clean_filename(filename)
@@ -312,7 +313,7 @@ def confirm_upload(attachment: Attachment, dossier: Dossier, *, by, replaces_id:
             raise AttachmentRefused(attachment.rejection_reason or NOT_RECEIVED)
         return attachment
     lock_for_change(dossier)
-    if not dossier.is_editable:
+    if not dossier_accepts_changes(dossier):
         raise AttachmentRefused(NOT_EDITABLE, status=409)
     before = _summary(attachment)
     storage = storage_for(attachment.storage_backend)
@@ -413,7 +414,7 @@ def delete_attachment(attachment: Attachment, *, by, reason: str = "deleted",
 
 def delete_by_user(attachment: Attachment, dossier: Dossier, *, by) -> None:
     lock_for_change(dossier)
-    if not dossier.is_editable:
+    if not dossier_accepts_changes(dossier):
         raise AttachmentRefused(NOT_EDITABLE, status=409)
     delete_attachment(attachment, by=by)
 

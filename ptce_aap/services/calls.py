@@ -1,4 +1,4 @@
-"""Call use cases."""
+"""Call use cases: create a call, change its status (``set_call_status``, the only write path)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ from decimal import Decimal
 
 from ptce_aap import audit
 from ptce_aap.domain.defaults import DEFAULT_DOCUMENT_TYPES, DEFAULT_ELIGIBILITY, DEFAULT_GRID
-from ptce_aap.enums import CallStatus
+from ptce_aap.enums import CALL_TRANSITIONS, CallStatus
+from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
+from ptce_aap.models.base import utcnow
 from ptce_aap.models.calls import Call, CallCategory, Criterion, DocumentType
 
 
@@ -28,3 +30,33 @@ def create_call(*, slug: str, title: str, opens_at: datetime, closes_at: datetim
     db.session.flush()
     audit.record("call.created", call, actor=by, summary={"after": {"slug": slug, "status": call.status.value}})
     return call
+
+
+def _guard_open(call: Call, now: datetime) -> None:
+    if not call.criteria or sum(c.weight or 0 for c in call.criteria) <= 0:
+        raise DomainError("L'appel à projets ne peut pas être ouvert sans grille de notation.")
+    if call.closes_at <= now:
+        raise DomainError("L'appel à projets ne peut pas être ouvert : sa date de clôture est passée.",
+                          field="closes_at")
+    if call.opens_at >= call.closes_at:
+        raise DomainError("La date d'ouverture doit précéder la date de clôture.", field="opens_at")
+
+
+# Checks run before entering a status, beyond the transition table (SPEC §2).
+GUARDS = {CallStatus.OPEN: _guard_open}
+
+
+def set_call_status(call: Call, to: CallStatus, *, by, now: datetime | None = None) -> None:
+    """The only write path of ``Call.status``: checks the transition and its guard, then audits it."""
+    current = call.status
+    if to not in CALL_TRANSITIONS[current]:
+        raise DomainError(f"Transition impossible pour l'appel à projets : {current.label} → {to.label}.")
+    now = now or utcnow()
+    guard = GUARDS.get(to)
+    if guard is not None:
+        guard(call, now)
+    call.status = to
+    if to == CallStatus.PUBLISHED and call.published_at is None:
+        call.published_at = now
+    audit.record("call.status_changed", call, actor=by,
+                 summary={"before": {"status": current.value}, "after": {"status": to.value}})

@@ -14,6 +14,8 @@ import sqlalchemy as sa
 from stdnum.fr import siret as siret_mod
 
 from ptce_aap import audit
+from ptce_aap.domain.dossier_checks import CallRules
+from ptce_aap.domain.geography import commune_name
 from ptce_aap.domain.money import AmountError, parse_amount, parse_decimal
 from ptce_aap.enums import DOSSIER_TRANSITIONS, DossierStatus, FinancingKind
 from ptce_aap.errors import DomainError
@@ -21,6 +23,7 @@ from ptce_aap.extensions import db
 from ptce_aap.models.base import utcnow
 from ptce_aap.models.calls import Call
 from ptce_aap.models.dossiers import Dossier, DossierTransition, FinancingLine, Member, Pole, PoleMembership
+from ptce_aap.permissions import dossier_accepts_changes
 
 
 class EditConflict(DomainError):
@@ -52,26 +55,53 @@ def start_dossier(call: Call, *, pole_name: str, by, pole: Pole | None = None) -
     elif db.session.scalar(sa.select(Dossier.id).filter_by(call_id=call.id, pole_id=pole.id)) is not None:
         raise DomainError("Ce pôle a déjà un dossier pour cet appel à projets.")
     dossier = Dossier(call_id=call.id, pole_id=pole.id, pole_name=pole_name or pole.name,
-                      updated_by_id=by.id, status=DossierStatus.DRAFT)
+                      updated_by_id=by.id, status=None)
     db.session.add(dossier)
-    db.session.flush()
-    db.session.add(DossierTransition(dossier_id=dossier.id, from_status=None, to_status=DossierStatus.DRAFT,
-                                     actor_id=by.id))
+    set_dossier_status(dossier, DossierStatus.DRAFT, by=by, expected_from=None)
     audit.record("dossier.created", dossier, actor=by, summary={"after": {"call": call.slug, "pole": pole.name}})
     return dossier
 
 
-def set_dossier_status(dossier: Dossier, to: DossierStatus, *, by, reason: str = "") -> DossierTransition:
-    """The only write path of ``Dossier.status``: checks the transition, records it and audits it."""
+class UnexpectedStatus(DomainError):
+    """The dossier's status changed since the caller read it (another request got there first)."""
+
+    def __init__(self, current: DossierStatus | None):
+        label = current.label if current is not None else "—"
+        super().__init__(f"Le statut de ce dossier a changé entre-temps (il est désormais : {label}).")
+        self.current = current
+
+
+_ANY = object()
+
+
+def set_dossier_status(dossier: Dossier, to: DossierStatus, *, by, expected_from=_ANY, reason: str | None = None,
+                       at: datetime | None = None, details: dict | None = None) -> DossierTransition:
+    """The only write path of ``Dossier.status``: checks the transition, records it and audits it.
+
+    ``expected_from`` (a status, a set of statuses, or None for a dossier being created) guards against a
+    concurrent change: the dossier must still be in it (``UnexpectedStatus`` otherwise). A new dossier (no
+    status yet) can only become a draft. Illegal transitions raise ``DomainError``. ``details`` go into the
+    audit's "after" summary. Caller commits.
+    """
     current = dossier.status
-    if to not in DOSSIER_TRANSITIONS[current]:
-        raise DomainError(f"Transition impossible : {current.label} → {to.label}.")
+    actor_id = getattr(by, "id", None)  # read before the change: loading it would flush a half-made change
+    if expected_from is not _ANY:
+        allowed = expected_from if isinstance(expected_from, (set, frozenset, tuple, list)) else {expected_from}
+        if current not in allowed:
+            raise UnexpectedStatus(current)
+    legal = {DossierStatus.DRAFT} if current is None else DOSSIER_TRANSITIONS[current]
+    if to not in legal:
+        before = current.label if current is not None else "—"
+        raise DomainError(f"Transition impossible : {before} → {to.label}.")
     dossier.status = to
+    if dossier.id is None:
+        db.session.flush()
     transition = DossierTransition(dossier_id=dossier.id, from_status=current, to_status=to,
-                                   actor_id=getattr(by, "id", None), reason=reason)
+                                   actor_id=actor_id, reason=reason or "", at=at or utcnow())
     db.session.add(transition)
     audit.record("dossier.status_changed", dossier, actor=by,
-                 summary={"before": {"status": current.value}, "after": {"status": to.value}, "reason": reason})
+                 summary={"before": {"status": current.value if current else None},
+                          "after": {"status": to.value, **(details or {})}, "reason": reason or ""})
     return transition
 
 
@@ -148,7 +178,7 @@ def save_fields(dossier: Dossier, values: dict, *, by, expected_version: int | N
 
     Saving is always possible for a draft: nothing typed is refused here, the checks flag it.
     """
-    if not dossier.is_editable:
+    if not dossier_accepts_changes(dossier):
         raise DomainError("Ce dossier n'est plus modifiable : il a été déposé.")
     check_version(dossier, expected_version)
     raw_inputs = dict(dossier.raw_inputs or {})
@@ -177,8 +207,6 @@ def save_fields(dossier: Dossier, values: dict, *, by, expected_version: int | N
             setattr(dossier, field, value)
             changed.append(field)
     if "commune_insee" in values and not dossier.commune_name:
-        from ptce_aap.domain.geography import commune_name
-
         official = commune_name(dossier.commune_insee)
         if official:
             dossier.commune_name = official
@@ -211,7 +239,7 @@ def _parse_date(raw: str) -> date | None:
 
 def replace_members(dossier: Dossier, rows: list[dict], *, by, expected_version: int | None) -> None:
     """Replace the member table with ``rows`` (dicts of the form's row fields)."""
-    if not dossier.is_editable:
+    if not dossier_accepts_changes(dossier):
         raise DomainError("Ce dossier n'est plus modifiable : il a été déposé.")
     check_version(dossier, expected_version)
     before = len(dossier.members)
@@ -228,7 +256,7 @@ def replace_members(dossier: Dossier, rows: list[dict], *, by, expected_version:
 
 def replace_financing_lines(dossier: Dossier, rows: list[dict], *, by, expected_version: int | None) -> None:
     """Replace the budget (expenses) and financing plan (resources) lines."""
-    if not dossier.is_editable:
+    if not dossier_accepts_changes(dossier):
         raise DomainError("Ce dossier n'est plus modifiable : il a été déposé.")
     check_version(dossier, expected_version)
     raw_inputs = {k: v for k, v in (dossier.raw_inputs or {}).items() if not k.startswith("lines-")}
@@ -249,8 +277,6 @@ def replace_financing_lines(dossier: Dossier, rows: list[dict], *, by, expected_
 
 
 def call_rules(call: Call):
-    from ptce_aap.domain.dossier_checks import CallRules
-
     return CallRules(
         required_document_codes=tuple(dt.code for dt in call.document_types if dt.is_required),
         document_labels={dt.code: dt.label for dt in call.document_types},

@@ -1,9 +1,10 @@
 """Submitting and withdrawing a dossier.
 
 ``submit_dossier`` happens exactly once even on a double click or from two tabs: the status moves
-with a conditional UPDATE (``WHERE status = 'draft'``); the loser sees the dossier already submitted
-and queues nothing. The receipt PDF and its mail are produced by jobs queued in the same
-transaction (dedupe keys per dossier), so they also happen once.
+under the dossier's row lock, through ``set_dossier_status`` guarded by ``expected_from=draft`` (and
+the row's version counter); the loser waits for the lock, re-reads a submitted dossier and queues
+nothing. The receipt PDF and its mail are produced by jobs queued in the same transaction (dedupe keys
+per dossier), so they also happen once.
 """
 
 from __future__ import annotations
@@ -11,18 +12,22 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.orm.exc import StaleDataError
 
-from ptce_aap import audit, jobs
+from ptce_aap import jobs
 from ptce_aap.domain import dossier_checks
 from ptce_aap.enums import CallStatus, DossierStatus
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
 from ptce_aap.i18n import PARIS
-from ptce_aap.models.dossiers import Dossier, DossierTransition
+from ptce_aap.models.dossiers import Dossier
+from ptce_aap.permissions import dossier_is_withdrawable
 from ptce_aap.services.dossiers import call_rules, set_dossier_status
 
 
 class AlreadySubmitted(DomainError):
+    category = "info"
+
     def __init__(self):
         super().__init__("Ce dossier a déjà été déposé : il n'a pas été déposé une seconde fois.")
 
@@ -56,37 +61,25 @@ def submit_dossier(dossier: Dossier, *, by, now: datetime) -> Dossier:
     if problems:
         raise DomainError("Le dossier est incomplet : corrigez les points signalés avant de le déposer.")
     receipt = receipt_number_for(dossier)
-    claimed = db.session.execute(
-        sa.update(Dossier)
-        .where(Dossier.id == dossier.id, Dossier.status == DossierStatus.DRAFT)
-        .values(status=DossierStatus.SUBMITTED, submitted_at=now, receipt_number=receipt,
-                version=Dossier.version + 1, updated_at=now, updated_by_id=by.id)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if claimed != 1:
-        raise AlreadySubmitted()
-    db.session.add(DossierTransition(dossier_id=dossier.id, from_status=DossierStatus.DRAFT,
-                                     to_status=DossierStatus.SUBMITTED, actor_id=by.id, at=now))
-    audit.record("dossier.submitted", dossier, actor=by,
-                 summary={"before": {"status": "draft"}, "after": {"status": "submitted", "receipt": receipt}})
+    # Under the row lock, the status just re-read is the truth: the guard makes the move happen once.
+    set_dossier_status(dossier, DossierStatus.SUBMITTED, by=by, expected_from=DossierStatus.DRAFT, at=now,
+                       details={"receipt": receipt})
+    dossier.submitted_at = now
+    dossier.receipt_number = receipt
+    dossier.updated_at = now
+    dossier.updated_by_id = by.id
+    try:
+        db.session.flush()
+    except StaleDataError:  # without a row lock (SQLite), the version counter tells the second request
+        raise AlreadySubmitted() from None
     jobs.schedule("generate_receipt", dedupe_key=f"receipt:{dossier.id}", dossier_id=dossier.id)
     jobs.schedule("eligibility_check", dedupe_key=f"eligibility:submit:{dossier.id}", dossier_id=dossier.id)
     db.session.flush()
-    db.session.refresh(dossier)
     return dossier
 
 
-WITHDRAWABLE = {DossierStatus.SUBMITTED, DossierStatus.ELIGIBLE, DossierStatus.INELIGIBLE, DossierStatus.IN_REVIEW,
-                DossierStatus.REVIEWED}
-
-
-def can_withdraw(dossier: Dossier) -> bool:
-    """Before the committee: the call is not yet in deliberation, and no decision is taken."""
-    return dossier.status in WITHDRAWABLE and dossier.call.status in {CallStatus.OPEN, CallStatus.CLOSED,
-                                                                      CallStatus.REVIEW}
-
-
 def withdraw_dossier(dossier: Dossier, *, by, reason: str = "") -> None:
-    if not can_withdraw(dossier):
+    """Withdraw a submitted dossier before the committee (``permissions.dossier_is_withdrawable``)."""
+    if not dossier_is_withdrawable(dossier):
         raise DomainError("Ce dossier ne peut plus être retiré.")
     set_dossier_status(dossier, DossierStatus.WITHDRAWN, by=by, reason=reason.strip()[:2000])

@@ -1,0 +1,35 @@
+"""What the applicant pages share: how a dossier page loads its dossier, and its remaining problems."""
+
+from __future__ import annotations
+
+from flask_login import current_user
+from sqlalchemy.orm import selectinload
+
+from ptce_aap.domain import dossier_checks
+from ptce_aap.i18n import PARIS
+from ptce_aap.models.base import utcnow
+from ptce_aap.models.calls import Call
+from ptce_aap.models.dossiers import Dossier, DossierTransition
+from ptce_aap.permissions import can_view_dossier, require
+from ptce_aap.services import dossiers as dossier_service
+from ptce_aap.web import load_or_404
+
+# Everything a page that shows the whole dossier reads, loaded in a few queries.
+FULL = (
+    selectinload(Dossier.members), selectinload(Dossier.financing_lines), selectinload(Dossier.attachments),
+    selectinload(Dossier.transitions).joinedload(DossierTransition.actor),
+    selectinload(Dossier.call).selectinload(Call.document_types),
+    selectinload(Dossier.call).selectinload(Call.categories),
+)
+
+
+def viewable_dossier(dossier_id: int, *, full: bool = False) -> Dossier:
+    """Load, then check: the dossier if the current user may see it (404 otherwise, also for others')."""
+    dossier = load_or_404(Dossier, dossier_id, options=FULL if full else ())
+    require(can_view_dossier(current_user, dossier))
+    return dossier
+
+
+def checks_for(dossier: Dossier) -> list[dossier_checks.Problem]:
+    return dossier_checks.check_dossier(dossier, dossier_service.call_rules(dossier.call),
+                                        today=utcnow().astimezone(PARIS).date())

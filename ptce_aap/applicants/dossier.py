@@ -1,0 +1,197 @@
+"""Applicant pages of one dossier: its summary, and each section's form (saved by autosave or the button,
+with the other version shown beside on a conflict)."""
+
+from __future__ import annotations
+
+from flask import flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_login import current_user
+from sqlalchemy.orm.exc import StaleDataError
+
+from ptce_aap.applicants import forms, sections
+from ptce_aap.applicants._common import checks_for, viewable_dossier
+from ptce_aap.applicants.blueprint import bp
+from ptce_aap.domain import dossier_checks
+from ptce_aap.errors import DomainError
+from ptce_aap.extensions import db
+from ptce_aap.i18n import format_paris
+from ptce_aap.models.dossiers import Dossier
+from ptce_aap.permissions import can_edit_dossier, can_manage_pole
+from ptce_aap.services import coeditors
+from ptce_aap.services import dossiers as dossier_service
+from ptce_aap.services import eligibility as eligibility_service
+from ptce_aap.web import domain_error_response, show_on_form
+
+
+@bp.route("/dossiers/<int:dossier_id>")
+def dossier(dossier_id: int):
+    d = viewable_dossier(dossier_id, full=True)
+    problems = checks_for(d)
+    by_section: dict[str, list] = {code: [] for code, _label in dossier_checks.SECTIONS}
+    for problem in problems:
+        by_section[problem.section].append(problem)
+    return render_template(
+        "applicants/dossier.html", dossier=d, call=d.call, problems=problems, by_section=by_section,
+        states=dossier_checks.section_states(problems), sections=sections.section_list(),
+        can_edit=can_edit_dossier(current_user, d), totals=dossier_checks.totals(d.financing_lines),
+        eligibility=eligibility_service.applicant_view(d),
+        can_manage=can_manage_pole(current_user, d.pole), editors=coeditors.editors(d.pole_id),
+        invitations=coeditors.pending_invitations(d.pole_id), invite_form=forms.InviteForm(
+            formdata=None, data={"email": request.args.get("invite", "")}), confirm_form=forms.ConfirmForm(),
+    )
+
+
+def _form_for(section: str, d: Dossier, formdata=None):
+    form_cls = sections.SECTION_FORMS[section]
+    if formdata is None:
+        form = form_cls(formdata=None, data=sections.initial_data(section, d))
+    else:
+        form = form_cls(formdata=formdata)
+    if section == "budget":
+        form.category_code.choices = [("", _("— Choisir —"))] + [(c.code, c.label) for c in d.call.categories]
+    return form
+
+
+def _apply(section: str, d: Dossier, form) -> None:
+    expected = form.expected_version()
+    if section == "membres":
+        rows = sections.member_rows(form)
+        dossier_service.replace_members(d, rows, by=current_user, expected_version=expected)
+    elif section == "budget":
+        dossier_service.save_fields(d, sections.scalar_values(section, form), by=current_user,
+                                    expected_version=expected)
+        dossier_service.replace_financing_lines(d, sections.financing_rows(form), by=current_user,
+                                                expected_version=None)
+    else:
+        values = sections.scalar_values(section, form)
+        dossier_service.save_fields(d, values, by=current_user, expected_version=expected)
+
+
+ROW_ACTIONS = {"membres": ("members", "add_member"), "budget": None}
+
+
+ADDABLE = {"membres": {"add_member": "members"}, "budget": {"add_expense": "expenses", "add_resource": "resources"}}
+
+
+def _handle_row_actions(section: str, form) -> str | bool:
+    """Table rows without JavaScript: returns the list to give an empty row to ("add_…", shown after the
+    save, since empty rows are not stored), True when a row was removed, False otherwise."""
+    action = request.form.get("row_action", "")
+    target, _sep, index = action.partition(":")
+    if target in ADDABLE.get(section, {}):
+        return ADDABLE[section][target]
+    removable = {"remove_member": "members", "remove_expense": "expenses", "remove_resource": "resources"}
+    if target in removable and index.isdigit() and hasattr(form, removable[target]):
+        field_list = getattr(form, removable[target])
+        entries = [e for i, e in enumerate(field_list.entries) if i != int(index)]
+        data = [e.form.data for e in entries]
+        while field_list.entries:
+            field_list.pop_entry()
+        for row in data:
+            field_list.append_entry(row)
+        return True
+    return False
+
+
+@bp.route("/dossiers/<int:dossier_id>/<any(identite, membres, activites, projet, budget):section>",
+          methods=["GET", "POST"])
+def edit_section(dossier_id: int, section: str):
+    d = viewable_dossier(dossier_id, full=True)
+    autosave = request.headers.get("X-Autosave") == "1"
+    if not can_edit_dossier(current_user, d):
+        if autosave:
+            return jsonify({"ok": False, "message": _("Ce dossier n'est plus modifiable.")}), 409
+        if request.method == "GET":  # read-only: the fields are shown, disabled
+            return _render_section(section, d, _form_for(section, d), readonly=True)
+        flash(_("Ce dossier a été déposé : il n'est plus modifiable."), "info")
+        return redirect(url_for("applicants.dossier", dossier_id=d.id))
+    if request.method == "GET":
+        form = _form_for(section, d)
+        return _render_section(section, d, form)
+    form = _form_for(section, d, formdata=request.form)
+    form.validate()  # lenient fields clean themselves; nothing here blocks saving a draft
+    row_changed = _handle_row_actions(section, form)
+    try:
+        _apply(section, d, form)
+        db.session.commit()
+    except (dossier_service.EditConflict, StaleDataError):
+        db.session.rollback()
+        d = viewable_dossier(dossier_id, full=True)
+        if autosave:
+            return jsonify({"ok": False, "conflict": True, "message": _(
+                "Ce dossier a été modifié ailleurs. L'enregistrement automatique est suspendu : cliquez sur "
+                "« Enregistrer » pour comparer les versions.")}), 409
+        return _render_conflict(section, d, form)
+    except DomainError as exc:
+        if autosave:
+            return domain_error_response(exc, as_json=True)
+        show_on_form(exc, form)  # the section again, with what was typed
+        return _render_section(section, d, form), 409
+    if autosave:
+        return jsonify({"ok": True, "version": d.version,
+                        "saved_at": _("Enregistré automatiquement : %(time)s", time=format_paris(d.updated_at))})
+    if isinstance(row_changed, str):  # the saved section, with what was typed (blank rows too) and one more row
+        form.version.data = str(d.version)
+        getattr(form, row_changed).append_entry()
+        return _render_section(section, d, form, focus=f"{row_changed}-{len(getattr(form, row_changed)) - 1}")
+    if row_changed:
+        return redirect(url_for("applicants.edit_section", dossier_id=d.id, section=section) + "#tableau")
+    left = [p for p in checks_for(d) if p.section == section]
+    if left:
+        flash(ngettext("Section enregistrée. Il reste %(num)d point à compléter ou corriger.",
+                       "Section enregistrée. Il reste %(num)d points à compléter ou corriger.", len(left)), "warning")
+    else:
+        flash(_("Section enregistrée."), "success")
+    if request.form.get("then") == "summary":
+        return redirect(url_for("applicants.dossier", dossier_id=d.id))
+    return redirect(url_for("applicants.edit_section", dossier_id=d.id, section=section))
+
+
+def _render_section(section: str, d: Dossier, form, conflict: list | None = None, focus: str | None = None,
+                    readonly: bool = False):
+    problems = [p for p in checks_for(d) if p.section == section]
+    if not readonly:
+        _attach_problems(form, problems)
+    return render_template(
+        f"applicants/section_{section}.html", dossier=d, call=d.call, form=form, section=section,
+        section_label=sections.SECTION_TITLES[section], problems=problems, limits=dossier_checks.LIMITS,
+        conflict=conflict, totals=dossier_checks.totals(d.financing_lines), focus=focus, readonly=readonly)
+
+
+def _attach_problems(form, problems) -> None:
+    """Show each invalid value next to its field (in red, with its message), not only in the list."""
+    fields = {field.id: field for field in form}
+    for entry_list in (getattr(form, name, None) for name in ("members", "expenses", "resources")):
+        for entry in entry_list or []:
+            fields.update({sub.id: sub for sub in entry.form})
+    for problem in problems:
+        field = fields.get(problem.field)
+        if field is not None and problem.kind == "invalid" and problem.message not in field.errors:
+            field.errors = [*field.errors, problem.message]
+
+
+def _render_conflict(section: str, d: Dossier, mine):
+    """Both versions of each field that differs; the user's form keeps what they typed."""
+    theirs = _form_for(section, d)
+    mine_values = sections.comparable(section, mine.data)
+    their_values = sections.comparable(section, theirs.data)
+    differing = []
+    for key, value in mine_values.items():
+        if their_values.get(key) != value:
+            label = getattr(getattr(mine, key, None), "label", None)
+            differing.append({"field": key, "label": label.text if label else key,
+                              "mine": _display(mine.data.get(key)), "theirs": _display(theirs.data.get(key))})
+    mine.version.data = str(d.version)  # saving again now deliberately replaces the other version
+    return _render_section(section, d, mine, conflict=differing), 409
+
+
+def _display(value) -> str:
+    if isinstance(value, list):
+        if value and isinstance(value[0], dict):
+            return "; ".join(" / ".join(str(v) for k, v in row.items() if v not in ("", None) and k != "csrf_token")
+                             for row in value) or "—"
+        return ", ".join(str(v) for v in value) or "—"
+    if isinstance(value, bool):
+        return _("oui") if value else _("non")
+    return str(value) if value not in (None, "") else "—"
