@@ -39,7 +39,8 @@ class CommitteeSession(db.Model):
     call = relationship("Call")
     attendance: Mapped[list[CommitteeAttendance]] = relationship(
         back_populates="session", cascade="all, delete-orphan", order_by="CommitteeAttendance.id")
-    decisions: Mapped[list[Decision]] = relationship(back_populates="session")
+    # passive_deletes="all": the ORM leaves the decisions alone, so the database's RESTRICT answers.
+    decisions: Mapped[list[Decision]] = relationship(back_populates="session", passive_deletes="all")
 
 
 class CommitteeAttendance(db.Model):

@@ -44,7 +44,8 @@ class Assignment(db.Model):
     dossier = relationship("Dossier")
     reviewer = relationship("User", foreign_keys=[reviewer_id])
     institution = relationship("Institution")
-    review: Mapped[Review | None] = relationship(back_populates="assignment", uselist=False)
+    # passive_deletes="all": the ORM leaves the review alone, so the database's RESTRICT answers.
+    review: Mapped[Review | None] = relationship(back_populates="assignment", uselist=False, passive_deletes="all")
 
 
 # Each target column of a conflict, for the "exactly one target" check and the uniqueness indexes.
