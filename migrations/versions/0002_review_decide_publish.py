@@ -500,10 +500,11 @@ def downgrade():
         for column in ["submitted_at", "created_at", "motivation", "status", "group_id", "call_id"]:
             batch_op.drop_column(column)
 
-    _execute("UPDATE conflicts_of_interest SET siren = '' WHERE siren IS NULL")
     with op.batch_alter_table("conflicts_of_interest") as batch_op:
         for name in ["exactly_one_target", "siren_9_digits", "cleared_with_author"]:
             _drop_check(batch_op, "conflicts_of_interest", name)
+    _execute("UPDATE conflicts_of_interest SET siren = '' WHERE siren IS NULL")
+    with op.batch_alter_table("conflicts_of_interest") as batch_op:
         batch_op.drop_constraint(op.f("fk_conflicts_of_interest_cleared_by_id_users"), type_="foreignkey")
         _fk(batch_op, "conflicts_of_interest", "reviewer_id", "users", "CASCADE")
         for column in CONFLICT_TARGETS:
