@@ -10,6 +10,7 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 
+import ptce_aap.extensions  # noqa: F401  (its engine hook makes SQLite enforce foreign keys, as in the app)
 from tests.fixtures.services import PG_ADMIN_DSN
 
 
@@ -167,6 +168,10 @@ def test_upgrade_from_0001_with_data_fills_the_new_columns_then_downgrades(datab
             assert _rows(conn, "SELECT kind FROM institutions") == [("other",)]
             assert _rows(conn, "SELECT prefix FROM api_tokens") == [("",)]
             assert _rows(conn, "SELECT count(*) FROM review_scores") == [(1,)]
+        # Foreign keys hold on both databases (SQLite: engines turn them on once ptce_aap.extensions is
+        # imported): a scored criterion cannot be deleted.
+        with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+            conn.execute(sa.text("DELETE FROM criteria"))
 
         # A correction after the upgrade: the history has two decisions, one current.
         tables = _tables(engine)
