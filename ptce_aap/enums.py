@@ -299,13 +299,60 @@ class RuleMode(Labelled):
 class AssignmentStatus(Labelled):
     ASSIGNED = "assigned"
     DECLINED_CONFLICT = "declined_conflict"
+    DECLINED = "declined"
     IN_PROGRESS = "in_progress"
     SUBMITTED = "submitted"
 
     @classmethod
     def labels(cls):
         return {cls.ASSIGNED: _l("Attribué"), cls.DECLINED_CONFLICT: _l("Décliné (conflit d'intérêts)"),
-                cls.IN_PROGRESS: _l("En cours"), cls.SUBMITTED: _l("Rendu")}
+                cls.DECLINED: _l("Décliné"), cls.IN_PROGRESS: _l("En cours"), cls.SUBMITTED: _l("Rendu")}
+
+
+class InstitutionKind(Labelled):
+    """What an institution on the committee is (reviewers come from ≥ 2 different institutions)."""
+
+    MINISTRY = "ministry"
+    STATE_AGENCY = "state_agency"
+    CDC = "caisse_des_depots"
+    REGION = "region"
+    OTHER = "other"
+
+    @classmethod
+    def labels(cls):
+        return {cls.MINISTRY: _l("Ministère"), cls.STATE_AGENCY: _l("Agence de l'État"),
+                cls.CDC: _l("Caisse des Dépôts"), cls.REGION: _l("Région"), cls.OTHER: _l("Autre")}
+
+
+class ReviewStage(Labelled):
+    """Where an assignment sits: the regional instruction or the national committee."""
+
+    REGIONAL = "regional"
+    NATIONAL = "national"
+
+    @classmethod
+    def labels(cls):
+        return {cls.REGIONAL: _l("Instruction régionale"), cls.NATIONAL: _l("Instruction nationale")}
+
+
+class ConflictSource(Labelled):
+    DECLARED = "declared"
+    ADMIN = "admin"
+    DETECTED = "detected"
+
+    @classmethod
+    def labels(cls):
+        return {cls.DECLARED: _l("Déclaré par le rapporteur"), cls.ADMIN: _l("Signalé par l'administration"),
+                cls.DETECTED: _l("Détecté automatiquement")}
+
+
+class OpinionStatus(Labelled):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+
+    @classmethod
+    def labels(cls):
+        return {cls.DRAFT: _l("Brouillon"), cls.SUBMITTED: _l("Rendu")}
 
 
 class Recommendation(Labelled):
@@ -328,6 +375,35 @@ class DecisionOutcome(Labelled):
     def labels(cls):
         return {cls.LAUREATE: _l("Lauréat"), cls.WAITLISTED: _l("Liste complémentaire"),
                 cls.REJECTED: _l("Non retenu")}
+
+
+class PaymentTerms(Labelled):
+    """``conditionsVersement`` of the SCDL subsidies schema; ``scdl`` is the value the file carries."""
+
+    SINGLE = "unique"
+    STAGED = "echelonne"
+    OTHER = "autre"
+
+    @classmethod
+    def labels(cls):
+        return {cls.SINGLE: _l("Versement unique"), cls.STAGED: _l("Versement échelonné"), cls.OTHER: _l("Autre")}
+
+    @property
+    def scdl(self) -> str:
+        return {"unique": "unique", "echelonne": "échelonné", "autre": "autre"}[self.value]
+
+
+class ApiScope(Labelled):
+    """What an API token may read (SPEC §7)."""
+
+    CALLS = "calls:read"
+    DOSSIERS = "dossiers:read"
+    DECISIONS = "decisions:read"
+
+    @classmethod
+    def labels(cls):
+        return {cls.CALLS: _l("Appels à projets"), cls.DOSSIERS: _l("Dossiers, avis et notes"),
+                cls.DECISIONS: _l("Décisions")}
 
 
 class OutboxStatus(StrEnum):
@@ -357,3 +433,14 @@ class JobStatus(Labelled):
     def labels(cls):
         return {cls.QUEUED: _l("En attente"), cls.RUNNING: _l("En cours"), cls.DONE: _l("Terminé"),
                 cls.FAILED: _l("Échec")}
+
+
+class JobKind(Labelled):
+    """What a tracked background job (``JobRun``) does; ``OTHER`` for rows older than the column."""
+
+    ELIGIBILITY_RERUN = "eligibility_rerun"
+    OTHER = "other"
+
+    @classmethod
+    def labels(cls):
+        return {cls.ELIGIBILITY_RERUN: _l("Vérification de l'éligibilité"), cls.OTHER: _l("Autre")}

@@ -1,9 +1,15 @@
-"""All models, imported here so that Alembic and the app see the whole schema."""
+"""All models, imported here so that Alembic and the app see the whole schema.
+
+Deleting: configuration belongs to its call (criteria, categories, document types, regional groups,
+the reviewer pool go with the call: CASCADE); history never goes silently (assignments, reviews,
+scores, conflicts, regional opinions, decisions, committee sessions and publications refuse the
+deletion of what they point to: RESTRICT). Accounts that acted are disabled, not deleted.
+"""
 
 from ptce_aap.models.accounts import ApiToken, Institution, User
 from ptce_aap.models.audit import AuditEvent
 from ptce_aap.models.calls import Call, CallCategory, Criterion, DocumentType
-from ptce_aap.models.decisions import Decision
+from ptce_aap.models.decisions import CommitteeAttendance, CommitteeSession, Decision
 from ptce_aap.models.dossiers import (
     Attachment,
     Dossier,
@@ -16,11 +22,14 @@ from ptce_aap.models.dossiers import (
     PoleMembership,
 )
 from ptce_aap.models.outbox import JobRun, Notification, OutboxEntry
+from ptce_aap.models.pool import RegionalGroup, ReviewerPoolMember
+from ptce_aap.models.publications import Publication
 from ptce_aap.models.reviews import Assignment, ConflictOfInterest, RegionalOpinion, Review, ReviewScore
 
 __all__ = [
-    "ApiToken", "Assignment", "Attachment", "AuditEvent", "Call", "CallCategory", "ConflictOfInterest",
-    "Criterion", "Decision", "DocumentType", "Dossier", "DossierTransition", "EligibilityCheck",
-    "FinancingLine", "Institution", "Invitation", "JobRun", "Member", "Notification", "OutboxEntry", "Pole",
-    "PoleMembership", "RegionalOpinion", "Review", "ReviewScore", "User",
+    "ApiToken", "Assignment", "Attachment", "AuditEvent", "Call", "CallCategory", "CommitteeAttendance",
+    "CommitteeSession", "ConflictOfInterest", "Criterion", "Decision", "DocumentType", "Dossier",
+    "DossierTransition", "EligibilityCheck", "FinancingLine", "Institution", "Invitation", "JobRun", "Member",
+    "Notification", "OutboxEntry", "Pole", "PoleMembership", "Publication", "RegionalGroup", "RegionalOpinion",
+    "Review", "ReviewScore", "ReviewerPoolMember", "User",
 ]

@@ -8,19 +8,26 @@ import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ptce_aap.enums import Role
+from ptce_aap.enums import InstitutionKind, Role
 from ptce_aap.extensions import db
-from ptce_aap.models.base import UTCDateTime, utcnow
+from ptce_aap.models.base import JSONType, UTCDateTime, enum_column, utcnow
 
 
 class Institution(db.Model):
-    """A ministry or partner that sends reviewers to the committee (DGCS/ESS, ANCT, Caisse des Dépôts…)."""
+    """A ministry or partner that sends reviewers to the committee (DGCS/ESS, ANCT, Caisse des Dépôts…).
+
+    ``siren`` lets conflict detection match the institution against a dossier's structure porteuse
+    and members (SPEC §9); several institutions may share one SIREN (directorates of a ministry).
+    """
 
     __tablename__ = "institutions"
+    __table_args__ = (sa.CheckConstraint("siren IS NULL OR length(siren) = 9", name="siren_9_digits"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(200), unique=True)
     short_name: Mapped[str] = mapped_column(sa.String(40), default="")
+    kind: Mapped[InstitutionKind] = mapped_column(enum_column(InstitutionKind), default=InstitutionKind.OTHER)
+    siren: Mapped[str | None] = mapped_column(sa.String(9), index=True)
 
     def __repr__(self) -> str:
         return f"<Institution {self.short_name or self.name}>"
@@ -83,16 +90,28 @@ class User(UserMixin, db.Model):
 
 
 class ApiToken(db.Model):
-    """A bearer token for the read-only API; only its SHA-256 is stored."""
+    """A bearer token for the read-only API; only its SHA-256 is stored.
+
+    ``prefix`` is the token's first characters, shown in the UI so a person can tell tokens apart;
+    ``scopes`` lists ``ApiScope`` values. A token is usable while not revoked and not expired
+    (``expires_at`` None: tokens created before expiry existed).
+    """
 
     __tablename__ = "api_tokens"
+    __table_args__ = (sa.CheckConstraint("expires_at IS NULL OR expires_at > created_at", name="expires_after_creation"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
     label: Mapped[str] = mapped_column(sa.String(100))
     token_sha256: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(sa.String(12), default="")
+    scopes: Mapped[list] = mapped_column(JSONType, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     user: Mapped[User] = relationship()
+
+    def is_usable_at(self, moment: datetime) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or moment < self.expires_at)

@@ -12,13 +12,16 @@ from ptce_aap.models.base import JSONType, UTCDateTime, utcnow
 
 
 class AuditEvent(db.Model):
-    """Who did what to which object, when and from where. Written by ``ptce_aap.audit.record``."""
+    """Who did what to which object, when and from where. Written by ``ptce_aap.audit.record``.
+
+    ``actor_id`` is RESTRICT: an account with history is disabled, not deleted.
+    """
 
     __tablename__ = "audit_events"
     __table_args__ = (sa.Index("ix_audit_events_object", "object_type", "object_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="RESTRICT"), index=True)
     action: Mapped[str] = mapped_column(sa.String(80), index=True)
     object_type: Mapped[str] = mapped_column(sa.String(40))
     object_id: Mapped[str | None] = mapped_column(sa.String(40))

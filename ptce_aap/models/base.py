@@ -73,3 +73,13 @@ def enum_column(enum_cls: type[StrEnum], **kw) -> sa.Enum:
 
 
 JSONType = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+
+def siren_from_siret(siret: str | None) -> str:
+    """The SIREN (9 digits) a SIRET starts with; ``""`` when the text is not 14 digits.
+
+    No checksum test (``domain.eligibility.siren_of`` validates): a stored SIREN is for matching
+    (conflicts, earlier laureates). Migration 0002 filled existing rows with the same rule.
+    """
+    siret = siret or ""
+    return siret[:9] if len(siret) == 14 and siret.isdigit() else ""

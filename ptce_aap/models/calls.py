@@ -17,6 +17,16 @@ class Call(db.Model):
     """An appel à projets. Status changes go through ``services.calls.set_call_status``."""
 
     __tablename__ = "calls"
+    __table_args__ = (
+        sa.CheckConstraint("closes_at > opens_at", name="closes_after_opening"),
+        sa.CheckConstraint("envelope_eur >= 0", name="envelope_not_negative"),
+        sa.CheckConstraint("max_amount_eur >= 0", name="max_amount_not_negative"),
+        sa.CheckConstraint("max_state_share > 0 AND max_state_share <= 1", name="state_share_fraction"),
+        sa.CheckConstraint("reviewers_per_dossier >= 1", name="reviewers_per_dossier_positive"),
+        sa.CheckConstraint("max_upload_bytes > 0", name="max_upload_positive"),
+        sa.CheckConstraint("disagreement_threshold > 0 AND disagreement_threshold <= 1",
+                           name="disagreement_threshold_fraction"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(sa.String(80), unique=True)
@@ -26,12 +36,17 @@ class Call(db.Model):
     opens_at: Mapped[datetime] = mapped_column(UTCDateTime())
     closes_at: Mapped[datetime] = mapped_column(UTCDateTime())
     review_deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Regional groups give their avis and ranking before this (calls with regional instruction).
+    regional_deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     envelope_eur: Mapped[Decimal] = mapped_column(Money())
     max_amount_eur: Mapped[Decimal] = mapped_column(Money())
     # Maximum share of the project budget the State may fund, as a fraction (0.5 = 50 %).
     max_state_share: Mapped[Decimal] = mapped_column(sa.Numeric(5, 4), default=Decimal("0.5"))
     reviewers_per_dossier: Mapped[int] = mapped_column(default=2)
     has_regional_instruction: Mapped[bool] = mapped_column(default=False)
+    # Reviews of one dossier "disagree" when their weighted scores lie further apart than this fraction
+    # of the grid's scale (0.3 = 30 %); the ranking table flags such dossiers.
+    disagreement_threshold: Mapped[Decimal] = mapped_column(sa.Numeric(5, 4), default=Decimal("0.3"))
     max_upload_bytes: Mapped[int] = mapped_column(default=20 * 1024 * 1024)
     # {rule_code: {"mode": "blocking|advisory|off", **parameters}}
     eligibility_settings: Mapped[dict] = mapped_column(JSONType, default=dict)
@@ -55,10 +70,15 @@ class Call(db.Model):
 
 
 class Criterion(db.Model):
-    """One line of the scoring grid (SPEC §4)."""
+    """One line of the scoring grid (SPEC §4). A criterion that has scores cannot be deleted
+    (``review_scores.criterion_id`` is RESTRICT): a grid is edited only while the call is a draft."""
 
     __tablename__ = "criteria"
-    __table_args__ = (sa.UniqueConstraint("call_id", "code"),)
+    __table_args__ = (
+        sa.UniqueConstraint("call_id", "code"),
+        sa.CheckConstraint("weight > 0", name="weight_positive"),
+        sa.CheckConstraint("max_score > 0", name="max_score_positive"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     call_id: Mapped[int] = mapped_column(sa.ForeignKey("calls.id", ondelete="CASCADE"), index=True)
@@ -76,7 +96,11 @@ class CallCategory(db.Model):
     """Optional category of a call (émergence, développement…) with its own cap."""
 
     __tablename__ = "call_categories"
-    __table_args__ = (sa.UniqueConstraint("call_id", "code"),)
+    __table_args__ = (
+        sa.UniqueConstraint("call_id", "code"),
+        sa.CheckConstraint("max_amount_eur IS NULL OR max_amount_eur >= 0", name="max_amount_not_negative"),
+        sa.CheckConstraint("quota IS NULL OR quota >= 0", name="quota_not_negative"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     call_id: Mapped[int] = mapped_column(sa.ForeignKey("calls.id", ondelete="CASCADE"), index=True)

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from ptce_aap.enums import (
     AttachmentStatus,
@@ -21,7 +21,7 @@ from ptce_aap.enums import (
     ScanStatus,
 )
 from ptce_aap.extensions import db
-from ptce_aap.models.base import JSONType, Money, UTCDateTime, enum_column, utcnow
+from ptce_aap.models.base import JSONType, Money, UTCDateTime, enum_column, siren_from_siret, utcnow
 
 
 class Pole(db.Model):
@@ -73,13 +73,25 @@ class Dossier(db.Model):
 
     Status changes only through ``services.dossiers.set_dossier_status``; ``version`` is the
     optimistic lock (SQLAlchemy's version counter): a stale save raises ``StaleDataError``.
+    The outcome statuses (laureate, waitlisted, rejected) follow the current ``Decision`` once it is
+    notified; the decision is authoritative (see ``models.decisions``). ``carrier_siren`` is derived
+    from ``carrier_siret`` on assignment (``siren_from_siret``), for conflict detection and earlier laureates.
     """
 
     __tablename__ = "dossiers"
-    __table_args__ = (sa.UniqueConstraint("call_id", "pole_id"),)
+    __table_args__ = (
+        sa.UniqueConstraint("call_id", "pole_id"),
+        sa.Index("ix_dossiers_call_id_status", "call_id", "status"),
+        sa.CheckConstraint("total_budget_eur IS NULL OR total_budget_eur >= 0", name="total_budget_not_negative"),
+        sa.CheckConstraint("amount_requested_eur IS NULL OR amount_requested_eur >= 0",
+                           name="amount_requested_not_negative"),
+        sa.CheckConstraint("jobs_existing_fte IS NULL OR jobs_existing_fte >= 0", name="jobs_existing_not_negative"),
+        sa.CheckConstraint("jobs_to_create_fte IS NULL OR jobs_to_create_fte >= 0",
+                           name="jobs_to_create_not_negative"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    call_id: Mapped[int] = mapped_column(sa.ForeignKey("calls.id"), index=True)
+    call_id: Mapped[int] = mapped_column(sa.ForeignKey("calls.id"))
     pole_id: Mapped[int] = mapped_column(sa.ForeignKey("poles.id"), index=True)
     status: Mapped[DossierStatus] = mapped_column(
         enum_column(DossierStatus), default=DossierStatus.DRAFT, index=True)
@@ -90,6 +102,7 @@ class Dossier(db.Model):
     pole_name: Mapped[str] = mapped_column(sa.String(200), default="")
     carrier_legal_name: Mapped[str] = mapped_column(sa.String(200), default="")
     carrier_siret: Mapped[str] = mapped_column(sa.String(20), default="")
+    carrier_siren: Mapped[str] = mapped_column(sa.String(9), default="", index=True)
     carrier_legal_form: Mapped[LegalForm | None] = mapped_column(enum_column(LegalForm))
     carrier_rna: Mapped[str] = mapped_column(sa.String(10), default="")
     address: Mapped[str] = mapped_column(sa.String(300), default="")
@@ -148,9 +161,15 @@ class Dossier(db.Model):
 
     __mapper_args__ = {"version_id_col": version}
 
+    @validates("carrier_siret")
+    def _derive_carrier_siren(self, _key, siret: str) -> str:
+        self.carrier_siren = siren_from_siret(siret)
+        return siret
+
 
 class Member(db.Model):
-    """A member structure of the pole (a PTCE groups about fifteen)."""
+    """A member structure of the pole (a PTCE groups about fifteen). ``siren`` is derived from
+    ``siret`` on assignment (``siren_from_siret``; ``""`` without a valid SIRET), indexed for conflict detection."""
 
     __tablename__ = "members"
 
@@ -159,6 +178,7 @@ class Member(db.Model):
     position: Mapped[int] = mapped_column(default=0)
     name: Mapped[str] = mapped_column(sa.String(200), default="")
     siret: Mapped[str] = mapped_column(sa.String(20), default="")
+    siren: Mapped[str] = mapped_column(sa.String(9), default="", index=True)
     category: Mapped[MemberCategory | None] = mapped_column(enum_column(MemberCategory))
     department: Mapped[str] = mapped_column(sa.String(3), default="")
     role: Mapped[MemberRole | None] = mapped_column(enum_column(MemberRole))
@@ -167,11 +187,17 @@ class Member(db.Model):
 
     dossier: Mapped[Dossier] = relationship(back_populates="members")
 
+    @validates("siret")
+    def _derive_siren(self, _key, siret: str) -> str:
+        self.siren = siren_from_siret(siret)
+        return siret
+
 
 class FinancingLine(db.Model):
     """A line of the cellule d'animation budget (expense) or of the financing plan (resource)."""
 
     __tablename__ = "financing_lines"
+    __table_args__ = (sa.CheckConstraint("amount_eur IS NULL OR amount_eur >= 0", name="amount_not_negative"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dossier_id: Mapped[int] = mapped_column(sa.ForeignKey("dossiers.id", ondelete="CASCADE"), index=True)

@@ -7,7 +7,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ptce_aap.enums import JobStatus, NotificationStatus, OutboxStatus
+from ptce_aap.enums import JobKind, JobStatus, NotificationStatus, OutboxStatus
 from ptce_aap.extensions import db
 from ptce_aap.models.base import JSONType, UTCDateTime, enum_column, utcnow
 
@@ -55,11 +55,18 @@ class Notification(db.Model):
 
 
 class JobRun(db.Model):
-    """Progress of a long background job, polled by the UI."""
+    """Progress of a long background job, polled by the UI. ``kind`` says what it does and
+    ``call_id`` which call it works on (``None`` for jobs not tied to a call); ``name`` is a label."""
 
     __tablename__ = "job_runs"
+    __table_args__ = (
+        sa.CheckConstraint("done >= 0 AND total >= 0", name="progress_not_negative"),
+        sa.Index("ix_job_runs_call_id_kind", "call_id", "kind"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[JobKind] = mapped_column(enum_column(JobKind))
+    call_id: Mapped[int | None] = mapped_column(sa.ForeignKey("calls.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(sa.String(100))
     status: Mapped[JobStatus] = mapped_column(enum_column(JobStatus), default=JobStatus.QUEUED)
     done: Mapped[int] = mapped_column(default=0)

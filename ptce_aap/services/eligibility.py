@@ -22,7 +22,7 @@ from ptce_aap import audit, jobs
 from ptce_aap.domain import dossier_checks
 from ptce_aap.domain import eligibility as rules
 from ptce_aap.domain.eligibility import AttachmentFacts, CallFacts, DossierFacts, MemberFacts, Verdict
-from ptce_aap.enums import DecisionOutcome, DossierStatus, JobStatus
+from ptce_aap.enums import DecisionOutcome, DossierStatus, JobKind, JobStatus
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
 from ptce_aap.urls import external_url
@@ -48,7 +48,7 @@ def previously_funded_sirens(call: Call) -> frozenset[str]:
     """SIRENs of the structures porteuses that were laureates of another PTCE call on the platform."""
     sirets = db.session.scalars(
         sa.select(Dossier.carrier_siret).join(Decision, Decision.dossier_id == Dossier.id)
-        .where(Decision.outcome == DecisionOutcome.LAUREATE, Dossier.call_id != call.id))
+        .where(Decision.is_current, Decision.outcome == DecisionOutcome.LAUREATE, Dossier.call_id != call.id))
     return frozenset(siren for siren in (rules.siren_of(s) for s in sirets) if siren)
 
 
@@ -251,9 +251,7 @@ def rerun_name(call: Call) -> str:
 
 
 def call_id_of_run(run: JobRun) -> int | None:
-    if run.name.startswith(RERUN_PREFIX) and run.name[len(RERUN_PREFIX):].isdigit():
-        return int(run.name[len(RERUN_PREFIX):])
-    return None
+    return run.call_id
 
 
 def checkable_count(call: Call) -> int:
@@ -266,15 +264,16 @@ def rerun_for_call(call: Call, *, by) -> JobRun:
     the call; returns its ``JobRun`` (progress). A re-run already under way is returned instead of a
     second one. Audited; caller commits."""
     pending = db.session.scalar(
-        sa.select(JobRun).where(JobRun.name == rerun_name(call),
+        sa.select(JobRun).where(JobRun.call_id == call.id, JobRun.kind == JobKind.ELIGIBILITY_RERUN,
                                 JobRun.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]),
                                 JobRun.created_at > utcnow() - RERUN_STALE_AFTER)
         .order_by(JobRun.id.desc()).limit(1))
     if pending is not None:
         return pending
     total = checkable_count(call)
-    run = JobRun(name=rerun_name(call), status=JobStatus.QUEUED, done=0, total=total,
-                 message="En attente de traitement.", created_by_id=by.id, created_at=utcnow())
+    run = JobRun(kind=JobKind.ELIGIBILITY_RERUN, call_id=call.id, name=rerun_name(call),
+                 status=JobStatus.QUEUED, done=0, total=total, message="En attente de traitement.",
+                 created_by_id=by.id, created_at=utcnow())
     db.session.add(run)
     db.session.flush()
     jobs.schedule("eligibility_rerun", dedupe_key=f"eligibility_rerun:{run.id}", job_run_id=run.id,

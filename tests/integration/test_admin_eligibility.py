@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from ptce_aap import jobs
-from ptce_aap.enums import DossierStatus, JobStatus, NotificationStatus
+from ptce_aap.enums import DossierStatus, JobKind, JobStatus, NotificationStatus
 from ptce_aap.models.audit import AuditEvent
 from ptce_aap.models.base import utcnow
 from ptce_aap.models.dossiers import Dossier, EligibilityCheck
@@ -263,7 +263,8 @@ def test_rerun_button_confirmation_progress_page_and_json(client, login_as, admi
 
 def test_progress_page_shows_a_run_in_the_middle(client, login_as, admin_user, make_call, db):
     call = make_call()
-    run = JobRun(name=f"eligibility_rerun:{call.id}", status=JobStatus.RUNNING, done=300, total=1000,
+    run = JobRun(kind=JobKind.ELIGIBILITY_RERUN, call_id=call.id, name=f"eligibility_rerun:{call.id}",
+                 status=JobStatus.RUNNING, done=300, total=1000,
                  message="Dossiers vérifiés : 300 sur 1\u202f000.", created_by_id=admin_user.id)
     db.session.add(run)
     db.session.commit()
