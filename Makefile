@@ -5,8 +5,13 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 FLASK := $(BIN)/flask --app wsgi
 PIP_QUIET := --quiet --disable-pip-version-check
+# bash with pipefail: a failed pip install stops make even though its output goes through grep.
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+# Every pip install is held to the versions in constraints.txt (a new release cannot break a fresh machine).
+PIP_INSTALL := $(BIN)/pip install $(PIP_QUIET) -c constraints.txt
 
-.PHONY: run test lint install install-test assets services worker clean translations
+.PHONY: run test lint install install-test assets services worker clean translations lock
 
 run: export PUBLIC_BASE_URL ?= http://127.0.0.1:$(PORT)
 run: install
@@ -34,17 +39,23 @@ translations: $(VENV)/.installed-test
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install $(PIP_QUIET) --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
+	$(BIN)/pip install $(PIP_QUIET) --upgrade pip 2>&1 | { grep -v "^WARNING: Location" || true; }
 
-$(VENV)/.installed-run: pyproject.toml | $(VENV)/bin/python
-	$(BIN)/pip install $(PIP_QUIET) -e . 2>&1 | grep -v "^WARNING: Location" || true
+$(VENV)/.installed-run: pyproject.toml constraints.txt | $(VENV)/bin/python
+	$(PIP_INSTALL) -e . 2>&1 | { grep -v "^WARNING: Location" || true; }
 	$(BIN)/python -c "import ptce_aap, flask, sqlalchemy, weasyprint"
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(VENV)/bin/python
-	$(BIN)/pip install $(PIP_QUIET) -e '.[test]' 2>&1 | grep -v "^WARNING: Location" || true
+$(VENV)/.installed-test: pyproject.toml constraints.txt | $(VENV)/bin/python
+	$(PIP_INSTALL) -e '.[test]' 2>&1 | { grep -v "^WARNING: Location" || true; }
 	$(BIN)/python -c "import ptce_aap, pytest, moto, aiosmtpd, playwright"
 	touch $@ $(VENV)/.installed-run
+
+# After a change of pyproject.toml: `make lock` rewrites constraints.txt from the venv (commit it with the suite green).
+lock: | $(VENV)/bin/python
+	$(BIN)/pip install $(PIP_QUIET) -e '.[test]' 2>&1 | { grep -v "^WARNING: Location" || true; }
+	{ grep '^#' constraints.txt; $(BIN)/pip freeze --exclude-editable; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 MAX_AMOUNT = Decimal("999999999.99")  # fits NUMERIC(12, 2)
 _SPACES = re.compile(r"[\s\u00a0\u202f']")
+# ASCII digits only: "\d" and Decimal() also take "١٢" (Arabic-Indic) or "1_000", "1e3", "NaN".
+_AMOUNT = re.compile(r"-?[0-9]+(\.[0-9]{1,2})?")
+_NUMBER = re.compile(r"[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)")
 
 
 class AmountError(ValueError):
@@ -22,7 +25,7 @@ def parse_amount(text: str | None, *, allow_zero: bool = True) -> Decimal | None
         return None
     if cleaned.count(",") == 1 and "." not in cleaned:
         cleaned = cleaned.replace(",", ".")
-    if not re.fullmatch(r"-?\d+(\.\d{1,2})?", cleaned):
+    if not _AMOUNT.fullmatch(cleaned):
         raise AmountError("Saisissez un montant en euros, par exemple 12 500 ou 12 500,50.")
     value = Decimal(cleaned)
     if value < 0:
@@ -41,11 +44,11 @@ def parse_decimal(text: str | None, *, maximum: Decimal = Decimal("100000")) -> 
     cleaned = _SPACES.sub("", str(text))
     if not cleaned:
         return None
-    try:
-        value = Decimal(cleaned.replace(",", "."))
-    except InvalidOperation as exc:
-        raise AmountError("Saisissez un nombre, par exemple 2 ou 2,5.") from exc
-    if not value.is_finite() or value < 0:
+    cleaned = cleaned.replace(",", ".")
+    if not _NUMBER.fullmatch(cleaned):
+        raise AmountError("Saisissez un nombre, par exemple 2 ou 2,5.")
+    value = Decimal(cleaned)
+    if value < 0:
         raise AmountError("Saisissez un nombre positif, par exemple 2 ou 2,5.")
     if value > maximum:
         raise AmountError("Ce nombre est trop élevé : vérifiez votre saisie.")

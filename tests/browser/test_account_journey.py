@@ -34,7 +34,8 @@ def test_register_verify_login_and_see_french_dashboard(page, worker, smtp, live
     page.get_by_label("Confirmation du mot de passe").fill("Coop-territoire-2026")
     tick_box(page, "J’accepte les conditions d’utilisation de la plateforme")
     page.get_by_role("button", name="Créer mon compte").click()
-    assert page.locator("h1").inner_text() != ""
+    assert page.locator("h1").inner_text() == "Consultez votre messagerie"
+    assert "Un courriel va être envoyé à l’adresse ines.morel@example.org" in page.locator("main").inner_text()
     check_accessibility(page, context="check your mail")
 
     worker()

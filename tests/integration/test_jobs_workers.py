@@ -7,6 +7,7 @@ import os
 import subprocess
 
 import pytest
+import redis
 import sqlalchemy as sa
 
 from ptce_aap import jobs
@@ -35,7 +36,8 @@ def test_redis_outage_leaves_rows_pending_until_redis_is_back(private_app, priva
     status, attempts, error = entry_status(db, entry.id)
     assert (status, attempts) == (OutboxStatus.PENDING, 0)
     assert error.startswith("Redis : Error 111 connecting to 127.0.0.1")
-    with pytest.raises(Exception):  # noqa: B017 (redis' ConnectionError)
+    with pytest.raises(redis.exceptions.ConnectionError,
+                       match=rf"^Error 111 connecting to 127\.0\.0\.1:{private_redis.port}\. Connection refused\.$"):
         jobs.healthcheck()
 
     private_redis.start()  # same port

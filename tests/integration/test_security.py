@@ -122,20 +122,42 @@ def test_logout_without_csrf_token_is_refused(other_app, make_user):
 
 # --- headers and cookies -------------------------------------------------------------------------
 
+def csp_of(response) -> dict[str, str]:
+    directives = [d.split(" ", 1) for d in response.headers["Content-Security-Policy"].split("; ")]
+    assert len({name for name, _ in directives}) == len(directives)  # no directive twice
+    return dict(directives)
+
+
+CSP = {
+    "default-src": "'self'", "script-src": "'self'", "style-src": "'self'", "img-src": "'self' data:",
+    "font-src": "'self' data:", "frame-ancestors": "'none'", "base-uri": "'self'", "object-src": "'none'",
+}
+
+
 @pytest.mark.parametrize("path", ["/", "/compte/connexion", "/compte/inscription"])
-def test_security_headers_are_sent(client, path):
+def test_security_headers_are_sent(client, path, test_settings):
     response = client.get(path)
 
-    csp = {d.split(" ", 1)[0]: d.split(" ", 1)[1] for d in response.headers["Content-Security-Policy"].split("; ")}
-    assert csp["default-src"] == "'self'"
-    assert csp["script-src"] == "'self'"
-    assert csp["frame-ancestors"] == "'none'"
-    assert csp["object-src"] == "'none'"
+    s3 = test_settings["S3_ENDPOINT_URL"]  # uploads go from the browser straight to the S3 store
+    assert csp_of(response) == {**CSP, "connect-src": f"'self' {s3}", "form-action": f"'self' {s3}"}
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Referrer-Policy"] == "same-origin"
     assert response.headers["X-Frame-Options"] == "DENY"
     assert response.headers["Cache-Control"] == "no-store"
     assert "Strict-Transport-Security" not in response.headers
+
+
+@pytest.mark.parametrize(("storage", "connect_src", "form_action"), [
+    ({"STORAGE_BACKEND": "local"}, "'self'", "'self'"),
+    ({"STORAGE_BACKEND": "s3", "S3_ENDPOINT_URL": "https://s3.example.net:9000/some/path"},
+     "'self' https://s3.example.net:9000", "'self' https://s3.example.net:9000"),
+    ({"STORAGE_BACKEND": "s3", "S3_ENDPOINT_URL": None}, "'self' https://*.amazonaws.com", "'self'"),
+])
+def test_csp_follows_the_storage_backend(other_app, storage, connect_src, form_action):
+    response = other_app(storage).test_client().get("/compte/connexion")
+
+    assert response.status_code == 200
+    assert csp_of(response) == {**CSP, "connect-src": connect_src, "form-action": form_action}
 
 
 def test_session_cookie_is_httponly_and_samesite_lax_but_not_secure_over_http(client, make_user):
