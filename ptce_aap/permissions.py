@@ -133,8 +133,9 @@ def reviewer_assignment(user, dossier) -> Assignment | None:
     """The user's live assignment on ``dossier``, or None if they have none, declined it, or any conflict of
     interest concerns them and this dossier. The one place that reads assignments and conflicts for access.
 
-    A conflict concerns the dossier when it names its pole, or the SIREN of its structure porteuse or of one
-    of its members — for any call, or for the dossier's call. Co-editing the pole is a conflict too.
+    A conflict (of the dossier's call, not cleared by an admin) concerns the dossier when it names its pole,
+    the SIREN of its structure porteuse or of one of its members, or one of its departments. Co-editing the
+    pole is a conflict too.
     """
     if not getattr(user, "is_authenticated", False):
         return None
@@ -146,15 +147,16 @@ def reviewer_assignment(user, dossier) -> Assignment | None:
         Assignment.dossier_id == dossier.id, Assignment.reviewer_id == user.id,
         Assignment.status != AssignmentStatus.DECLINED_CONFLICT))
     if assignment is not None:
-        sirens = sa.select(sa.func.substr(Member.siret, 1, 9)).where(Member.dossier_id == dossier.id,
-                                                                    Member.siret != "")
+        sirens = sa.select(Member.siren).where(Member.dossier_id == dossier.id, Member.siren != "")
+        departments = [d for d in (dossier.departments or []) if d]
         conflict = sa.select(ConflictOfInterest.id).where(
             ConflictOfInterest.reviewer_id == user.id,
-            sa.or_(ConflictOfInterest.call_id.is_(None), ConflictOfInterest.call_id == dossier.call_id),
+            ConflictOfInterest.cleared_at.is_(None),
+            ConflictOfInterest.call_id == dossier.call_id,
             sa.or_(ConflictOfInterest.pole_id == dossier.pole_id,
-                   sa.and_(ConflictOfInterest.siren != "",
-                           sa.or_(ConflictOfInterest.siren == (dossier.carrier_siret or "")[:9],
-                                  ConflictOfInterest.siren.in_(sirens)))))
+                   ConflictOfInterest.siren == (dossier.carrier_siren or None),
+                   ConflictOfInterest.siren.in_(sirens),
+                   ConflictOfInterest.department.in_(departments)))
         if db.session.scalar(sa.select(conflict.exists())) or is_pole_member(user, dossier.pole_id):
             assignment = None
     cache[key] = assignment

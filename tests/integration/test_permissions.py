@@ -7,7 +7,7 @@ import pytest
 from flask_login import AnonymousUserMixin
 
 from ptce_aap import permissions as p
-from ptce_aap.enums import AssignmentStatus, CallStatus, DossierStatus, Role
+from ptce_aap.enums import AssignmentStatus, CallStatus, ConflictSource, DossierStatus, Role
 from ptce_aap.models.base import utcnow
 from ptce_aap.models.dossiers import Attachment, PoleMembership
 from ptce_aap.models.reviews import Assignment, ConflictOfInterest, Review
@@ -52,8 +52,8 @@ def world(db, make_user, make_dossier, open_call):
         db.session.flush()
         reviews[name] = Review(assignment_id=assignment.id)
         db.session.add(reviews[name])
-    db.session.add(ConflictOfInterest(reviewer_id=reviewers["reviewer_conflict"].id, pole_id=dossier.pole_id,
-                                      reason="Ancien salarié de la structure porteuse"))
+    db.session.add(ConflictOfInterest(reviewer_id=reviewers["reviewer_conflict"].id, call_id=dossier.call_id,
+                                      pole_id=dossier.pole_id, reason="Ancien salarié de la structure porteuse"))
     db.session.commit()
     people = {"owner": owner, "coeditor": coeditor, "other_applicant": other,
               "admin": make_user("admin@example.org", roles=(Role.ADMIN,)), "anonymous": AnonymousUserMixin(),
@@ -114,15 +114,30 @@ def test_a_declined_assignment_shows_nothing(world, db):
     {"siren": "732829320"},  # the structure porteuse's SIREN (its SIRET is 73282932000074)
     {"siren": "356000000"},  # a member's SIREN
     {"pole_id": "same"},  # the pole, for this very call
+    {"department": "DEPT"},  # one of the departments the pole covers
 ])
 def test_any_conflict_on_the_dossier_hides_it_from_an_assigned_reviewer(world, db, conflict):
     reviewer, dossier = world["people"]["reviewer_assigned"], world["dossier"]
     assert p.can_view_dossier(reviewer, dossier) is True
-    values = {k: (dossier.pole_id if v == "same" else v) for k, v in conflict.items()}
+    values = {k: (dossier.pole_id if v == "same" else dossier.departments[0] if v == "DEPT" else v)
+              for k, v in conflict.items()}
     db.session.add(ConflictOfInterest(reviewer_id=reviewer.id, call_id=dossier.call_id, **values))
     db.session.flush()
     assert p.can_view_dossier(reviewer, dossier) is False
     assert p.can_edit_review(reviewer, world["reviews"]["reviewer_assigned"]) is False
+
+
+def test_a_conflict_cleared_by_an_admin_no_longer_hides_the_dossier(world, db):
+    reviewer, dossier = world["people"]["reviewer_assigned"], world["dossier"]
+    admin = world["people"]["admin"]
+    conflict = ConflictOfInterest(reviewer_id=reviewer.id, call_id=dossier.call_id, siren="732829320",
+                                  source=ConflictSource.DETECTED)
+    db.session.add(conflict)
+    db.session.flush()
+    assert p.can_view_dossier(reviewer, dossier) is False
+    conflict.cleared_at, conflict.cleared_by_id, conflict.cleared_reason = utcnow(), admin.id, "Homonymie"
+    db.session.flush()
+    assert p.can_view_dossier(reviewer, dossier) is True
 
 
 def test_a_conflict_for_another_call_does_not_hide_this_one(world, db, make_call):
