@@ -21,7 +21,7 @@ from ptce_aap.domain.eligibility import (
     run_rule,
     siren_of,
 )
-from ptce_aap.domain.rules_text import RULE_ORDER
+from ptce_aap.domain.eligibility import RULE_ORDER
 from ptce_aap.enums import RuleMode
 
 NNBSP = "\u202f"  # thousands separator in French amounts
