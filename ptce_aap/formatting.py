@@ -1,6 +1,6 @@
 """The formatters of ``domain.formatting`` in the current language, and the Jinja filters built on them.
 
-Templates use ``|eur``, ``|number``, ``|share``, ``|paris`` (date and time) and ``|paris_date``; Python code
+Templates use ``|eur``, ``|number``, ``|share``, ``|size`` (of a file), ``|paris`` (date and time) and ``|paris_date``; Python code
 in a request, a mail or a PDF calls ``format_eur`` / ``format_paris`` here. Jobs run outside a request
 and format in French (``i18n.select_locale``).
 """
@@ -29,6 +29,10 @@ def format_number(value: Decimal | int | float | None) -> str:
     return formatting.format_number(value, _locale())
 
 
+def format_size(size: int | None) -> str:
+    return formatting.format_size(size, _locale())
+
+
 def format_share(value: Decimal) -> str:
     return formatting.format_share(value, _locale())
 
@@ -47,6 +51,7 @@ def init_app(app) -> None:
         "eur": format_eur,
         "number": format_number,
         "share": format_share,
+        "size": format_size,
         "paris": format_paris,
         "paris_date": format_paris_date,
     })

@@ -38,6 +38,19 @@ def format_amount(value: Decimal | int | None, locale: str = "fr") -> str:
     return f"{format_decimal(value, format=pattern, locale=str(locale))} €"
 
 
+def format_size(size: int | None, locale: str = "fr") -> str:
+    """A file size: ``12 octets``, ``350 ko``, ``1,2 Mo`` (1 ko = 1 024 octets); ``12 bytes``, ``1.2 MB`` in English."""
+    if size is None:
+        return NONE_SHOWN
+    english = _is_english(locale)
+    if size >= 1024 * 1024:
+        return f"{format_number(round(size / (1024 * 1024), 1), locale)} {'MB' if english else 'Mo'}"
+    if size >= 1024:
+        return f"{format_number(round(size / 1024, 1), locale)} {'KB' if english else 'ko'}"
+    unit = ("byte" if english else "octet") + ("" if size < 2 else "s")
+    return f"{format_number(size, locale)} {unit}"
+
+
 def format_share(share: Decimal, locale: str = "fr") -> str:
     """A fraction as a percentage: ``Decimal("0.5")`` → ``50 %`` (no-break space) in French, ``50%`` in English."""
     pattern = "#,##0.##%" if _is_english(locale) else "#,##0.##\u00a0%"

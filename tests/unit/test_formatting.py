@@ -13,6 +13,7 @@ from ptce_aap.domain.formatting import (
     format_datetime,
     format_number,
     format_share,
+    format_size,
     paris_today,
     to_paris,
 )
@@ -103,3 +104,20 @@ def test_naive_datetimes_are_refused():
     with pytest.raises(ValueError, match="naive"):
         format_datetime(datetime(2027, 3, 28, 12, 0))  # noqa: DTZ001
     assert to_paris(None) is None
+
+
+@pytest.mark.parametrize(("size", "locale", "text"), [
+    (0, "fr", "0 octet"),
+    (1, "fr", "1 octet"),
+    (12, "fr", "12 octets"),
+    (1023, "fr", f"1{NNBSP}023 octets"),
+    (1024, "fr", "1 ko"),
+    (350 * 1024, "fr", "350 ko"),
+    (int(1.2 * 1024 * 1024), "fr", "1,2 Mo"),
+    (1500 * 1024 * 1024, "fr", f"1{NNBSP}500 Mo"),
+    (int(1.2 * 1024 * 1024), "en", "1.2 MB"),
+    (12, "en", "12 bytes"),
+    (None, "fr", "—"),
+])
+def test_format_size(size, locale, text):
+    assert format_size(size, locale) == text
