@@ -7,6 +7,7 @@ The summary page and the pre-submission check use it; every problem is blocking 
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -68,8 +69,6 @@ def siret_problem(value: str) -> str | None:
 
 
 def _plain(text: str) -> str:
-    import unicodedata
-
     folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
     return "".join(c for c in folded if c.isalnum())
 
@@ -272,14 +271,15 @@ def check_budget(d, rules: CallFacts) -> Iterable[Problem]:
                 yield Problem(s, f"{row}-status", f"{prefix} : indiquez si le financement est acquis ou sollicité.")
     expenses, resources = totals(lines)
     if lines and expenses != resources:
-        yield Problem(s, "balance", f"Le plan de financement n'est pas équilibré : {format_amount(resources)} de ressources "
-                      f"pour {format_amount(expenses)} de dépenses (écart {format_amount(abs(resources - expenses))}).", "invalid")
+        yield Problem(s, "balance", "Le plan de financement n'est pas équilibré : "
+                      f"{format_amount(resources)} de ressources pour {format_amount(expenses)} de dépenses "
+                      f"(écart {format_amount(abs(resources - expenses))}).", "invalid")
     requested = d.amount_requested_eur
     if requested is not None:
         cap = (rules.category_caps or {}).get(d.category_code) or rules.max_amount_eur
         if cap is not None and requested > cap:
-            yield Problem(s, "amount_requested_eur", f"Le montant demandé dépasse le plafond de l'appel ({format_amount(cap)}).",
-                          "invalid")
+            yield Problem(s, "amount_requested_eur",
+                          f"Le montant demandé dépasse le plafond de l'appel ({format_amount(cap)}).", "invalid")
         if d.total_budget_eur is not None and requested > d.total_budget_eur:
             yield Problem(s, "amount_requested_eur", "Le montant demandé dépasse le budget total du projet.", "invalid")
 
