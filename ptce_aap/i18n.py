@@ -1,16 +1,14 @@
-"""Language and time zone: French by default, English on request; datetimes shown in Europe/Paris."""
+"""Language: French by default, English on request. Formatting (amounts, Paris time) is ``ptce_aap.formatting``."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from decimal import Decimal
-from zoneinfo import ZoneInfo
-
 from flask import current_app, has_request_context, session
-from flask_babel import format_decimal, get_locale
 from flask_login import current_user
 
-PARIS = ZoneInfo("Europe/Paris")
+# Kept for the call sites not yet moved to ``ptce_aap.formatting`` (services/submission.py, receipts.py,
+# scheduler.py, applicants/routes.py): import from ``ptce_aap.formatting`` in new code.
+from ptce_aap import formatting
+from ptce_aap.formatting import PARIS, format_eur, format_paris  # noqa: F401
 
 
 def select_locale() -> str:
@@ -25,26 +23,6 @@ def select_locale() -> str:
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
-def to_paris(value: datetime | None) -> datetime | None:
-    return value.astimezone(PARIS) if value else None
-
-
-def format_paris(value: datetime | None, with_time: bool = True) -> str:
-    """``23/11/2026 à 17:00 (heure de Paris)`` — explicit, whatever the server's zone."""
-    if value is None:
-        return ""
-    local = value.astimezone(PARIS)
-    if str(get_locale()) == "en":
-        return local.strftime("%d/%m/%Y %H:%M (Paris time)" if with_time else "%d/%m/%Y")
-    return local.strftime("%d/%m/%Y à %H:%M (heure de Paris)" if with_time else "%d/%m/%Y")
-
-
-def format_eur(value: Decimal | int | None) -> str:
-    if value is None:
-        return "—"
-    return f"{format_decimal(value, format='#,##0.##')} €"
-
-
 def init_app(app) -> None:
-    app.jinja_env.filters["paris"] = format_paris
-    app.jinja_env.filters["eur"] = format_eur
+    """Template filters for amounts, numbers and Paris time (``ptce_aap.formatting``)."""
+    formatting.init_app(app)

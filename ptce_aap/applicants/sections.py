@@ -1,29 +1,31 @@
-"""Between the section forms and the dossier: initial form data from a dossier, and the values a
-submitted form carries for ``services.dossiers``."""
+"""Between the section forms and the dossier: the sections' titles in the current language, initial
+form data from a dossier, and the values a submitted form carries for ``services.dossiers``."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 from ptce_aap.applicants import forms
-from ptce_aap.domain import dossier_checks
+from ptce_aap.applicants.blueprint import bp
+from ptce_aap.domain.sections import SECTIONS
 from ptce_aap.enums import CooperationForm, FinancingKind
 
-# The dossier's sections as shown (translatable); ``domain.dossier_checks.SECTIONS`` has the same codes.
-SECTION_TITLES = {
-    "identite": _l("Identité du pôle et structure porteuse"),
-    "membres": _l("Membres du pôle"),
-    "activites": _l("Activités, coopération et gouvernance"),
-    "projet": _l("Projet et emplois"),
-    "budget": _l("Budget et plan de financement"),
-    "pieces": _l("Pièces justificatives"),
-}
+# The section catalog (``domain.sections``) translated where shown.
+SECTION_TITLES = {section.code: _l(section.title) for section in SECTIONS}
 
 
 def section_list() -> list[tuple[str, str]]:
-    return [(code, str(SECTION_TITLES[code])) for code, _label in dossier_checks.SECTIONS]
+    """``[(code, title), …]`` in the catalog's order, in the current language."""
+    return [(section.code, str(SECTION_TITLES[section.code])) for section in SECTIONS]
+
+
+@bp.app_template_global()
+def dossier_sections() -> list[tuple[str, str]]:
+    """``[(code, menu title), …]`` for the side menu of a dossier's pages."""
+    return [(section.code, gettext(section.menu_title)) for section in SECTIONS]
 
 
 SECTION_FORMS = {

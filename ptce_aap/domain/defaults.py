@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ptce_aap.domain.eligibility import default_settings
+
 DEFAULT_GRID = [
     {"code": "cooperation", "label": "Qualité de la coopération et de la mutualisation", "weight": 25,
      "guidance": "Formes de coopération pratiquées, profondeur, stratégie commune."},
@@ -28,17 +30,5 @@ DEFAULT_DOCUMENT_TYPES = [
     {"code": "autre", "label": "Autre document", "is_required": False},
 ]
 
-DEFAULT_ELIGIBILITY = {
-    "siret": {"mode": "blocking"},
-    "legal_person": {"mode": "blocking"},
-    "min_members": {"mode": "blocking", "minimum": 3},
-    "ess_core": {"mode": "blocking"},
-    "enterprise_partner": {"mode": "blocking"},
-    "territorial_link": {"mode": "blocking"},
-    "same_territory": {"mode": "advisory", "allow_adjacent": True},
-    "not_previously_funded": {"mode": "blocking"},
-    "documents": {"mode": "blocking"},
-    "budget_balanced": {"mode": "blocking"},
-    "state_share": {"mode": "blocking"},
-    "deadline": {"mode": "blocking"},
-}
+# Derived from the rule catalog (``eligibility.CATALOG``); deep-copy it before changing a call's settings.
+DEFAULT_ELIGIBILITY = default_settings()

@@ -1,6 +1,7 @@
 """Completeness and validity of a dossier, section by section. Pure: reads attributes, no Flask/DB.
 
-``check_dossier`` returns ``Problem``s; ``kind`` is "missing" (incomplete) or "invalid" (in error).
+``check_dossier`` returns ``Problem``s; ``kind`` is "missing" (incomplete) or "invalid" (in error); ``section``
+is a code of the section catalog (``domain.sections``). What it reads of the call is ``eligibility.CallFacts``.
 The summary page and the pre-submission check use it; every problem is blocking for submission.
 """
 
@@ -16,6 +17,10 @@ from stdnum.exceptions import InvalidChecksum, ValidationError
 from stdnum.fr import siret as siret_mod
 
 from ptce_aap.domain import geography
+from ptce_aap.domain.eligibility import CallFacts
+from ptce_aap.domain.formatting import format_amount
+from ptce_aap.domain.sections import SECTION_CODES
+from ptce_aap.domain.sections import SECTIONS as SECTION_CATALOG
 from ptce_aap.enums import (
     ActivityDomain,
     AttachmentStatus,
@@ -23,15 +28,8 @@ from ptce_aap.enums import (
     FinancingKind,
 )
 
-SECTIONS: list[tuple[str, str]] = [
-    ("identite", "Identité du pôle et structure porteuse"),
-    ("membres", "Membres du pôle"),
-    ("activites", "Activités, coopération et gouvernance"),
-    ("projet", "Projet et emplois"),
-    ("budget", "Budget et plan de financement"),
-    ("pieces", "Pièces justificatives"),
-]
-SECTION_LABELS = dict(SECTIONS)
+# Derived from the section catalog for the call sites that iterate ``(code, title)`` pairs.
+SECTIONS: list[tuple[str, str]] = [(section.code, section.title) for section in SECTION_CATALOG]
 
 LIMITS = {
     "summary": 1500,
@@ -54,17 +52,6 @@ class Problem:
     field: str
     message: str
     kind: str = "missing"  # "missing" or "invalid"
-
-
-@dataclass(frozen=True)
-class CallRules:
-    """What the checks need to know about the call."""
-
-    required_document_codes: tuple[str, ...] = ()
-    document_labels: dict | None = None
-    category_codes: tuple[str, ...] = ()
-    max_amount_eur: Decimal | None = None
-    category_caps: dict | None = None
 
 
 def siret_problem(value: str) -> str | None:
@@ -247,13 +234,7 @@ def totals(lines) -> tuple[Decimal, Decimal]:
     return expenses, resources
 
 
-def _fmt(amount: Decimal) -> str:
-    whole, _, cents = f"{amount:.2f}".partition(".")
-    grouped = f"{int(whole):,}".replace(",", "\u202f")
-    return f"{grouped} €" if cents == "00" else f"{grouped},{cents} €"
-
-
-def check_budget(d, rules: CallRules) -> Iterable[Problem]:
+def check_budget(d, rules: CallFacts) -> Iterable[Problem]:
     s = "budget"
     for field, label in [("total_budget_eur", "Budget total du projet"),
                          ("amount_requested_eur", "Montant demandé à l'État")]:
@@ -290,25 +271,26 @@ def check_budget(d, rules: CallRules) -> Iterable[Problem]:
                 yield Problem(s, f"{row}-status", f"{prefix} : indiquez si le financement est acquis ou sollicité.")
     expenses, resources = totals(lines)
     if lines and expenses != resources:
-        yield Problem(s, "balance", f"Le plan de financement n'est pas équilibré : {_fmt(resources)} de ressources "
-                      f"pour {_fmt(expenses)} de dépenses (écart {_fmt(abs(resources - expenses))}).", "invalid")
+        yield Problem(s, "balance", "Le plan de financement n'est pas équilibré : "
+                      f"{format_amount(resources)} de ressources pour {format_amount(expenses)} de dépenses "
+                      f"(écart {format_amount(abs(resources - expenses))}).", "invalid")
     requested = d.amount_requested_eur
     if requested is not None:
         cap = (rules.category_caps or {}).get(d.category_code) or rules.max_amount_eur
         if cap is not None and requested > cap:
-            yield Problem(s, "amount_requested_eur", f"Le montant demandé dépasse le plafond de l'appel ({_fmt(cap)}).",
-                          "invalid")
+            yield Problem(s, "amount_requested_eur",
+                          f"Le montant demandé dépasse le plafond de l'appel ({format_amount(cap)}).", "invalid")
         if d.total_budget_eur is not None and requested > d.total_budget_eur:
             yield Problem(s, "amount_requested_eur", "Le montant demandé dépasse le budget total du projet.", "invalid")
 
 
-def check_documents(d, rules: CallRules) -> Iterable[Problem]:
+def check_documents(d, rules: CallFacts) -> Iterable[Problem]:
     s = "pieces"
-    labels = rules.document_labels or {}
+    labels = dict(rules.required_documents)
     ready = {a.document_type_code for a in d.attachments if a.status == AttachmentStatus.READY}
     for code in rules.required_document_codes:
         if code not in ready:
-            yield Problem(s, f"doc-{code}", f"{labels.get(code, code)} : document à fournir.")
+            yield Problem(s, f"doc-{code}", f"{labels.get(code) or code} : document à fournir.")
     for a in d.attachments:
         if a.status == AttachmentStatus.PROCESSING:
             yield Problem(s, f"doc-{a.document_type_code}", f"« {a.filename} » est en cours de vérification : "
@@ -337,7 +319,7 @@ def check_overflow(d) -> Iterable[Problem]:
             yield Problem(section, field, f"{label} : {len(raw)} caractères pour {limit} au maximum.", "invalid")
 
 
-def check_dossier(d, rules: CallRules, *, today: date) -> list[Problem]:
+def check_dossier(d, rules: CallFacts, *, today: date) -> list[Problem]:
     return [*check_identity(d, today), *check_members(d, today), *check_distinct_members(d),
             *check_activities(d), *check_project(d),
             *check_budget(d, rules), *check_documents(d, rules), *check_overflow(d)]
@@ -345,7 +327,7 @@ def check_dossier(d, rules: CallRules, *, today: date) -> list[Problem]:
 
 def section_states(problems: list[Problem]) -> dict[str, str]:
     """{section: "complete" | "incomplete" | "error"} — error wins over incomplete."""
-    states = {code: "complete" for code, _ in SECTIONS}
+    states = dict.fromkeys(SECTION_CODES, "complete")
     for p in problems:
         if p.kind == "invalid":
             states[p.section] = "error"

@@ -1,5 +1,8 @@
 """The eligibility rules of a call (SPEC §3: article 9 of law 2014-856, décret 2015-431). Pure: no Flask, no DB.
 
+``CATALOG`` (at the end) is the one list of rules: code, short label, default mode and parameters, the
+function; ``RULE_ORDER``, ``RULE_LABELS``, ``RULES`` and ``defaults.DEFAULT_ELIGIBILITY`` are derived from it.
+
 A service (``ptce_aap.services.eligibility``) turns ORM objects into ``DossierFacts`` and ``CallFacts``;
 ``evaluate`` runs every rule the call did not switch off and returns a ``Verdict``. Each rule returns a
 ``RuleResult`` whose French message tells the applicant what is wrong and what to fix, with the numbers
@@ -17,35 +20,15 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 
-from babel.numbers import format_decimal
 from stdnum.exceptions import ValidationError
 from stdnum.fr import siret as siret_mod
 
 from ptce_aap.domain import geography
-from ptce_aap.domain.rules_text import (
-    RULE_ORDER,
-    format_amount_fr,
-    format_datetime_fr,
-    format_share,
-    rule_settings,
-)
+from ptce_aap.domain.formatting import format_amount as amount
+from ptce_aap.domain.formatting import format_datetime as format_datetime_fr
+from ptce_aap.domain.formatting import format_share
+from ptce_aap.domain.sections import quoted_title
 from ptce_aap.enums import AttachmentStatus, LegalForm, MemberCategory, RuleMode, ScanStatus
-
-# Short names of the rules, for tables (admin and applicant pages).
-RULE_LABELS = {
-    "siret": "SIRET de la structure porteuse",
-    "legal_person": "Personne morale de droit privé",
-    "min_members": "Nombre de membres personnes morales",
-    "ess_core": "Entreprise de l’ESS parmi les membres",
-    "enterprise_partner": "Entreprise hors ESS parmi les membres",
-    "territorial_link": "Autre acteur de l’article 9 parmi les membres",
-    "same_territory": "Ancrage territorial des membres",
-    "not_previously_funded": "Pas de soutien antérieur",
-    "documents": "Pièces obligatoires",
-    "budget_balanced": "Équilibre du plan de financement",
-    "state_share": "Montant et part de l’État",
-    "deadline": "Date limite de dépôt",
-}
 
 PRIVATE_LEGAL_FORMS = frozenset({
     LegalForm.ASSOCIATION, LegalForm.SCIC, LegalForm.SCOP, LegalForm.COOPERATIVE, LegalForm.MUTUELLE,
@@ -53,8 +36,9 @@ PRIVATE_LEGAL_FORMS = frozenset({
 # Article 9 actors other than enterprises.
 OTHER_ARTICLE9 = frozenset({MemberCategory.COLLECTIVITY, MemberCategory.RESEARCH, MemberCategory.TRAINING,
                             MemberCategory.OTHER})
-IDENTITY_SECTION = "« Identité du pôle et structure porteuse »"
-MEMBERS_SECTION = "« Membres du pôle »"
+IDENTITY_SECTION = quoted_title("identite")
+MEMBERS_SECTION = quoted_title("membres")
+BUDGET_SECTION = quoted_title("budget")
 
 
 # --- Inputs ------------------------------------------------------------------------------------------
@@ -96,17 +80,24 @@ class DossierFacts:
 
 @dataclass(frozen=True)
 class CallFacts:
-    """What the rules read of a call. ``settings``: ``{code: {"mode", **parameters}}``, completed from
-    ``DEFAULT_ELIGIBILITY`` rule by rule; ``required_documents``: ``((code, label), …)``;
-    ``previously_funded_sirens``: SIRENs of laureates of the platform's other PTCE calls."""
+    """What the rules and the completeness checks (``dossier_checks``) read of a call. ``settings``:
+    ``{code: {"mode", **parameters}}``, completed from the catalog's defaults rule by rule;
+    ``required_documents``: ``((code, label), …)``; ``category_codes``: the call's categories (one must be
+    chosen when there are any); ``previously_funded_sirens``: SIRENs of laureates of the platform's other
+    PTCE calls."""
 
     settings: Mapping[str, Mapping] = field(default_factory=dict)
     required_documents: tuple[tuple[str, str], ...] = ()
-    max_amount_eur: Decimal = Decimal("100000")
+    max_amount_eur: Decimal | None = Decimal("100000")
     max_state_share: Decimal = Decimal("0.5")
     closes_at: datetime | None = None
+    category_codes: tuple[str, ...] = ()
     category_caps: Mapping[str, Decimal] = field(default_factory=dict)
     previously_funded_sirens: frozenset[str] = frozenset()
+
+    @property
+    def required_document_codes(self) -> tuple[str, ...]:
+        return tuple(code for code, _label in self.required_documents)
 
     def rule(self, code: str) -> dict:
         return rule_settings(self.settings, code)
@@ -161,13 +152,6 @@ class Verdict:
 
 
 # --- Helpers -----------------------------------------------------------------------------------------
-
-def amount(value: Decimal | int) -> str:
-    """``120 000 €``, or ``120 000,50 €`` with cents (narrow no-break space between thousands)."""
-    if Decimal(value) == Decimal(value).to_integral_value():
-        return format_amount_fr(Decimal(value).to_integral_value())
-    return f"{format_decimal(Decimal(value), format='#,##0.00', locale='fr')} €"
-
 
 def plural(n: int, singular: str, plural_form: str) -> str:
     return singular if n == 1 else plural_form
@@ -379,7 +363,7 @@ def rule_state_share(d: DossierFacts, c: CallFacts, params: Mapping) -> RuleResu
     requested = d.amount_requested_eur
     if requested is None:
         return RuleResult("state_share", False, "Le montant demandé à l’État n’est pas renseigné : indiquez-le dans "
-                          "la section « Budget et plan de financement ».")
+                          f"la section {BUDGET_SECTION}.")
     cap = (c.category_caps or {}).get(d.category_code or "") or c.max_amount_eur
     share = c.max_state_share
     problems = []
@@ -425,20 +409,50 @@ def rule_deadline(d: DossierFacts, c: CallFacts, params: Mapping, *, now: dateti
                       "plus être déposé.")
 
 
-RULES: dict[str, Callable[..., RuleResult]] = {
-    "siret": rule_siret,
-    "legal_person": rule_legal_person,
-    "min_members": rule_min_members,
-    "ess_core": rule_ess_core,
-    "enterprise_partner": rule_enterprise_partner,
-    "territorial_link": rule_territorial_link,
-    "same_territory": rule_same_territory,
-    "not_previously_funded": rule_not_previously_funded,
-    "documents": rule_documents,
-    "budget_balanced": rule_budget_balanced,
-    "state_share": rule_state_share,
-    "deadline": rule_deadline,
-}
+# --- The catalog ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    label: str  # short name, for tables (admin and applicant pages)
+    check: Callable[..., RuleResult]
+    default_mode: RuleMode = RuleMode.BLOCKING
+    default_params: Mapping = field(default_factory=dict)
+
+    def default_settings(self) -> dict:
+        return {"mode": self.default_mode.value, **self.default_params}
+
+
+# In the order of SPEC §3, which ``evaluate`` and ``rules_text`` keep within each group (blocking, advisory).
+CATALOG: tuple[Rule, ...] = (
+    Rule("siret", "SIRET de la structure porteuse", rule_siret),
+    Rule("legal_person", "Personne morale de droit privé", rule_legal_person),
+    Rule("min_members", "Nombre de membres personnes morales", rule_min_members, default_params={"minimum": 3}),
+    Rule("ess_core", "Entreprise de l’ESS parmi les membres", rule_ess_core),
+    Rule("enterprise_partner", "Entreprise hors ESS parmi les membres", rule_enterprise_partner),
+    Rule("territorial_link", "Autre acteur de l’article 9 parmi les membres", rule_territorial_link),
+    Rule("same_territory", "Ancrage territorial des membres", rule_same_territory, RuleMode.ADVISORY,
+         {"allow_adjacent": True}),
+    Rule("not_previously_funded", "Pas de soutien antérieur", rule_not_previously_funded),
+    Rule("documents", "Pièces obligatoires", rule_documents),
+    Rule("budget_balanced", "Équilibre du plan de financement", rule_budget_balanced),
+    Rule("state_share", "Montant et part de l’État", rule_state_share),
+    Rule("deadline", "Date limite de dépôt", rule_deadline),
+)
+RULE_ORDER: tuple[str, ...] = tuple(rule.code for rule in CATALOG)
+RULE_LABELS: dict[str, str] = {rule.code: rule.label for rule in CATALOG}
+RULES: dict[str, Callable[..., RuleResult]] = {rule.code: rule.check for rule in CATALOG}
+
+
+def default_settings() -> dict[str, dict]:
+    """A fresh copy of the eligibility settings of a new call: ``{code: {"mode", **parameters}}``."""
+    return {rule.code: rule.default_settings() for rule in CATALOG}
+
+
+def rule_settings(settings: Mapping[str, Mapping] | None, code: str) -> dict:
+    """The settings of one rule: the call's values over the catalog's defaults."""
+    defaults = next((rule.default_settings() for rule in CATALOG if rule.code == code), {})
+    return {**defaults, **((settings or {}).get(code) or {})}
 
 
 def run_rule(code: str, dossier: DossierFacts, call: CallFacts, *, now: datetime | None = None) -> RuleResult:

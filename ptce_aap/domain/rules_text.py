@@ -1,9 +1,10 @@
 """The eligibility rules of a call (SPEC §3) explained to applicants in plain French. Pure: no Flask.
 
 ``explain_rules`` reads the call's settings (``{code: {"mode": …, **parameters}}``, missing entries and
-parameters taken from ``DEFAULT_ELIGIBILITY``), skips the rules that are off and returns one sentence
+parameters taken from the rule catalog, ``eligibility.CATALOG``), skips the rules that are off and returns one sentence
 per rule, blocking rules first. Sentences go through ``gettext`` (identity by default; views pass
-Flask-Babel's) and amounts/dates through the given formatters, French by default.
+Flask-Babel's) and amounts/dates through the given formatters, French by default
+(``domain.formatting``).
 """
 
 from __future__ import annotations
@@ -12,19 +13,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
-from babel.numbers import format_decimal, format_percent
-
-from ptce_aap.domain.defaults import DEFAULT_ELIGIBILITY
+from ptce_aap.domain.eligibility import RULE_ORDER, rule_settings
+from ptce_aap.domain.formatting import format_amount, format_datetime, format_share
 from ptce_aap.enums import RuleMode
-
-PARIS = ZoneInfo("Europe/Paris")
-
-# The order of SPEC §3, kept within each group (blocking, then advisory).
-RULE_ORDER = ("siret", "legal_person", "min_members", "ess_core", "enterprise_partner", "territorial_link",
-              "same_territory", "not_previously_funded", "documents", "budget_balanced", "state_share",
-              "deadline")
 
 
 @dataclass(frozen=True)
@@ -38,35 +30,14 @@ class RuleText:
         return self.mode == RuleMode.BLOCKING
 
 
-def format_amount_fr(value: Decimal | int) -> str:
-    """``100 000 €`` (narrow no-break space between thousands), like the ``eur`` template filter."""
-    return f"{format_decimal(value, format='#,##0.##', locale='fr')} €"
-
-
-def format_datetime_fr(value: datetime) -> str:
-    """``27/03/2027 à 12:00 (heure de Paris)``, like the ``paris`` template filter in French."""
-    return value.astimezone(PARIS).strftime("%d/%m/%Y à %H:%M (heure de Paris)")
-
-
-def format_share(share: Decimal, locale: str = "fr") -> str:
-    """A fraction as a percentage: ``Decimal("0.5")`` → ``50 %`` (no-break space) in French."""
-    pattern = "#,##0.##%" if locale.startswith("en") else "#,##0.##\u00a0%"
-    return format_percent(share, format=pattern, locale=locale)
-
-
 def _identity(message: str) -> str:
     return message
 
 
-def rule_settings(settings: Mapping[str, Mapping] | None, code: str) -> dict:
-    """The settings of one rule: the call's values over the defaults."""
-    return {**DEFAULT_ELIGIBILITY.get(code, {}), **((settings or {}).get(code) or {})}
-
-
 def explain_rules(settings: Mapping[str, Mapping] | None, *, max_amount_eur: Decimal, max_state_share: Decimal,
                   closes_at: datetime, gettext: Callable[[str], str] = _identity,
-                  format_amount: Callable[[Decimal], str] = format_amount_fr,
-                  format_datetime: Callable[[datetime], str] = format_datetime_fr,
+                  format_amount: Callable[[Decimal], str] = format_amount,
+                  format_datetime: Callable[[datetime], str] = format_datetime,
                   locale: str = "fr") -> list[RuleText]:
     """One ``RuleText`` per rule that is not off, blocking ones first, each group in ``RULE_ORDER``."""
     _ = gettext

@@ -13,10 +13,10 @@ from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from ptce_aap import jobs
-from ptce_aap.domain.rules_text import explain_rules, format_share
+from ptce_aap.domain.rules_text import explain_rules
 from ptce_aap.enums import CallStatus
 from ptce_aap.extensions import db, limiter
-from ptce_aap.i18n import format_eur, format_paris
+from ptce_aap.formatting import format_eur, format_paris
 from ptce_aap.markdown import render_markdown
 from ptce_aap.models.base import utcnow
 from ptce_aap.models.calls import Call
@@ -71,7 +71,7 @@ def call(slug: str):
                           format_amount=format_eur, format_datetime=format_paris, locale=locale)
     return render_template(
         "public/call.html", call=call, now=now, phase=_phase(call, now), rules=rules,
-        description=render_markdown(call.description_md), max_state_share=format_share(call.max_state_share, locale),
+        description=render_markdown(call.description_md),
         required_documents=[d for d in call.document_types if d.is_required],
         optional_documents=[d for d in call.document_types if not d.is_required], CallStatus=CallStatus)
 

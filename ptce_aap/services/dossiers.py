@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from stdnum.fr import siret as siret_mod
 
 from ptce_aap import audit
-from ptce_aap.domain.dossier_checks import CallRules
+from ptce_aap.domain.eligibility import CallFacts
 from ptce_aap.domain.geography import commune_name
 from ptce_aap.domain.money import AmountError, parse_amount, parse_decimal
 from ptce_aap.enums import DOSSIER_TRANSITIONS, DossierStatus, FinancingKind
@@ -276,10 +276,10 @@ def replace_financing_lines(dossier: Dossier, rows: list[dict], *, by, expected_
     _touch(dossier, by, ["financing_lines"], {}, {"lines": len(rows)})
 
 
-def call_rules(call: Call):
-    return CallRules(
-        required_document_codes=tuple(dt.code for dt in call.document_types if dt.is_required),
-        document_labels={dt.code: dt.label for dt in call.document_types},
+def call_rules(call: Call) -> CallFacts:
+    """What the completeness checks read of the call (``services.eligibility.call_facts`` adds the rules)."""
+    return CallFacts(
+        required_documents=tuple((dt.code, dt.label) for dt in call.document_types if dt.is_required),
         category_codes=tuple(c.code for c in call.categories),
         max_amount_eur=call.max_amount_eur,
         category_caps={c.code: c.max_amount_eur for c in call.categories if c.max_amount_eur is not None},

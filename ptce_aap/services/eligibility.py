@@ -59,6 +59,7 @@ def call_facts(call: Call, *, previously_funded: frozenset[str] | None = None) -
         max_amount_eur=call.max_amount_eur,
         max_state_share=call.max_state_share,
         closes_at=call.closes_at,
+        category_codes=tuple(c.code for c in call.categories),
         category_caps={c.code: c.max_amount_eur for c in call.categories if c.max_amount_eur is not None},
         previously_funded_sirens=(previously_funded if previously_funded is not None
                                   else previously_funded_sirens(call)),

@@ -31,7 +31,7 @@
     if (messageEl && typeof data.message === "string") { messageEl.textContent = data.message; }
     if (statusEl && data.status_label) {
       var badge = document.createElement("span");
-      badge.className = "fr-badge fr-badge--sm fr-badge--" + (BADGES[data.status] || "info");
+      badge.className = "fr-badge fr-badge--" + (BADGES[data.status] || "info") + " fr-badge--sm";
       badge.textContent = data.status_label;
       statusEl.replaceChildren(badge);
     }

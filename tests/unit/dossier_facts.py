@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 from stdnum import luhn
 
-from ptce_aap.domain.dossier_checks import CallRules
+from ptce_aap.domain.eligibility import CallFacts
 from ptce_aap.enums import (
     AttachmentStatus,
     FinancingKind,
@@ -25,8 +25,7 @@ from ptce_aap.enums import (
 
 TODAY = date(2027, 2, 15)
 SIRETS = ["73282932000074", "35600000000048", "55208131766522", "44306184100047", "78467169500087"]
-RULES = CallRules(required_document_codes=("statuts", "budget"), document_labels={"statuts": "Statuts",
-                                                                                  "budget": "Budget détaillé"},
+RULES = CallFacts(required_documents=(("statuts", "Statuts"), ("budget", "Budget détaillé")),
                   category_codes=("emergence", "developpement"), max_amount_eur=Decimal("100000"),
                   category_caps={"emergence": Decimal("50000")})
 

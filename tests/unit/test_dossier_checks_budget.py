@@ -158,7 +158,7 @@ def test_required_documents():
     assert problems(check_documents, dossier(attachments=[]), RULES) == [
         ("pieces", "doc-statuts", "Statuts : document à fournir.", "missing"),
         ("pieces", "doc-budget", "Budget détaillé : document à fournir.", "missing")]
-    no_labels = replace(RULES, document_labels=None)
+    no_labels = replace(RULES, required_documents=(("statuts", "Statuts"), ("budget", "")))
     assert problems(check_documents, dossier(attachments=[attachment("statuts")]), no_labels) == [
         ("pieces", "doc-budget", "budget : document à fournir.", "missing")]
 

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from ptce_aap.domain.defaults import DEFAULT_DOCUMENT_TYPES, DEFAULT_ELIGIBILITY
 from ptce_aap.domain.eligibility import (
     RULE_LABELS,
+    RULE_ORDER,
     AttachmentFacts,
     CallFacts,
     DossierFacts,
@@ -21,7 +22,6 @@ from ptce_aap.domain.eligibility import (
     run_rule,
     siren_of,
 )
-from ptce_aap.domain.rules_text import RULE_ORDER
 from ptce_aap.enums import RuleMode
 
 NNBSP = "\u202f"  # thousands separator in French amounts

@@ -5,7 +5,8 @@ from decimal import Decimal
 import pytest
 
 from ptce_aap.domain.defaults import DEFAULT_ELIGIBILITY
-from ptce_aap.domain.rules_text import explain_rules, format_amount_fr, format_datetime_fr, format_share
+from ptce_aap.domain.formatting import format_amount, format_datetime, format_share
+from ptce_aap.domain.rules_text import explain_rules
 from ptce_aap.enums import RuleMode
 
 WINTER_DEADLINE = datetime(2027, 3, 27, 11, 0, tzinfo=UTC)
@@ -85,7 +86,7 @@ def test_same_territory_with_and_without_adjacent_departments(allow_adjacent, se
     (Decimal("150000"), Decimal("0.4"),
      "Le montant demandé à l’État ne doit pas dépasser 150\u202f000 €, ni 40\u00a0% du budget total du projet."),
     (Decimal("72500.50"), Decimal("0.425"),
-     "Le montant demandé à l’État ne doit pas dépasser 72\u202f500,5 €, ni 42,5\u00a0% du budget total du projet."),
+     "Le montant demandé à l’État ne doit pas dépasser 72\u202f500,50 €, ni 42,5\u00a0% du budget total du projet."),
 ])
 def test_state_share_states_cap_and_share_as_percentage(cap, share, sentence):
     rules = explain(_all_off_except("state_share"), max_amount_eur=cap, max_state_share=share)
@@ -143,8 +144,8 @@ def test_sentences_go_through_gettext_and_formatters():
 
 
 def test_formatters_in_french():
-    assert format_amount_fr(Decimal("1000000.00")) == "1\u202f000\u202f000 €"
-    assert format_datetime_fr(SUMMER_DEADLINE) == "29/03/2027 à 12:00 (heure de Paris)"
+    assert format_amount(Decimal("1000000.00")) == "1\u202f000\u202f000 €"
+    assert format_datetime(SUMMER_DEADLINE) == "29/03/2027 à 12:00 (heure de Paris)"
     assert format_share(Decimal("0.5")) == "50\u00a0%"
     assert format_share(Decimal("0.5"), "en") == "50%"
 

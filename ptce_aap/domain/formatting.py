@@ -1,0 +1,92 @@
+"""Numbers, amounts, shares and dates as people read them, French first. Pure: Babel, no Flask.
+
+The one place where amounts, numbers and datetimes become text: templates (filters registered by
+``ptce_aap.formatting``), mails, PDFs and the French messages of ``domain`` all go through these
+functions. Datetimes are stored aware in UTC and always shown in Europe/Paris, saying so.
+French groups thousands with a narrow no-break space (U+202F), as Babel's CLDR data does.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from babel.numbers import format_decimal, format_percent
+
+PARIS = ZoneInfo("Europe/Paris")
+NONE_SHOWN = "—"
+
+
+def _is_english(locale: str) -> bool:
+    return str(locale).startswith("en")
+
+
+def format_number(value: Decimal | int | float | None, locale: str = "fr") -> str:
+    """``1234567`` → ``1 234 567`` (U+202F) in French, ``1,234,567`` in English; up to 2 decimals."""
+    if value is None:
+        return NONE_SHOWN
+    return format_decimal(value, format="#,##0.##", locale=str(locale))
+
+
+def format_amount(value: Decimal | int | None, locale: str = "fr") -> str:
+    """Euros: ``120 000 €`` when whole, ``120 000,50 €`` with cents; ``—`` for no amount."""
+    if value is None:
+        return NONE_SHOWN
+    value = Decimal(value)
+    pattern = "#,##0" if value == value.to_integral_value() else "#,##0.00"
+    return f"{format_decimal(value, format=pattern, locale=str(locale))} €"
+
+
+def format_size(size: int | None, locale: str = "fr") -> str:
+    """A file size: ``12 octets``, ``350 ko``, ``1,2 Mo`` (1 ko = 1 024 octets); ``12 bytes``, ``1.2 MB`` in English."""
+    if size is None:
+        return NONE_SHOWN
+    english = _is_english(locale)
+    if size >= 1024 * 1024:
+        return f"{format_number(round(size / (1024 * 1024), 1), locale)} {'MB' if english else 'Mo'}"
+    if size >= 1024:
+        return f"{format_number(round(size / 1024, 1), locale)} {'KB' if english else 'ko'}"
+    unit = ("byte" if english else "octet") + ("" if size < 2 else "s")
+    return f"{format_number(size, locale)} {unit}"
+
+
+def format_share(share: Decimal, locale: str = "fr") -> str:
+    """A fraction as a percentage: ``Decimal("0.5")`` → ``50 %`` (no-break space) in French, ``50%`` in English."""
+    pattern = "#,##0.##%" if _is_english(locale) else "#,##0.##\u00a0%"
+    return format_percent(share, format=pattern, locale=str(locale))
+
+
+def to_paris(value: datetime | None) -> datetime | None:
+    """An aware datetime in Europe/Paris. A naive one is refused: the app stores aware UTC only."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("naive datetime: store and pass aware UTC datetimes")
+    return value.astimezone(PARIS)
+
+
+def format_datetime(value: datetime | None, locale: str = "fr", *, with_time: bool = True) -> str:
+    """``23/11/2026 à 17:00 (heure de Paris)`` (``… 17:00 (Paris time)`` in English), whatever the server's zone."""
+    if value is None:
+        return ""
+    local = to_paris(value)
+    if not with_time:
+        return local.strftime("%d/%m/%Y")
+    if _is_english(locale):
+        return local.strftime("%d/%m/%Y %H:%M (Paris time)")
+    return local.strftime("%d/%m/%Y à %H:%M (heure de Paris)")
+
+
+def format_date(value: date | datetime | None, locale: str = "fr") -> str:
+    """``23/11/2026``; a datetime is first brought to Paris (23:30 UTC on 31/12 is already 01/01 in Paris)."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = to_paris(value)
+    return value.strftime("%d/%m/%Y")
+
+
+def paris_today(now: datetime) -> date:
+    """The calendar day in Paris at the aware instant ``now``."""
+    return to_paris(now).date()
