@@ -81,3 +81,29 @@ def test_twenty_first_invitation_in_an_hour_is_refused(client, login_as, make_do
     theirs = make_dossier(owner=colleague, pole_name="Pôle voisin")
     assert client.post(f"/porteur/dossiers/{theirs.id}/coediteurs",
                        data={"email": "invite@example.org"}).status_code == 302
+
+
+def test_fifty_first_post_in_an_hour_is_refused_even_a_minute_apart(client, make_user, monkeypatch):
+    """LOGIN_RATE_LIMIT's second part: 50 per hour, whatever the pace (the clock of the memory storage is
+    moved forward a minute between each run of ten)."""
+    import time as real_time
+    from types import SimpleNamespace
+
+    import limits.storage.memory
+
+    make_user("porteur@example.org")
+    offset = 0.0
+    monkeypatch.setattr(limits.storage.memory, "time", SimpleNamespace(time=lambda: real_time.time() + offset))
+    wrong = {"email": "porteur@example.org", "password": "Pas-le-bon-2026!"}
+
+    answers = []
+    for _minute in range(5):
+        answers += [client.post("/compte/connexion", data=wrong).status_code for _ in range(10)]
+        offset += 61
+    refused = client.post("/compte/connexion", data=wrong)
+    offset += 3600
+    later = client.post("/compte/connexion", data={**wrong, "password": PASSWORD})
+
+    assert answers == [200] * 50
+    assert_too_many(refused)
+    assert later.status_code == 302
