@@ -41,7 +41,8 @@ def text(response) -> str:
 
 def comparable(response, *emails: str) -> str:
     """The page body without what legitimately differs between two requests (CSRF token, typed address)."""
-    body = re.sub(r'(name="csrf[-_]token" (?:content|value)=)"[^"]*"', r'\1""', response.get_data(as_text=True))
+    body = re.sub(r'(name="csrf[-_]token"(?: type="hidden")? (?:content|value)=)"[^"]*"', r'\1""',
+                  response.get_data(as_text=True))
     for email in emails:
         body = body.replace(email, "EMAIL")
     return body
