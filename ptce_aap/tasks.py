@@ -22,5 +22,13 @@ def task_send_notification(notification_id: int) -> None:
     notifications.deliver(notification_id)
 
 
+@task("account_mail")
+def task_account_mail(kind: str, email: str) -> None:
+    """A verification or reset link asked for by address; sent only if the account allows it."""
+    from ptce_aap.services import accounts
+
+    accounts.send_account_mail(kind, email)
+
+
 # Tasks defined next to their feature, registered by importing their module.
 from ptce_aap import documents, eligibility_tasks, receipts  # noqa: E402,F401

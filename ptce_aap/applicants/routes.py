@@ -353,7 +353,7 @@ def withdraw(dossier_id: int):
 
 
 @bp.route("/dossiers/<int:dossier_id>/coediteurs", methods=["POST"])
-@limiter.limit("20 per hour", key_func=lambda: f"invite:{current_user.get_id()}")
+@limiter.limit("20 per hour", key_func=lambda: f"invite:{current_user.id}")
 def invite_coeditor(dossier_id: int):
     from ptce_aap.services import coeditors
 

@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("auth", __name__)
 
-from ptce_aap.auth import routes  # noqa: E402,F401
+from ptce_aap.auth import account, routes  # noqa: E402,F401
