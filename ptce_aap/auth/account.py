@@ -20,7 +20,14 @@ def _page(password_form=None, sessions_form=None, status=200):
         "auth/account.html", user=current_user,
         password_form=password_form or ChangePasswordForm(formdata=None, owner_email=current_user.email),
         sessions_form=sessions_form or EndSessionsForm(formdata=None),
-        min_length=current_app.config["PASSWORD_MIN_LENGTH"]), status
+        min_length=current_app.config["PASSWORD_MIN_LENGTH"],
+        idle_hours=_hours(current_app.config["PERMANENT_SESSION_LIFETIME"]),
+        absolute_hours=_hours(current_app.config["SESSION_ABSOLUTE_LIFETIME"])), status
+
+
+def _hours(lifetime) -> int:
+    seconds = lifetime.total_seconds() if hasattr(lifetime, "total_seconds") else lifetime
+    return max(1, round(seconds / 3600))
 
 
 @bp.route("/")
