@@ -50,8 +50,8 @@ def init_app(app) -> None:
     @login_manager.user_loader
     def load_user(value: str):
         user_id, _, token = value.partition(":")
-        if not user_id.isascii() or not user_id.isdigit() or len(user_id) > 18 or not token:
-            return None
+        if not (user_id.isascii() and user_id.isdigit() and len(user_id) <= 9) or not token:
+            return None  # ASCII digits that fit the id column only
         if not _session_still_valid():
             _forget_login()
             return None

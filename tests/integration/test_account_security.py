@@ -350,3 +350,33 @@ def test_invitations_per_account_are_counted_in_the_database(app, make_dossier, 
 
     with pytest.raises(DomainError, match="Vous avez déjà envoyé 2 invitations ces dernières 24 heures"):
         coeditors.invite(second.pole, "c@example.org", by=applicant)
+
+
+# --- request rate limits on every account POST that checks a password or sends a mail -----------------
+
+@pytest.mark.parametrize("url", ["/compte/inscription", "/compte/verification/renvoyer", "/compte/mot-de-passe"])
+def test_account_posts_are_rate_limited(client, make_user, url):
+    if url == "/compte/mot-de-passe":
+        make_user("porteur@example.org")
+        login(client, "porteur@example.org")
+    data = {"full_name": "Jeanne Dupont", "email": "x@example.org", "password": "court",
+            "password_confirm": "court", "current_password": "pas-le-bon"}
+
+    answers = [client.post(url, data=csrf_data(client, "/compte/" if url == "/compte/mot-de-passe" else url,
+                                               data)).status_code for _ in range(11)]
+
+    assert answers[-1] == 429
+    assert 429 not in answers[:10]
+
+
+def test_verification_confirmations_are_rate_limited(client, db, smtp, worker):
+    register(client, "jeanne@example.org", PASSWORD, "Jeanne Dupont")
+    worker()
+    path = link_in(smtp.wait_for(1)[0], "/compte/verifier/")
+
+    answers = [post(client, path, {"password": "Pas-le-bon-2026!"}).status_code for _ in range(10)]
+    refused = post(client, path, {"password": PASSWORD})  # even with the right password
+
+    assert 429 not in answers
+    assert refused.status_code == 429
+    assert user_by_email(db, "jeanne@example.org").email_verified_at is None
