@@ -21,7 +21,6 @@ from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget, Select, html_params
 
 from ptce_aap.domain import geography
-from ptce_aap.form_validators import SingleLineName
 from ptce_aap.enums import (
     ActivityDomain,
     CooperationForm,
@@ -33,6 +32,7 @@ from ptce_aap.enums import (
     MemberRole,
     TerritoryType,
 )
+from ptce_aap.form_validators import SingleLineName
 
 
 class MultiCheckboxField(SelectMultipleField):

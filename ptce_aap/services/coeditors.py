@@ -6,9 +6,8 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy.orm import joinedload
-
 from flask import current_app
+from sqlalchemy.orm import joinedload
 
 from ptce_aap import audit, tokens
 from ptce_aap.domain.text import one_line

@@ -15,8 +15,8 @@ from stdnum.fr import siret as siret_mod
 
 from ptce_aap import audit
 from ptce_aap.domain.money import AmountError, parse_amount, parse_decimal
-from ptce_aap.enums import DOSSIER_TRANSITIONS, DossierStatus, FinancingKind
 from ptce_aap.domain.text import name_problem
+from ptce_aap.enums import DOSSIER_TRANSITIONS, DossierStatus, FinancingKind
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
 from ptce_aap.models.base import utcnow

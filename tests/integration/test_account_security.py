@@ -11,7 +11,6 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from ptce_aap.models.accounts import User
 from ptce_aap.models.audit import AuditEvent
 from ptce_aap.models.dossiers import Invitation
 from ptce_aap.models.outbox import Notification, OutboxEntry
