@@ -65,7 +65,7 @@ def _render_page(d: Dossier, *, errors: dict | None = None, replacing: Attachmen
         section_label=SECTION_TITLES["pieces"], can_edit=can_edit_dossier(current_user, d),
         document_types=document_types, by_type=by_type, orphans=orphans, errors=errors or {},
         replacing=replacing, deleting=deleting, stale={a.id for a in d.attachments if service.is_stale(a, now)},
-        limit=service.upload_limit(d), human_size=service.human_size, accept=service.ACCEPT_ATTRIBUTE,
+        limit=service.upload_limit(d), accept=service.ACCEPT_ATTRIBUTE,
         formats=service.FORMATS_TEXT, multi_file_types=service.MULTI_FILE_TYPES, downloadable=DOWNLOADABLE,
         Status=AttachmentStatus), status
 

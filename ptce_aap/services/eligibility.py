@@ -25,7 +25,6 @@ from ptce_aap.domain.eligibility import AttachmentFacts, CallFacts, DossierFacts
 from ptce_aap.enums import DecisionOutcome, DossierStatus, JobKind, JobStatus
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
-from ptce_aap.urls import external_url
 from ptce_aap.models.accounts import User
 from ptce_aap.models.base import utcnow
 from ptce_aap.models.calls import Call
@@ -34,6 +33,7 @@ from ptce_aap.models.dossiers import Dossier, EligibilityCheck, PoleMembership
 from ptce_aap.models.outbox import JobRun
 from ptce_aap.services.dossiers import set_dossier_status
 from ptce_aap.services.notifications import notify
+from ptce_aap.urls import external_url
 
 # The states in which a dossier's eligibility may be (re)examined.
 CHECKABLE = (DossierStatus.SUBMITTED, DossierStatus.ELIGIBLE, DossierStatus.INELIGIBLE)
