@@ -82,4 +82,5 @@ def withdraw_dossier(dossier: Dossier, *, by, reason: str = "") -> None:
     """Withdraw a submitted dossier before the committee (``permissions.dossier_is_withdrawable``)."""
     if not dossier_is_withdrawable(dossier):
         raise DomainError("Ce dossier ne peut plus être retiré.")
-    set_dossier_status(dossier, DossierStatus.WITHDRAWN, by=by, reason=reason.strip()[:2000])
+    set_dossier_status(dossier, DossierStatus.WITHDRAWN, by=by, expected_from=dossier.status,
+                       reason=reason.strip()[:2000])
