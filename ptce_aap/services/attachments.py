@@ -61,7 +61,14 @@ from ptce_aap.models.base import utcnow
 from ptce_aap.models.dossiers import Attachment, Dossier
 from ptce_aap.permissions import dossier_accepts_changes
 from ptce_aap.services.dossiers import lock_for_change
-from ptce_aap.storage import ObjectNotFoundError, Storage, get_storage, register_upload_check, storage_for
+from ptce_aap.storage import (
+    ObjectNotFoundError,
+    Storage,
+    get_storage,
+    register_upload_check,
+    remaining_size,
+    storage_for,
+)
 
 logger = logging.getLogger("ptce_aap.attachments")
 
@@ -235,7 +242,7 @@ def receive_upload(attachment: Attachment, dossier: Dossier, fileobj: IO[bytes])
     """
     if attachment.status != AttachmentStatus.UPLOADING or not is_staging_key(attachment.storage_key):
         raise ValueError(f"attachment {attachment.id} is not waiting for its file")
-    size = _remaining_size(fileobj)
+    size = remaining_size(fileobj)
     limit = upload_limit(dossier)
     if size is not None and size > limit:
         raise AttachmentRefused(too_large_message(limit))
@@ -252,18 +259,6 @@ def receive_upload(attachment: Attachment, dossier: Dossier, fileobj: IO[bytes])
         raise AttachmentRefused(STORAGE_DOWN, status=503) from exc
     attachment.storage_key = key
     return stored
-
-
-def _remaining_size(fileobj) -> int | None:
-    try:
-        if not fileobj.seekable():
-            return None
-        start = fileobj.tell()
-        end = fileobj.seek(0, 2)
-        fileobj.seek(start)
-        return end - start
-    except (AttributeError, OSError, ValueError):
-        return None
 
 
 def reject(attachment: Attachment, reason: str, *, by, delete_object: bool = True) -> None:

@@ -3,7 +3,12 @@
 - no import cycle between the modules of ``ptce_aap``, counting the imports inside functions too;
 - no module over 500 lines;
 - ``ptce_aap.domain`` imports neither Flask nor SQLAlchemy nor the app's extensions and models;
-- no service imports a blueprint package.
+- no service imports a blueprint package;
+- one writer per state: ``Dossier.status``, ``Call.status``, ``Attachment.status`` are assigned by their
+  ``set_*_status`` only (no ``sa.update(…).values(status=…)`` either);
+- services and ``domain`` never commit; only ``tokens`` uses itsdangerous; mail links are not built from
+  hard-coded paths; views catch a ``DomainError`` only to show a form again (the list says where and why);
+- a function-local import says why (a heavy or optional dependency) on its line.
 """
 
 from __future__ import annotations
@@ -394,3 +399,20 @@ def test_views_leave_domain_errors_to_the_one_place_except_to_show_a_form_again(
 
     unexpected = [w for w in _where(catches, BLUEPRINT_MODULES) if w not in ALLOWED_DOMAIN_ERROR_CATCHES]
     assert unexpected == []
+
+
+# The app factory imports the app's modules inside ``create_app`` (its docstring says why: importing one
+# module must not load the whole web app); anywhere else a function-local import says why on its line.
+LOCAL_IMPORTS_EXPLAINED_ELSEWHERE = {"ptce_aap.create_app"}
+
+
+def test_function_local_imports_say_why():
+    unexplained = []
+    for module, tree in TREES.items():
+        lines = MODULES[module].read_text(encoding="utf-8").splitlines()
+        for node, owner in _owned_nodes(tree):
+            if (isinstance(node, ast.Import | ast.ImportFrom) and owner != "<module>"
+                    and f"{module}.{owner}" not in LOCAL_IMPORTS_EXPLAINED_ELSEWHERE
+                    and "#" not in lines[node.end_lineno - 1]):
+                unexplained.append(f"{module}:{node.lineno}")
+    assert unexplained == []
