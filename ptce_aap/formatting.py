@@ -14,8 +14,6 @@ from flask_babel import get_locale
 
 from ptce_aap.domain import formatting
 
-PARIS = formatting.PARIS
-
 
 def _locale() -> str:
     return str(get_locale() or "fr")

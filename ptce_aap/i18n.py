@@ -5,10 +5,7 @@ from __future__ import annotations
 from flask import current_app, has_request_context, session
 from flask_login import current_user
 
-# Kept for the call sites not yet moved to ``ptce_aap.formatting`` (services/submission.py, receipts.py,
-# scheduler.py, applicants/routes.py): import from ``ptce_aap.formatting`` in new code.
 from ptce_aap import formatting
-from ptce_aap.formatting import PARIS, format_eur, format_paris  # noqa: F401
 
 
 def select_locale() -> str:

@@ -138,8 +138,9 @@ def domain_error_response(exc: DomainError, *, back: str | None = None, as_json:
     return redirect(back or _safe_referrer() or (request.full_path if request.method == "GET" else "/"))
 
 
-def domain_errors(back: Callable[..., str]):
-    """View decorator: a ``DomainError`` raised by the view goes back to ``back(**view_args)``."""
+def domain_errors(back: Callable[..., str] | None = None, *, as_json: bool | None = None):
+    """View decorator: a ``DomainError`` raised by the view goes back to ``back(**view_args)`` (a flash),
+    or becomes a JSON error (a JSON request, or ``as_json``)."""
 
     def decorator(view):
         @wraps(view)
@@ -147,7 +148,7 @@ def domain_errors(back: Callable[..., str]):
             try:
                 return view(*args, **kwargs)
             except DomainError as exc:
-                return domain_error_response(exc, back=back(**kwargs))
+                return domain_error_response(exc, back=back(**kwargs) if back else None, as_json=as_json)
 
         return wrapped
 

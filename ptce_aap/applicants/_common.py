@@ -6,7 +6,7 @@ from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from ptce_aap.domain import dossier_checks
-from ptce_aap.i18n import PARIS
+from ptce_aap.domain.formatting import paris_today
 from ptce_aap.models.base import utcnow
 from ptce_aap.models.calls import Call
 from ptce_aap.models.dossiers import Dossier, DossierTransition
@@ -32,4 +32,4 @@ def viewable_dossier(dossier_id: int, *, full: bool = False) -> Dossier:
 
 def checks_for(dossier: Dossier) -> list[dossier_checks.Problem]:
     return dossier_checks.check_dossier(dossier, dossier_service.call_rules(dossier.call),
-                                        today=utcnow().astimezone(PARIS).date())
+                                        today=paris_today(utcnow()))

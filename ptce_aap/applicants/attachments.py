@@ -28,7 +28,7 @@ from ptce_aap.models.dossiers import Attachment, Dossier
 from ptce_aap.permissions import can_download_attachment, can_edit_dossier, require
 from ptce_aap.services import attachments as service
 from ptce_aap.storage import storage_for
-from ptce_aap.web import domain_error_response, load_or_404, render_error, settle
+from ptce_aap.web import domain_error_response, domain_errors, load_or_404, render_error, settle
 
 # Only files whose checks are over are served: never one still waiting for (or failing) its antivirus scan.
 DOWNLOADABLE = (AttachmentStatus.READY,)
@@ -65,7 +65,7 @@ def _render_page(d: Dossier, *, errors: dict | None = None, replacing: Attachmen
         section_label=SECTION_TITLES["pieces"], can_edit=can_edit_dossier(current_user, d),
         document_types=document_types, by_type=by_type, orphans=orphans, errors=errors or {},
         replacing=replacing, deleting=deleting, stale={a.id for a in d.attachments if service.is_stale(a, now)},
-        limit=service.upload_limit(d), human_size=service.human_size, accept=service.ACCEPT_ATTRIBUTE,
+        limit=service.upload_limit(d), accept=service.ACCEPT_ATTRIBUTE,
         formats=service.FORMATS_TEXT, multi_file_types=service.MULTI_FILE_TYPES, downloadable=DOWNLOADABLE,
         Status=AttachmentStatus), status
 
@@ -91,6 +91,7 @@ def attachments_state(dossier_id: int):
 
 
 @bp.route("/dossiers/<int:dossier_id>/pieces/televersement", methods=["POST"])
+@domain_errors(as_json=True)
 def start_upload(dossier_id: int):
     """JSON ``{document_type, filename, size, content_type}`` → the row and a presigned POST."""
     d = viewable_dossier(dossier_id)
@@ -102,12 +103,9 @@ def start_upload(dossier_id: int):
     size = data.get("size")
     if not isinstance(size, int) or isinstance(size, bool):
         return _json_error(_("Requête invalide : la taille du fichier est attendue."), 400)
-    try:
-        attachment = service.start_upload(
-            d, document_type_code=str(data.get("document_type") or ""), filename=str(data.get("filename") or ""),
-            size=size, content_type=str(data.get("content_type") or ""), by=current_user)
-    except service.AttachmentRefused as exc:
-        return domain_error_response(exc, as_json=True)
+    attachment = service.start_upload(
+        d, document_type_code=str(data.get("document_type") or ""), filename=str(data.get("filename") or ""),
+        size=size, content_type=str(data.get("content_type") or ""), by=current_user)
     db.session.commit()
     post = service.upload_form(attachment, d)
     return jsonify({
@@ -118,6 +116,7 @@ def start_upload(dossier_id: int):
 
 
 @bp.route("/dossiers/<int:dossier_id>/pieces/<int:attachment_id>/confirmer", methods=["POST"])
+@domain_errors(as_json=True)
 def confirm_upload(dossier_id: int, attachment_id: int):
     """After the browser's direct upload: move the object out of the form's reach and verify it (JSON
     ``{replaces}`` optional)."""
@@ -127,11 +126,7 @@ def confirm_upload(dossier_id: int, attachment_id: int):
         return _json_error(service.NOT_EDITABLE, 409)
     data = request.get_json(silent=True) or {}
     replaces = data.get("replaces") if isinstance(data, dict) else None
-    try:
-        service.confirm_upload(attachment, d, by=current_user,
-                               replaces_id=replaces if isinstance(replaces, int) else None)
-    except service.AttachmentRefused as exc:
-        return domain_error_response(exc, as_json=True)
+    service.confirm_upload(attachment, d, by=current_user, replaces_id=replaces if isinstance(replaces, int) else None)
     db.session.commit()
     message = _("« %(name)s » a bien été reçu. Sa vérification (antivirus, empreinte) prend quelques instants.",
                 name=attachment.filename)

@@ -13,9 +13,10 @@ from ptce_aap.applicants import forms, sections
 from ptce_aap.applicants._common import checks_for, viewable_dossier
 from ptce_aap.applicants.blueprint import bp
 from ptce_aap.domain import dossier_checks
+from ptce_aap.domain.sections import BY_CODE, SECTION_CODES
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
-from ptce_aap.i18n import format_paris
+from ptce_aap.formatting import format_paris
 from ptce_aap.models.dossiers import Dossier
 from ptce_aap.permissions import can_edit_dossier, can_manage_pole
 from ptce_aap.services import coeditors
@@ -28,7 +29,7 @@ from ptce_aap.web import domain_error_response, show_on_form
 def dossier(dossier_id: int):
     d = viewable_dossier(dossier_id, full=True)
     problems = checks_for(d)
-    by_section: dict[str, list] = {code: [] for code, _label in dossier_checks.SECTIONS}
+    by_section: dict[str, list] = {code: [] for code in SECTION_CODES}
     for problem in problems:
         by_section[problem.section].append(problem)
     return render_template(
@@ -154,7 +155,7 @@ def _render_section(section: str, d: Dossier, form, conflict: list | None = None
     if not readonly:
         _attach_problems(form, problems)
     return render_template(
-        f"applicants/section_{section}.html", dossier=d, call=d.call, form=form, section=section,
+        BY_CODE[section].template, dossier=d, call=d.call, form=form, section=section,
         section_label=sections.SECTION_TITLES[section], problems=problems, limits=dossier_checks.LIMITS,
         conflict=conflict, totals=dossier_checks.totals(d.financing_lines), focus=focus, readonly=readonly)
 

@@ -3,15 +3,36 @@
 - ``jobs``: dispatch, tick, worker;
 - ``accounts``: create-admin;
 - ``demo``: demo.
+
+A command calls services and commits; a ``DomainError`` it lets through is turned into a message and exit
+status 1 by the group (``PtceGroup``), the one place that does so for the CLI (``web.domain_error_response``
+does it for requests).
 """
 
 from __future__ import annotations
 
+import click
+from flask import has_app_context
 from flask.cli import AppGroup
 
 from ptce_aap.cli import accounts, demo, jobs
+from ptce_aap.errors import DomainError
+from ptce_aap.extensions import db
 
-ptce = AppGroup("ptce", help="Commandes de la plateforme PTCE.")
+
+class PtceGroup(AppGroup):
+    """Runs a command; a ``DomainError`` rolls back and becomes ``Error: <message>`` (exit status 1)."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except DomainError as exc:
+            if has_app_context():
+                db.session.rollback()
+            raise click.ClickException(exc.message) from exc
+
+
+ptce = PtceGroup("ptce", help="Commandes de la plateforme PTCE.")
 for _command in (*jobs.COMMANDS, *accounts.COMMANDS, *demo.COMMANDS):
     ptce.add_command(_command)
 

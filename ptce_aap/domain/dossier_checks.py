@@ -20,16 +20,12 @@ from ptce_aap.domain import geography
 from ptce_aap.domain.eligibility import CallFacts
 from ptce_aap.domain.formatting import format_amount
 from ptce_aap.domain.sections import SECTION_CODES
-from ptce_aap.domain.sections import SECTIONS as SECTION_CATALOG
 from ptce_aap.enums import (
     ActivityDomain,
     AttachmentStatus,
     CooperationForm,
     FinancingKind,
 )
-
-# Derived from the section catalog for the call sites that iterate ``(code, title)`` pairs.
-SECTIONS: list[tuple[str, str]] = [(section.code, section.title) for section in SECTION_CATALOG]
 
 LIMITS = {
     "summary": 1500,

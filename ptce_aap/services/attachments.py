@@ -52,6 +52,7 @@ from ptce_aap.domain.filetypes import (  # noqa: F401  (re-exported: the upload 
     key_filename,
     mime_for,
 )
+from ptce_aap.domain.formatting import format_size
 from ptce_aap.enums import ATTACHMENT_TRANSITIONS, AttachmentStatus, ScanStatus
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
@@ -60,7 +61,14 @@ from ptce_aap.models.base import utcnow
 from ptce_aap.models.dossiers import Attachment, Dossier
 from ptce_aap.permissions import dossier_accepts_changes
 from ptce_aap.services.dossiers import lock_for_change
-from ptce_aap.storage import ObjectNotFoundError, Storage, get_storage, register_upload_check, storage_for
+from ptce_aap.storage import (
+    ObjectNotFoundError,
+    Storage,
+    get_storage,
+    register_upload_check,
+    remaining_size,
+    storage_for,
+)
 
 logger = logging.getLogger("ptce_aap.attachments")
 
@@ -114,26 +122,8 @@ def _awaits_upload(key: str) -> bool:
 register_upload_check(STAGING_FOLDER, _awaits_upload)
 
 
-def _french_number(value: float) -> str:
-    """``1,5``, ``350``, ``1 000`` (narrow no-break space), whatever the request's locale (jobs have none)."""
-    if value % 1:
-        return f"{value:,.1f}".replace(",", "\u202f").replace(".", ",")
-    return f"{int(value):,}".replace(",", "\u202f")
-
-
-def human_size(size: int | None) -> str:
-    """``12 octets``, ``350 ko``, ``1,2 Mo`` (1 ko = 1 024 octets)."""
-    if size is None:
-        return "—"
-    if size >= 1024 * 1024:
-        return f"{_french_number(round(size / (1024 * 1024), 1))} Mo"
-    if size >= 1024:
-        return f"{_french_number(round(size / 1024, 1))} ko"
-    return f"{_french_number(size)} {'octet' if size < 2 else 'octets'}"
-
-
 def too_large_message(limit: int) -> str:
-    return f"Le fichier dépasse la taille maximale de {human_size(limit)}."
+    return f"Le fichier dépasse la taille maximale de {format_size(limit)}."
 
 
 def wrong_type_message(filename: str, expected: str | None, verdict: filetypes.Verdict) -> str:
@@ -252,7 +242,7 @@ def receive_upload(attachment: Attachment, dossier: Dossier, fileobj: IO[bytes])
     """
     if attachment.status != AttachmentStatus.UPLOADING or not is_staging_key(attachment.storage_key):
         raise ValueError(f"attachment {attachment.id} is not waiting for its file")
-    size = _remaining_size(fileobj)
+    size = remaining_size(fileobj)
     limit = upload_limit(dossier)
     if size is not None and size > limit:
         raise AttachmentRefused(too_large_message(limit))
@@ -269,18 +259,6 @@ def receive_upload(attachment: Attachment, dossier: Dossier, fileobj: IO[bytes])
         raise AttachmentRefused(STORAGE_DOWN, status=503) from exc
     attachment.storage_key = key
     return stored
-
-
-def _remaining_size(fileobj) -> int | None:
-    try:
-        if not fileobj.seekable():
-            return None
-        start = fileobj.tell()
-        end = fileobj.seek(0, 2)
-        fileobj.seek(start)
-        return end - start
-    except (AttributeError, OSError, ValueError):
-        return None
 
 
 def reject(attachment: Attachment, reason: str, *, by, delete_object: bool = True) -> None:

@@ -25,7 +25,6 @@ from ptce_aap.domain.eligibility import AttachmentFacts, CallFacts, DossierFacts
 from ptce_aap.enums import DecisionOutcome, DossierStatus, JobKind, JobStatus
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
-from ptce_aap.urls import external_url
 from ptce_aap.models.accounts import User
 from ptce_aap.models.base import utcnow
 from ptce_aap.models.calls import Call
@@ -34,6 +33,7 @@ from ptce_aap.models.dossiers import Dossier, EligibilityCheck, PoleMembership
 from ptce_aap.models.outbox import JobRun
 from ptce_aap.services.dossiers import set_dossier_status
 from ptce_aap.services.notifications import notify
+from ptce_aap.urls import external_url
 
 # The states in which a dossier's eligibility may be (re)examined.
 CHECKABLE = (DossierStatus.SUBMITTED, DossierStatus.ELIGIBLE, DossierStatus.INELIGIBLE)
@@ -160,14 +160,15 @@ def run_check(dossier: Dossier, *, by=None, facts: CallFacts | None = None) -> E
     """Run the call's rules on a submitted dossier, store the check and move its status if the verdict
     changed (``submitted`` → ``eligible``/``ineligible``, or between the two). Audited; caller commits."""
     _require_checkable(dossier)
+    read_status = dossier.status
     verdict = rules.evaluate(dossier_facts(dossier), facts or call_facts(dossier.call))
     check = EligibilityCheck(dossier_id=dossier.id, is_eligible=verdict.is_eligible,
                              results=[r.as_dict() for r in verdict.results], is_override=False,
                              actor_id=getattr(by, "id", None), ran_at=utcnow())
     db.session.add(check)
     target = _target(verdict.is_eligible)
-    if dossier.status != target:
-        set_dossier_status(dossier, target, by=by, reason=AUTO_REASON)
+    if read_status != target:
+        set_dossier_status(dossier, target, by=by, expected_from=read_status, reason=AUTO_REASON)
     audit.record("dossier.eligibility_checked", dossier, actor=by, summary={
         "after": {"is_eligible": verdict.is_eligible, "failed": [r.code for r in verdict.failed]}})
     return check
@@ -190,8 +191,8 @@ def override(dossier: Dossier, *, is_eligible: bool, reason: str, by) -> Eligibi
                              override_reason=reason, actor_id=by.id, ran_at=utcnow())
     db.session.add(check)
     target = _target(is_eligible)
-    if dossier.status != target:
-        set_dossier_status(dossier, target, by=by, reason=reason)
+    if before_status != target:
+        set_dossier_status(dossier, target, by=by, expected_from=before_status, reason=reason)
     audit.record("dossier.eligibility_overridden", dossier, actor=by, summary={
         "before": {"status": before_status.value, "is_eligible": previous.is_eligible if previous else None},
         "after": {"status": dossier.status.value, "is_eligible": is_eligible}, "reason": reason})

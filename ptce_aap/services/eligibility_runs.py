@@ -23,6 +23,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
+from ptce_aap.domain.formatting import format_number
 from ptce_aap.enums import DossierStatus, JobStatus
 from ptce_aap.extensions import db
 from ptce_aap.models.base import utcnow
@@ -36,16 +37,12 @@ logger = logging.getLogger("ptce_aap.eligibility")
 BATCH_SIZE = 100
 
 
-def _n(n: int) -> str:
-    return f"{n:,}".replace(",", "\u202f")  # French thousands separator (narrow no-break space)
-
-
 def _count(n: int, singular: str, plural: str) -> str:
-    return f"{_n(n)} {singular if n < 2 else plural}"  # French: 0 and 1 take the singular
+    return f"{format_number(n)} {singular if n < 2 else plural}"  # French: 0 and 1 take the singular
 
 
 def _progress(run: JobRun) -> str:
-    return f"Dossiers vérifiés : {_n(run.done)} sur {_n(run.total)}."
+    return f"Dossiers vérifiés : {format_number(run.done)} sur {format_number(run.total)}."
 
 
 def check_after_submission(dossier_id: int, force: bool = False) -> str:

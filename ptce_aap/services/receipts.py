@@ -14,10 +14,10 @@ from flask import render_template
 from ptce_aap import storage as file_storage
 from ptce_aap.enums import AttachmentStatus
 from ptce_aap.extensions import db
-from ptce_aap.i18n import format_paris
-from ptce_aap.urls import external_url
+from ptce_aap.formatting import format_paris
 from ptce_aap.models.dossiers import Dossier, PoleMembership
 from ptce_aap.services.notifications import notify
+from ptce_aap.urls import external_url
 
 
 def render_receipt_pdf(dossier: Dossier) -> bytes:

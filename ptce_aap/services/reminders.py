@@ -15,14 +15,14 @@ from sqlalchemy.orm import joinedload
 
 from ptce_aap.enums import AssignmentStatus, CallStatus, DossierStatus
 from ptce_aap.extensions import db
-from ptce_aap.i18n import format_paris
-from ptce_aap.urls import external_url
+from ptce_aap.formatting import format_paris
 from ptce_aap.models.accounts import User
 from ptce_aap.models.calls import Call
 from ptce_aap.models.dossiers import Dossier, PoleMembership
 from ptce_aap.models.outbox import Notification
 from ptce_aap.models.reviews import Assignment
 from ptce_aap.services.notifications import notify
+from ptce_aap.urls import external_url
 
 REMINDERS = [("J-7", timedelta(days=7)), ("J-1", timedelta(days=1))]
 

@@ -16,10 +16,10 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ptce_aap import jobs
 from ptce_aap.domain import dossier_checks
+from ptce_aap.domain.formatting import paris_today
 from ptce_aap.enums import CallStatus, DossierStatus
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
-from ptce_aap.i18n import PARIS
 from ptce_aap.models.dossiers import Dossier
 from ptce_aap.permissions import dossier_is_withdrawable
 from ptce_aap.services.dossiers import call_rules, set_dossier_status
@@ -37,7 +37,7 @@ def receipt_number_for(dossier: Dossier) -> str:
 
 
 def blocking_problems(dossier: Dossier, *, now: datetime) -> list[dossier_checks.Problem]:
-    return dossier_checks.check_dossier(dossier, call_rules(dossier.call), today=now.astimezone(PARIS).date())
+    return dossier_checks.check_dossier(dossier, call_rules(dossier.call), today=paris_today(now))
 
 
 def submit_dossier(dossier: Dossier, *, by, now: datetime) -> Dossier:
@@ -82,4 +82,5 @@ def withdraw_dossier(dossier: Dossier, *, by, reason: str = "") -> None:
     """Withdraw a submitted dossier before the committee (``permissions.dossier_is_withdrawable``)."""
     if not dossier_is_withdrawable(dossier):
         raise DomainError("Ce dossier ne peut plus être retiré.")
-    set_dossier_status(dossier, DossierStatus.WITHDRAWN, by=by, reason=reason.strip()[:2000])
+    set_dossier_status(dossier, DossierStatus.WITHDRAWN, by=by, expected_from=dossier.status,
+                       reason=reason.strip()[:2000])

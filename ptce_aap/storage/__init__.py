@@ -57,6 +57,7 @@ from ptce_aap.storage.base import (
     StorageError,
     content_disposition,
     register_upload_check,
+    remaining_size,
     validate_key,
 )
 from ptce_aap.storage.local import LocalStorage
@@ -65,8 +66,8 @@ from ptce_aap.storage.s3 import S3Storage
 __all__ = [
     "BACKENDS", "CHUNK_SIZE", "DEFAULT_CONTENT_TYPE", "KEY_MAX_LENGTH", "MAX_EXPIRES", "EmptyFileError",
     "FileTooLargeError", "InvalidKeyError", "LocalStorage", "ObjectInfo", "ObjectNotFoundError", "S3Storage",
-    "Storage", "StorageError", "content_disposition", "get_storage", "register_upload_check", "storage_for",
-    "validate_key",
+    "Storage", "StorageError", "content_disposition", "get_storage", "register_upload_check", "remaining_size",
+    "storage_for", "validate_key",
 ]
 
 BACKENDS = {"local": LocalStorage, "s3": S3Storage}

@@ -154,7 +154,7 @@ def remaining_size(fileobj: IO[bytes]) -> int | None:
         start = fileobj.tell()
         end = fileobj.seek(0, os.SEEK_END)
         fileobj.seek(start)
-    except (AttributeError, OSError):
+    except (AttributeError, OSError, ValueError):  # ValueError: a closed file
         return None
     return end - start
 

@@ -36,6 +36,22 @@ from ptce_aap.storage.base import (
 from ptce_aap.urls import external_url
 
 
+@contextlib.contextmanager
+def _replacing(path: Path, suffix: str, mode: str, **open_args) -> Iterator[IO]:
+    """A temporary file beside ``path`` that takes its place (atomically) when the block ends without an
+    error, and is removed otherwise: a reader never sees a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=suffix)
+    try:
+        with os.fdopen(fd, mode, **open_args) as out:
+            yield out
+        os.replace(tmp_name, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp_name)
+        raise
+
+
 class LocalStorage:
     """Files in a folder on this machine — for development and the embedded single-machine install.
 
@@ -89,44 +105,26 @@ class LocalStorage:
         refused (``EmptyFileError``); in both cases, or on any error, nothing is kept and an object already
         under ``key`` is left untouched.
         """
-        path = self.path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
         md5 = hashlib.md5(usedforsecurity=False)
         size = 0
-        try:
-            with os.fdopen(fd, "wb") as out:
-                for chunk in chunks:
-                    size += len(chunk)
-                    if max_size is not None and size > max_size:
-                        raise FileTooLargeError(max_size)
-                    md5.update(chunk)
-                    out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
+        with _replacing(self.path(key), ".part", "wb") as out:
+            for chunk in chunks:
+                size += len(chunk)
+                if max_size is not None and size > max_size:
+                    raise FileTooLargeError(max_size)
+                md5.update(chunk)
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
             if size < min_size:
                 raise EmptyFileError(key)
-            os.replace(tmp_name, path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp_name)
-            raise
         self._write_meta(key, {"content_type": content_type or DEFAULT_CONTENT_TYPE,
                                "etag": md5.hexdigest(), "size": size})
         return size
 
     def _write_meta(self, key: str, meta: dict) -> None:
-        meta_path = self._meta_path(key)
-        meta_path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=meta_path.parent, prefix=".tmp-", suffix=".json")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                json.dump(meta, out)
-            os.replace(tmp_name, meta_path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp_name)
-            raise
+        with _replacing(self._meta_path(key), ".json", "w", encoding="utf-8") as out:
+            json.dump(meta, out)
 
     def _read_meta(self, key: str) -> dict:
         try:

@@ -13,12 +13,12 @@ import os
 from collections.abc import Iterator
 
 from flask import Blueprint, Flask, current_app, request
-from flask_babel import format_decimal
 from flask_babel import gettext as _
 from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
 
 from ptce_aap import tokens
 from ptce_aap.extensions import csrf
+from ptce_aap.formatting import format_size
 from ptce_aap.storage import storage_for
 from ptce_aap.storage.base import (
     CHUNK_SIZE,
@@ -149,7 +149,7 @@ def _receive_upload(storage: LocalStorage, stream) -> None:
                                          max_size=claims["m"], min_size=1)
                 except FileTooLargeError as exc:
                     raise _UploadRefused(413, _("Le fichier dépasse la taille autorisée (%(size)s).",
-                                                size=_human_size(exc.max_size))) from exc
+                                                size=format_size(exc.max_size))) from exc
                 except EmptyFileError as exc:
                     raise _UploadRefused(400, _("Le fichier envoyé est vide.")) from exc
                 return  # like S3, whatever follows the file is ignored
@@ -181,14 +181,6 @@ def _check_policy(storage: LocalStorage, fields: dict[str, str], file_type: str 
     if claims.get("t") and content_type not in claims["t"]:
         raise _UploadRefused(400, _("Ce type de fichier n’est pas accepté ici."))
     return {**claims, "type": content_type}
-
-
-def _human_size(size: int) -> str:
-    if size >= 1024 * 1024:
-        return f"{format_decimal(round(size / (1024 * 1024), 1))} Mo"
-    if size >= 1024:
-        return f"{format_decimal(round(size / 1024, 1))} ko"
-    return f"{size} octets"
 
 
 def init_app(app: Flask) -> None:

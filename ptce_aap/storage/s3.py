@@ -1,4 +1,7 @@
-"""``S3Storage``: any S3-compatible object store, via boto3 (production)."""
+"""``S3Storage``: any S3-compatible object store, via boto3 (production).
+
+boto3/botocore are imported inside the methods: they are slow to import, and ``storage`` imports this
+module whatever the backend, so that the local backend (development, tests) never loads them."""
 
 from __future__ import annotations
 
@@ -53,8 +56,8 @@ class S3Storage:
             raise StorageError("S3Storage needs a bucket (S3_BUCKET)")
         self.bucket = bucket
         if client is None:
-            import boto3
-            from botocore.config import Config
+            import boto3  # heavy, S3 mode only (see the module docstring)
+            from botocore.config import Config  # heavy, S3 mode only (see the module docstring)
 
             # botocore >= 1.36 sends CRC32 checksums by default, which several S3-compatible stores refuse.
             config = Config(request_checksum_calculation="when_required",
@@ -86,7 +89,7 @@ class S3Storage:
             self.client.put_object(Bucket=self.bucket, Key=key, Body=fileobj, ContentLength=size,
                                    ContentType=content_type)
             return size
-        from boto3.s3.transfer import TransferConfig
+        from boto3.s3.transfer import TransferConfig  # heavy, S3 mode only (see the module docstring)
 
         reader = _CountingReader(fileobj)
         transfer = TransferConfig(multipart_threshold=self.multipart_chunk_size,
@@ -96,7 +99,7 @@ class S3Storage:
         return reader.count
 
     def open_stream(self, key: str) -> IO[bytes]:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import ClientError  # heavy, S3 mode only (see the module docstring)
 
         validate_key(key)
         try:
@@ -118,7 +121,7 @@ class S3Storage:
         through the app). With the client built here no checksum header is sent
         (``request_checksum_calculation="when_required"``), which some S3-compatible stores refuse on a
         copy as on a put."""
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import ClientError  # heavy, S3 mode only (see the module docstring)
 
         validate_key(src)
         validate_key(dst)
@@ -146,7 +149,7 @@ class S3Storage:
                     continue
 
     def head(self, key: str) -> ObjectInfo | None:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import ClientError  # heavy, S3 mode only (see the module docstring)
 
         validate_key(key)
         try:

@@ -470,7 +470,7 @@ def test_local_upload_refuses_a_file_larger_than_the_policy(local, new_key, size
 
     with _post(post, b"x" * size) as response:
         assert response.status_code == 413
-        assert "Le fichier dépasse la taille autorisée (1000 octets)." in response.text
+        assert "Le fichier dépasse la taille autorisée (1\u202f000 octets)." in response.text  # domain.formatting
 
     assert local.exists(key) is False
     assert _leftovers(local) == []

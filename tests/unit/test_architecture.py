@@ -3,7 +3,12 @@
 - no import cycle between the modules of ``ptce_aap``, counting the imports inside functions too;
 - no module over 500 lines;
 - ``ptce_aap.domain`` imports neither Flask nor SQLAlchemy nor the app's extensions and models;
-- no service imports a blueprint package.
+- no service imports a blueprint package;
+- one writer per state: ``Dossier.status``, ``Call.status``, ``Attachment.status`` are assigned by their
+  ``set_*_status`` only (no ``sa.update(…).values(status=…)`` either);
+- services and ``domain`` never commit; only ``tokens`` uses itsdangerous; mail links are not built from
+  hard-coded paths; views catch a ``DomainError`` only to show a form again (the list says where and why);
+- a function-local import says why (a heavy or optional dependency) on its line.
 """
 
 from __future__ import annotations
@@ -198,3 +203,216 @@ def test_attachment_status_is_assigned_only_by_its_write_path():
                             and isinstance(target.value, ast.Name) and "attachment" in target.value.id):
                         writers.append(f"{module}.{func.name}")
     assert writers == ["ptce_aap.services.attachments.set_attachment_status"]
+
+
+# --- One writer per state, commits in the caller, one place per concern (issue 7, "Done when") ----------
+
+TREES: dict[str, ast.Module] = {module: ast.parse(path.read_text(encoding="utf-8")) for module, path in MODULES.items()}
+
+
+def _owned_nodes(tree: ast.AST):
+    """``(node, owner)`` for every node: ``owner`` is the innermost function around it, or ``<module>``."""
+    def visit(node: ast.AST, owner: str):
+        for child in ast.iter_child_nodes(node):
+            name = child.name if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef) else owner
+            yield child, name
+            yield from visit(child, name)
+
+    yield from visit(tree, "<module>")
+
+
+def _where(matches, modules=None) -> list[str]:
+    """``module.function`` of every node for which ``matches(node)`` holds."""
+    return sorted({f"{module}.{owner}" for module, tree in TREES.items() if modules is None or module in modules
+                   for node, owner in _owned_nodes(tree) if matches(node)})
+
+
+def _callee(node: ast.AST) -> str | None:
+    """``f`` for ``f(…)`` and ``x.y.f(…)``."""
+    if not isinstance(node, ast.Call):
+        return None
+    func = node.func
+    return func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
+
+
+def _subject(expr: ast.AST) -> str:
+    """What an expression is called: ``dossier`` for ``dossier``, ``attachment.dossier``, ``self.dossier``."""
+    if isinstance(expr, ast.Name):
+        return expr.id.lower()
+    if isinstance(expr, ast.Attribute):
+        return expr.attr.lower()
+    return ""
+
+
+def _mentions(expr: ast.AST, name: str) -> bool:
+    return any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(expr))
+
+
+def _status_assignment(node: ast.AST, names: set[str], suffix: str, enum: str) -> bool:
+    """``<x>.status = …`` (or ``setattr(x, "status", …)``) where ``x`` is named like the model (``d``,
+    ``dossier``, ``attachment.dossier``…) or the value is one of the model's status enum."""
+    if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        value = node.value
+    elif _callee(node) == "setattr" and len(node.args) == 3:
+        key = node.args[1]
+        if not (isinstance(key, ast.Constant) and key.value == "status"):
+            return False
+        targets, value = [ast.Attribute(value=node.args[0], attr="status")], node.args[2]
+    else:
+        return False
+    for target in targets:
+        if isinstance(target, ast.Attribute) and target.attr == "status":
+            subject = _subject(target.value)
+            if subject in names or subject.endswith(suffix) or (value is not None and _mentions(value, enum)):
+                return True
+    return False
+
+
+def _status_key(arg: ast.AST, model: str) -> bool:
+    """A ``values()``/``update()`` argument that sets the status: ``{"status": …}``, ``{Model.status: …}``."""
+    return isinstance(arg, ast.Dict) and any(
+        (isinstance(k, ast.Constant) and k.value == "status")
+        or (isinstance(k, ast.Attribute) and k.attr == "status" and _subject(k.value) == model.lower())
+        for k in arg.keys)
+
+
+def _bulk_status_update(node: ast.AST, model: str) -> bool:
+    """``sa.update(Model)….values(status=…)`` or ``query(Model)….update({"status": …})``."""
+    if _callee(node) not in {"values", "update"} or not isinstance(node.func, ast.Attribute):
+        return False
+    sets_status = any(k.arg == "status" for k in node.keywords) or any(_status_key(a, model) for a in node.args)
+    on_model = any(_callee(n) in {"update", "query"} and n.args and isinstance(n.args[0], ast.Name)
+                   and n.args[0].id == model for n in ast.walk(node.func.value))
+    return sets_status and on_model
+
+
+def _status_writers(model: str, names: set[str], suffix: str, enum: str) -> list[str]:
+    return _where(lambda node: _status_assignment(node, names, suffix, enum) or _bulk_status_update(node, model))
+
+
+def test_dossier_status_is_assigned_only_by_its_write_path():
+    assert _status_writers("Dossier", {"d", "dossier"}, "dossier", "DossierStatus") == [
+        "ptce_aap.services.dossiers.set_dossier_status"]
+
+
+def test_a_new_dossier_starts_without_status_then_goes_through_the_write_path():
+    """``Dossier(status=…)`` only with ``None``: ``start_dossier`` then calls ``set_dossier_status(…, DRAFT)``."""
+    def sets_a_status(node):
+        return _callee(node) == "Dossier" and any(
+            k.arg == "status" and not (isinstance(k.value, ast.Constant) and k.value.value is None)
+            for k in node.keywords)
+
+    assert _where(sets_a_status) == []
+
+
+def test_call_status_is_assigned_only_by_its_write_path():
+    assert _status_writers("Call", {"c", "call"}, "call", "CallStatus") == [
+        "ptce_aap.services.calls.set_call_status"]
+
+
+def test_the_status_writer_checks_see_what_they_should():
+    def writers(source: str, *args) -> bool:
+        return any(_status_assignment(n, *args) or _bulk_status_update(n, "Dossier")
+                   for n in ast.walk(ast.parse(source)))
+
+    args = ({"d", "dossier"}, "dossier", "DossierStatus")
+    for source in ("d.status = x", "self.dossier.status = x", "row.status = DossierStatus.DRAFT",
+                   "setattr(dossier, 'status', x)", "db.session.execute(sa.update(Dossier).where(w).values(status=x))",
+                   "sa.update(Dossier).values({Dossier.status: x})", "db.session.query(Dossier).update({'status': x})"):
+        assert writers(source, *args), source
+    for source in ("run.status = JobStatus.DONE", "attachment.status = to", "sa.update(OutboxEntry).values(status=x)",
+                   "d.version = 2"):
+        assert not writers(source, *args), source
+
+
+SERVICES_AND_DOMAIN = {m for m in MODULES if m.startswith(("ptce_aap.services", "ptce_aap.domain"))}
+
+
+def test_services_and_domain_never_commit():
+    """The request, the task wrapper or the CLI command commits, once; a service only flushes."""
+    assert _where(lambda node: _callee(node) == "commit", SERVICES_AND_DOMAIN) == []
+
+
+def test_itsdangerous_is_used_by_the_tokens_module_only():
+    users = [m for m in MODULES if any(base.split(".")[0] == "itsdangerous" for base, _names in _imports(m))]
+    assert users == ["ptce_aap.tokens"]
+
+
+def _is_literal_path(arg: ast.AST) -> bool:
+    if isinstance(arg, ast.Constant | ast.JoinedStr):
+        return True
+    return isinstance(arg, ast.BinOp) and (_is_literal_path(arg.left) or _is_literal_path(arg.right))
+
+
+def test_no_mail_link_from_a_hard_coded_path():
+    """Links that leave the app are ``urls.external_url(endpoint, …)``, never ``public_url("/porteur/…")``."""
+    def hard_coded(node):
+        return _callee(node) == "public_url" and bool(node.args) and _is_literal_path(node.args[0])
+
+    assert _where(hard_coded) == []
+    assert hard_coded(ast.parse('public_url(f"/porteur/dossiers/{d.id}")').body[0].value)
+
+
+def _domain_error_classes() -> set[str]:
+    """``DomainError`` and its subclasses defined in ``ptce_aap`` (by name)."""
+    classes = {"DomainError"}
+    defined = [node for tree in TREES.values() for node in ast.walk(tree) if isinstance(node, ast.ClassDef)]
+    grew = True
+    while grew:
+        grew = False
+        for node in defined:
+            if node.name not in classes and any(_subject(base) in {c.lower() for c in classes} for base in node.bases):
+                classes.add(node.name)
+                grew = True
+    return classes
+
+
+BLUEPRINT_MODULES = {m for m in MODULES if m.split(".")[1:2] and m.split(".")[1] in BLUEPRINTS}
+
+# ``web.domain_errors`` / ``web.domain_error_response`` turn a ``DomainError`` into a flash or a JSON error;
+# a view catches one itself only to show the form (or page) again with the message beside what was typed.
+ALLOWED_DOMAIN_ERROR_CATCHES = {
+    "ptce_aap.admin.routes.override_verdict": "the dossier page again, the reason typed and the error beside it",
+    "ptce_aap.applicants.coeditors.invite_coeditor": "the invitation form again, the address still typed in it",
+    "ptce_aap.applicants.coeditors.accept_invitation": "the invitation page again, saying what is wrong",
+    "ptce_aap.applicants.dashboard.new_dossier": "the new dossier form again, the error beside the pole name",
+    "ptce_aap.applicants.dossier.edit_section": "the section form again (or autosave's JSON), what was typed kept",
+    "ptce_aap.applicants.attachments.upload_through_app": "the documents page again, the error beside the type",
+    "ptce_aap.applicants.attachments.delete_attachment": "back to the document type's anchor, known after loading",
+    "ptce_aap.applicants.submission.submit": "a double click (AlreadySubmitted): to the dossier, not the form",
+    "ptce_aap.auth.routes.login": "the login form again (LoginError: wrong password, unverified address)",
+    "ptce_aap.auth.routes.register": "the registration form again, the error beside its field",
+    "ptce_aap.auth.routes.reset_password": "the new password form again, the error beside the password",
+}
+
+
+def test_views_leave_domain_errors_to_the_one_place_except_to_show_a_form_again():
+    classes = {c.lower() for c in _domain_error_classes()}
+    assert {"domainerror", "attachmentrefused"} <= classes
+
+    def catches(node):
+        if not isinstance(node, ast.ExceptHandler) or node.type is None:
+            return False
+        types = node.type.elts if isinstance(node.type, ast.Tuple) else [node.type]
+        return any(_subject(t) in classes for t in types)
+
+    unexpected = [w for w in _where(catches, BLUEPRINT_MODULES) if w not in ALLOWED_DOMAIN_ERROR_CATCHES]
+    assert unexpected == []
+
+
+# The app factory imports the app's modules inside ``create_app`` (its docstring says why: importing one
+# module must not load the whole web app); anywhere else a function-local import says why on its line.
+LOCAL_IMPORTS_EXPLAINED_ELSEWHERE = {"ptce_aap.create_app"}
+
+
+def test_function_local_imports_say_why():
+    unexplained = []
+    for module, tree in TREES.items():
+        lines = MODULES[module].read_text(encoding="utf-8").splitlines()
+        for node, owner in _owned_nodes(tree):
+            if (isinstance(node, ast.Import | ast.ImportFrom) and owner != "<module>"
+                    and f"{module}.{owner}" not in LOCAL_IMPORTS_EXPLAINED_ELSEWHERE
+                    and "#" not in lines[node.end_lineno - 1]):
+                unexplained.append(f"{module}:{node.lineno}")
+    assert unexplained == []

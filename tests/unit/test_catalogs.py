@@ -108,7 +108,7 @@ def test_one_call_facts_type():
 
 def test_section_catalog_order_and_derived_lists():
     assert sections.SECTION_CODES == ("identite", "membres", "activites", "projet", "budget", "pieces")
-    assert dossier_checks.SECTIONS == [(s.code, s.title) for s in sections.SECTIONS]
+    assert not hasattr(dossier_checks, "SECTIONS")  # one catalog: no second list of (code, title)
     assert list(dossier_checks.section_states([])) == list(sections.SECTION_CODES)
     assert eligibility.IDENTITY_SECTION == "« Identité du pôle et structure porteuse »"
     assert eligibility.MEMBERS_SECTION == "« Membres du pôle »"

@@ -41,8 +41,8 @@ from ptce_aap.domain.filetypes import (
     sniff,
     verify_content,
 )
+from ptce_aap.domain.formatting import format_size
 from ptce_aap.services.attachment_processing import analyse
-from ptce_aap.services.attachments import human_size
 
 NNBSP = "\u202f"
 PDF = "application/pdf"
@@ -297,8 +297,8 @@ def test_extension_and_mime_mapping():
     (20 * 1024 * 1024, "20 Mo"), (int(1.25 * 1024 * 1024), "1,2 Mo"), (1500 * 1024 * 1024, f"1{NNBSP}500 Mo"),
     (None, "—"),
 ])
-def test_human_size_in_french(size, text):
-    assert human_size(size) == text
+def test_file_size_in_french(size, text):
+    assert format_size(size) == text
 
 
 # --- clamd ----------------------------------------------------------------------------------------

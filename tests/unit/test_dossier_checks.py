@@ -10,7 +10,6 @@ import pytest
 from ptce_aap.domain.dossier_checks import (
     LIMITS,
     MIN_YEAR,
-    SECTIONS,
     Problem,
     check_activities,
     check_distinct_members,
@@ -22,6 +21,7 @@ from ptce_aap.domain.dossier_checks import (
     section_states,
     siret_problem,
 )
+from ptce_aap.domain.sections import SECTION_CODES
 from ptce_aap.enums import ActivityDomain
 from tests.unit.dossier_facts import RULES, SIRETS, TODAY, dossier, member, siret_of
 
@@ -33,7 +33,7 @@ def problems(check, d, *args) -> list[tuple]:
 def test_complete_dossier_has_no_problem():
     d = dossier()
     assert check_dossier(d, RULES, today=TODAY) == []
-    assert section_states([]) == {code: "complete" for code, _ in SECTIONS}
+    assert section_states([]) == dict.fromkeys(SECTION_CODES, "complete")
 
 
 # --- Identity ------------------------------------------------------------------------------------
