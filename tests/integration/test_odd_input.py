@@ -184,10 +184,15 @@ ROW_TARGETS = [("membres", "remove_member"), ("budget", "remove_expense"), ("bud
                ("identite", "remove_member")]
 
 
+ROWS = {"membres": {"members-0-name": "Coop A"}, "budget": {"expenses-0-label": "Poste A",
+                                                          "resources-0-label": "Ressource A"}, "identite": {}}
+
+
 def test_fuzz_row_actions(client, editing):
+    """Odd row numbers in ``row_action``, with a row present (so that removing is attempted)."""
     for section, target in ROW_TARGETS:
         for index in ROW_ACTION_KINDS:
-            response = _post(client, editing, section, {"row_action": f"{target}:{index}"})
+            response = _post(client, editing, section, {"row_action": f"{target}:{index}", **ROWS[section]})
             assert response.status_code in (200, 302), (section, target, index, response.status_code)
 
 
