@@ -47,10 +47,11 @@ def create_app(overrides: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=lambda: "Europe/Paris")
     i18n.init_app(app)
 
-    from ptce_aap import auth_setup, security, web
+    from ptce_aap import auth_setup, caching, security, web
 
     auth_setup.init_app(app)
     security.init_app(app)
+    caching.init_app(app)
     web.init_app(app)
 
     from ptce_aap.admin import bp as admin_bp

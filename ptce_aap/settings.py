@@ -36,6 +36,7 @@ ENV_SETTINGS: dict[str, type] = {
     "STORAGE_BACKEND": str,
     "LOCAL_STORAGE_DIR": str,
     "CLAMD_ADDRESS": str,
+    "HEALTHZ_TOKEN": str,
     "RATELIMIT_STORAGE_URI": str,
     "LOG_LEVEL": str,
     "PROXY_HOPS": int,
@@ -65,6 +66,7 @@ DEFAULTS = {
     "MAIL_MAX_ATTEMPTS": 5,
     "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
     "CLAMD_ADDRESS": None,
+    "HEALTHZ_TOKEN": None,  # sent as the X-Healthz-Token header, shows /healthz's details beyond loopback
     "CLAMD_TIMEOUT": 60,
     "PASSWORD_HASH_PROFILE": "default",
     "PASSWORD_MIN_LENGTH": 12,

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
-from wtforms import RadioField, TextAreaField
+from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length
 
+from ptce_aap.fields import ChoiceRadioField, CleanForm
 
-class ConfirmForm(FlaskForm):
+
+class ConfirmForm(CleanForm):
     """An empty form: its CSRF token protects a confirmed action (re-run, resend)."""
 
 
-class OverrideForm(FlaskForm):
+class OverrideForm(CleanForm):
     """The admin's own eligibility verdict, with a mandatory written reason."""
 
-    verdict = RadioField(
+    verdict = ChoiceRadioField(
         _l("Verdict"),
         choices=[("eligible", _l("Recevable : le dossier remplit les conditions d’éligibilité")),
                  ("ineligible", _l("Irrecevable : le dossier ne remplit pas les conditions d’éligibilité"))],

@@ -13,9 +13,11 @@ from ptce_aap.applicants import forms, sections
 from ptce_aap.applicants._common import checks_for, viewable_dossier
 from ptce_aap.applicants.blueprint import bp
 from ptce_aap.domain import dossier_checks
+from ptce_aap.domain.money import ascii_int
 from ptce_aap.domain.sections import BY_CODE, SECTION_CODES
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
+from ptce_aap.fields import choice_errors
 from ptce_aap.formatting import format_paris
 from ptce_aap.models.dossiers import Dossier
 from ptce_aap.permissions import can_edit_dossier, can_manage_pole
@@ -83,9 +85,10 @@ def _handle_row_actions(section: str, form) -> str | bool:
     if target in ADDABLE.get(section, {}):
         return ADDABLE[section][target]
     removable = {"remove_member": "members", "remove_expense": "expenses", "remove_resource": "resources"}
-    if target in removable and index.isdigit() and hasattr(form, removable[target]):
+    position = ascii_int(index, maximum=1000)
+    if target in removable and position is not None and hasattr(form, removable[target]):
         field_list = getattr(form, removable[target])
-        entries = [e for i, e in enumerate(field_list.entries) if i != int(index)]
+        entries = [e for i, e in enumerate(field_list.entries) if i != position]
         data = [e.form.data for e in entries]
         while field_list.entries:
             field_list.pop_entry()
@@ -111,7 +114,13 @@ def edit_section(dossier_id: int, section: str):
         form = _form_for(section, d)
         return _render_section(section, d, form)
     form = _form_for(section, d, formdata=request.form)
-    form.validate()  # lenient fields clean themselves; nothing here blocks saving a draft
+    form.validate()  # only a value outside a field's choices blocks saving a draft (it cannot be typed)
+    refused = choice_errors(form)
+    if refused:
+        if autosave:
+            name, messages = next(iter(refused.items()))
+            return jsonify({"ok": False, "field": name, "message": messages[0]}), 422
+        return _render_section(section, d, form), 422
     row_changed = _handle_row_actions(section, form)
     try:
         _apply(section, d, form)

@@ -1,26 +1,17 @@
 """Forms of the dossier, one per section. Numbers are text fields: a draft keeps what was typed and the
-checks (``domain.dossier_checks``) flag what is wrong, so nothing typed is ever refused on save."""
+checks (``domain.dossier_checks``) flag what is wrong, so nothing typed is ever refused on save. A value
+outside a select's, a radio's or a checkbox's choices cannot be typed: it is refused (``ptce_aap.fields``)."""
 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
-from wtforms import (
-    BooleanField,
-    FieldList,
-    FormField,
-    HiddenField,
-    RadioField,
-    SelectField,
-    SelectMultipleField,
-    StringField,
-    TextAreaField,
-)
+from wtforms import BooleanField, FormField, HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
-from wtforms.widgets import CheckboxInput, ListWidget, Select, html_params
+from wtforms.widgets import Select, html_params
 
 from ptce_aap.domain import geography
+from ptce_aap.domain.money import ascii_int
 from ptce_aap.enums import (
     ActivityDomain,
     CooperationForm,
@@ -32,16 +23,15 @@ from ptce_aap.enums import (
     MemberRole,
     TerritoryType,
 )
+from ptce_aap.fields import (
+    ChoiceField,
+    ChoiceRadioField,
+    CleanForm,
+    MultiCheckboxField,
+    MultipleChoiceField,
+    RowList,
+)
 from ptce_aap.form_validators import SingleLineName
-
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
-
-    def pre_validate(self, form):  # unknown values are dropped, never an error on a draft
-        valid = {str(v) for v, _ in self.choices}
-        self.data = [v for v in (self.data or []) if v in valid]
 
 
 class CachedOptionsSelect(Select):
@@ -63,20 +53,6 @@ class CachedOptionsSelect(Select):
         return Markup(f"<select {html_params(name=field.name, **kwargs)}>{options}</select>")  # noqa: S704 (escaped above)
 
 
-class LenientSelectField(SelectField):
-    """A select that accepts an empty value and ignores unknown ones instead of failing the form."""
-
-    def pre_validate(self, form):
-        if self.data not in {str(v) for v, _ in self.choices}:
-            self.data = ""
-
-
-class LenientSelectMultipleField(SelectMultipleField):
-    def pre_validate(self, form):
-        valid = {str(v) for v, _ in self.choices}
-        self.data = [v for v in (self.data or []) if v in valid]
-
-
 def _blank_first(choices, label=_l("— Choisir —")):
     return [("", label), *choices]
 
@@ -89,19 +65,16 @@ def region_choices():
     return [(r.code, r.name) for r in geography.regions().values()]
 
 
-class VersionedForm(FlaskForm):
+class VersionedForm(CleanForm):
     version = HiddenField()
     force = HiddenField(default="")
 
     def expected_version(self) -> int | None:
-        try:
-            return int(self.version.data)
-        except (TypeError, ValueError):
-            return None
+        return ascii_int((self.version.data or "").strip(), maximum=2**31 - 1)
 
 
-class NewDossierForm(FlaskForm):
-    pole_id = LenientSelectField(_l("Pôle"), choices=[])
+class NewDossierForm(CleanForm):
+    pole_id = ChoiceField(_l("Pôle"), choices=[])
     pole_name = StringField(_l("Nom du pôle"), validators=[Optional(), Length(max=200), SingleLineName(200)])
 
 
@@ -110,13 +83,13 @@ class IdentityForm(VersionedForm):
     carrier_legal_name = StringField(_l("Raison sociale de la structure porteuse"),
                                      validators=[Length(max=200), SingleLineName(200)])
     carrier_siret = StringField(_l("SIRET de la structure porteuse"), validators=[Length(max=40)])
-    carrier_legal_form = LenientSelectField(_l("Forme juridique"), choices=_blank_first(LegalForm.choices()))
+    carrier_legal_form = ChoiceField(_l("Forme juridique"), choices=_blank_first(LegalForm.choices()))
     carrier_rna = StringField(_l("Numéro RNA (associations)"), validators=[Length(max=10)])
     address = StringField(_l("Adresse"), validators=[Length(max=300)])
     commune_insee = StringField(_l("Code INSEE de la commune"), validators=[Length(max=5)])
     commune_name = StringField(_l("Commune"), validators=[Length(max=200)])
-    region_code = LenientSelectField(_l("Région"), choices=[])
-    departments = LenientSelectMultipleField(_l("Départements couverts"), choices=[])
+    region_code = ChoiceField(_l("Région"), choices=[])
+    departments = MultipleChoiceField(_l("Départements couverts"), choices=[])
     territory_types = MultiCheckboxField(_l("Type de territoire"), choices=TerritoryType.choices())
     cooperation_start_year = StringField(_l("Année de début de la coopération"), validators=[Length(max=10)])
 
@@ -126,15 +99,15 @@ class IdentityForm(VersionedForm):
         self.departments.choices = department_choices()
 
 
-class MemberRowForm(FlaskForm):
+class MemberRowForm(CleanForm):
     class Meta:
         csrf = False
 
     name = StringField(_l("Nom de la structure"), validators=[Length(max=200), SingleLineName(200)])
     siret = StringField(_l("SIRET"), validators=[Length(max=40)])
-    category = LenientSelectField(_l("Catégorie"), choices=_blank_first(MemberCategory.choices()))
-    department = LenientSelectField(_l("Département"), choices=[], widget=CachedOptionsSelect())
-    role = LenientSelectField(_l("Rôle"), choices=_blank_first(MemberRole.choices()))
+    category = ChoiceField(_l("Catégorie"), choices=_blank_first(MemberCategory.choices()))
+    department = ChoiceField(_l("Département"), choices=[], widget=CachedOptionsSelect())
+    role = ChoiceField(_l("Rôle"), choices=_blank_first(MemberRole.choices()))
     is_legal_person = BooleanField(_l("Personne morale"), default=True)
     joined_on = StringField(_l("Date d'adhésion"), validators=[Length(max=10)])
 
@@ -144,7 +117,7 @@ class MemberRowForm(FlaskForm):
 
 
 class MembersForm(VersionedForm):
-    members = FieldList(FormField(MemberRowForm), min_entries=0, max_entries=200)
+    members = RowList(FormField(MemberRowForm), min_entries=0, max_entries=200)
 
 
 class ActivitiesForm(VersionedForm):
@@ -156,8 +129,7 @@ class ActivitiesForm(VersionedForm):
     coop_mutualisation_projets_text = TextAreaField(_l("Description de la mutualisation de projets"))
     coop_cooperation_strategique = BooleanField(CooperationForm.STRATEGIC.label)
     coop_cooperation_strategique_text = TextAreaField(_l("Description de la coopération stratégique"))
-    governance_form = RadioField(_l("Forme de gouvernance"), choices=GovernanceForm.choices(),
-                                 validate_choice=False)
+    governance_form = ChoiceRadioField(_l("Forme de gouvernance"), choices=GovernanceForm.choices())
     governance_text = TextAreaField(_l("Modalités de prise de décision"))
 
 
@@ -173,7 +145,7 @@ class ProjectForm(VersionedForm):
     rd_partners = TextAreaField(_l("Partenaires de recherche et développement"))
 
 
-class ExpenseRowForm(FlaskForm):
+class ExpenseRowForm(CleanForm):
     class Meta:
         csrf = False
 
@@ -181,34 +153,34 @@ class ExpenseRowForm(FlaskForm):
     amount_eur = StringField(_l("Montant (€)"), validators=[Length(max=40)])
 
 
-class ResourceRowForm(FlaskForm):
+class ResourceRowForm(CleanForm):
     class Meta:
         csrf = False
 
-    source = LenientSelectField(_l("Origine"), choices=_blank_first(FundingSource.choices()))
+    source = ChoiceField(_l("Origine"), choices=_blank_first(FundingSource.choices()))
     funder = StringField(_l("Financeur"), validators=[Length(max=200)])
     label = StringField(_l("Intitulé"), validators=[Length(max=200)])
     amount_eur = StringField(_l("Montant (€)"), validators=[Length(max=40)])
-    status = LenientSelectField(_l("Statut"), choices=_blank_first(FundingStatus.choices()))
+    status = ChoiceField(_l("Statut"), choices=_blank_first(FundingStatus.choices()))
 
 
 class BudgetForm(VersionedForm):
-    category_code = LenientSelectField(_l("Catégorie de l'appel"), choices=[])
+    category_code = ChoiceField(_l("Catégorie de l'appel"), choices=[])
     total_budget_eur = StringField(_l("Budget total du projet (€)"), validators=[Length(max=40)])
     amount_requested_eur = StringField(_l("Montant demandé à l'État (€)"), validators=[Length(max=40)])
-    expenses = FieldList(FormField(ExpenseRowForm), min_entries=0, max_entries=100)
-    resources = FieldList(FormField(ResourceRowForm), min_entries=0, max_entries=100)
+    expenses = RowList(FormField(ExpenseRowForm), min_entries=0, max_entries=100)
+    resources = RowList(FormField(ResourceRowForm), min_entries=0, max_entries=100)
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(CleanForm):
     """An empty form: its CSRF token protects a confirmed action."""
 
 
-class InviteForm(FlaskForm):
+class InviteForm(CleanForm):
     email = StringField(_l("Adresse électronique du co-éditeur"), validators=[DataRequired(), Length(max=254)])
 
 
-class WithdrawForm(FlaskForm):
+class WithdrawForm(CleanForm):
     reason = TextAreaField(_l("Motif du retrait"), validators=[Length(max=2000)])
     confirm = BooleanField(_l("Je confirme le retrait de ce dossier"), validators=[DataRequired(
         message=_l("Cochez la case pour confirmer le retrait."))])

@@ -114,6 +114,7 @@ class RuleResult:
     passed: bool
     message_fr: str
     mode: RuleMode | None = None  # set by ``evaluate``
+    not_analysed: bool = False  # passed, with files the antivirus never analysed (shown "non analysé")
 
     @property
     def message(self) -> str:
@@ -130,7 +131,7 @@ class RuleResult:
     def as_dict(self) -> dict:
         """The JSON stored in ``EligibilityCheck.results``."""
         return {"code": self.code, "passed": self.passed, "mode": (self.mode or RuleMode.BLOCKING).value,
-                "message": self.message_fr}
+                "message": self.message_fr} | ({"not_analysed": True} if self.not_analysed else {})
 
 
 @dataclass(frozen=True)
@@ -307,6 +308,9 @@ def rule_not_previously_funded(d: DossierFacts, c: CallFacts, params: Mapping) -
 
 
 def rule_documents(d: DossierFacts, c: CallFacts, params: Mapping) -> RuleResult:
+    """Every required document is there and none is blocked or in progress. A file the antivirus never
+    analysed (none configured, or it was down) is accepted, said "non analysée", unless the call sets
+    ``require_clean_scan``: then the rule fails and asks for it again."""
     require_clean = bool(params.get("require_clean_scan", False))
     problems: list[str] = []
     missing: list[str] = []
@@ -339,11 +343,11 @@ def rule_documents(d: DossierFacts, c: CallFacts, params: Mapping) -> RuleResult
     if n == 0:
         return RuleResult("documents", True, "L’appel ne demande aucune pièce obligatoire.")
     text = "La pièce obligatoire est jointe" if n == 1 else f"Les {n} pièces obligatoires sont jointes"
-    if unscanned:
-        text += (f" ; {unscanned} " + plural(unscanned, "n’a pas été analysée", "n’ont pas été analysées")
-                 + " par l’antivirus.")
-    else:
-        text += plural(n, " et saine.", " et saines.")
+    if unscanned:  # accepted by the call, but never called "sound": no antivirus looked at them
+        text += (f" ; {unscanned} " + plural(unscanned, "non analysée", "non analysées")
+                 + " par l’antivirus (l’appel accepte les pièces non analysées).")
+        return RuleResult("documents", True, text, not_analysed=True)
+    text += plural(n, " et saine.", " et saines.")
     return RuleResult("documents", True, text)
 
 
@@ -434,7 +438,7 @@ CATALOG: tuple[Rule, ...] = (
     Rule("same_territory", "Ancrage territorial des membres", rule_same_territory, RuleMode.ADVISORY,
          {"allow_adjacent": True}),
     Rule("not_previously_funded", "Pas de soutien antérieur", rule_not_previously_funded),
-    Rule("documents", "Pièces obligatoires", rule_documents),
+    Rule("documents", "Pièces obligatoires", rule_documents, default_params={"require_clean_scan": False}),
     Rule("budget_balanced", "Équilibre du plan de financement", rule_budget_balanced),
     Rule("state_share", "Montant et part de l’État", rule_state_share),
     Rule("deadline", "Date limite de dépôt", rule_deadline),

@@ -1,4 +1,5 @@
-"""Parsing amounts typed the French way ("12 345,50 €") into ``Decimal``. Pure."""
+"""Parsing numbers typed by users: amounts the French way ("12 345,50 €") into ``Decimal``, years and
+indexes in ASCII digits only. Pure."""
 
 from __future__ import annotations
 
@@ -12,8 +13,34 @@ _AMOUNT = re.compile(r"-?[0-9]+(\.[0-9]{1,2})?")
 _NUMBER = re.compile(r"[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)")
 
 
+_INTEGER = re.compile(r"[0-9]+")
+
+
 class AmountError(ValueError):
     """The text is not an acceptable amount; ``str(exc)`` is a French message."""
+
+
+def ascii_int(text: str | None, *, maximum: int) -> int | None:
+    """``text`` as a whole number from 0 to ``maximum`` written in ASCII digits, else ``None``.
+
+    The one parse of an integer typed or sent by a user (a year, a row index): ``str.isdigit()`` and
+    ``int()`` also take "²", "①", "٣" or "３", and a huge number would overflow a database column.
+    """
+    if text is None or not _INTEGER.fullmatch(text) or len(text) > len(str(maximum)):
+        return None
+    value = int(text)
+    return value if value <= maximum else None
+
+
+def parse_year(text: str | None) -> int | None:
+    """A year on four ASCII digits (``"2019"`` → 2019); empty → ``None``; otherwise ``AmountError``."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    value = ascii_int(text, maximum=9999) if len(text) == 4 else None
+    if value is None:
+        raise AmountError("Saisissez une année sur quatre chiffres, par exemple 2019.")
+    return value
 
 
 def parse_amount(text: str | None, *, allow_zero: bool = True) -> Decimal | None:

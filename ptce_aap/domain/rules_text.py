@@ -78,9 +78,12 @@ def explain_rules(settings: Mapping[str, Mapping] | None, *, max_amount_eur: Dec
         elif code == "not_previously_funded":
             text = _("La structure porteuse ne doit pas avoir été lauréate d’un précédent appel à projets "
                      "PTCE.")
-        elif code == "documents":
+        elif code == "documents" and values.get("require_clean_scan"):
             text = _("Toutes les pièces obligatoires doivent être jointes au dossier et reconnues saines par "
                      "l’analyse antivirus.")
+        elif code == "documents":
+            text = _("Toutes les pièces obligatoires doivent être jointes au dossier ; une pièce que l’antivirus "
+                     "n’a pas analysée est acceptée et signalée comme non analysée.")
         elif code == "budget_balanced":
             text = _("Le plan de financement doit être équilibré : le total des ressources doit être égal au "
                      "total des dépenses, à l’euro près.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import logging
 from datetime import datetime
 
@@ -94,10 +96,29 @@ def set_language(code: str):
     return redirect(safe_next(request.form.get("next")) or url_for("public.home"))
 
 
+@bp.route("/healthz/live")
+@limiter.exempt
+def healthz_live():
+    """Liveness: the process answers (no database, storage or queue call)."""
+    return jsonify({"status": "ok"})
+
+
+def _may_see_health_details() -> bool:
+    """Loopback requests (a probe on the host) and those bearing ``HEALTHZ_TOKEN`` see each part's state."""
+    token = current_app.config.get("HEALTHZ_TOKEN")
+    if token and hmac.compare_digest(token.encode(), request.headers.get("X-Healthz-Token", "").encode()):
+        return True
+    try:
+        return ipaddress.ip_address(request.remote_addr or "").is_loopback
+    except ValueError:
+        return False
+
+
 @bp.route("/healthz")
 @limiter.exempt
 def healthz():
-    """Each part answers "ok" or names its error; 503 when one fails."""
+    """Readiness: 200 when each part answers, 503 otherwise. The public sees the status only; loopback
+    requests or ones with the health token see each part ("ok" or its error's name) and the set-up."""
     checks = {
         "database": lambda: db.session.execute(sa.text("SELECT 1")).scalar_one() and "ok",
         "storage": lambda: get_storage().healthcheck(),
@@ -112,9 +133,12 @@ def healthz():
             healthy = False
             result[name] = f"error: {type(exc).__name__}"
             logger.warning("health check failed: %s: %s", name, exc)
-    result["status"] = "ok" if healthy else "error"
-    result["jobs"] = "inline" if current_app.config["JOBS_INLINE"] else "rq"
-    result["storage_backend"] = current_app.config["STORAGE_BACKEND"]
+    status = {"status": "ok" if healthy else "error"}
+    if _may_see_health_details():
+        result |= status | {"jobs": "inline" if current_app.config["JOBS_INLINE"] else "rq",
+                            "storage_backend": current_app.config["STORAGE_BACKEND"]}
+    else:
+        result = status
     return jsonify(result), 200 if healthy else 503
 
 

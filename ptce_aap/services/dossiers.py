@@ -16,7 +16,7 @@ from stdnum.fr import siret as siret_mod
 from ptce_aap import audit
 from ptce_aap.domain.eligibility import CallFacts
 from ptce_aap.domain.geography import commune_name
-from ptce_aap.domain.money import AmountError, parse_amount, parse_decimal
+from ptce_aap.domain.money import AmountError, ascii_int, parse_amount, parse_decimal, parse_year
 from ptce_aap.domain.text import name_problem
 from ptce_aap.enums import DOSSIER_TRANSITIONS, DossierStatus, FinancingKind
 from ptce_aap.errors import DomainError
@@ -122,7 +122,7 @@ def normalise_siret(value: str) -> str:
     """Digits only when the text is a SIRET written with spaces; otherwise as typed (flagged later)."""
     value = (value or "").strip()
     compact = siret_mod.compact(value) if value else ""
-    return compact if compact.isdigit() else value[:20]
+    return compact if ascii_int(compact, maximum=10**20 - 1) is not None else value[:20]
 
 
 RAW_TEXT_MAX = 5000
@@ -132,15 +132,6 @@ def column_length(field: str) -> int | None:
     """The length limit of a dossier column (``String(n)``), None for unlimited text."""
     column = Dossier.__table__.columns.get(field)
     return getattr(column.type, "length", None) if column is not None else None
-
-
-def _year(raw: str) -> int | None:
-    raw = (raw or "").strip()
-    if not raw:
-        return None
-    if not raw.isdigit() or len(raw) != 4:
-        raise AmountError("Saisissez une année sur quatre chiffres, par exemple 2019.")
-    return int(raw)
 
 
 @dataclass
@@ -188,7 +179,7 @@ def save_fields(dossier: Dossier, values: dict, *, by, expected_version: int | N
     changed, before, after = [], {}, {}
     for field, value in values.items():
         if field in NUMERIC_FIELDS or field == "cooperation_start_year":
-            parser = _year if field == "cooperation_start_year" else NUMERIC_FIELDS[field]
+            parser = parse_year if field == "cooperation_start_year" else NUMERIC_FIELDS[field]
             try:
                 parsed = parser(value)
                 raw_inputs.pop(field, None)

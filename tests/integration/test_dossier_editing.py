@@ -337,3 +337,26 @@ def test_autosave_after_the_session_ended_answers_401_json(client, make_dossier,
     response = _post(client, dossier, "projet", {"version": 1, "summary": "x"}, headers={"X-Autosave": "1"})
     assert response.status_code == 401
     assert response.get_json()["message"].startswith("Votre session a expiré : vos dernières saisies")
+
+
+@pytest.mark.parametrize("save", [
+    lambda s, d, by: s.save_fields(d, {"summary": "Changé après dépôt"}, by=by, expected_version=None),
+    lambda s, d, by: s.replace_members(d, [{"name": "Intrus"}], by=by, expected_version=None),
+    lambda s, d, by: s.replace_financing_lines(d, [{"kind": "expense", "label": "Intrus", "amount_eur": "1"}],
+                                               by=by, expected_version=None),
+], ids=["fields", "members", "financing_lines"])
+def test_the_services_refuse_to_change_a_submitted_dossier(db, make_dossier, applicant, save):
+    """Not only the pages: the service itself refuses (a job, the CLI or a future API reach it directly)."""
+    from ptce_aap.errors import DomainError
+    from ptce_aap.models.base import utcnow
+    from ptce_aap.services import dossiers as dossier_service
+    from ptce_aap.services.submission import submit_dossier
+
+    dossier = make_dossier(owner=applicant, complete=True)
+    submit_dossier(dossier, by=applicant, now=utcnow())
+    db.session.commit()
+    version = dossier.version
+    with pytest.raises(DomainError, match="plus modifiable"):
+        save(dossier_service, dossier, applicant)
+    db.session.rollback()
+    assert _reload(db, dossier).version == version

@@ -40,7 +40,7 @@ def test_rule_catalog_defaults():
         "min_members": {"mode": "blocking", "minimum": 3}, "ess_core": {"mode": "blocking"},
         "enterprise_partner": {"mode": "blocking"}, "territorial_link": {"mode": "blocking"},
         "same_territory": {"mode": "advisory", "allow_adjacent": True},
-        "not_previously_funded": {"mode": "blocking"}, "documents": {"mode": "blocking"},
+        "not_previously_funded": {"mode": "blocking"}, "documents": {"mode": "blocking", "require_clean_scan": False},
         "budget_balanced": {"mode": "blocking"}, "state_share": {"mode": "blocking"},
         "deadline": {"mode": "blocking"}}
 

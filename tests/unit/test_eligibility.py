@@ -275,7 +275,12 @@ def test_documents_all_clean():
 def test_documents_not_scanned_pass_but_say_so():
     attachments = tuple(AttachmentFacts(code, "ready", "not_scanned", f"{code}.pdf") for code, _l in REQUIRED)
     assert check("documents", dossier(attachments=attachments)) == (
-        True, "Les 6 pièces obligatoires sont jointes ; 6 n’ont pas été analysées par l’antivirus.")
+        True, "Les 6 pièces obligatoires sont jointes ; 6 non analysées par l’antivirus (l’appel accepte les "
+              "pièces non analysées).")
+    result = run_rule("documents", dossier(attachments=attachments), call())
+    assert result.not_analysed is True  # shown "Non analysé", never "Respectée"
+    assert result.as_dict()["not_analysed"] is True
+    assert "not_analysed" not in run_rule("documents", dossier(), call()).as_dict()  # all clean
 
 
 def test_documents_clean_scan_can_be_required():

@@ -48,8 +48,8 @@ def test_default_settings_give_every_rule_blocking_first():
         "territoriale ou groupement, centre de recherche ou établissement d’enseignement supérieur, organisme "
         "de formation ou autre acteur.",
         "La structure porteuse ne doit pas avoir été lauréate d’un précédent appel à projets PTCE.",
-        "Toutes les pièces obligatoires doivent être jointes au dossier et reconnues saines par l’analyse "
-        "antivirus.",
+        "Toutes les pièces obligatoires doivent être jointes au dossier ; une pièce que l’antivirus n’a pas "
+        "analysée est acceptée et signalée comme non analysée.",
         "Le plan de financement doit être équilibré : le total des ressources doit être égal au total des "
         "dépenses, à l’euro près.",
         "Le montant demandé à l’État ne doit pas dépasser 100\u202f000 €, ni 50\u00a0% du budget total du projet.",
@@ -153,3 +153,9 @@ def test_formatters_in_french():
 def _all_off_except(*codes):
     return {code: ({**values} if code in codes else {**values, "mode": "off"})
             for code, values in DEFAULT_ELIGIBILITY.items()}
+
+
+def test_documents_sentence_follows_the_scan_requirement():
+    settings = {**_all_off_except("documents"), "documents": {"mode": "blocking", "require_clean_scan": True}}
+    assert [r.text for r in explain(settings)] == [
+        "Toutes les pièces obligatoires doivent être jointes au dossier et reconnues saines par l’analyse antivirus."]

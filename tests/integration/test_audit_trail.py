@@ -1,0 +1,351 @@
+"""The audit trail, walked: every state-changing service writes its audit row, and exactly that row
+(actor, action, object, before/after summary, IP when in a request) — issue 8.
+
+The last test lists every action string given to ``audit.record`` in ``ptce_aap`` and fails when one is
+not asserted here (``expect("…")``): a new audited action needs its line in this walk."""
+
+import ast
+import hashlib
+import io
+import re
+import uuid
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from ptce_aap import tokens
+from ptce_aap.clamd import ScanResult
+from ptce_aap.enums import (
+    AttachmentStatus,
+    CallStatus,
+    NotificationStatus,
+    Role,
+    ScanStatus,
+)
+from ptce_aap.errors import DomainError
+from ptce_aap.models.audit import AuditEvent
+from ptce_aap.models.base import utcnow
+from ptce_aap.models.dossiers import Attachment
+from ptce_aap.models.outbox import Notification
+from ptce_aap.services import accounts, attachment_processing, calls, coeditors, eligibility, submission
+from ptce_aap.services import attachments as attachment_service
+from ptce_aap.services import dossiers as dossier_service
+from ptce_aap.services.notifications import retry_failed_notification
+from ptce_aap.storage import get_storage
+
+IP = "198.51.100.23"
+PACKAGE = Path(__file__).resolve().parents[2] / "ptce_aap"
+
+
+class Trail:
+    def __init__(self, app, db):
+        self.app, self.db, self.since = app, db, 0
+
+    @contextmanager
+    def request(self):
+        """A request from ``IP``; what the block did is committed at its end."""
+        with self.app.test_request_context(environ_base={"REMOTE_ADDR": IP}):
+            self.mark()
+            yield
+            self.db.session.commit()
+
+    def mark(self):
+        self.since = self.db.session.scalar(sa.select(sa.func.max(AuditEvent.id))) or 0
+
+    def expect(self, action, obj, *, actor, ip=IP, summary=None, object_type=None):
+        """The one new event of ``action``, on ``obj`` by ``actor``; ``summary`` (if given) exactly."""
+        events = self.db.session.scalars(sa.select(AuditEvent).where(
+            AuditEvent.id > self.since, AuditEvent.action == action)).all()
+        assert len(events) == 1, (action, [e.action for e in events])
+        event = events[0]
+        assert event.actor_id == getattr(actor, "id", None), action
+        assert event.object_type == (object_type or type(obj).__tablename__), action
+        assert event.object_id == str(obj.id), action
+        assert event.ip == ip, action
+        if summary is not None:
+            assert event.summary == summary, (action, event.summary)
+        return event
+
+
+@pytest.fixture
+def trail(app, db):
+    return Trail(app, db)
+
+
+def expect(trail, action, obj, **kw):
+    return trail.expect(action, obj, **kw)
+
+
+# --- dossiers -------------------------------------------------------------------------------------------
+
+def test_dossier_start_save_rows_submit_withdraw(trail, db, make_call, applicant):
+    call = make_call()
+    with trail.request():
+        dossier = dossier_service.start_dossier(call, pole_name="Pôle audité", by=applicant)
+    expect(trail, "pole.created", dossier.pole, actor=applicant, summary={"after": {"name": "Pôle audité"}})
+    expect(trail, "dossier.created", dossier, actor=applicant,
+           summary={"after": {"call": call.slug, "pole": "Pôle audité"}})
+    expect(trail, "dossier.status_changed", dossier, actor=applicant,
+           summary={"before": {"status": None}, "after": {"status": "draft"}, "reason": ""})
+
+    with trail.request():
+        dossier_service.save_fields(dossier, {"summary": "Un résumé"}, by=applicant, expected_version=None)
+    expect(trail, "dossier.updated", dossier, actor=applicant,
+           summary={"fields": ["summary"], "before": {"summary": ""}, "after": {"summary": "Un résumé"}})
+    with trail.request():
+        dossier_service.replace_members(dossier, [{"name": "Coop"}], by=applicant, expected_version=None)
+    expect(trail, "dossier.updated", dossier, actor=applicant,
+           summary={"fields": ["members"], "before": {"members": 0}, "after": {"members": 1}})
+    with trail.request():
+        dossier_service.replace_financing_lines(dossier, [{"kind": "expense", "label": "Poste", "amount_eur": "10"}],
+                                                by=applicant, expected_version=None)
+    expect(trail, "dossier.updated", dossier, actor=applicant,
+           summary={"fields": ["financing_lines"], "before": {}, "after": {"lines": 1}})
+
+
+def test_submit_and_withdraw(trail, db, make_dossier, applicant):
+    dossier = make_dossier(owner=applicant, complete=True)
+    with trail.request():
+        submission.submit_dossier(dossier, by=applicant, now=utcnow())
+    event = expect(trail, "dossier.status_changed", dossier, actor=applicant)
+    assert event.summary == {"before": {"status": "draft"},
+                             "after": {"status": "submitted", "receipt": dossier.receipt_number}, "reason": ""}
+    with trail.request():
+        submission.withdraw_dossier(dossier, by=applicant, reason="  Plus de projet  ")
+    expect(trail, "dossier.status_changed", dossier, actor=applicant,
+           summary={"before": {"status": "submitted"}, "after": {"status": "withdrawn"}, "reason": "Plus de projet"})
+
+
+def test_status_change_by_a_job_has_no_actor_nor_ip(trail, db, make_dossier, applicant):
+    dossier = make_dossier(owner=applicant, complete=True)
+    with trail.request():
+        submission.submit_dossier(dossier, by=applicant, now=utcnow())
+    trail.mark()
+    eligibility.run_check(dossier, by=None)  # outside a request: the job
+    db.session.commit()
+    expect(trail, "dossier.eligibility_checked", dossier, actor=None, ip=None,
+           summary={"after": {"is_eligible": True, "failed": []}})
+    expect(trail, "dossier.status_changed", dossier, actor=None, ip=None,
+           summary={"before": {"status": "submitted"}, "after": {"status": "eligible"},
+                    "reason": eligibility.AUTO_REASON})
+
+
+# --- calls and eligibility ---------------------------------------------------------------------------------
+
+def test_call_creation_status_and_rerun(trail, db, admin_user, make_dossier, applicant):
+    now = utcnow().replace(microsecond=0)
+    with trail.request():
+        call = calls.create_call(slug="appel-audite", title="Appel audité", opens_at=now + timedelta(days=1),
+                                 closes_at=now + timedelta(days=30), envelope_eur=1000, max_amount_eur=100,
+                                 status=CallStatus.DRAFT, awarding_body_siret="11000201100044",
+                                 awarding_body_name="Ministère", by=admin_user)
+    expect(trail, "call.created", call, actor=admin_user,
+           summary={"after": {"slug": "appel-audite", "status": "draft"}})
+    with trail.request():
+        calls.set_call_status(call, CallStatus.OPEN, by=admin_user)
+    expect(trail, "call.status_changed", call, actor=admin_user,
+           summary={"before": {"status": "draft"}, "after": {"status": "open"}})
+
+    dossier = make_dossier(owner=applicant, complete=True)
+    with trail.request():
+        submission.submit_dossier(dossier, by=applicant, now=utcnow())
+    with trail.request():
+        run = eligibility.rerun_for_call(dossier.call, by=admin_user)
+    expect(trail, "call.eligibility_rerun", dossier.call, actor=admin_user,
+           summary={"after": {"job_run": run.id, "total": 1}})
+    with trail.request():
+        eligibility.run_check(dossier, by=admin_user)
+    expect(trail, "dossier.eligibility_checked", dossier, actor=admin_user,
+           summary={"after": {"is_eligible": True, "failed": []}})
+    with trail.request():
+        eligibility.override(dossier, is_eligible=False, reason=" Pièce fausse ", by=admin_user)
+    expect(trail, "dossier.eligibility_overridden", dossier, actor=admin_user,
+           summary={"before": {"status": "eligible", "is_eligible": True},
+                    "after": {"status": "ineligible", "is_eligible": False}, "reason": "Pièce fausse"})
+    expect(trail, "dossier.status_changed", dossier, actor=admin_user,
+           summary={"before": {"status": "eligible"}, "after": {"status": "ineligible"}, "reason": "Pièce fausse"})
+
+
+def test_notification_retry(trail, db, admin_user, applicant):
+    notification = Notification(recipient=applicant.email, template="verify_email", context={},
+                                dedupe_key="audit-test", status=NotificationStatus.FAILED, attempts=5,
+                                last_error="boom")
+    db.session.add(notification)
+    db.session.commit()
+    with trail.request():
+        retry_failed_notification(notification.id, by=admin_user)
+    expect(trail, "notification.retried", notification, actor=admin_user,
+           summary={"before": {"status": "failed", "attempts": 5, "last_error": "boom"},
+                    "after": {"status": "pending"}})
+
+
+# --- attachments ----------------------------------------------------------------------------------------
+
+def _put(attachment, data=b"%PDF-1.4\n%%EOF\n"):
+    get_storage().put(attachment.storage_key, io.BytesIO(data), content_type="application/pdf")
+
+
+def test_attachment_upload_confirm_process_delete(trail, db, make_dossier, applicant, monkeypatch):
+    dossier = make_dossier(owner=applicant)
+    with trail.request():
+        attachment = attachment_service.start_upload(dossier, document_type_code="statuts", filename="statuts.pdf",
+                                                     size=100, content_type="application/pdf", by=applicant)
+    event = expect(trail, "attachment.upload_started", attachment, actor=applicant)
+    assert event.summary["after"]["filename"] == "statuts.pdf"
+    _put(attachment, b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
+    with trail.request():
+        attachment_service.confirm_upload(attachment, dossier, by=applicant)
+    event = expect(trail, "attachment.received", attachment, actor=applicant)
+    assert event.summary["after"]["status"] == "processing"
+    trail.mark()
+    attachment_processing.process_attachment(attachment.id)
+    db.session.commit()
+    event = expect(trail, "attachment.ready", attachment, actor=None, ip=None)
+    assert event.summary["before"]["status"] == "processing" and event.summary["after"]["status"] == "ready"
+    before = attachment_service._summary(attachment)
+    with trail.request():
+        attachment_service.delete_by_user(attachment, dossier, by=applicant)
+    event = expect(trail, "attachment.deleted", attachment, actor=applicant)
+    assert event.summary["before"] == before
+
+
+def test_attachment_rejected_quarantined_replaced(trail, db, make_dossier, applicant, monkeypatch):
+    dossier = make_dossier(owner=applicant)
+    with trail.request():
+        first = attachment_service.start_upload(dossier, document_type_code="statuts", filename="a.pdf",
+                                                size=100, content_type="application/pdf", by=applicant)
+    before = attachment_service._summary(first)
+    with trail.request():
+        attachment_service.reject(first, "Trop gros", by=applicant)
+    expect(trail, "attachment.rejected", first, actor=applicant,
+           summary={"before": before, "after": {"status": "rejected", "reason": "Trop gros"}})
+
+    infected = Attachment(dossier_id=dossier.id, document_type_code="statuts", filename="v.pdf",
+                          storage_backend=get_storage().name, storage_key=f"dossiers/{dossier.id}/{uuid.uuid4().hex}",
+                          status=AttachmentStatus.PROCESSING, scan_status=ScanStatus.PENDING)
+    db.session.add(infected)
+    db.session.commit()
+    result = attachment_processing.Analysis(size=10, sha256=hashlib.sha256(b"x").hexdigest(),
+                                            verdict=type("V", (), {"ok": True, "mime": "application/pdf"})(),
+                                            page_count=1, scan=ScanResult(infected=True, signature="Eicar"))
+    trail.mark()
+    attachment_processing._record(infected, result, limit=None, expected="application/pdf", scanned=True)
+    db.session.commit()
+    event = expect(trail, "attachment.quarantined", infected, actor=None, ip=None)
+    assert event.summary["after"]["signature"] == "Eicar" and event.summary["after"]["status"] == "quarantined"
+
+    ready = Attachment(dossier_id=dossier.id, document_type_code="budget", filename="b.pdf",
+                       storage_backend=get_storage().name, storage_key=f"dossiers/{dossier.id}/{uuid.uuid4().hex}",
+                       status=AttachmentStatus.READY, scan_status=ScanStatus.NOT_SCANNED)
+    newer = Attachment(dossier_id=dossier.id, document_type_code="budget", filename="b2.pdf",
+                       storage_backend=get_storage().name, storage_key=f"dossiers/{dossier.id}/{uuid.uuid4().hex}",
+                       status=AttachmentStatus.READY, scan_status=ScanStatus.NOT_SCANNED)
+    db.session.add_all([ready, newer])
+    db.session.commit()
+    before = attachment_service._summary(ready)
+    with trail.request():
+        attachment_service.delete_attachment(ready, by=applicant, reason="replaced", replaced_by=newer)
+    expect(trail, "attachment.replaced", ready, actor=applicant,
+           summary={"before": before, "reason": "replaced", "replaced_by": newer.id})
+
+
+# --- co-editors -----------------------------------------------------------------------------------------
+
+def test_coeditor_invite_accept_remove_cancel(trail, db, make_dossier, applicant, make_user):
+    dossier = make_dossier(owner=applicant)
+    pole = dossier.pole
+    guest = make_user("invite@exemple.fr")
+    with trail.request():
+        invitation = coeditors.invite(pole, "Invite@Exemple.fr", by=applicant)
+    expect(trail, "pole.coeditor_invited", pole, actor=applicant, summary={"after": {"email": "invite@exemple.fr"}})
+    with trail.request():
+        coeditors.accept(coeditors.invitation_token(invitation), user=guest)
+    expect(trail, "pole.coeditor_joined", pole, actor=guest, summary={"after": {"user": "invite@exemple.fr"}})
+    with trail.request():
+        coeditors.remove(pole, guest.id, by=applicant)
+    expect(trail, "pole.coeditor_removed", pole, actor=applicant, summary={"before": {"user": "invite@exemple.fr"}})
+    with trail.request():
+        other = coeditors.invite(pole, "autre@exemple.fr", by=applicant)
+    with trail.request():
+        coeditors.cancel(pole, other.id, by=applicant)
+    expect(trail, "pole.invitation_cancelled", pole, actor=applicant, summary={"before": {"email": "autre@exemple.fr"}})
+
+
+# --- accounts ---------------------------------------------------------------------------------------------
+
+PASSWORD = "Un-mot-de-passe-2026!"
+
+
+def test_accounts(trail, db, admin_user, app):
+    with trail.request():
+        user = accounts.register_applicant("nouveau@exemple.fr", PASSWORD, full_name="Nouveau Porteur")
+    expect(trail, "user.created", user, actor=user,
+           summary={"after": {"email": "nouveau@exemple.fr", "roles": ["applicant"]}})
+    expect(trail, "user.registered", user, actor=user, summary={"after": {"roles": ["applicant"]}})
+    expect(trail, "user.password_changed", user, actor=user)
+    with trail.request():
+        accounts.register_applicant("nouveau@exemple.fr", PASSWORD, full_name="Autre")
+    expect(trail, "user.register_existing", user, actor=None)
+    with trail.request():
+        accounts.resend_verification("nouveau@exemple.fr")
+    expect(trail, "user.verification_resent", user, actor=None)
+    with trail.request():
+        accounts.verify_email(tokens.make_token(tokens.VERIFY_EMAIL, {"uid": user.id, "email": user.email}))
+    expect(trail, "user.email_verified", user, actor=user, summary={"after": {"email": "nouveau@exemple.fr"}})
+    with trail.request(), pytest.raises(DomainError):
+        accounts.authenticate("nouveau@exemple.fr", "mauvais")
+    expect(trail, "user.login_failed", user, actor=None)
+    with trail.request():
+        accounts.record_login(user)
+    expect(trail, "user.logged_in", user, actor=user)
+    with trail.request():
+        accounts.record_logout(user)
+    expect(trail, "user.logged_out", user, actor=user)
+    with trail.request():
+        accounts.request_password_reset("nouveau@exemple.fr")
+    expect(trail, "user.password_reset_requested", user, actor=None)
+    with trail.request():
+        accounts.reset_password(user, PASSWORD + "x")
+    expect(trail, "user.password_reset", user, actor=user)
+    with trail.request():
+        accounts.set_password(user, PASSWORD + "y", by=admin_user)
+    expect(trail, "user.password_changed", user, actor=admin_user)
+    with trail.request():
+        accounts.grant_role(user, Role.REVIEWER, by=admin_user)
+    expect(trail, "user.role_granted", user, actor=admin_user, summary={"role": "reviewer"})
+
+
+# --- the walk covers every audited action ---------------------------------------------------------------
+
+def _audited_actions() -> set[str]:
+    """Every action string given to ``audit.record`` in the package (a literal, a conditional of
+    literals, or a local variable assigned literals)."""
+    found = set()
+    for path in PACKAGE.rglob("*.py"):
+        tree = ast.parse(path.read_text(), str(path))
+        for func in [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]:
+            for call in [n for n in ast.walk(func) if isinstance(n, ast.Call)]:
+                target = call.func
+                if not (isinstance(target, ast.Attribute) and target.attr == "record"
+                        and isinstance(target.value, ast.Name) and target.value.id == "audit") or not call.args:
+                    continue
+                first = call.args[0]
+                literals = {n.value for n in ast.walk(first) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+                if isinstance(first, ast.Name):
+                    for assign in [n for n in ast.walk(func) if isinstance(n, ast.Assign)]:
+                        if any(isinstance(t, ast.Name) and t.id == first.id for t in assign.targets):
+                            literals |= {n.value for n in ast.walk(assign.value)
+                                         if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+                assert literals, f"{path}:{call.lineno}: audit.record with an action this test cannot read"
+                found |= literals
+    return found
+
+
+def test_every_audited_action_is_asserted_by_the_walk():
+    asserted = set(re.findall(r'expect\(trail, "([a-z_]+\.[a-z_]+)"', Path(__file__).read_text()))
+    actions = _audited_actions()
+    assert len(actions) > 30
+    assert actions - asserted == set(), "audited actions no test asserts"
