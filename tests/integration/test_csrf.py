@@ -166,11 +166,18 @@ def world(app, db, make_call, make_dossier, make_user, smtp, worker):
     worker()
     smtp.wait_for(4)
     reset = smtp.to(other.email)
+    anonymous.post("/compte/inscription", data={"email": "nouvelle@example.org", "full_name": "Nouvelle Personne",
+                                                "password": PASSWORD, "password_confirm": PASSWORD,
+                                                "accept_terms": "y"})
+    worker()
+    smtp.wait_for(5)
+    verification = smtp.to("nouvelle@example.org")  # its page asks for the password in a POST form
     clients["admin"].post(f"/admin/appels/{call.slug}/eligibilite")  # a re-run, for its progress page
     return {
         "anonymous": (anonymous, ["/", "/appels", "/compte/connexion", "/compte/inscription",
                                   "/compte/mot-de-passe-oublie", "/compte/verification/renvoyer",
                                   "/compte/verifiez-vos-courriels", _link(reset, "/compte/reinitialiser/"),
+                                  _link(verification, "/compte/verifier/"),
                                   "/page-inconnue"]),
         "applicant": (clients["applicant"], ["/porteur/", _link(to_applicant, "/porteur/invitations/"), "/admin/",
                                              f"/porteur/dossiers/{theirs.id}"]),

@@ -65,12 +65,13 @@ def test_the_limit_is_per_form_not_shared_between_forms(client, smtp):
 def test_twenty_first_invitation_in_an_hour_is_refused(client, login_as, make_dossier, make_user, applicant, db):
     from ptce_aap.models.dossiers import Invitation
 
-    dossier = make_dossier(owner=applicant)
+    # Two dossiers of one account: ten invitations each (the per-dossier daily limit, counted in the database).
+    dossiers = [make_dossier(owner=applicant), make_dossier(owner=applicant, pole_name="Pôle bis")]
     login_as(applicant)
-    url = f"/porteur/dossiers/{dossier.id}/coediteurs"
+    urls = [f"/porteur/dossiers/{d.id}/coediteurs" for d in dossiers]
 
-    answers = [client.post(url, data={"email": f"invite{n}@example.org"}).status_code for n in range(20)]
-    refused = client.post(url, data={"email": "invite20@example.org"})
+    answers = [client.post(urls[n % 2], data={"email": f"invite{n}@example.org"}).status_code for n in range(20)]
+    refused = client.post(urls[0], data={"email": "invite20@example.org"})
 
     assert answers == [302] * 20
     assert_too_many(refused)

@@ -17,7 +17,7 @@ def test_login_as_gives_a_logged_in_session(make_user, login_as, client):
     html = response.get_data(as_text=True)
     assert re.search(r"<h1[^>]*>\s*Mes dossiers\s*</h1>", html)
     # The header shows who is logged in and offers to log out, not to log in.
-    assert re.search(r'<span class="fr-btn fr-icon-account-circle-line"[^>]*>Solène Quelqu(’|&#39;|&#8217;)un</span>',
-                     html)
+    assert re.search(r'<a class="fr-btn fr-icon-account-circle-line" href="/compte/"[^>]*>'
+                     r'Solène Quelqu(’|&#39;|&#8217;)un</a>', html)
     assert 'action="/compte/deconnexion"' in html
     assert 'href="/compte/connexion"' not in html
