@@ -26,6 +26,7 @@ from ptce_aap.permissions import (
     can_view_dossier,
     require,
 )
+from ptce_aap.services import dossiers as dossier_service
 from ptce_aap.services import eligibility as eligibility_service
 from ptce_aap.services.notifications import retry_failed_notification
 from ptce_aap.web import domain_errors, load_or_404, page_arg, show_on_form
@@ -91,7 +92,7 @@ def call_dossiers(slug: str):
         .group_by(Dossier.status)).all())
     args = {"statut": status.value if status else None, "tri": sort, "ordre": "desc" if descending else None}
     return render_template(
-        "admin/call_dossiers.html", call=call, rows=rows, total=total, page=page, pages=pages,
+        "admin/call_dossiers.html", call=call, rows=rows, duplicates=dossier_service.duplicate_sirens(call), total=total, page=page, pages=pages,
         status=status, sort=sort, descending=descending, statuses=LISTED_STATUSES, by_status=by_status,
         args={k: v for k, v in args.items() if v}, form=forms.ConfirmForm(),
         checkable=sum(by_status.get(s, 0) for s in eligibility_service.CHECKABLE))

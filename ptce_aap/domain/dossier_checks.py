@@ -17,7 +17,7 @@ from stdnum.exceptions import InvalidChecksum, ValidationError
 from stdnum.fr import siret as siret_mod
 
 from ptce_aap.domain import geography
-from ptce_aap.domain.eligibility import CallFacts
+from ptce_aap.domain.eligibility import CallFacts, siren_of
 from ptce_aap.domain.formatting import format_amount
 from ptce_aap.domain.sections import SECTION_CODES
 from ptce_aap.domain.sections import SECTIONS as SECTION_CATALOG
@@ -319,8 +319,26 @@ def check_overflow(d) -> Iterable[Problem]:
             yield Problem(section, field, f"{label} : {len(raw)} caractères pour {limit} au maximum.", "invalid")
 
 
+def one_per_call_message(siren: str, status: str) -> str:
+    """Why a structure porteuse cannot submit (another) dossier in this call: the same text on the section,
+    the summary and the refused submission."""
+    if status == "withdrawn":
+        return (f"Un dossier de cette structure porteuse (SIREN {siren}) a été retiré de cet appel à projets. "
+                "Le retrait est définitif : la même structure porteuse ne peut pas déposer un nouveau dossier "
+                "dans cet appel.")
+    return (f"Cette structure porteuse (SIREN {siren}) a déjà déposé un dossier dans cet appel à projets : "
+            "un seul dossier par pôle et par appel.")
+
+
+def check_one_per_call(d, rules: CallFacts) -> Iterable[Problem]:
+    siren = siren_of(d.carrier_siret)
+    status = rules.taken_sirens.get(siren) if siren else None
+    if status is not None:
+        yield Problem("identite", "carrier_siret", one_per_call_message(siren, status), "invalid")
+
+
 def check_dossier(d, rules: CallFacts, *, today: date) -> list[Problem]:
-    return [*check_identity(d, today), *check_members(d, today), *check_distinct_members(d),
+    return [*check_identity(d, today), *check_one_per_call(d, rules), *check_members(d, today), *check_distinct_members(d),
             *check_activities(d), *check_project(d),
             *check_budget(d, rules), *check_documents(d, rules), *check_overflow(d)]
 

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from stdnum.fr import siret as siret_mod
 
 from ptce_aap import audit
-from ptce_aap.domain.eligibility import CallFacts
+from ptce_aap.domain.eligibility import CallFacts, siren_of
 from ptce_aap.domain.geography import commune_name
 from ptce_aap.domain.money import AmountError, parse_amount, parse_decimal
 from ptce_aap.enums import DOSSIER_TRANSITIONS, DossierStatus, FinancingKind
@@ -276,9 +276,37 @@ def replace_financing_lines(dossier: Dossier, rows: list[dict], *, by, expected_
     _touch(dossier, by, ["financing_lines"], {}, {"lines": len(rows)})
 
 
-def call_rules(call: Call) -> CallFacts:
-    """What the completeness checks read of the call (``services.eligibility.call_facts`` adds the rules)."""
+def taken_sirens(call: Call, *, excluding: int | None = None) -> dict[str, str]:
+    """SIREN of the structure porteuse → status value, for the call's dossiers already submitted (withdrawn
+    ones included: a withdrawal is final for its SIREN in this call), except dossier ``excluding``."""
+    rows = db.session.execute(sa.select(Dossier.carrier_siret, Dossier.status).where(
+        Dossier.call_id == call.id, Dossier.status != DossierStatus.DRAFT,
+        Dossier.id != (excluding if excluding is not None else -1))).all()
+    taken: dict[str, str] = {}
+    for siret, status in rows:
+        siren = siren_of(siret)
+        if siren and taken.get(siren) != DossierStatus.WITHDRAWN.value:  # the withdrawal is what to say
+            taken[siren] = status.value
+    return taken
+
+
+def duplicate_sirens(call: Call) -> dict[int, str]:
+    """Dossier id → SIREN, for the call's submitted dossiers (withdrawn included) whose structure porteuse
+    has another one in the call: one dossier per pole per call, so the admin list flags them."""
+    rows = db.session.execute(sa.select(Dossier.id, Dossier.carrier_siret).where(
+        Dossier.call_id == call.id, Dossier.status != DossierStatus.DRAFT)).all()
+    by_siren: dict[str, list[int]] = {}
+    for dossier_id, siret in rows:
+        if siren := siren_of(siret):
+            by_siren.setdefault(siren, []).append(dossier_id)
+    return {dossier_id: siren for siren, ids in by_siren.items() if len(ids) > 1 for dossier_id in ids}
+
+
+def call_rules(call: Call, *, dossier: Dossier | None = None) -> CallFacts:
+    """What the completeness checks read of the call (``services.eligibility.call_facts`` adds the rules);
+    with ``dossier``, the SIRENs other dossiers of the call already took."""
     return CallFacts(
+        taken_sirens=taken_sirens(call, excluding=dossier.id) if dossier is not None else {},
         required_documents=tuple((dt.code, dt.label) for dt in call.document_types if dt.is_required),
         category_codes=tuple(c.code for c in call.categories),
         max_amount_eur=call.max_amount_eur,
