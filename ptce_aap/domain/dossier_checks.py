@@ -180,6 +180,14 @@ def check_distinct_members(d) -> Iterable[Problem]:
                 first[siren] = i
 
 
+UNTICKED_PREFIX = "unticked:"
+
+
+def unticked_text(d, field: str) -> str | None:
+    """A conditional text typed while its checkbox was off: kept in ``raw_inputs`` (never dropped), flagged."""
+    return (d.raw_inputs or {}).get(UNTICKED_PREFIX + field)
+
+
 def check_activities(d) -> Iterable[Problem]:
     s = "activites"
     if _blank(d.activity_domains):
@@ -195,6 +203,10 @@ def check_activities(d) -> Iterable[Problem]:
             if not text.strip():
                 yield Problem(s, f"cooperation_{form.value}", f"Décrivez la forme « {form.label} ».")
             yield from _too_long(s, "cooperation", text, f"Description de « {form.label} »")
+        elif (unticked := unticked_text(d, f"coop_{form.value}_text")) is not None:
+            yield Problem(s, f"coop_{form.value}_text", f"Vous avez décrit la forme « {form.label} » sans cocher "
+                          "sa case : la description est conservée, mais elle ne compte pas tant que la case "
+                          "n'est pas cochée. Cochez la case, ou effacez la description.", "invalid")
     if d.governance_form is None:
         yield Problem(s, "governance_form", "Forme de gouvernance : à choisir.")
     if _blank(d.governance_text):

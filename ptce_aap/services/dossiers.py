@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from stdnum.fr import siret as siret_mod
 
 from ptce_aap import audit
+from ptce_aap.domain.dossier_checks import UNTICKED_PREFIX
 from ptce_aap.domain.eligibility import CallFacts, siren_of
 from ptce_aap.domain.geography import commune_name
 from ptce_aap.domain.money import AmountError, parse_amount, parse_decimal
@@ -123,6 +124,8 @@ def normalise_siret(value: str) -> str:
 
 
 RAW_TEXT_MAX = 5000
+# ``values[UNTICKED_TEXTS]``: {field: text} of conditional texts whose checkbox is off (kept, not dropped).
+UNTICKED_TEXTS = "_unticked_texts"
 
 
 def column_length(field: str) -> int | None:
@@ -182,6 +185,12 @@ def save_fields(dossier: Dossier, values: dict, *, by, expected_version: int | N
         raise DomainError("Ce dossier n'est plus modifiable : il a été déposé.")
     check_version(dossier, expected_version)
     raw_inputs = dict(dossier.raw_inputs or {})
+    values = dict(values)
+    for field, text in values.pop(UNTICKED_TEXTS, {}).items():  # kept as typed, flagged by the checks
+        if text:
+            raw_inputs[UNTICKED_PREFIX + field] = text[:RAW_TEXT_MAX]
+        else:
+            raw_inputs.pop(UNTICKED_PREFIX + field, None)
     changed, before, after = [], {}, {}
     for field, value in values.items():
         if field in NUMERIC_FIELDS or field == "cooperation_start_year":
