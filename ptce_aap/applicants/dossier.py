@@ -9,7 +9,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
-from ptce_aap.applicants import forms, sections
+from ptce_aap.applicants import forms, merge, sections
 from ptce_aap.applicants._common import checks_for, viewable_dossier
 from ptce_aap.applicants.blueprint import bp
 from ptce_aap.domain import dossier_checks
@@ -46,6 +46,7 @@ def _form_for(section: str, d: Dossier, formdata=None):
     form_cls = sections.SECTION_FORMS[section]
     if formdata is None:
         form = form_cls(formdata=None, data=sections.initial_data(section, d))
+        form.base.data = merge.dump(merge.snapshot(section, form))
     else:
         form = form_cls(formdata=formdata)
     if section == "budget":
@@ -122,17 +123,17 @@ def edit_section(dossier_id: int, section: str):
             return jsonify({"ok": False, "conflict": True, "message": _(
                 "Ce dossier a été modifié ailleurs. L'enregistrement automatique est suspendu : cliquez sur "
                 "« Enregistrer » pour comparer les versions.")}), 409
-        return _render_conflict(section, d, form)
+        return _merge_or_conflict(section, d, form)
     except DomainError as exc:
         if autosave:
             return domain_error_response(exc, as_json=True)
         show_on_form(exc, form)  # the section again, with what was typed
         return _render_section(section, d, form), 409
     if autosave:
-        return jsonify({"ok": True, "version": d.version,
+        return jsonify({"ok": True, "version": d.version, "base": _form_for(section, d).base.data,
                         "saved_at": _("Enregistré automatiquement : %(time)s", time=format_paris(d.updated_at))})
     if isinstance(row_changed, str):  # the saved section, with what was typed (blank rows too) and one more row
-        form.version.data = str(d.version)
+        form.version.data, form.base.data = str(d.version), _form_for(section, d).base.data
         getattr(form, row_changed).append_entry()
         return _render_section(section, d, form, focus=f"{row_changed}-{len(getattr(form, row_changed)) - 1}")
     if row_changed:
@@ -171,18 +172,38 @@ def _attach_problems(form, problems) -> None:
             field.errors = [*field.errors, problem.message]
 
 
-def _render_conflict(section: str, d: Dossier, mine):
-    """Both versions of each field that differs; the user's form keeps what they typed."""
+def _merge_or_conflict(section: str, d: Dossier, mine):
+    """Saved over a newer version: merge field by field; only fields both sides changed are shown to choose."""
     theirs = _form_for(section, d)
-    mine_values = sections.comparable(section, mine.data)
-    their_values = sections.comparable(section, theirs.data)
+    take_theirs, conflicts = merge.three_way(merge.load(mine.base.data), merge.snapshot(section, mine),
+                                             merge.snapshot(section, theirs))
+    merged = _form_for(section, d, formdata=merge.merged_formdata(mine, theirs, take_theirs)) if take_theirs else mine
+    merged.version.data, merged.base.data = str(d.version), theirs.base.data
+    if conflicts:
+        return _render_conflict(section, d, merged, theirs, conflicts)
+    try:
+        _apply(section, d, merged)
+        db.session.commit()
+    except (dossier_service.EditConflict, StaleDataError):  # yet another save in between: compare with it
+        db.session.rollback()
+        d = viewable_dossier(d.id, full=True)
+        return _merge_or_conflict(section, d, merged)
+    except DomainError as exc:
+        show_on_form(exc, merged)
+        return _render_section(section, d, merged), 409
+    flash(_("Section enregistrée. Entre-temps, d'autres champs de cette section avaient été modifiés ailleurs : "
+            "ces modifications ont été conservées avec les vôtres."), "success")
+    return redirect(url_for("applicants.edit_section", dossier_id=d.id, section=section))
+
+
+def _render_conflict(section: str, d: Dossier, mine, theirs, conflicts: list[str]):
+    """Both versions of each field changed on both sides; the user's form keeps what they typed (and takes
+    the other side's changes to the other fields). Saving it now replaces the listed fields."""
     differing = []
-    for key, value in mine_values.items():
-        if their_values.get(key) != value:
-            label = getattr(getattr(mine, key, None), "label", None)
-            differing.append({"field": key, "label": label.text if label else key,
-                              "mine": _display(mine.data.get(key)), "theirs": _display(theirs.data.get(key))})
-    mine.version.data = str(d.version)  # saving again now deliberately replaces the other version
+    for key in conflicts:
+        label = getattr(getattr(mine, key, None), "label", None)
+        differing.append({"field": key, "label": label.text if label else key,
+                          "mine": _display(mine.data.get(key)), "theirs": _display(theirs.data.get(key))})
     return _render_section(section, d, mine, conflict=differing), 409
 
 

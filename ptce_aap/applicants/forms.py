@@ -91,6 +91,7 @@ def region_choices():
 class VersionedForm(FlaskForm):
     version = HiddenField()
     force = HiddenField(default="")
+    base = HiddenField()  # the values the form was loaded with (JSON), for a field-by-field merge
 
     def expected_version(self) -> int | None:
         try:

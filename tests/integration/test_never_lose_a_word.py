@@ -3,6 +3,7 @@
 
 import json
 import re
+from html.parser import HTMLParser
 
 from ptce_aap.models.dossiers import Dossier
 
@@ -12,17 +13,56 @@ def _reload(db, dossier):
     return db.session.get(Dossier, dossier.id)
 
 
+class _SectionForm(HTMLParser):
+    """What a browser would post from the page's section form (``#section-form``): inputs, ticked boxes,
+    selected options, textareas; no buttons."""
+
+    def __init__(self):
+        super().__init__()
+        self.pairs, self.inside, self._select, self._textarea = [], False, None, None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form":
+            self.inside = a.get("id") == "section-form"
+        if not self.inside:
+            return
+        if tag == "input" and a.get("name") and a.get("type") not in ("submit", "button"):
+            if a.get("type") in ("checkbox", "radio") and "checked" not in a:
+                return
+            self.pairs.append((a["name"], a.get("value") or ("y" if a.get("type") == "checkbox" else "")))
+        elif tag == "select":
+            self._select = a.get("name")
+        elif tag == "option" and self._select and "selected" in a:
+            self.pairs.append((self._select, a.get("value", "")))
+        elif tag == "textarea":
+            self._textarea = [a.get("name"), ""]
+
+    def handle_data(self, data):
+        if self._textarea is not None:
+            self._textarea[1] += data
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self.inside = False
+        elif tag == "select":
+            self._select = None
+        elif tag == "textarea" and self._textarea is not None:
+            self.pairs.append((self._textarea[0], self._textarea[1].removeprefix("\n")))
+            self._textarea = None
+
+
+def _page_form(page: str) -> dict:
+    parser = _SectionForm()
+    parser.feed(page)
+    data: dict = {}
+    for name, value in parser.pairs:
+        data.setdefault(name, []).append(value)
+    return {k: v if len(v) > 1 else v[0] for k, v in data.items()}
+
+
 def _form(client, url: str) -> dict:
-    """The hidden fields of the section form as the page gives them (CSRF token, version, base values)."""
-    page = client.get(url).get_data(as_text=True)
-    fields = {}
-    for name in ("csrf_token", "version", "base"):
-        tag = re.search(rf'<input[^>]*name="{name}"[^>]*>', page)
-        if tag:
-            value = re.search(r'value="([^"]*)"', tag.group(0))
-            fields[name] = value.group(1).replace("&#34;", '"').replace("&quot;", '"').replace("&amp;", "&") \
-                if value else ""
-    return fields
+    return _page_form(client.get(url).get_data(as_text=True))
 
 
 def test_unticked_cooperation_text_is_kept_and_flagged(client, login_as, make_dossier, applicant, db):
@@ -49,3 +89,54 @@ def test_unticked_cooperation_text_is_kept_and_flagged(client, login_as, make_do
     assert d.cooperation["mutualisation_projets"] == text
     assert not any(k.startswith("unticked:") for k in d.raw_inputs or {})
     assert "sans cocher sa case" not in client.get(url).get_data(as_text=True)
+
+
+def test_conflict_merges_fields_only_one_side_changed(client, login_as, make_dossier, applicant, db):
+    dossier = make_dossier(owner=applicant)
+    login_as(applicant)
+    url = f"/porteur/dossiers/{dossier.id}/projet"
+    tab_a, tab_b = _form(client, url), _form(client, url)  # two tabs load the same version
+    assert json.loads(tab_a["base"])["summary"] == ""
+    saved = client.post(url, data={**tab_a, "summary": "Résumé de l'onglet A", "strategy": ""})
+    assert saved.status_code == 302
+    # Tab B changed another field only: merged silently, tab A's summary is not reverted.
+    response = client.post(url, data={**tab_b, "summary": "", "strategy": "Stratégie de l'onglet B"})
+    assert response.status_code == 302
+    d = _reload(db, dossier)
+    assert (d.summary, d.strategy) == ("Résumé de l'onglet A", "Stratégie de l'onglet B")
+    assert "ces modifications ont été conservées" in client.get(response.headers["Location"]).get_data(as_text=True)
+
+
+def test_conflict_screen_lists_only_fields_both_sides_changed(client, login_as, make_dossier, applicant, db):
+    dossier = make_dossier(owner=applicant)
+    login_as(applicant)
+    url = f"/porteur/dossiers/{dossier.id}/projet"
+    tab_a, tab_b = _form(client, url), _form(client, url)
+    client.post(url, data={**tab_a, "summary": "Résumé A", "innovation": "Innovation A"})
+    response = client.post(url, data={**tab_b, "summary": "Résumé B", "rd_partners": "Partenaires B"})
+    assert response.status_code == 409
+    page = response.get_data(as_text=True)
+    table = page[page.index("Champs modifiés à la fois par vous et ailleurs"):]
+    table = table[:table.index("</table>")]
+    assert "Résumé B" in table and "Résumé A" in table
+    assert "Innovation" not in table and "Partenaires" not in table
+    # The form holds B's changes and A's other change; saving it keeps both sides' other fields.
+    assert "Innovation A" in page and "Partenaires B" in page
+    again = _page_form(page)
+    client.post(url, data={**again, "summary": "Résumé B", "innovation": "Innovation A",
+                           "rd_partners": "Partenaires B"})
+    d = _reload(db, dossier)
+    assert (d.summary, d.innovation, d.rd_partners) == ("Résumé B", "Innovation A", "Partenaires B")
+
+
+def test_financing_table_changed_in_another_tab_survives_a_budget_field_change(client, login_as, make_dossier,
+                                                                               applicant, db):
+    dossier = make_dossier(owner=applicant, complete=True)
+    login_as(applicant)
+    url = f"/porteur/dossiers/{dossier.id}/budget"
+    tab_a, tab_b = _form(client, url), _form(client, url)
+    assert client.post(url, data={**tab_a, "expenses-0-label": "Poste renommé par A"}).status_code == 302
+    assert client.post(url, data={**tab_b, "total_budget_eur": "999999"}).status_code == 302
+    d = _reload(db, dossier)
+    assert d.total_budget_eur == 999999
+    assert [ln.label for ln in d.financing_lines][0] == "Poste renommé par A"
