@@ -9,7 +9,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
-from ptce_aap.applicants import forms, merge, sections
+from ptce_aap.applicants import drafts, forms, merge, sections
 from ptce_aap.applicants._common import checks_for, viewable_dossier
 from ptce_aap.applicants.blueprint import bp
 from ptce_aap.domain import dossier_checks
@@ -144,6 +144,8 @@ def edit_section(dossier_id: int, section: str):
                        "Section enregistrée. Il reste %(num)d points à compléter ou corriger.", len(left)), "warning")
     else:
         flash(_("Section enregistrée."), "success")
+    drafts.say_if_restored()
+    drafts.mark_saved(d, section)
     if request.form.get("then") == "summary":
         return redirect(url_for("applicants.dossier", dossier_id=d.id))
     return redirect(url_for("applicants.edit_section", dossier_id=d.id, section=section))
@@ -157,7 +159,8 @@ def _render_section(section: str, d: Dossier, form, conflict: list | None = None
     return render_template(
         f"applicants/section_{section}.html", dossier=d, call=d.call, form=form, section=section,
         section_label=sections.SECTION_TITLES[section], problems=problems, limits=dossier_checks.LIMITS,
-        conflict=conflict, totals=dossier_checks.totals(d.financing_lines), focus=focus, readonly=readonly)
+        conflict=conflict, totals=dossier_checks.totals(d.financing_lines), focus=focus, readonly=readonly,
+        draft_state=drafts.draft_state(d, section))
 
 
 def _attach_problems(form, problems) -> None:
@@ -193,6 +196,8 @@ def _merge_or_conflict(section: str, d: Dossier, mine):
         return _render_section(section, d, merged), 409
     flash(_("Section enregistrée. Entre-temps, d'autres champs de cette section avaient été modifiés ailleurs : "
             "ces modifications ont été conservées avec les vôtres."), "success")
+    drafts.say_if_restored()
+    drafts.mark_saved(d, section)
     return redirect(url_for("applicants.edit_section", dossier_id=d.id, section=section))
 
 

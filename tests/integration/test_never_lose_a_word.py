@@ -5,7 +5,10 @@ import json
 import re
 from html.parser import HTMLParser
 
+import pytest
+
 from ptce_aap.models.dossiers import Dossier
+from tests.fixtures.builders import DEFAULT_PASSWORD
 
 
 def _reload(db, dossier):
@@ -140,3 +143,71 @@ def test_financing_table_changed_in_another_tab_survives_a_budget_field_change(c
     d = _reload(db, dossier)
     assert d.total_budget_eur == 999999
     assert [ln.label for ln in d.financing_lines][0] == "Poste renommé par A"
+
+
+# --- the session ends while typing (CSRF on, as in production) --------------------------------------------
+
+@pytest.fixture
+def csrf_client(app):
+    """A client of a second app on the same services, with CSRF on."""
+    from ptce_aap import create_app
+    from ptce_aap.extensions import db as _db
+
+    extra = create_app({"WTF_CSRF_ENABLED": True})
+    extra.test_client_class = app.test_client_class
+    yield extra.test_client()
+    with extra.app_context():
+        _db.engine.dispose()
+
+
+def _token(page: str) -> str:
+    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+
+
+def _sign_in(client, email: str, next_url: str | None = None):
+    url = "/compte/connexion" + (f"?next={next_url}" if next_url else "")
+    token = _token(client.get(url).get_data(as_text=True))
+    return client.post(url, data={"email": email, "password": DEFAULT_PASSWORD, "csrf_token": token})
+
+
+def test_expired_form_shows_the_section_again_with_what_was_typed(csrf_client, make_dossier, applicant, db):
+    dossier = make_dossier(owner=applicant)
+    _sign_in(csrf_client, applicant.email)
+    url = f"/porteur/dossiers/{dossier.id}/projet"
+    fields = _form(csrf_client, url)
+    response = csrf_client.post(url, data={**fields, "csrf_token": "expire", "summary": "Mon résumé précieux"})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "Mon résumé précieux" in page  # the section, with what was typed, not an error page
+    assert "Le formulaire avait expiré : rien n’a été enregistré" in page
+    assert 'data-draft-state="unsaved"' in page
+    assert _reload(db, dossier).summary == ""
+    again = csrf_client.post(url, data={**_page_form(page), "summary": "Mon résumé précieux"})
+    assert again.status_code == 302
+    assert _reload(db, dossier).summary == "Mon résumé précieux"
+    assert 'data-draft-state="saved"' in csrf_client.get(url).get_data(as_text=True)  # the script drops its copy
+    assert 'data-draft-state="clean"' in csrf_client.get(url).get_data(as_text=True)
+
+
+def test_signed_out_while_typing_goes_to_login_and_back_to_the_section(csrf_client, make_dossier, applicant, db):
+    dossier = make_dossier(owner=applicant)
+    _sign_in(csrf_client, applicant.email)
+    url = f"/porteur/dossiers/{dossier.id}/projet"
+    fields = _form(csrf_client, url)
+    assert f'data-draft-key="ptce-draft:{applicant.id}:{dossier.id}:projet"' in csrf_client.get(url).get_data(
+        as_text=True)
+    header = csrf_client.get("/").get_data(as_text=True)
+    csrf_client.post("/compte/deconnexion", data={"csrf_token": _token(header)})  # "another tab"
+    autosave = csrf_client.post(url, data={**fields, "summary": "Tapé après"}, headers={"X-Autosave": "1"})
+    assert autosave.status_code == 401
+    assert autosave.get_json()["expired"] is True and "conservé dans ce navigateur" in autosave.get_json()["message"]
+    response = csrf_client.post(url, data={**fields, "summary": "Tapé après"})
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/compte/connexion?next=/porteur/dossiers/{dossier.id}/projet"
+    back = _sign_in(csrf_client, applicant.email, next_url=url)
+    assert back.headers["Location"] == url  # the login brings them back to the section, where the text is restored
+    assert _reload(db, dossier).summary == ""
+    restored = csrf_client.post(url, data={**_form(csrf_client, url), "summary": "Tapé après", "restored": "1"})
+    assert restored.status_code == 302
+    assert "conservées dans ce navigateur pendant l’interruption" in csrf_client.get(url).get_data(as_text=True)
+    assert _reload(db, dossier).summary == "Tapé après"
