@@ -5,25 +5,19 @@ and base values it was typed on) until the server confirms a save, and after a n
 saves it through the normal path (optimistic lock, field-by-field merge). This module is the server's side:
 
 - a section save whose CSRF token is refused (session ended, token expired, server secret changed) is not an
-  error page: signed in, the section comes back with what was typed and a message to save again; signed out,
-  the login page, which brings the person back to the section (``next``), where the browser restores the text;
+  error page (``dossier.expired_form``): signed in, the section comes back with what was typed and a message
+  to save again; signed out, the login page, which brings the person back to the section (``next``), where
+  the browser restores the text;
 - the page tells the script whether it shows the saved state (``"clean"``), what was typed and not saved
   (``"unsaved"``), or the result of this person's save that just succeeded (``"saved"``: drop the draft).
 """
 
 from __future__ import annotations
 
-from flask import flash, jsonify, redirect, request, session, url_for
+from flask import flash, request, session
 from flask_babel import gettext as _
-from flask_login import current_user
-from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
 
-from ptce_aap.applicants._common import viewable_dossier
-from ptce_aap.applicants.blueprint import bp
 from ptce_aap.models.dossiers import Dossier
-from ptce_aap.permissions import can_edit_dossier
-from ptce_aap.web import http_error_response
 
 _SAVED = "draft_saved"
 
@@ -39,41 +33,16 @@ def draft_state(dossier: Dossier, section: str) -> str:
     return "saved" if session.pop(_SAVED, None) == f"{dossier.id}:{section}" else "clean"
 
 
+def expired_form_message(*, signed_in: bool) -> str:
+    if not signed_in:
+        return _("Votre session a pris fin : rien n’a été enregistré. Ce que vous avez saisi est conservé "
+                 "dans ce navigateur : connectez-vous, il sera enregistré à votre retour sur la section.")
+    return _("Le formulaire avait expiré : rien n’a été enregistré. Vos saisies sont toujours là : "
+             "cliquez de nouveau sur « Enregistrer ».")
+
+
 def say_if_restored() -> None:
     """The save carried what the browser kept while the session was interrupted: say it was saved."""
     if request.form.get("restored"):
         flash(_("Les saisies conservées dans ce navigateur pendant l’interruption de votre session ont été "
                 "enregistrées."), "success")
-
-
-@bp.errorhandler(CSRFError)
-def expired_form(exc: CSRFError):
-    """A refused CSRF token on a section save: never an error page that loses what was typed."""
-    # Function-local: the section pages (``dossier``) import this module, which would make a cycle.
-    from ptce_aap.applicants import dossier as pages
-
-    if request.endpoint != "applicants.edit_section" or request.method != "POST":
-        return http_error_response(exc)
-    autosave = request.headers.get("X-Autosave") == "1"
-    signed_in = current_user.is_authenticated
-    if not signed_in:
-        message = _("Votre session a pris fin : rien n’a été enregistré. Ce que vous avez saisi est conservé "
-                    "dans ce navigateur : connectez-vous, il sera enregistré à votre retour sur la section.")
-        if autosave:
-            return jsonify({"ok": False, "expired": True, "login": True, "message": message}), 401
-        flash(message, "warning")
-        return redirect(url_for("auth.login", next=request.path))
-    message = _("Le formulaire avait expiré : rien n’a été enregistré. Vos saisies sont toujours là : "
-                "cliquez de nouveau sur « Enregistrer ».")
-    if autosave:
-        return jsonify({"ok": False, "expired": True, "message": message}), 400
-    dossier_id, section = request.view_args["dossier_id"], request.view_args["section"]
-    try:
-        d = viewable_dossier(dossier_id, full=True)
-    except HTTPException:  # not theirs: the plain error page
-        return http_error_response(exc)
-    if not can_edit_dossier(current_user, d):
-        return http_error_response(exc)
-    flash(message, "warning")
-    form = pages._form_for(section, d, formdata=request.form)
-    return pages._render_section(section, d, form), 400

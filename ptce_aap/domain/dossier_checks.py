@@ -203,7 +203,7 @@ def check_activities(d) -> Iterable[Problem]:
             if not text.strip():
                 yield Problem(s, f"cooperation_{form.value}", f"Décrivez la forme « {form.label} ».")
             yield from _too_long(s, "cooperation", text, f"Description de « {form.label} »")
-        elif (unticked := unticked_text(d, f"coop_{form.value}_text")) is not None:
+        elif unticked_text(d, f"coop_{form.value}_text") is not None:
             yield Problem(s, f"coop_{form.value}_text", f"Vous avez décrit la forme « {form.label} » sans cocher "
                           "sa case : la description est conservée, mais elle ne compte pas tant que la case "
                           "n'est pas cochée. Cochez la case, ou effacez la description.", "invalid")

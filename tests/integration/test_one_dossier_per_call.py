@@ -24,6 +24,13 @@ def _csrf(client, url: str) -> str:
     return match.group(1) if match else ""
 
 
+def _same_carrier(dossier, db):
+    """The complete test dossiers of a call each get their own carrier: this one takes the first's."""
+    dossier.carrier_siret = "73282932000074"
+    db.session.commit()
+    return dossier
+
+
 @pytest.fixture
 def withdrawn(make_dossier, applicant, db):
     first = make_dossier(owner=applicant, complete=True)
@@ -47,7 +54,8 @@ def test_check_flags_a_siren_taken_in_the_call():
 
 def test_withdrawn_siren_blocks_a_new_dossier_of_the_same_carrier(withdrawn, make_dossier, make_user, db):
     other_account = make_user()
-    second = make_dossier(call=withdrawn.call, owner=other_account, pole_name="Autre nom", complete=True)
+    second = _same_carrier(make_dossier(call=withdrawn.call, owner=other_account, pole_name="Autre nom",
+                                        complete=True), db)
     assert dossier_service.taken_sirens(second.call, excluding=second.id) == {SIREN: "withdrawn"}
     with pytest.raises(DomainError, match="Le retrait est définitif") as refused:
         submission.submit_dossier(second, by=other_account, now=utcnow())
@@ -60,7 +68,7 @@ def test_withdrawn_siren_blocks_a_new_dossier_of_the_same_carrier(withdrawn, mak
 
 def test_pages_say_the_same_thing(withdrawn, make_dossier, applicant, client, login_as, db):
     login_as(applicant)
-    second = make_dossier(call=withdrawn.call, owner=applicant, pole_name="Pôle bis", complete=True)
+    second = _same_carrier(make_dossier(call=withdrawn.call, owner=applicant, pole_name="Pôle bis", complete=True), db)
     for url in (f"/porteur/dossiers/{second.id}", f"/porteur/dossiers/{second.id}/identite",
                 f"/porteur/dossiers/{second.id}/deposer"):
         page = client.get(url).get_data(as_text=True)
@@ -84,11 +92,12 @@ def test_withdraw_confirmation_names_the_siren_and_the_rule(make_dossier, applic
 def test_admin_list_flags_dossiers_of_the_same_siren(withdrawn, make_dossier, make_user, admin_user, client,
                                                       login_as, db):
     # A duplicate that got in before the rule (or by a race): the list says so on both rows.
-    second = make_dossier(call=withdrawn.call, owner=make_user(), pole_name="Pôle bis", complete=True)
+    second = _same_carrier(make_dossier(call=withdrawn.call, owner=make_user(), pole_name="Pôle bis",
+                                        complete=True), db)
     second.status = DossierStatus.SUBMITTED  # as it was possible before the rule
     third_owner = make_user()
     third = make_dossier(call=withdrawn.call, owner=third_owner, pole_name="Pôle ter", complete=True)
-    third.carrier_siret = "40483304800022"
+    assert third.carrier_siret != withdrawn.carrier_siret  # each pole of the fixtures has its own carrier
     submission.submit_dossier(third, by=third_owner, now=utcnow())
     db.session.commit()
     assert dossier_service.duplicate_sirens(withdrawn.call) == {withdrawn.id: SIREN, second.id: SIREN}
