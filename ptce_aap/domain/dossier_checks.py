@@ -286,6 +286,11 @@ def check_budget(d, rules: CallFacts) -> Iterable[Problem]:
         yield Problem(s, "balance", "Le plan de financement n'est pas équilibré : "
                       f"{format_amount(resources)} de ressources pour {format_amount(expenses)} de dépenses "
                       f"(écart {format_amount(abs(resources - expenses))}).", "invalid")
+    if lines and d.total_budget_eur is not None and d.total_budget_eur < expenses:
+        # The same numbers as the eligibility rule "state_share": the section is not "complete" while it fails.
+        yield Problem(s, "total_budget_eur", f"Le budget total du projet ({format_amount(d.total_budget_eur)}) est "
+                      f"inférieur aux dépenses du plan de financement ({format_amount(expenses)}) : corrigez l'un "
+                      "ou l'autre.", "invalid")
     requested = d.amount_requested_eur
     if requested is not None:
         cap = (rules.category_caps or {}).get(d.category_code) or rules.max_amount_eur
