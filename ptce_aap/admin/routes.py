@@ -81,7 +81,7 @@ def call_dossiers(slug: str):
     key = SORTS[sort]()
     latest_id = eligibility_service.latest_check_id_subquery()
     rows = db.session.execute(
-        sa.select(Dossier, EligibilityCheck)
+        sa.select(Dossier, EligibilityCheck, dossier_service.same_carrier_count())
         .outerjoin(EligibilityCheck, EligibilityCheck.id == latest_id)
         .where(*conditions)
         .order_by(key.desc().nulls_last() if descending else key.asc().nulls_last(), Dossier.id)
@@ -92,7 +92,7 @@ def call_dossiers(slug: str):
         .group_by(Dossier.status)).all())
     args = {"statut": status.value if status else None, "tri": sort, "ordre": "desc" if descending else None}
     return render_template(
-        "admin/call_dossiers.html", call=call, rows=rows, duplicates=dossier_service.duplicate_sirens(call), total=total, page=page, pages=pages,
+        "admin/call_dossiers.html", call=call, rows=rows, total=total, page=page, pages=pages,
         status=status, sort=sort, descending=descending, statuses=LISTED_STATUSES, by_status=by_status,
         args={k: v for k, v in args.items() if v}, form=forms.ConfirmForm(),
         checkable=sum(by_status.get(s, 0) for s in eligibility_service.CHECKABLE))

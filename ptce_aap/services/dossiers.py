@@ -11,6 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
+from sqlalchemy import orm
 from stdnum.fr import siret as siret_mod
 
 from ptce_aap import audit
@@ -299,16 +300,16 @@ def taken_sirens(call: Call, *, excluding: int | None = None) -> dict[str, str]:
     return taken
 
 
-def duplicate_sirens(call: Call) -> dict[int, str]:
-    """Dossier id → SIREN, for the call's submitted dossiers (withdrawn included) whose structure porteuse
-    has another one in the call: one dossier per pole per call, so the admin list flags them."""
-    rows = db.session.execute(sa.select(Dossier.id, Dossier.carrier_siret).where(
-        Dossier.call_id == call.id, Dossier.status != DossierStatus.DRAFT)).all()
-    by_siren: dict[str, list[int]] = {}
-    for dossier_id, siret in rows:
-        if siren := siren_of(siret):
-            by_siren.setdefault(siren, []).append(dossier_id)
-    return {dossier_id: siren for siren, ids in by_siren.items() if len(ids) > 1 for dossier_id in ids}
+def same_carrier_count():
+    """For list queries over ``Dossier``, a correlated subquery: how many other submitted (or withdrawn)
+    dossiers of the same call have a structure porteuse of the same SIREN (the first 9 digits of its SIRET).
+    One dossier per pole per call: the admin list flags them, in its one query."""
+    other = orm.aliased(Dossier)
+    return (sa.select(sa.func.count(other.id)).where(
+        other.call_id == Dossier.call_id, other.id != Dossier.id, other.status != DossierStatus.DRAFT,
+        sa.func.length(Dossier.carrier_siret) == 14,
+        sa.func.substr(other.carrier_siret, 1, 9) == sa.func.substr(Dossier.carrier_siret, 1, 9))
+        .correlate(Dossier).scalar_subquery())
 
 
 def call_rules(call: Call, *, dossier: Dossier | None = None) -> CallFacts:
