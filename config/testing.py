@@ -7,4 +7,3 @@ PASSWORD_HASH_PROFILE = "cheapest"
 RATELIMIT_STORAGE_URI = "memory://"
 PUBLIC_BASE_URL = "http://localhost"
 SERVER_NAME = None
-WTF_CSRF_ENABLED = False  # tests/integration/test_security.py runs an app with it on

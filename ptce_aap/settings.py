@@ -82,7 +82,10 @@ DEFAULTS = {
     "SESSION_COOKIE_NAME": "ptce_session",
     "REMEMBER_COOKIE_HTTPONLY": True,
     "REMEMBER_COOKIE_SAMESITE": "Lax",
-    "PERMANENT_SESSION_LIFETIME": 8 * 3600,
+    "PERMANENT_SESSION_LIFETIME": 8 * 3600,  # idle limit of a session (refreshed by each request)
+    "SESSION_ABSOLUTE_LIFETIME": 12 * 3600,  # however active, a session ends this long after login
+    "INVITATIONS_PER_POLE_PER_DAY": 10,  # counted in the database over the last 24 h
+    "INVITATIONS_PER_USER_PER_DAY": 20,
     "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session it is tied to
     "SESSION_REFRESH_EACH_REQUEST": True,
     "PROXY_HOPS": 0,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from ptce_aap import jobs
 from ptce_aap.extensions import db
 from ptce_aap.jobs import task
-from ptce_aap.services import attachment_processing, eligibility_runs, notifications, receipts
+from ptce_aap.services import accounts, attachment_processing, eligibility_runs, notifications, receipts
 
 
 @task("noop")
@@ -67,3 +67,10 @@ def task_eligibility_rerun(job_run_id: int, call_id: int) -> str:
         with jobs.transaction():
             eligibility_runs.record_failure(job_run_id, exc, last_attempt=jobs.is_last_attempt())
         raise
+
+
+@task("account_mail")
+def task_account_mail(kind: str, email: str) -> str:
+    """A verification or reset link asked for by address; sent only if the account allows it."""
+    with jobs.transaction():
+        return accounts.send_account_mail(kind, email) or "done"

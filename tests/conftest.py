@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 import uuid
+from collections.abc import Mapping
 
 import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
+from werkzeug.datastructures import Headers, MultiDict
 
 pytest_plugins = ["tests.fixtures.services", "tests.fixtures.builders"]
 
@@ -40,16 +43,74 @@ def test_settings(pg_database, s3_server, smtp_server, tmp_path_factory):
             os.environ[key] = value
 
 
-class FreshContextClient(FlaskClient):
-    """Each request runs in its own app context, as in production: its own ``g`` and DB session.
+CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
+
+class FreshContextClient(FlaskClient):
+    """A test client that behaves as a browser towards the app.
+
+    Each request runs in its own app context, as in production: its own ``g`` and DB session.
     (Otherwise requests would reuse the test's app context, sharing ``g`` — the logged-in user —
     and the identity map with the test and with each other.)
+
+    CSRF is on in tests as in production. An unsafe request (POST/PUT/PATCH/DELETE) that carries no
+    token of its own gets the token of the page the client is on — the last response, if it was an
+    HTML page — or else of the home page, fetched first as a browser would load it. The token goes
+    in the ``csrf_token`` form field when the request sends a form, else in the ``X-CSRFToken`` header
+    (as ``static/attachments.js`` does). ``csrf=False`` sends none, for tests of the refusal.
+    That every form *rendered* by the app carries its token is tested on its own
+    (tests/integration/test_csrf.py), so this convenience cannot hide a template without one.
     """
 
+    _page_token: str | None = None
+
     def open(self, *args, **kwargs):
+        csrf = kwargs.pop("csrf", True)
         with self.application.app_context():
-            return super().open(*args, **kwargs)
+            if csrf and self._needs_token(args, kwargs):
+                self._add_token(kwargs)
+            response = super().open(*args, **kwargs)
+        self._remember_page(response)
+        return response
+
+    def _needs_token(self, args, kwargs) -> bool:
+        if not args or not isinstance(args[0], str):
+            return False  # a redirect being followed, or a prepared request: sent as is
+        if kwargs.get("method", "GET").upper() not in UNSAFE_METHODS:
+            return False
+        if not self.application.config.get("WTF_CSRF_ENABLED", True):
+            return False
+        headers = Headers(kwargs.get("headers") or {})
+        data = kwargs.get("data")
+        return not ("X-CSRFToken" in headers or "X-CSRF-Token" in headers
+                    or (isinstance(data, Mapping) and "csrf_token" in data))
+
+    def _add_token(self, kwargs) -> None:
+        token = self._page_token or self._fetch_token()
+        data = kwargs.get("data")
+        if isinstance(data, Mapping) and kwargs.get("json") is None:
+            kwargs["data"] = MultiDict(data) if isinstance(data, MultiDict) else dict(data)
+            kwargs["data"]["csrf_token"] = token
+        elif data is None and kwargs.get("json") is None and kwargs.get("content_type") is None:
+            kwargs["data"] = {"csrf_token": token}  # an empty form, as a button-only <form> sends
+        else:
+            headers = Headers(kwargs.get("headers") or {})
+            headers["X-CSRFToken"] = token
+            kwargs["headers"] = headers
+
+    def _fetch_token(self) -> str:
+        page = super().open("/", method="GET")
+        found = CSRF_META.search(page.get_data(as_text=True))
+        assert found, "the home page carries no <meta name=\"csrf-token\">"
+        return found.group(1)
+
+    def _remember_page(self, response) -> None:
+        """The token of the page now shown, if the response is one (a redirect, JSON… shows none)."""
+        self._page_token = None
+        if response.mimetype == "text/html" and not response.is_streamed:
+            found = CSRF_META.search(response.get_data(as_text=True))
+            self._page_token = found.group(1) if found else None
 
 
 @pytest.fixture(scope="session")

@@ -22,7 +22,7 @@ def _editors_url(dossier_id: int, **args) -> str:
 
 
 @bp.route("/dossiers/<int:dossier_id>/coediteurs", methods=["POST"])
-@limiter.limit("20 per hour", key_func=lambda: f"invite:{current_user.get_id()}")
+@limiter.limit("20 per hour", key_func=lambda: f"invite:{current_user.id}")
 def invite_coeditor(dossier_id: int):
     d = viewable_dossier(dossier_id)
     require(can_manage_pole(current_user, d.pole), hide=False)

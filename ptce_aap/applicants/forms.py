@@ -32,6 +32,7 @@ from ptce_aap.enums import (
     MemberRole,
     TerritoryType,
 )
+from ptce_aap.form_validators import SingleLineName
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -102,12 +103,13 @@ class VersionedForm(FlaskForm):
 
 class NewDossierForm(FlaskForm):
     pole_id = LenientSelectField(_l("Pôle"), choices=[])
-    pole_name = StringField(_l("Nom du pôle"), validators=[Optional(), Length(max=200)])
+    pole_name = StringField(_l("Nom du pôle"), validators=[Optional(), Length(max=200), SingleLineName(200)])
 
 
 class IdentityForm(VersionedForm):
-    pole_name = StringField(_l("Nom du pôle"), validators=[Length(max=200)])
-    carrier_legal_name = StringField(_l("Raison sociale de la structure porteuse"), validators=[Length(max=200)])
+    pole_name = StringField(_l("Nom du pôle"), validators=[Length(max=200), SingleLineName(200)])
+    carrier_legal_name = StringField(_l("Raison sociale de la structure porteuse"),
+                                     validators=[Length(max=200), SingleLineName(200)])
     carrier_siret = StringField(_l("SIRET de la structure porteuse"), validators=[Length(max=40)])
     carrier_legal_form = LenientSelectField(_l("Forme juridique"), choices=_blank_first(LegalForm.choices()))
     carrier_rna = StringField(_l("Numéro RNA (associations)"), validators=[Length(max=10)])
@@ -129,7 +131,7 @@ class MemberRowForm(FlaskForm):
     class Meta:
         csrf = False
 
-    name = StringField(_l("Nom de la structure"), validators=[Length(max=200)])
+    name = StringField(_l("Nom de la structure"), validators=[Length(max=200), SingleLineName(200)])
     siret = StringField(_l("SIRET"), validators=[Length(max=40)])
     category = LenientSelectField(_l("Catégorie"), choices=_blank_first(MemberCategory.choices()))
     department = LenientSelectField(_l("Département"), choices=[], widget=CachedOptionsSelect())

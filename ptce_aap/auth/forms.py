@@ -7,6 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, ValidationError
 
+from ptce_aap.form_validators import SingleLineName
 from ptce_aap.passwords import password_problems
 
 
@@ -47,6 +48,7 @@ class RegisterForm(FlaskForm):
     full_name = StringField(_l("Prénom et nom"), filters=[_strip], validators=[
         DataRequired(_l("Indiquez votre prénom et votre nom.")),
         Length(max=200, message=_l("Le nom ne doit pas dépasser 200 caractères.")),
+        SingleLineName(200),
     ])
     email = email_field()
     password = PasswordField(_l("Mot de passe"), validators=[InputRequired(_l("Choisissez un mot de passe."))])
@@ -82,3 +84,31 @@ class ResetPasswordForm(FlaskForm):
 
     def validate_password(self, field):
         _check_password_rules(field.data, self.owner_email)
+
+
+class ConfirmEmailForm(FlaskForm):
+    """The page a verification link opens: the link proves the mailbox, the password who registered."""
+
+    password = PasswordField(_l("Mot de passe choisi à l’inscription"),
+                             validators=[InputRequired(_l("Saisissez votre mot de passe."))])
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(_l("Mot de passe actuel"),
+                                     validators=[InputRequired(_l("Saisissez votre mot de passe actuel."))])
+    password = PasswordField(_l("Nouveau mot de passe"),
+                             validators=[InputRequired(_l("Choisissez un mot de passe."))])
+    password_confirm = _confirmation(_l("Confirmation du nouveau mot de passe"))
+
+    def __init__(self, *args, owner_email: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.owner_email = owner_email
+
+    def validate_password(self, field):
+        _check_password_rules(field.data, self.owner_email)
+        if field.data and field.data == self.current_password.data:
+            raise ValidationError(_l("Choisissez un mot de passe différent de l’actuel."))
+
+
+class EndSessionsForm(FlaskForm):
+    """« Déconnecter mes autres sessions »: a button (and its CSRF token)."""

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, logout_user
 
 from ptce_aap import tokens
 from ptce_aap.auth.blueprint import bp
-from ptce_aap.auth.forms import EmailForm, LoginForm, RegisterForm, ResetPasswordForm
+from ptce_aap.auth.forms import ConfirmEmailForm, EmailForm, LoginForm, RegisterForm, ResetPasswordForm
+from ptce_aap.auth_setup import start_session
 from ptce_aap.enums import Role
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db, limiter
@@ -38,16 +39,6 @@ def home_for(user) -> str:
     if user.has_role(Role.APPLICANT):
         return url_for("applicants.dashboard")
     return url_for("public.home")
-
-
-def _start_session(user) -> None:
-    """Log ``user`` in on a fresh session (only the chosen language survives)."""
-    lang = session.get("lang")
-    session.clear()
-    if lang:
-        session["lang"] = lang
-    session.permanent = True  # PERMANENT_SESSION_LIFETIME of inactivity, refreshed by each request
-    login_user(user)
 
 
 def _check_email_page(reason: str, email: str):
@@ -85,25 +76,40 @@ def check_email():
                            hours=max(1, max_age // 3600))
 
 
-@bp.route("/verifier/<token>")
+@bp.route("/verifier/<token>", methods=["GET", "POST"])
+@rate_limited
 def verify_email(token: str):
+    """GET shows a form (a mail scanner opening the link changes nothing); POST with the password
+    chosen at registration verifies the address and logs in."""
     try:
-        user, newly_verified = accounts.verify_email(token)
+        user = accounts.read_verification_token(token)
     except tokens.TokenError as exc:
-        db.session.rollback()
         return _invalid_link("verify", expired=exc.expired)
-    if not newly_verified:
+    if user.is_email_verified:
         if current_user.is_authenticated and current_user.id == user.id:
             flash(_("Votre adresse électronique est déjà vérifiée."), "info")
             return redirect(home_for(user))
         flash(_("Votre adresse électronique est déjà vérifiée. Vous pouvez vous connecter."), "info")
         return redirect(url_for("auth.login"))
-    accounts.record_login(user)
-    db.session.commit()
-    session.pop("check_email", None)
-    _start_session(user)
-    flash(_("Votre adresse électronique est vérifiée. Bienvenue sur la plateforme !"), "success")
-    return redirect(home_for(user))
+    form = ConfirmEmailForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.confirm_email(token, form.password.data)
+        except tokens.TokenError as exc:
+            db.session.rollback()
+            return _invalid_link("verify", expired=exc.expired)
+        except accounts.LoginError:
+            db.session.commit()  # the audit of the failure
+            form.password.errors.append(_(
+                "Ce n’est pas le mot de passe choisi lors de l’inscription avec cette adresse. Si vous ne "
+                "le retrouvez pas, créez votre compte à nouveau ou demandez un nouveau mot de passe."))
+        else:
+            accounts.record_login(user)
+            db.session.commit()
+            start_session(user)
+            flash(_("Votre adresse électronique est vérifiée. Bienvenue sur la plateforme !"), "success")
+            return redirect(home_for(user))
+    return render_template("auth/confirm_email.html", form=form, token=token, email=user.email)
 
 
 @bp.route("/verification/renvoyer", methods=["GET", "POST"])
@@ -139,7 +145,7 @@ def login():
         else:
             accounts.record_login(user)
             db.session.commit()
-            _start_session(user)
+            start_session(user)
             flash(_("Vous êtes connecté(e). Bonjour %(name)s !", name=user.display_name), "success")
             return redirect(next_url or home_for(user))
     return render_template("auth/login.html", form=form, error=error, unverified_email=unverified_email,
@@ -149,7 +155,7 @@ def login():
 @bp.route("/deconnexion", methods=["POST"])
 def logout():
     if current_user.is_authenticated:
-        accounts.record_logout(current_user._get_current_object())
+        accounts.record_logout(current_user._get_current_object())  # rotates the session token
         db.session.commit()
         logout_user()
     lang = session.get("lang")

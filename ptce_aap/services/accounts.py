@@ -7,7 +7,7 @@ import secrets
 
 import sqlalchemy as sa
 
-from ptce_aap import audit, tokens
+from ptce_aap import audit, jobs, tokens
 from ptce_aap.enums import Role
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
@@ -101,9 +101,16 @@ def _token_key(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()[:16]
 
 
+def verification_fingerprint(user: User) -> str:
+    """Put in a verification token: a link confirms the registration it was mailed for only, and dies
+    when the address is registered again with other credentials."""
+    return tokens.fingerprint(user.id, user.email, user.password_hash or "")
+
+
 def send_verification_email(user: User) -> None:
     """Mail ``user`` a signed link that verifies the address (valid EMAIL_TOKEN_MAX_AGE seconds)."""
-    token = tokens.make_token(tokens.VERIFY_EMAIL, {"uid": user.id, "email": user.email})
+    token = tokens.make_token(tokens.VERIFY_EMAIL, {"uid": user.id, "email": user.email,
+                                                    "fp": verification_fingerprint(user)})
     notify(user.email, "verify_email",
            {"name": user.display_name, "link": external_url("auth.verify_email", token=token)},
            dedupe_key=f"verify_email:{user.id}:{_token_key(token)}", user=user)
@@ -117,48 +124,110 @@ def send_password_reset_email(user: User) -> None:
            dedupe_key=f"reset_password:{user.id}:{_token_key(token)}", user=user)
 
 
-def register_applicant(email: str, password: str, *, full_name: str) -> User | None:
-    """Create an unverified applicant account and mail the verification link.
+# What a request asks for by address is queued, never done during the request: the request does the
+# same work whether the address has an account or not (one outbox row ``account_mail``), and the task
+# looks the account up and mails it or not. Nothing in the answer, nor its timing, tells them apart.
+MAIL_VERIFY = "verify"  # a verification link, if the account exists, is active and not yet verified
+MAIL_RESET = "reset"  # a password reset link, if the account exists and is active
+ACCOUNT_MAILS = (MAIL_VERIFY, MAIL_RESET)
 
-    When the address already has an account nothing is created (returns ``None``): an unverified
-    owner gets a new verification link, a verified one gets nothing — the page shown is the same.
-    The password is hashed in every case so that timing does not tell the cases apart.
+
+def queue_account_mail(kind: str, email: str) -> None:
+    if kind not in ACCOUNT_MAILS:
+        raise ValueError(kind)
+    jobs.schedule("account_mail", kind=kind, email=normalise_email(email))
+
+
+def send_account_mail(kind: str, email: str) -> None:
+    """The ``account_mail`` task: mail what ``queue_account_mail`` asked for, if the account allows it."""
+    user = find_user_by_email(email)
+    if user is None or not user.is_active:
+        return
+    if kind == MAIL_RESET:
+        send_password_reset_email(user)
+        audit.record("user.password_reset_requested", user, actor=None)
+    elif kind == MAIL_VERIFY and not user.is_email_verified:
+        send_verification_email(user)
+        audit.record("user.verification_sent", user, actor=None)
+
+
+def _replaceable(user: User) -> bool:
+    """An unverified self-registered applicant account: whoever registers the address again replaces
+    its credentials (nobody proved they own the address yet). Accounts created by an administrator or
+    with other roles are never touched this way."""
+    return (user.is_active and not user.is_email_verified and user.roles == [Role.APPLICANT]
+            and user.last_login_at is None)
+
+
+def register_applicant(email: str, password: str, *, full_name: str) -> User | None:
+    """Create an unverified applicant account and queue the verification link.
+
+    An address that already has an unverified, self-registered account is registered again: the new
+    password and name replace the old ones (the first registrant may have been someone else, who never
+    saw the mail), which also kills the links mailed before. A verified or managed account is left
+    alone (returns ``None``). In every case the password is hashed and one ``account_mail`` is queued,
+    and the page shown is the same.
     """
     existing = find_user_by_email(email)
-    if existing is not None:
+    if existing is None:
+        user = create_user(email, password, full_name=full_name, roles=(Role.APPLICANT,))
+        audit.record("user.registered", user, actor=user, summary={"after": {"roles": [Role.APPLICANT.value]}})
+    elif _replaceable(existing):
+        problems = password_problems(password, email=existing.email)
+        if problems:
+            raise DomainError(" ".join(problems), field="password")
+        user = existing
+        user.full_name = full_name.strip()
+        user.password_hash = hash_password(password)
+        user.session_token = secrets.token_hex(16)
+        user.password_changed_at = utcnow()
+        audit.record("user.registered_again", user, actor=None,
+                     summary={"after": {"roles": [Role.APPLICANT.value]}})
+    else:
         hash_password(password)
-        if existing.is_active and not existing.is_email_verified:
-            send_verification_email(existing)
         audit.record("user.register_existing", existing, actor=None)
-        return None
-    user = create_user(email, password, full_name=full_name, roles=(Role.APPLICANT,))
-    audit.record("user.registered", user, actor=user, summary={"after": {"roles": [Role.APPLICANT.value]}})
-    send_verification_email(user)
+        user = None
+    queue_account_mail(MAIL_VERIFY, email)
     return user
 
 
 def resend_verification(email: str) -> None:
-    """Mail a new verification link if ``email`` names an active account not yet verified."""
-    user = find_user_by_email(email)
-    if user is not None and user.is_active and not user.is_email_verified:
-        send_verification_email(user)
-        audit.record("user.verification_resent", user, actor=None)
+    """Queue a new verification link for ``email`` (sent if it names an active, unverified account)."""
+    queue_account_mail(MAIL_VERIFY, email)
 
 
-def verify_email(token: str) -> tuple[User, bool]:
-    """The account a verification token names, and whether this call verified it (False: already was).
+def read_verification_token(token: str) -> User:
+    """The account a verification token names, while its credentials are those it was mailed for.
 
-    Raises ``TokenError`` for a bad, expired or outdated token (the address changed since).
+    Raises ``TokenError`` for a bad, expired or outdated token (address or password changed since).
     """
     payload = tokens.read_token(tokens.VERIFY_EMAIL, token)
     user = db.session.get(User, payload.get("uid")) if isinstance(payload.get("uid"), int) else None
     if user is None or not user.is_active or user.email != payload.get("email"):
         raise TokenError()
-    if user.is_email_verified:
-        return user, False
-    user.email_verified_at = utcnow()
-    audit.record("user.email_verified", user, actor=user, summary={"after": {"email": user.email}})
-    return user, True
+    if not user.is_email_verified and not tokens.same_fingerprint(verification_fingerprint(user),
+                                                                  payload.get("fp", "")):
+        raise TokenError()
+    return user
+
+
+def confirm_email(token: str, password: str) -> User:
+    """Verify the address a token names, given the password chosen at registration.
+
+    The link alone proves the mailbox, the password proves who registered: both are needed, so a link
+    opened by someone else (a mail scanner, a forwarded mail) verifies nothing, and an address
+    registered by a stranger cannot be confirmed by its owner with the stranger's password.
+    Raises ``TokenError`` (bad link) or ``LoginError("invalid")`` (wrong password, audited).
+    """
+    user = read_verification_token(token)
+    if not verify_password(user.password_hash, password):
+        audit.record("user.login_failed", user, actor=None,
+                     summary={"email_sha256": email_digest(user.email), "reason": "verification_password"})
+        raise LoginError("invalid", "Mot de passe incorrect.")
+    if not user.is_email_verified:
+        user.email_verified_at = utcnow()
+        audit.record("user.email_verified", user, actor=user, summary={"after": {"email": user.email}})
+    return user
 
 
 def authenticate(email: str, password: str) -> User:
@@ -187,16 +256,32 @@ def record_login(user: User) -> None:
 
 
 def record_logout(user: User) -> None:
+    """Log out: the session token rotates, so a copy of this session's cookie stops working too.
+
+    (Every session of the account ends: sessions are only told apart by this one token.)
+    """
+    user.session_token = secrets.token_hex(16)
     audit.record("user.logged_out", user, actor=user)
 
 
+def end_other_sessions(user: User) -> None:
+    """Rotate the session token: every session but the one the caller logs in again is ended."""
+    user.session_token = secrets.token_hex(16)
+    audit.record("user.sessions_ended", user, actor=user)
+
+
+def change_password(user: User, current_password: str, new_password: str) -> None:
+    """Change a password from the account page: the current one is required, the usual rules apply,
+    every other session ends (the caller logs the current one in again)."""
+    if not verify_password(user.password_hash, current_password or ""):
+        audit.record("user.password_change_failed", user, actor=user)
+        raise DomainError("Le mot de passe actuel n'est pas le bon.", field="current_password")
+    set_password(user, new_password, by=user)
+
+
 def request_password_reset(email: str) -> None:
-    """Mail a reset link if ``email`` names an active account; do nothing visible otherwise."""
-    user = find_user_by_email(email)
-    if user is None or not user.is_active:
-        return
-    send_password_reset_email(user)
-    audit.record("user.password_reset_requested", user, actor=None)
+    """Queue a reset link for ``email`` (sent if it names an active account)."""
+    queue_account_mail(MAIL_RESET, email)
 
 
 def user_for_reset_token(token: str) -> User:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
+from flask import current_app
 from sqlalchemy.orm import joinedload
 
 from ptce_aap import audit, tokens
+from ptce_aap.domain.text import one_line
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
 from ptce_aap.models.accounts import User
@@ -34,6 +38,7 @@ def invite(pole: Pole, email: str, *, by) -> Invitation:
         .where(PoleMembership.pole_id == pole.id, User.email == email))
     if already is not None:
         raise DomainError("Cette personne fait déjà partie des éditeurs du dossier.", field="email")
+    _check_daily_limits(pole, by)
     if len(pending_invitations(pole.id)) >= MAX_PENDING:
         raise DomainError(f"Ce pôle a déjà {MAX_PENDING} invitations en attente : annulez celles qui ne servent "
                           "plus avant d'en envoyer d'autres.", field="email")
@@ -42,9 +47,29 @@ def invite(pole: Pole, email: str, *, by) -> Invitation:
     db.session.flush()
     audit.record("pole.coeditor_invited", pole, actor=by, summary={"after": {"email": email}})
     link = external_url("applicants.accept_invitation", token=invitation_token(invitation))
-    notify(email, "invitation", {"inviter": by.display_name, "pole_name": pole.name, "link": link},
+    # Names typed by users are quoted on one line in the mail, never as paragraphs or links.
+    notify(email, "invitation", {"inviter": one_line(by.display_name, max_length=80),
+                                 "pole_name": one_line(pole.name, max_length=120), "link": link},
            dedupe_key=f"invitation:{invitation.id}")
     return invitation
+
+
+def _check_daily_limits(pole: Pole, by) -> None:
+    """Invitations sent over the last 24 h, counted in the database so that the limits hold across
+    processes and servers. The pole's and the inviter's rows are locked first (PostgreSQL), so two
+    concurrent invitations cannot both pass the last free slot."""
+    db.session.execute(sa.select(Pole.id).where(Pole.id == pole.id).with_for_update())
+    db.session.execute(sa.select(User.id).where(User.id == by.id).with_for_update())
+    since = utcnow() - timedelta(days=1)
+    recent = sa.select(sa.func.count(Invitation.id)).where(Invitation.created_at >= since)
+    per_pole = current_app.config["INVITATIONS_PER_POLE_PER_DAY"]
+    if db.session.scalar(recent.where(Invitation.pole_id == pole.id)) >= per_pole:
+        raise DomainError(f"Ce dossier a déjà envoyé {per_pole} invitations ces dernières 24 heures : "
+                          "réessayez demain.", field="email")
+    per_user = current_app.config["INVITATIONS_PER_USER_PER_DAY"]
+    if db.session.scalar(recent.where(Invitation.invited_by_id == by.id)) >= per_user:
+        raise DomainError(f"Vous avez déjà envoyé {per_user} invitations ces dernières 24 heures : "
+                          "réessayez demain.", field="email")
 
 
 def read_invitation(token: str) -> Invitation:

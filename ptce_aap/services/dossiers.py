@@ -19,6 +19,7 @@ from ptce_aap.domain.dossier_checks import UNTICKED_PREFIX
 from ptce_aap.domain.eligibility import CallFacts, siren_of
 from ptce_aap.domain.geography import commune_name
 from ptce_aap.domain.money import AmountError, parse_amount, parse_decimal
+from ptce_aap.domain.text import name_problem
 from ptce_aap.enums import DOSSIER_TRANSITIONS, DossierStatus, FinancingKind
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
@@ -49,6 +50,8 @@ def start_dossier(call: Call, *, pole_name: str, by, pole: Pole | None = None) -
     if pole is None:
         if not pole_name:
             raise DomainError("Indiquez le nom du pôle.", field="pole_name")
+        if name_problem(pole_name, max_length=200):  # shown in mails sent to other people: one plain line
+            raise DomainError("Saisissez le nom du pôle sur une seule ligne, sans adresse web.", field="pole_name")
         pole = Pole(name=pole_name[:200], created_by_id=by.id)
         pole.memberships.append(PoleMembership(user_id=by.id, is_owner=True))
         db.session.add(pole)

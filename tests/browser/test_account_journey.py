@@ -44,7 +44,14 @@ def test_register_verify_login_and_see_french_dashboard(page, worker, smtp, live
     text = mails[0].get_body(("plain",)).get_content()
     link = re.search(r"https?://\S+/compte/verifier/\S+", text).group(0)
     page.goto(live_server + "/" + link.split("://", 1)[1].split("/", 1)[1])
+    assert page.locator("h1").inner_text() == "Confirmer votre adresse électronique"  # the link alone logs nobody in
+    check_accessibility(page, context="confirm email")
+    page.get_by_label("Mot de passe choisi à l’inscription").fill("Coop-territoire-2026")
+    page.get_by_role("button", name="Confirmer mon adresse et me connecter").click()
     assert page.locator("h1").inner_text() == "Mes dossiers"
+    page.locator(".fr-header__tools").get_by_role("link", name="Inès Morel").click()
+    assert page.locator("h1").inner_text() == "Mon compte"
+    check_accessibility(page, context="account")
 
     page.get_by_role("button", name="Se déconnecter").click()
     page.goto("/compte/connexion")

@@ -30,6 +30,8 @@ def _register(page, worker, smtp, live_server, email):
     text = smtp.wait_for(1)[-1].get_body(("plain",)).get_content()
     link = re.search(r"https?://\S+/compte/verifier/\S+", text).group(0)
     page.goto(live_server + "/" + link.split("://", 1)[1].split("/", 1)[1])
+    page.get_by_label("Mot de passe choisi à l’inscription").fill("Coop-territoire-2026")
+    page.get_by_role("button", name="Confirmer mon adresse et me connecter").click()
     assert page.locator("h1").inner_text() == "Mes dossiers"
 
 

@@ -41,7 +41,8 @@ def text(response) -> str:
 
 def comparable(response, *emails: str) -> str:
     """The page body without what legitimately differs between two requests (CSRF token, typed address)."""
-    body = re.sub(r'(name="csrf[-_]token" (?:content|value)=)"[^"]*"', r'\1""', response.get_data(as_text=True))
+    body = re.sub(r'(name="csrf[-_]token"(?: type="hidden")? (?:content|value)=)"[^"]*"', r'\1""',
+                  response.get_data(as_text=True))
     for email in emails:
         body = body.replace(email, "EMAIL")
     return body
@@ -56,6 +57,17 @@ def link_in(message, path_prefix: str) -> str:
     match = re.search(r"http://localhost(" + re.escape(path_prefix) + r"[^\s<>\"')]+)", mail_text(message))
     assert match, f"no {path_prefix} link in:\n{mail_text(message)}"
     return match.group(1)
+
+
+def csrf_data(client, form_url: str, data: dict) -> dict:
+    """``data`` plus the form's CSRF token when the page has one (as a browser would send it)."""
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', client.get(form_url).get_data(as_text=True))
+    return {**data, "csrf_token": match.group(1)} if match else data
+
+
+def confirm(client, path: str, password: str = PASSWORD):
+    """Open a verification link and confirm it with the password chosen at registration."""
+    return client.post(path, data=csrf_data(client, path, {"password": password}))
 
 
 def register(client, *, email="jeanne@example.org", full_name="Jeanne Dupont", password=PASSWORD,
@@ -96,7 +108,7 @@ def is_logged_in(client) -> bool:
 
 # --- registration and email verification ---------------------------------------------------------
 
-def test_register_then_verification_link_verifies_and_logs_in(client, db, smtp, worker):
+def test_register_then_verification_link_and_password_verify_and_log_in(client, db, smtp, worker):
     response = register(client, email="Jeanne@Example.org ")
 
     assert response.status_code == 302
@@ -119,7 +131,12 @@ def test_register_then_verification_link_verifies_and_logs_in(client, db, smtp, 
     assert message["To"] == "jeanne@example.org"
     path = link_in(message, "/compte/verifier/")
 
-    response = client.get(path)
+    opened = client.get(path)  # the link alone shows a form: it verifies nothing, logs nobody in
+    assert opened.status_code == 200
+    assert "Confirmer votre adresse électronique" in text(opened)
+    assert user_by_email(db, "jeanne@example.org").email_verified_at is None
+    assert not is_logged_in(client)
+    response = confirm(client, path)
 
     assert response.status_code == 302
     assert response.headers["Location"] == "/porteur/"
@@ -185,28 +202,34 @@ def test_register_with_existing_address_looks_the_same_and_changes_nothing(clien
     assert [m["To"] for m in smtp.wait_for(1)] == ["nouveau@example.org"]  # no mail to the verified owner
 
 
-def test_register_with_existing_unverified_address_sends_a_new_verification_link(client, db, make_user,
-                                                                                 smtp, worker):
-    owner = make_user("lent@example.org", verified=False, full_name="Paul Lent")
+def test_register_again_with_an_unverified_address_replaces_its_credentials(client, db, make_user, smtp, worker):
+    """Whoever registered the address first never proved it was theirs: the new registration wins."""
+    make_user("lent@example.org", verified=False, full_name="Paul Lent")
 
-    response = register(client, email="lent@example.org", full_name="Autre Nom", password="Autre-secret-2026!")
+    response = register(client, email="lent@example.org", full_name="Autre Nom", password=NEW_PASSWORD)
 
     assert response.headers["Location"] == "/compte/verifiez-vos-courriels"
+    owner = user_by_email(db, "lent@example.org")
+    assert owner.full_name == "Autre Nom"
+    assert verify_password(owner.password_hash, NEW_PASSWORD)
+    assert not verify_password(owner.password_hash, PASSWORD)
+    assert owner.email_verified_at is None
     worker()
     [message] = smtp.wait_for(1)
     assert message["To"] == "lent@example.org"
-    client.get(link_in(message, "/compte/verifier/"))
-    owner = user_by_email(db, "lent@example.org")
-    assert owner.email_verified_at is not None
-    assert owner.full_name == "Paul Lent"
-    assert verify_password(owner.password_hash, PASSWORD)  # the intruder's password was not set
+    path = link_in(message, "/compte/verifier/")
+    assert "Ce n’est pas le mot de passe choisi" in text(confirm(client, path, PASSWORD))
+    assert user_by_email(db, "lent@example.org").email_verified_at is None
+    confirm(client, path, NEW_PASSWORD)
+    assert user_by_email(db, "lent@example.org").email_verified_at is not None
+    assert is_logged_in(client)
 
 
 def test_verification_link_used_twice_says_already_verified(client, new_client, db, smtp, worker):
     register(client)
     worker()
     path = link_in(smtp.wait_for(1)[0], "/compte/verifier/")
-    client.get(path)
+    confirm(client, path)
     other = new_client()
 
     response = other.get(path)
@@ -274,7 +297,7 @@ def test_resend_verification_mails_a_new_link_and_says_the_same_for_unknown_addr
     worker()
     [message] = smtp.wait_for(1)
     assert message["To"] == "lent@example.org"
-    client.get(link_in(message, "/compte/verifier/"))
+    confirm(client, link_in(message, "/compte/verifier/"))
     assert user_by_email(db, "lent@example.org").email_verified_at is not None
 
 
@@ -516,6 +539,7 @@ def test_reset_link_works_only_once(client, new_client, db, make_user, smtp, wor
 def test_older_reset_link_dies_when_the_password_changes(client, db, make_user, smtp, worker, monkeypatch):
     make_user("porteur@example.org")
     client.post("/compte/mot-de-passe-oublie", data={"email": "porteur@example.org"})
+    worker()  # the link is made by the job, when it runs
     time_travel(monkeypatch, 60)
     client.post("/compte/mot-de-passe-oublie", data={"email": "porteur@example.org"})
     worker()

@@ -852,26 +852,19 @@ def test_local_upload_route_refuses_a_form_whose_upload_was_deleted(local_app, m
 
 # --- CSRF on the JSON endpoints ---------------------------------------------------------------------
 
-def test_json_upload_needs_the_csrf_header(app, make_dossier, applicant, db):
-    from ptce_aap import create_app
-    from ptce_aap.extensions import db as _db
-    from tests.conftest import FreshContextClient
+def test_json_upload_needs_the_csrf_header(client, login_as, make_dossier, applicant, db):
+    dossier = make_dossier(owner=applicant)
+    login_as(applicant)
+    page = _text(client.get(_url(dossier)))
+    token = re.search(r'<meta name="csrf-token" content="([^"]+)">', page).group(1)
+    body = {"document_type": "statuts", "filename": "statuts.pdf", "size": 10, "content_type": "application/pdf"}
 
-    csrf_app = create_app({"WTF_CSRF_ENABLED": True})
-    csrf_app.test_client_class = FreshContextClient
-    try:
-        dossier = make_dossier(owner=applicant)
-        client = _login(csrf_app, applicant)
-        page = _text(client.get(_url(dossier)))
-        token = re.search(r'<meta name="csrf-token" content="([^"]+)">', page).group(1)
-        body = {"document_type": "statuts", "filename": "statuts.pdf", "size": 10, "content_type": "application/pdf"}
-        refused = client.post(_url(dossier, "/televersement"), headers=JSON, json=body)
-        assert refused.status_code == 400
-        accepted = client.post(_url(dossier, "/televersement"), headers={**JSON, "X-CSRFToken": token}, json=body)
-        assert accepted.status_code == 201
-    finally:
-        with csrf_app.app_context():
-            _db.engine.dispose()
+    refused = client.post(_url(dossier, "/televersement"), headers=JSON, json=body, csrf=False)
+    accepted = client.post(_url(dossier, "/televersement"), headers={**JSON, "X-CSRFToken": token}, json=body)
+
+    assert refused.status_code == 400
+    assert refused.json["error"]["code"] == 400
+    assert accepted.status_code == 201
 
 
 # --- Processing: storage down, antivirus -----------------------------------------------------------

@@ -65,8 +65,11 @@ def test_mails_built_in_background_jobs_link_to_the_public_address(public_base_u
 def test_a_mail_sent_on_a_request_links_to_the_public_address_not_the_request_host(public_base_url, client, make_user,
                                                                                    worker, smtp, db):
     make_user("porteur@example.org")
-    # Through another host, and mounted under the prefix: the prefix is not doubled.
-    response = client.post("/compte/mot-de-passe-oublie", data={"email": "porteur@example.org"},
+    # Through another host, and mounted under the prefix: the prefix is not doubled. (The form page first,
+    # as a browser would: its session cookie and CSRF token belong to that host.)
+    form = client.get("/compte/mot-de-passe-oublie", base_url="http://10.0.0.7:8000/aap/").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form).group(1)
+    response = client.post("/compte/mot-de-passe-oublie", data={"email": "porteur@example.org", "csrf_token": token},
                            base_url="http://10.0.0.7:8000/aap/")
     assert (response.status_code, response.headers["Location"]) == (302, "/aap/compte/verifiez-vos-courriels")
     worker()

@@ -23,7 +23,7 @@ def client_for(app, **environ):
 
 @pytest.fixture
 def other_app(app):
-    """``other_app(overrides)``: a second app on the same services, e.g. with CSRF on."""
+    """``other_app(overrides)``: a second app on the same services, e.g. with secure cookies."""
     from ptce_aap import create_app
     from ptce_aap.extensions import db
 
@@ -53,8 +53,8 @@ def session_cookie(response) -> str:
     return cookie
 
 
-def login(client, email, password=PASSWORD, **extra):
-    return client.post("/compte/connexion", data={"email": email, "password": password, **extra})
+def login(client, email, password=PASSWORD, *, csrf=True, **extra):
+    return client.post("/compte/connexion", data={"email": email, "password": password, **extra}, csrf=csrf)
 
 
 # --- rate limiting -------------------------------------------------------------------------------
@@ -86,13 +86,12 @@ def test_forgotten_password_requests_are_rate_limited_too(client, smtp):
 
 # --- CSRF ----------------------------------------------------------------------------------------
 
-def test_login_post_without_csrf_token_is_refused_and_with_it_works(other_app, make_user):
+def test_login_post_without_csrf_token_is_refused_and_with_it_works(client, make_user):
     make_user("porteur@example.org")
-    client = client_for(other_app({"WTF_CSRF_ENABLED": True}))
     form = client.get("/compte/connexion").get_data(as_text=True)
     [token] = re.findall(r'name="csrf_token" type="hidden" value="([^"]+)"', form)
 
-    refused = login(client, "porteur@example.org")
+    refused = login(client, "porteur@example.org", csrf=False)
     forged = login(client, "porteur@example.org", csrf_token=token[:-4] + "AAAA")
     accepted = login(client, "porteur@example.org", csrf_token=token)
 
@@ -104,14 +103,13 @@ def test_login_post_without_csrf_token_is_refused_and_with_it_works(other_app, m
     assert accepted.headers["Location"] == "/porteur/"
 
 
-def test_logout_without_csrf_token_is_refused(other_app, make_user):
+def test_logout_without_csrf_token_is_refused(client, make_user):
     make_user("porteur@example.org")
-    client = client_for(other_app({"WTF_CSRF_ENABLED": True}))
     token = re.findall(r'name="csrf_token" type="hidden" value="([^"]+)"',
                        client.get("/compte/connexion").get_data(as_text=True))[0]
     login(client, "porteur@example.org", csrf_token=token)
 
-    refused = client.post("/compte/deconnexion")
+    refused = client.post("/compte/deconnexion", csrf=False)
 
     assert refused.status_code == 400
     assert client.get("/porteur/").status_code == 200  # still logged in

@@ -1,0 +1,50 @@
+"""Short user-typed names (people, poles, structures): single line, no control characters. Pure.
+
+A name typed by one user ends up in pages, PDFs and mails sent from the platform's address to other
+people; a name spanning several lines, or carrying a web address, would let anyone write a convincing
+paragraph with a foreign link in a mail the platform sends. ``name_problem`` refuses such input (forms
+call it); ``one_line`` makes any stored text safe to quote on one line (mails call it, for rows
+written before the rule existed).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Line and paragraph separators, and every other control or format character (Cc, Cf, Zl, Zp),
+# except the ordinary space.
+_BAD_CATEGORIES = {"Cc", "Cf", "Zl", "Zp", "Co", "Cs"}
+_WEB_ADDRESS = re.compile(r"(?i)(?:[a-z][a-z0-9+.-]*://|\bwww\.)")
+_SPACES = re.compile(r"\s+")
+
+LINE_BREAK = "line_break"
+CONTROL = "control"
+WEB_ADDRESS = "web_address"
+TOO_LONG = "too_long"
+
+
+def name_problem(value: str | None, *, max_length: int) -> str | None:
+    """``None`` when ``value`` is an acceptable name, else one of the codes above."""
+    if not value:
+        return None
+    if any(c in "\r\n\v\f\x85\u2028\u2029" for c in value):
+        return LINE_BREAK
+    if any(unicodedata.category(c) in _BAD_CATEGORIES for c in value):
+        return CONTROL
+    if _WEB_ADDRESS.search(value):
+        return WEB_ADDRESS
+    if len(value) > max_length:
+        return TOO_LONG
+    return None
+
+
+def one_line(value: str | None, *, max_length: int = 120) -> str:
+    """``value`` on a single line: control characters dropped, whitespace runs collapsed, cut with
+    "…" past ``max_length`` characters."""
+    if not value:
+        return ""
+    kept = "".join(" " if c.isspace() or unicodedata.category(c) in {"Zl", "Zp"} else c
+                   for c in str(value) if c.isspace() or unicodedata.category(c) not in _BAD_CATEGORIES)
+    text = _SPACES.sub(" ", kept).strip()
+    return text if len(text) <= max_length else text[: max_length - 1].rstrip() + "…"

@@ -1,0 +1,263 @@
+"""CSRF as in production: every POST form the app renders carries the token, every page gives its scripts
+the token, and every state-changing endpoint refuses a request that comes without one.
+
+The test client adds a token to the requests of the other tests (tests/conftest.py); these tests are what
+keep that convenience from hiding a template that forgot ``csrf_token``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from html import unescape
+from html.parser import HTMLParser
+from urllib.parse import urlsplit
+
+import pytest
+from werkzeug.routing import AnyConverter, IntegerConverter
+
+from ptce_aap.enums import Role
+from ptce_aap.models.base import utcnow
+
+PASSWORD = "Mot-de-passe-2026!"
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+CSRF_MESSAGE = ("Le formulaire a expiré ou n'est pas valide. Rechargez la page et réessayez : ce que vous "
+                "aviez saisi n'a pas été enregistré.")
+# The only view that takes a POST without a CSRF token: the local storage's upload, which a signed,
+# expiring policy protects instead (the browser posts the file there as it would to S3).
+EXEMPT = {"storage.upload"}
+# Called by static/attachments.js with the page's <meta name="csrf-token"> in X-CSRFToken, never by a form.
+SCRIPT_ONLY = {"applicants.start_upload", "applicants.confirm_upload"}
+# Not HTML pages, or files stored elsewhere: not crawled.
+NOT_CRAWLED = re.compile(r"^/(dsfr|static|stockage)/|/telecharger$|/recepisse$|\.json$|/pieces/etat$|^/healthz$")
+MAX_PAGES = 400
+
+
+class FormParser(HTMLParser):
+    """The POST forms of a page (their action and hidden csrf_token values), its links and its meta token."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.forms: list[dict] = []
+        self.links: list[str] = []
+        self.meta_token: str | None = None
+        self._form: dict | None = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "meta" and a.get("name") == "csrf-token":
+            self.meta_token = a.get("content")
+        elif tag == "a" and a.get("href"):
+            self.links.append(a["href"])
+        elif tag == "form":
+            self._form = {"method": (a.get("method") or "get").lower(), "action": a.get("action"), "tokens": []}
+            self.forms.append(self._form)
+        elif tag == "input" and self._form is not None and a.get("name") == "csrf_token":
+            self._form["tokens"].append(a.get("value") or "")
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self._form = None
+
+
+def _link_path(href: str) -> str | None:
+    parts = urlsplit(href)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/"):
+        return None
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    return None if NOT_CRAWLED.search(parts.path) else path
+
+
+def _endpoint(app, path: str) -> str:
+    parts = urlsplit(path)
+    endpoint, _args = app.url_map.bind("localhost").match(parts.path, method="POST")
+    return endpoint
+
+
+def crawl(app, client, seeds: list[str], role: str):
+    """GET every page reachable from ``seeds`` through links; ``(pages, forms)`` with each POST form's
+    endpoint, the page it is on and the tokens it carries."""
+    pages, forms = {}, []
+    queue, seen = deque(seeds), set()
+    while queue:
+        path = queue.popleft()
+        if path in seen:
+            continue
+        seen.add(path)
+        assert len(seen) <= MAX_PAGES, f"more than {MAX_PAGES} pages reachable as {role}: links grow without end?"
+        response = client.get(path)
+        if response.status_code in (301, 302, 303) and (target := _link_path(response.headers["Location"])):
+            queue.append(target)
+            continue
+        if response.mimetype != "text/html":
+            continue
+        parser = FormParser()
+        parser.feed(response.get_data(as_text=True))
+        pages[path] = (response.status_code, parser.meta_token)
+        for form in parser.forms:
+            if form["method"] == "post":
+                action = form["action"] or urlsplit(path).path
+                forms.append({"page": f"{role} {path}", "endpoint": _endpoint(app, urlsplit(action).path),
+                              "tokens": form["tokens"], "meta": parser.meta_token})
+        queue.extend(p for link in parser.links if (p := _link_path(link)))
+    return pages, forms
+
+
+def _link(messages, prefix: str) -> str:
+    """The one link to ``prefix…`` in ``messages`` (a mail's plain text part)."""
+    urls = {url for message in messages
+            for url in re.findall(r"https?://\S+" + re.escape(prefix) + r"\S+",
+                                  message.get_body(preferencelist=("plain",)).get_content())}
+    [url] = urls
+    return urlsplit(url).path
+
+
+def _login(app, email: str):
+    client = app.test_client()
+    response = client.post("/compte/connexion", data={"email": email, "password": PASSWORD})
+    assert response.status_code == 302, email
+    return client
+
+
+@pytest.fixture
+def world(app, db, make_call, make_dossier, make_user, smtp, worker):
+    """Something on every page of every space: dossiers in each state, co-editors and invitations, an
+    eligibility re-run, a failed mail, and the links that only come by mail."""
+    from ptce_aap.enums import NotificationStatus
+    from ptce_aap.models.outbox import Notification
+    from ptce_aap.services import eligibility as eligibility_service
+    from ptce_aap.services import submission
+
+    applicant = make_user("porteur@example.org", full_name="Julie Porteur")
+    other = make_user("autre@example.org", full_name="Marc Autre")
+    coeditor = make_user("coediteur@example.org", full_name="Léa Coéditrice")
+    make_user("admin@example.org", roles=(Role.ADMIN,), full_name="Camille Admin")
+    make_user("rapporteur@example.org", roles=(Role.REVIEWER,), institution="ANCT", full_name="Louis Rapporteur")
+    call = make_call(slug="ptce-2027", title="Appel à projets PTCE 2027")
+    make_call(slug="ptce-2020", title="Appel clos", opens_at=utcnow().replace(year=2020),
+              closes_at=utcnow().replace(year=2020, month=12))
+    make_dossier(call=call, owner=applicant, pole_name="Pôle brouillon")
+    complete = make_dossier(call=call, owner=applicant, pole_name="Pôle complet", complete=True)
+    submitted = make_dossier(call=call, owner=applicant, pole_name="Pôle déposé", complete=True)
+    submission.submit_dossier(submitted, by=applicant, now=utcnow())
+    eligibility_service.run_check(submitted)
+    theirs = make_dossier(call=call, owner=other, pole_name="Pôle de Marc")
+    db.session.add(Notification(
+        recipient="perdu@example.org", template="eligibility_result", dedupe_key="test-failed",
+        context={"name": "Julie", "pole_name": "Pôle du Val", "verdict_text": "dossier recevable", "failed": [],
+                 "link": "/porteur/"},
+        status=NotificationStatus.FAILED, attempts=5, last_error="SMTPServerDisconnected"))
+    db.session.commit()
+
+    clients = {role: _login(app, email) for role, email in [
+        ("applicant", applicant.email), ("other", other.email), ("coeditor", coeditor.email),
+        ("admin", "admin@example.org"), ("reviewer", "rapporteur@example.org")]}
+    invite = f"/porteur/dossiers/{complete.id}/coediteurs"
+    for email in ("invitee@example.org", coeditor.email):  # one stays pending, so it can be cancelled
+        assert clients["applicant"].post(invite, data={"email": email}).status_code == 302
+    assert clients["other"].post(f"/porteur/dossiers/{theirs.id}/coediteurs",
+                                 data={"email": applicant.email}).status_code == 302
+    worker()
+    smtp.wait_for(3)
+    to_coeditor, to_applicant = smtp.to(coeditor.email), smtp.to(applicant.email)
+    assert clients["coeditor"].post(_link(to_coeditor, "/porteur/invitations/")).status_code == 302
+    anonymous = app.test_client()
+    anonymous.post("/compte/mot-de-passe-oublie", data={"email": other.email})
+    worker()
+    smtp.wait_for(4)
+    reset = smtp.to(other.email)
+    clients["admin"].post(f"/admin/appels/{call.slug}/eligibilite")  # a re-run, for its progress page
+    return {
+        "anonymous": (anonymous, ["/", "/appels", "/compte/connexion", "/compte/inscription",
+                                  "/compte/mot-de-passe-oublie", "/compte/verification/renvoyer",
+                                  "/compte/verifiez-vos-courriels", _link(reset, "/compte/reinitialiser/"),
+                                  "/page-inconnue"]),
+        "applicant": (clients["applicant"], ["/porteur/", _link(to_applicant, "/porteur/invitations/"), "/admin/",
+                                             f"/porteur/dossiers/{theirs.id}"]),
+        "coeditor": (clients["coeditor"], ["/porteur/"]),
+        "admin": (clients["admin"], ["/admin/", "/admin/notifications", "/porteur/"]),
+        "reviewer": (clients["reviewer"], ["/rapporteur/"]),
+    }
+
+
+def test_every_post_form_of_every_page_carries_the_csrf_token(app, world):
+    pages, forms = {}, []
+    for role, (client, seeds) in world.items():
+        role_pages, role_forms = crawl(app, client, seeds, role)
+        pages.update({f"{role} {path}": page for path, page in role_pages.items()})
+        forms += role_forms
+
+    without_meta = [path for path, (_status, meta) in pages.items() if not meta]
+    without_token = [(f["page"], f["endpoint"]) for f in forms if f["tokens"] != [f["meta"]]]
+    assert without_meta == []
+    assert without_token == []
+    statuses = {status for status, _meta in pages.values()}
+    assert {200, 403, 404} <= statuses  # error pages too
+    covered = {f["endpoint"] for f in forms}
+    assert covered == unsafe_endpoints(app) - EXEMPT - SCRIPT_ONLY, "POST endpoints no crawled page has a form for"
+
+
+def unsafe_endpoints(app) -> set[str]:
+    return {rule.endpoint for rule in app.url_map.iter_rules() if rule.methods & UNSAFE}
+
+
+def _sample_url(app, rule) -> str:
+    """A URL that the rule matches (objects need not exist: the CSRF check comes before the view)."""
+    values = {}
+    for name, converter in rule._converters.items():
+        if isinstance(converter, AnyConverter):
+            values[name] = sorted(converter.items)[0]
+        elif isinstance(converter, IntegerConverter):
+            values[name] = 1
+        else:
+            values[name] = "x"
+    with app.test_request_context():
+        from flask import url_for
+
+        return url_for(rule.endpoint, **values)
+
+
+def test_the_exempt_views_are_the_signed_upload_only(app):
+    """The API blueprint is exempt too (bearer tokens), as long as it only reads."""
+    from ptce_aap.extensions import csrf
+
+    exempt = {rule.endpoint for rule in app.url_map.iter_rules() if rule.methods & UNSAFE
+              and (f"{app.view_functions[rule.endpoint].__module__}.{app.view_functions[rule.endpoint].__name__}"
+                   in csrf._exempt_views or rule.endpoint.split(".")[0] in {bp.name for bp in csrf._exempt_blueprints})}
+
+    assert exempt == EXEMPT
+    assert {bp.name for bp in csrf._exempt_blueprints} == {"api"}
+
+
+def test_every_state_changing_endpoint_refuses_a_request_without_token(app, make_user):
+    make_user("tout@example.org", roles=(Role.APPLICANT, Role.REVIEWER, Role.ADMIN))
+    client = _login(app, "tout@example.org")  # past every role gate: only the token is missing
+    rules = [rule for rule in app.url_map.iter_rules() if rule.methods & UNSAFE]
+    assert {"applicants.submit", "admin.override_verdict", "auth.logout", "storage.upload"} <= {
+        r.endpoint for r in rules}
+
+    answers = {}
+    for rule in rules:
+        for method in sorted(rule.methods & UNSAFE):
+            url = _sample_url(app, rule)
+            response = client.open(url, method=method, data={"x": "1"}, csrf=False)
+            refused = response.status_code == 400 and CSRF_MESSAGE in unescape(response.get_data(as_text=True))
+            answers[f"{method} {rule.endpoint}"] = "refused" if refused else response.status_code
+
+    expected = {key: "refused" for key in answers if key.split(" ")[1] not in EXEMPT}
+    assert {k: v for k, v in answers.items() if k.split(" ")[1] not in EXEMPT} == expected
+    assert all(answers[k] != "refused" for k in answers if k.split(" ")[1] in EXEMPT)
+    assert client.get("/porteur/").status_code == 200  # still logged in: nothing was done
+
+
+def test_a_token_from_another_session_is_refused(app, make_user):
+    make_user("porteur@example.org")
+    mine, theirs = app.test_client(), app.test_client()
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"',
+                      theirs.get("/compte/connexion").get_data(as_text=True)).group(1)
+
+    response = mine.post("/compte/connexion", data={"email": "porteur@example.org", "password": PASSWORD,
+                                                    "csrf_token": token})
+
+    assert response.status_code == 400
+    assert CSRF_MESSAGE in unescape(response.get_data(as_text=True))
