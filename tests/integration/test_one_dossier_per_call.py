@@ -19,9 +19,11 @@ SIREN = "732829320"  # of the SIRET the complete test dossier carries (732829320
 
 
 def _csrf(client, url: str) -> str:
-    """The form's CSRF token as the page gives it ("" when CSRF is off in tests)."""
-    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', client.get(url).get_data(as_text=True))
-    return match.group(1) if match else ""
+    """The page's CSRF token: its form's, else the page's own (a refused submission page has no form)."""
+    page = client.get(url).get_data(as_text=True)
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page) or \
+        re.search(r'<meta name="csrf-token" content="([^"]+)">', page)
+    return match.group(1)
 
 
 def _same_carrier(dossier, db):
