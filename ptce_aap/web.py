@@ -202,6 +202,20 @@ def render_error(code: int, description: str | None = None):
                            request_id=g.get("request_id")), code
 
 
+def http_error_response(exc: HTTPException):
+    """The error page (or JSON error) of an HTTP error; blueprints that handle one themselves fall back to it."""
+    if exc.code is None or exc.code < 400:
+        return exc
+    description = None
+    if exc.code == 400 and getattr(exc, "description", "").startswith("The CSRF"):
+        description = _("Le formulaire a expiré ou n'est pas valide. Rechargez la page et réessayez : "
+                        "ce que vous aviez saisi n'a pas été enregistré.")
+    response = make_response(render_error(exc.code, description))
+    if exc.code == 405 and getattr(exc, "valid_methods", None):
+        response.headers["Allow"] = ", ".join(exc.valid_methods)
+    return response
+
+
 def init_app(app) -> None:
     @app.route("/dsfr/<path:filename>")
     def dsfr_static(filename):
@@ -212,18 +226,7 @@ def init_app(app) -> None:
         return {"navigation": navigation, "languages": app.config["LANGUAGES"], "Role": Role,
                 "get_locale": get_locale, **PREDICATES}
 
-    @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException):
-        if exc.code is None or exc.code < 400:
-            return exc
-        description = None
-        if exc.code == 400 and getattr(exc, "description", "").startswith("The CSRF"):
-            description = _("Le formulaire a expiré ou n'est pas valide. Rechargez la page et réessayez : "
-                            "ce que vous aviez saisi n'a pas été enregistré.")
-        response = make_response(render_error(exc.code, description))
-        if exc.code == 405 and getattr(exc, "valid_methods", None):
-            response.headers["Allow"] = ", ".join(exc.valid_methods)
-        return response
+    app.register_error_handler(HTTPException, http_error_response)
 
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError):

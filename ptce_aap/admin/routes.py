@@ -26,6 +26,7 @@ from ptce_aap.permissions import (
     can_view_dossier,
     require,
 )
+from ptce_aap.services import dossiers as dossier_service
 from ptce_aap.services import eligibility as eligibility_service
 from ptce_aap.services.notifications import retry_failed_notification
 from ptce_aap.web import domain_errors, load_or_404, page_arg, show_on_form
@@ -80,7 +81,7 @@ def call_dossiers(slug: str):
     key = SORTS[sort]()
     latest_id = eligibility_service.latest_check_id_subquery()
     rows = db.session.execute(
-        sa.select(Dossier, EligibilityCheck)
+        sa.select(Dossier, EligibilityCheck, dossier_service.same_carrier_count())
         .outerjoin(EligibilityCheck, EligibilityCheck.id == latest_id)
         .where(*conditions)
         .order_by(key.desc().nulls_last() if descending else key.asc().nulls_last(), Dossier.id)

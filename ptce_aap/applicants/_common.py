@@ -31,5 +31,5 @@ def viewable_dossier(dossier_id: int, *, full: bool = False) -> Dossier:
 
 
 def checks_for(dossier: Dossier) -> list[dossier_checks.Problem]:
-    return dossier_checks.check_dossier(dossier, dossier_service.call_rules(dossier.call),
+    return dossier_checks.check_dossier(dossier, dossier_service.call_rules(dossier.call, dossier=dossier),
                                         today=paris_today(utcnow()))

@@ -7,9 +7,11 @@ from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
+from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.exceptions import HTTPException
 
-from ptce_aap.applicants import forms, sections
+from ptce_aap.applicants import drafts, forms, merge, sections
 from ptce_aap.applicants._common import checks_for, viewable_dossier
 from ptce_aap.applicants.blueprint import bp
 from ptce_aap.domain import dossier_checks
@@ -24,7 +26,7 @@ from ptce_aap.permissions import can_edit_dossier, can_manage_pole
 from ptce_aap.services import coeditors
 from ptce_aap.services import dossiers as dossier_service
 from ptce_aap.services import eligibility as eligibility_service
-from ptce_aap.web import domain_error_response, show_on_form
+from ptce_aap.web import domain_error_response, http_error_response, show_on_form
 
 
 @bp.route("/dossiers/<int:dossier_id>")
@@ -49,6 +51,7 @@ def _form_for(section: str, d: Dossier, formdata=None):
     form_cls = sections.SECTION_FORMS[section]
     if formdata is None:
         form = form_cls(formdata=None, data=sections.initial_data(section, d))
+        form.base.data = merge.dump(merge.snapshot(section, form))
     else:
         form = form_cls(formdata=formdata)
     if section == "budget":
@@ -132,17 +135,17 @@ def edit_section(dossier_id: int, section: str):
             return jsonify({"ok": False, "conflict": True, "message": _(
                 "Ce dossier a été modifié ailleurs. L'enregistrement automatique est suspendu : cliquez sur "
                 "« Enregistrer » pour comparer les versions.")}), 409
-        return _render_conflict(section, d, form)
+        return _merge_or_conflict(section, d, form)
     except DomainError as exc:
         if autosave:
             return domain_error_response(exc, as_json=True)
         show_on_form(exc, form)  # the section again, with what was typed
         return _render_section(section, d, form), 409
     if autosave:
-        return jsonify({"ok": True, "version": d.version,
+        return jsonify({"ok": True, "version": d.version, "base": _form_for(section, d).base.data,
                         "saved_at": _("Enregistré automatiquement : %(time)s", time=format_paris(d.updated_at))})
     if isinstance(row_changed, str):  # the saved section, with what was typed (blank rows too) and one more row
-        form.version.data = str(d.version)
+        form.version.data, form.base.data = str(d.version), _form_for(section, d).base.data
         getattr(form, row_changed).append_entry()
         return _render_section(section, d, form, focus=f"{row_changed}-{len(getattr(form, row_changed)) - 1}")
     if row_changed:
@@ -153,9 +156,39 @@ def edit_section(dossier_id: int, section: str):
                        "Section enregistrée. Il reste %(num)d points à compléter ou corriger.", len(left)), "warning")
     else:
         flash(_("Section enregistrée."), "success")
+    drafts.say_if_restored()
+    drafts.mark_saved(d, section)
     if request.form.get("then") == "summary":
         return redirect(url_for("applicants.dossier", dossier_id=d.id))
     return redirect(url_for("applicants.edit_section", dossier_id=d.id, section=section))
+
+
+@bp.errorhandler(CSRFError)
+def expired_form(exc: CSRFError):
+    """A refused CSRF token on a section save: never an error page that loses what was typed."""
+    if request.endpoint != "applicants.edit_section" or request.method != "POST":
+        return http_error_response(exc)
+    autosave = request.headers.get("X-Autosave") == "1"
+    signed_in = current_user.is_authenticated
+    if not signed_in:
+        message = drafts.expired_form_message(signed_in=False)
+        if autosave:
+            return jsonify({"ok": False, "expired": True, "login": True, "message": message}), 401
+        flash(message, "warning")
+        return redirect(url_for("auth.login", next=request.path))
+    message = drafts.expired_form_message(signed_in=True)
+    if autosave:
+        return jsonify({"ok": False, "expired": True, "message": message}), 400
+    dossier_id, section = request.view_args["dossier_id"], request.view_args["section"]
+    try:
+        d = viewable_dossier(dossier_id, full=True)
+    except HTTPException:  # not theirs: the plain error page
+        return http_error_response(exc)
+    if not can_edit_dossier(current_user, d):
+        return http_error_response(exc)
+    flash(message, "warning")
+    form = _form_for(section, d, formdata=request.form)
+    return _render_section(section, d, form), 400
 
 
 def _render_section(section: str, d: Dossier, form, conflict: list | None = None, focus: str | None = None,
@@ -166,7 +199,8 @@ def _render_section(section: str, d: Dossier, form, conflict: list | None = None
     return render_template(
         BY_CODE[section].template, dossier=d, call=d.call, form=form, section=section,
         section_label=sections.SECTION_TITLES[section], problems=problems, limits=dossier_checks.LIMITS,
-        conflict=conflict, totals=dossier_checks.totals(d.financing_lines), focus=focus, readonly=readonly)
+        conflict=conflict, totals=dossier_checks.totals(d.financing_lines), focus=focus, readonly=readonly,
+        draft_state=drafts.draft_state(d, section))
 
 
 def _attach_problems(form, problems) -> None:
@@ -181,18 +215,40 @@ def _attach_problems(form, problems) -> None:
             field.errors = [*field.errors, problem.message]
 
 
-def _render_conflict(section: str, d: Dossier, mine):
-    """Both versions of each field that differs; the user's form keeps what they typed."""
+def _merge_or_conflict(section: str, d: Dossier, mine):
+    """Saved over a newer version: merge field by field; only fields both sides changed are shown to choose."""
     theirs = _form_for(section, d)
-    mine_values = sections.comparable(section, mine.data)
-    their_values = sections.comparable(section, theirs.data)
+    take_theirs, conflicts = merge.three_way(merge.load(mine.base.data), merge.snapshot(section, mine),
+                                             merge.snapshot(section, theirs))
+    merged = _form_for(section, d, formdata=merge.merged_formdata(mine, theirs, take_theirs)) if take_theirs else mine
+    merged.version.data, merged.base.data = str(d.version), theirs.base.data
+    if conflicts:
+        return _render_conflict(section, d, merged, theirs, conflicts)
+    try:
+        _apply(section, d, merged)
+        db.session.commit()
+    except (dossier_service.EditConflict, StaleDataError):  # yet another save in between: compare with it
+        db.session.rollback()
+        d = viewable_dossier(d.id, full=True)
+        return _merge_or_conflict(section, d, merged)
+    except DomainError as exc:
+        show_on_form(exc, merged)
+        return _render_section(section, d, merged), 409
+    flash(_("Section enregistrée. Entre-temps, d'autres champs de cette section avaient été modifiés ailleurs : "
+            "ces modifications ont été conservées avec les vôtres."), "success")
+    drafts.say_if_restored()
+    drafts.mark_saved(d, section)
+    return redirect(url_for("applicants.edit_section", dossier_id=d.id, section=section))
+
+
+def _render_conflict(section: str, d: Dossier, mine, theirs, conflicts: list[str]):
+    """Both versions of each field changed on both sides; the user's form keeps what they typed (and takes
+    the other side's changes to the other fields). Saving it now replaces the listed fields."""
     differing = []
-    for key, value in mine_values.items():
-        if their_values.get(key) != value:
-            label = getattr(getattr(mine, key, None), "label", None)
-            differing.append({"field": key, "label": label.text if label else key,
-                              "mine": _display(mine.data.get(key)), "theirs": _display(theirs.data.get(key))})
-    mine.version.data = str(d.version)  # saving again now deliberately replaces the other version
+    for key in conflicts:
+        label = getattr(getattr(mine, key, None), "label", None)
+        differing.append({"field": key, "label": label.text if label else key,
+                          "mine": _display(mine.data.get(key)), "theirs": _display(theirs.data.get(key))})
     return _render_section(section, d, mine, conflict=differing), 409
 
 

@@ -68,6 +68,7 @@ def region_choices():
 class VersionedForm(CleanForm):
     version = HiddenField()
     force = HiddenField(default="")
+    base = HiddenField()  # the values the form was loaded with (JSON), for a field-by-field merge
 
     def expected_version(self) -> int | None:
         return ascii_int((self.version.data or "").strip(), maximum=2**31 - 1)

@@ -10,8 +10,10 @@ from flask_babel import lazy_gettext as _l
 
 from ptce_aap.applicants import forms
 from ptce_aap.applicants.blueprint import bp
+from ptce_aap.domain import dossier_checks
 from ptce_aap.domain.sections import SECTIONS
 from ptce_aap.enums import CooperationForm, FinancingKind
+from ptce_aap.services import dossiers as dossier_service
 
 # The section catalog (``domain.sections``) translated where shown.
 SECTION_TITLES = {section.code: _l(section.title) for section in SECTIONS}
@@ -71,7 +73,8 @@ def initial_data(section: str, dossier) -> dict:
     if section == "activites":
         for form in CooperationForm:
             data[f"coop_{form.value}"] = form.value in (dossier.cooperation or {})
-            data[f"coop_{form.value}_text"] = (dossier.cooperation or {}).get(form.value, "")
+            data[f"coop_{form.value}_text"] = (dossier.cooperation or {}).get(form.value) or \
+                dossier_checks.unticked_text(dossier, f"coop_{form.value}_text") or ""
     if section == "membres":
         data["members"] = [{
             "name": m.name, "siret": m.siret, "category": _text(m.category), "department": m.department,
@@ -106,6 +109,10 @@ def scalar_values(section: str, form) -> dict:
     if section == "activites":
         values["cooperation"] = {coop.value: (form[f"coop_{coop.value}_text"].data or "").strip()
                                  for coop in CooperationForm if form[f"coop_{coop.value}"].data}
+        # A description typed while its box is unticked is kept (and flagged), never dropped.
+        values[dossier_service.UNTICKED_TEXTS] = {
+            f"coop_{coop.value}_text": "" if form[f"coop_{coop.value}"].data
+            else (form[f"coop_{coop.value}_text"].data or "").strip() for coop in CooperationForm}
     return values
 
 

@@ -9,6 +9,7 @@ from flask_login import current_user
 from ptce_aap.applicants import forms, sections
 from ptce_aap.applicants._common import viewable_dossier
 from ptce_aap.applicants.blueprint import bp
+from ptce_aap.domain.eligibility import siren_of
 from ptce_aap.enums import DossierStatus
 from ptce_aap.extensions import db
 from ptce_aap.models.base import utcnow
@@ -68,6 +69,7 @@ def withdraw(dossier_id: int):
     if form.validate_on_submit():
         submission.withdraw_dossier(d, by=current_user, reason=form.reason.data or "")
         db.session.commit()
-        flash(_("Le dossier a été retiré. Il ne sera pas examiné par le comité."), "success")
+        flash(_("Le dossier a été retiré. Il ne sera pas examiné par le comité, et sa structure porteuse ne "
+                "peut plus déposer de dossier dans cet appel à projets."), "success")
         return redirect(url_for("applicants.dossier", dossier_id=d.id))
-    return render_template("applicants/withdraw.html", dossier=d, form=form)
+    return render_template("applicants/withdraw.html", dossier=d, form=form, siren=siren_of(d.carrier_siret))

@@ -17,7 +17,7 @@ from stdnum.exceptions import InvalidChecksum, ValidationError
 from stdnum.fr import siret as siret_mod
 
 from ptce_aap.domain import geography
-from ptce_aap.domain.eligibility import CallFacts
+from ptce_aap.domain.eligibility import CallFacts, siren_of
 from ptce_aap.domain.formatting import format_amount
 from ptce_aap.domain.sections import SECTION_CODES
 from ptce_aap.enums import (
@@ -176,6 +176,14 @@ def check_distinct_members(d) -> Iterable[Problem]:
                 first[siren] = i
 
 
+UNTICKED_PREFIX = "unticked:"
+
+
+def unticked_text(d, field: str) -> str | None:
+    """A conditional text typed while its checkbox was off: kept in ``raw_inputs`` (never dropped), flagged."""
+    return (d.raw_inputs or {}).get(UNTICKED_PREFIX + field)
+
+
 def check_activities(d) -> Iterable[Problem]:
     s = "activites"
     if _blank(d.activity_domains):
@@ -191,6 +199,10 @@ def check_activities(d) -> Iterable[Problem]:
             if not text.strip():
                 yield Problem(s, f"cooperation_{form.value}", f"Décrivez la forme « {form.label} ».")
             yield from _too_long(s, "cooperation", text, f"Description de « {form.label} »")
+        elif unticked_text(d, f"coop_{form.value}_text") is not None:
+            yield Problem(s, f"coop_{form.value}_text", f"Vous avez décrit la forme « {form.label} » sans cocher "
+                          "sa case : la description est conservée, mais elle ne compte pas tant que la case "
+                          "n'est pas cochée. Cochez la case, ou effacez la description.", "invalid")
     if d.governance_form is None:
         yield Problem(s, "governance_form", "Forme de gouvernance : à choisir.")
     if _blank(d.governance_text):
@@ -270,6 +282,11 @@ def check_budget(d, rules: CallFacts) -> Iterable[Problem]:
         yield Problem(s, "balance", "Le plan de financement n'est pas équilibré : "
                       f"{format_amount(resources)} de ressources pour {format_amount(expenses)} de dépenses "
                       f"(écart {format_amount(abs(resources - expenses))}).", "invalid")
+    if lines and d.total_budget_eur is not None and d.total_budget_eur < expenses:
+        # The same numbers as the eligibility rule "state_share": the section is not "complete" while it fails.
+        yield Problem(s, "total_budget_eur", f"Le budget total du projet ({format_amount(d.total_budget_eur)}) est "
+                      f"inférieur aux dépenses du plan de financement ({format_amount(expenses)}) : corrigez l'un "
+                      "ou l'autre.", "invalid")
     requested = d.amount_requested_eur
     if requested is not None:
         cap = (rules.category_caps or {}).get(d.category_code) or rules.max_amount_eur
@@ -315,8 +332,26 @@ def check_overflow(d) -> Iterable[Problem]:
             yield Problem(section, field, f"{label} : {len(raw)} caractères pour {limit} au maximum.", "invalid")
 
 
+def one_per_call_message(siren: str, status: str) -> str:
+    """Why a structure porteuse cannot submit (another) dossier in this call: the same text on the section,
+    the summary and the refused submission."""
+    if status == "withdrawn":
+        return (f"Un dossier de cette structure porteuse (SIREN {siren}) a été retiré de cet appel à projets. "
+                "Le retrait est définitif : la même structure porteuse ne peut pas déposer un nouveau dossier "
+                "dans cet appel.")
+    return (f"Cette structure porteuse (SIREN {siren}) a déjà déposé un dossier dans cet appel à projets : "
+            "un seul dossier par pôle et par appel.")
+
+
+def check_one_per_call(d, rules: CallFacts) -> Iterable[Problem]:
+    siren = siren_of(d.carrier_siret)
+    status = rules.taken_sirens.get(siren) if siren else None
+    if status is not None:
+        yield Problem("identite", "carrier_siret", one_per_call_message(siren, status), "invalid")
+
+
 def check_dossier(d, rules: CallFacts, *, today: date) -> list[Problem]:
-    return [*check_identity(d, today), *check_members(d, today), *check_distinct_members(d),
+    return [*check_identity(d, today), *check_one_per_call(d, rules), *check_members(d, today), *check_distinct_members(d),
             *check_activities(d), *check_project(d),
             *check_budget(d, rules), *check_documents(d, rules), *check_overflow(d)]
 

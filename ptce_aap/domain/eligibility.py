@@ -84,7 +84,7 @@ class CallFacts:
     ``{code: {"mode", **parameters}}``, completed from the catalog's defaults rule by rule;
     ``required_documents``: ``((code, label), …)``; ``category_codes``: the call's categories (one must be
     chosen when there are any); ``previously_funded_sirens``: SIRENs of laureates of the platform's other
-    PTCE calls."""
+    PTCE calls; ``taken_sirens``: carriers that already submitted (or withdrew) another dossier in this call."""
 
     settings: Mapping[str, Mapping] = field(default_factory=dict)
     required_documents: tuple[tuple[str, str], ...] = ()
@@ -94,6 +94,9 @@ class CallFacts:
     category_codes: tuple[str, ...] = ()
     category_caps: Mapping[str, Decimal] = field(default_factory=dict)
     previously_funded_sirens: frozenset[str] = frozenset()
+    # SIREN of a structure porteuse → status value ("withdrawn", "submitted", …) of a dossier it already
+    # submitted in this call (one dossier per pole per call; a withdrawal is final for its SIREN).
+    taken_sirens: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def required_document_codes(self) -> tuple[str, ...]:

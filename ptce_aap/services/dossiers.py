@@ -11,10 +11,12 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
+from sqlalchemy import orm
 from stdnum.fr import siret as siret_mod
 
 from ptce_aap import audit
-from ptce_aap.domain.eligibility import CallFacts
+from ptce_aap.domain.dossier_checks import UNTICKED_PREFIX
+from ptce_aap.domain.eligibility import CallFacts, siren_of
 from ptce_aap.domain.geography import commune_name
 from ptce_aap.domain.money import AmountError, ascii_int, parse_amount, parse_decimal, parse_year
 from ptce_aap.domain.text import name_problem
@@ -126,6 +128,8 @@ def normalise_siret(value: str) -> str:
 
 
 RAW_TEXT_MAX = 5000
+# ``values[UNTICKED_TEXTS]``: {field: text} of conditional texts whose checkbox is off (kept, not dropped).
+UNTICKED_TEXTS = "_unticked_texts"
 
 
 def column_length(field: str) -> int | None:
@@ -176,6 +180,12 @@ def save_fields(dossier: Dossier, values: dict, *, by, expected_version: int | N
         raise DomainError("Ce dossier n'est plus modifiable : il a été déposé.")
     check_version(dossier, expected_version)
     raw_inputs = dict(dossier.raw_inputs or {})
+    values = dict(values)
+    for field, text in values.pop(UNTICKED_TEXTS, {}).items():  # kept as typed, flagged by the checks
+        if text:
+            raw_inputs[UNTICKED_PREFIX + field] = text[:RAW_TEXT_MAX]
+        else:
+            raw_inputs.pop(UNTICKED_PREFIX + field, None)
     changed, before, after = [], {}, {}
     for field, value in values.items():
         if field in NUMERIC_FIELDS or field == "cooperation_start_year":
@@ -270,9 +280,37 @@ def replace_financing_lines(dossier: Dossier, rows: list[dict], *, by, expected_
     _touch(dossier, by, ["financing_lines"], {}, {"lines": len(rows)})
 
 
-def call_rules(call: Call) -> CallFacts:
-    """What the completeness checks read of the call (``services.eligibility.call_facts`` adds the rules)."""
+def taken_sirens(call: Call, *, excluding: int | None = None) -> dict[str, str]:
+    """SIREN of the structure porteuse → status value, for the call's dossiers already submitted (withdrawn
+    ones included: a withdrawal is final for its SIREN in this call), except dossier ``excluding``."""
+    rows = db.session.execute(sa.select(Dossier.carrier_siret, Dossier.status).where(
+        Dossier.call_id == call.id, Dossier.status != DossierStatus.DRAFT,
+        Dossier.id != (excluding if excluding is not None else -1))).all()
+    taken: dict[str, str] = {}
+    for siret, status in rows:
+        siren = siren_of(siret)
+        if siren and taken.get(siren) != DossierStatus.WITHDRAWN.value:  # the withdrawal is what to say
+            taken[siren] = status.value
+    return taken
+
+
+def same_carrier_count():
+    """For list queries over ``Dossier``, a correlated subquery: how many other submitted (or withdrawn)
+    dossiers of the same call have a structure porteuse of the same SIREN (the first 9 digits of its SIRET).
+    One dossier per pole per call: the admin list flags them, in its one query."""
+    other = orm.aliased(Dossier)
+    return (sa.select(sa.func.count(other.id)).where(
+        other.call_id == Dossier.call_id, other.id != Dossier.id, other.status != DossierStatus.DRAFT,
+        sa.func.length(Dossier.carrier_siret) == 14,
+        sa.func.substr(other.carrier_siret, 1, 9) == sa.func.substr(Dossier.carrier_siret, 1, 9))
+        .correlate(Dossier).scalar_subquery())
+
+
+def call_rules(call: Call, *, dossier: Dossier | None = None) -> CallFacts:
+    """What the completeness checks read of the call (``services.eligibility.call_facts`` adds the rules);
+    with ``dossier``, the SIRENs other dossiers of the call already took."""
     return CallFacts(
+        taken_sirens=taken_sirens(call, excluding=dossier.id) if dossier is not None else {},
         required_documents=tuple((dt.code, dt.label) for dt in call.document_types if dt.is_required),
         category_codes=tuple(c.code for c in call.categories),
         max_amount_eur=call.max_amount_eur,

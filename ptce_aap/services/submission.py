@@ -16,6 +16,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ptce_aap import jobs
 from ptce_aap.domain import dossier_checks
+from ptce_aap.domain.eligibility import CallFacts, siren_of
 from ptce_aap.domain.formatting import paris_today
 from ptce_aap.enums import CallStatus, DossierStatus
 from ptce_aap.errors import DomainError
@@ -36,8 +37,9 @@ def receipt_number_for(dossier: Dossier) -> str:
     return f"PTCE-{dossier.call.closes_at.year}-{dossier.id:06d}"
 
 
-def blocking_problems(dossier: Dossier, *, now: datetime) -> list[dossier_checks.Problem]:
-    return dossier_checks.check_dossier(dossier, call_rules(dossier.call), today=paris_today(now))
+def blocking_problems(dossier: Dossier, *, now: datetime, rules: CallFacts | None = None) -> list[dossier_checks.Problem]:
+    rules = rules if rules is not None else call_rules(dossier.call, dossier=dossier)
+    return dossier_checks.check_dossier(dossier, rules, today=paris_today(now))
 
 
 def submit_dossier(dossier: Dossier, *, by, now: datetime) -> Dossier:
@@ -57,7 +59,12 @@ def submit_dossier(dossier: Dossier, *, by, now: datetime) -> Dossier:
         db.session.expire(dossier, [collection])
     if dossier.status != DossierStatus.DRAFT:
         raise AlreadySubmitted()
-    problems = blocking_problems(dossier, now=now)
+    rules = call_rules(call, dossier=dossier)
+    siren = siren_of(dossier.carrier_siret)
+    if siren in rules.taken_sirens:  # one dossier per pole per call: say why, not just "incomplete"
+        raise DomainError(dossier_checks.one_per_call_message(siren, rules.taken_sirens[siren]),
+                          field="carrier_siret")
+    problems = blocking_problems(dossier, now=now, rules=rules)
     if problems:
         raise DomainError("Le dossier est incomplet : corrigez les points signalés avant de le déposer.")
     receipt = receipt_number_for(dossier)

@@ -6,14 +6,115 @@
   if (!form) { return; }
   var status = document.getElementById("autosave-status");
   var versionField = form.querySelector("input[name=version]");
-  var timer = null, inFlight = false, pending = false, stopped = false;
+  var baseField = form.querySelector("input[name=base]");
+  var timer = null, inFlight = false, pending = false, stopped = false, edits = 0;
 
   function say(text) { if (status) { status.textContent = text; } }
+
+  // --- Never lose a word --------------------------------------------------------------------------------
+  // What is typed is kept in this browser (localStorage, one entry per user + dossier + section holding each
+  // field's value, with the version and base values it was typed on) until the server confirms the save:
+  // it survives the end of the session (expiry, logout in another tab, expired form, server restart). Back
+  // on the section after logging in again, the page puts it back and saves it through the normal path, so the
+  // optimistic lock and the field-by-field merge apply (a newer saved version leads to the conflict screen).
+  // Personal data: the entry is removed once the server confirms the save, and every draft is removed on an
+  // explicit logout in this browser (static/ptce.js). A session that simply expires on a shared computer
+  // leaves the unsaved text in this browser until its owner logs in again here.
+  var draftKey = form.getAttribute("data-draft-key");
+  var draftState = form.getAttribute("data-draft-state");
+  var SKIP = {csrf_token: 1, version: 1, base: 1, force: 1, restored: 1, row_action: 1, then: 1};
+
+  function storage() { try { return window.localStorage; } catch (e) { return null; } }
+  function readDraft() {
+    var store = storage();
+    if (!store || !draftKey) { return null; }
+    try { return JSON.parse(store.getItem(draftKey) || "null"); } catch (e) { return null; }
+  }
+  function writeDraft(flags) {
+    var store = storage();
+    if (!store || !draftKey) { return; }
+    var draft = {fields: collect(), version: versionField ? versionField.value : "",
+                 base: baseField ? baseField.value : "", at: Date.now()};
+    Object.keys(flags || {}).forEach(function (k) { draft[k] = flags[k]; });
+    try { store.setItem(draftKey, JSON.stringify(draft)); } catch (e) { /* full or disabled: the page still holds it */ }
+  }
+  function markDraft(flag) {
+    var flags = {};
+    flags[flag] = true;
+    if (readDraft()) { writeDraft(flags); }
+  }
+  function dropDraft() { var store = storage(); if (store && draftKey) { store.removeItem(draftKey); } }
+  function collect() {
+    var pairs = [];
+    new FormData(form).forEach(function (value, name) {
+      if (!SKIP[name] && typeof value === "string") { pairs.push([name, value]); }
+    });
+    return pairs;
+  }
+  function restore(pairs) {
+    var byName = {}, seen = {};
+    pairs.forEach(function (p) { (byName[p[0]] = byName[p[0]] || []).push(p[1]); });
+    Array.prototype.forEach.call(form.elements, function (el) {
+      if (!el.name || SKIP[el.name] || el.type === "submit" || el.type === "button") { return; }
+      var values = byName[el.name] || [];
+      seen[el.name] = true;
+      if (el.type === "checkbox" || el.type === "radio") {
+        el.checked = values.indexOf(el.value) !== -1;
+      } else if (el.tagName === "SELECT" && el.multiple) {
+        Array.prototype.forEach.call(el.options, function (o) { o.selected = values.indexOf(o.value) !== -1; });
+      } else {
+        el.value = values.length ? values[0] : "";
+      }
+    });
+    Object.keys(byName).forEach(function (name) {  // rows the page does not show (yet): posted as they were
+      if (seen[name]) { return; }
+      byName[name].forEach(function (value) {
+        var input = document.createElement("input");
+        input.type = "hidden"; input.name = name; input.value = value;
+        form.appendChild(input);
+      });
+    });
+  }
+  function hidden(name, value) {
+    var input = form.querySelector("input[name=" + name + "]");
+    if (!input) {
+      input = document.createElement("input");
+      input.type = "hidden"; input.name = name;
+      form.appendChild(input);
+    }
+    input.value = value;
+  }
+
+  (function settleDraft() {
+    var draft = readDraft();
+    if (!draft) { return; }
+    if (draftState === "saved" && draft.submitted) { dropDraft(); return; }
+    if (draftState === "unsaved") { writeDraft({failed: true}); return; }  // what was typed is on the page
+    if (JSON.stringify(draft.fields) === JSON.stringify(collect())) { dropDraft(); return; }
+    var interrupted = draft.failed || draft.submitted || Date.now() - draft.at > 10000;
+    if (!interrupted) { return; }  // another tab may be saving it right now
+    restore(draft.fields);
+    if (draft.version && versionField) { versionField.value = draft.version; }
+    if (draft.base && baseField) { baseField.value = draft.base; }
+    var guard = draftKey + ":restored", session = null;
+    try { session = window.sessionStorage; } catch (e) { session = null; }
+    var lastTry = session ? parseInt(session.getItem(guard) || "0", 10) : 0;
+    if (Date.now() - lastTry < 60000) {  // tried a moment ago: let the person decide
+      say("Vos saisies non enregistrées ont été remises dans le formulaire : cliquez sur « Enregistrer ».");
+      return;
+    }
+    if (session) { session.setItem(guard, String(Date.now())); }
+    say("Vos saisies non enregistrées ont été remises dans le formulaire ; enregistrement en cours…");
+    hidden("restored", "1");
+    writeDraft({version: draft.version, base: draft.base, submitted: true});
+    HTMLFormElement.prototype.submit.call(form);
+  })();
 
   function save() {
     if (stopped) { return; }
     if (inFlight) { pending = true; return; }
     inFlight = true;
+    var sent = edits;
     say("Enregistrement en cours…");
     fetch(form.getAttribute("data-autosave"), {
       method: "POST", body: new FormData(form), credentials: "same-origin",
@@ -22,19 +123,25 @@
       var type = response.headers.get("Content-Type") || "";
       if (type.indexOf("application/json") === -1) {
         return {ok: false, data: {message: "L'enregistrement automatique est interrompu : vos saisies sont "
-          + "toujours dans la page. Cliquez sur « Enregistrer »."}};
+          + "conservées dans ce navigateur. Cliquez sur « Enregistrer »."}};
       }
       return response.json().then(function (data) { return {ok: response.ok, data: data}; });
     }).then(function (result) {
       if (result.ok && result.data.ok) {
         versionField.value = result.data.version;
+        if (baseField && result.data.base) { baseField.value = result.data.base; }
+        if (sent === edits) { dropDraft(); } else { writeDraft(); }
         say(result.data.saved_at);
       } else {
         stopped = true;
-        say(result.data.message || "L'enregistrement automatique a échoué : cliquez sur « Enregistrer ».");
+        markDraft("failed");
+        say(result.data.message || (result.data.error && result.data.error.message)
+          || "L'enregistrement automatique a échoué : cliquez sur « Enregistrer ».");
       }
     }).catch(function () {
-      say("Connexion perdue : vos saisies sont toujours dans la page. Cliquez sur « Enregistrer » dès que possible.");
+      markDraft("failed");
+      say("Connexion perdue : vos saisies sont conservées dans ce navigateur. Cliquez sur « Enregistrer » dès "
+        + "que possible.");
     }).finally(function () {
       inFlight = false;
       if (pending) { pending = false; save(); }
@@ -42,14 +149,22 @@
   }
 
   form.addEventListener("input", function () {
+    edits += 1;
+    writeDraft();
     clearTimeout(timer);
     timer = setTimeout(save, 1500);
   });
   form.addEventListener("change", function () {
+    edits += 1;
+    writeDraft();
     clearTimeout(timer);
     timer = setTimeout(save, 800);
   });
-  form.addEventListener("submit", function () { clearTimeout(timer); stopped = true; });
+  form.addEventListener("submit", function () {
+    clearTimeout(timer);
+    stopped = true;
+    if (readDraft()) { writeDraft({submitted: true}); }
+  });
 
   // Live totals of the budget section.
   function parse(text) {

@@ -16,4 +16,18 @@
     field.addEventListener("input", update);
     update();
   });
+
+  // An explicit logout removes the unsaved drafts this browser keeps for its sections (static/dossier.js):
+  // no personal data left behind on a shared computer.
+  document.querySelectorAll("form[data-clear-drafts]").forEach(function (logout) {
+    logout.addEventListener("submit", function () {
+      try {
+        var store = window.localStorage;
+        for (var i = store.length - 1; i >= 0; i -= 1) {
+          var key = store.key(i);
+          if (key && key.indexOf("ptce-draft:") === 0) { store.removeItem(key); }
+        }
+      } catch (e) { /* storage disabled: nothing kept */ }
+    });
+  });
 })();

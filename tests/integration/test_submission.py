@@ -176,6 +176,9 @@ def test_submit_page_warns_of_article_9_rules_the_dossier_would_fail(client, log
 
     dossier = make_dossier(owner=applicant, complete=True)
     dossier.total_budget_eur = Decimal("150000")  # 90 000 € asked: 60 % of the budget, over the 50 % cap
+    # A consistent plan of 150 000 € (a budget below its expenses is an error of the budget section itself).
+    dossier.financing_lines[0].amount_eur = Decimal("120000")
+    dossier.financing_lines[3].amount_eur = Decimal("60000")
     db.session.commit()
     login_as(applicant)
     page = client.get(f"/porteur/dossiers/{dossier.id}/deposer").get_data(as_text=True)
@@ -183,3 +186,18 @@ def test_submit_page_warns_of_article_9_rules_the_dossier_would_fail(client, log
     assert "Condition obligatoire :" in page
     assert "150" in page[page.index("eligibility-advice"):]
     assert "Je confirme le dépôt du dossier" in page  # still possible: the check decides after submission
+
+
+def test_submit_page_calls_an_indicative_rule_indicative_not_a_risk_of_rejection(client, login_as, make_dossier,
+                                                                                 applicant, db):
+    dossier = make_dossier(owner=applicant, complete=True)
+    dossier.members[0].department = "13"  # far from the Rhône and the Ain: the indicative rule fails
+    db.session.commit()
+    login_as(applicant)
+    summary = client.get(f"/porteur/dossiers/{dossier.id}").get_data(as_text=True)
+    assert "votre dossier remplit les conditions d’éligibilité" in summary
+    page = client.get(f"/porteur/dossiers/{dossier.id}/deposer").get_data(as_text=True)
+    assert "risque d’être déclaré irrecevable" not in page  # the summary and the submit page agree
+    indicative = page[page.index('id="eligibility-indicative"'):]
+    assert "Critères indicatifs non remplis" in indicative and "ne rendent pas le dossier irrecevable" in indicative
+    assert "Structure membre 1 (13)" in indicative

@@ -381,6 +381,7 @@ ALLOWED_DOMAIN_ERROR_CATCHES = {
     "ptce_aap.applicants.attachments.upload_through_app": "the documents page again, the error beside the type",
     "ptce_aap.applicants.attachments.delete_attachment": "back to the document type's anchor, known after loading",
     "ptce_aap.applicants.submission.submit": "a double click (AlreadySubmitted): to the dossier, not the form",
+    "ptce_aap.applicants.dossier._merge_or_conflict": "the merged section again, the error beside its field",
     "ptce_aap.auth.account.change_password": "the password form again, the error beside its field",
     "ptce_aap.auth.routes.verify_email": "the confirm-with-password form again (LoginError: not the password)",
     "ptce_aap.auth.routes.login": "the login form again (LoginError: wrong password, unverified address)",

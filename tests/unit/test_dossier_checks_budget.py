@@ -182,3 +182,20 @@ def test_a_ready_file_counts_even_beside_a_blocked_one():
     d = dossier(attachments=[attachment("statuts"), attachment("budget"),
                              attachment("budget", AttachmentStatus.QUARANTINED, "virus.pdf")])
     assert [p.kind for p in check_documents(d, RULES)] == ["invalid"]
+
+
+def test_total_budget_below_the_expenses_is_an_error_as_in_the_eligibility_rule():
+    from ptce_aap.domain import eligibility
+
+    lines = plan(["150000", "60000"], ["90000", "120000"])  # 210 000 € of expenses, balanced
+    d = dossier(financing_lines=lines, total_budget_eur=Decimal("150000"), amount_requested_eur=Decimal("50000"))
+    assert problems(check_budget, d, RULES) == [(
+        "budget", "total_budget_eur", "Le budget total du projet (150\u202f000 €) est inférieur aux dépenses du plan de "
+        "financement (210\u202f000 €) : corrigez l'un ou l'autre.", "invalid")]
+    assert section_states(check_dossier(d, RULES, today=TODAY))["budget"] == "error"
+    facts = eligibility.DossierFacts(expenses_eur=Decimal("210000"), resources_eur=Decimal("210000"),
+                                     total_budget_eur=Decimal("150000"), amount_requested_eur=Decimal("50000"),
+                                     financing_line_count=4)
+    assert not eligibility.rule_state_share(facts, RULES, {}).passed  # the rule fails on the same numbers
+    d.total_budget_eur = Decimal("210000")
+    assert problems(check_budget, d, RULES) == []
