@@ -106,6 +106,8 @@ def test_status_badge(render, status, html):
     ({"passed": False, "mode": "blocking"}, '<p class="fr-badge fr-badge--error fr-badge--sm">Non respectée</p>'),
     ({"passed": False, "mode": "advisory"},
      '<p class="fr-badge fr-badge--warning fr-badge--sm">Point d’attention</p>'),
+    ({"passed": True, "mode": "blocking", "not_analysed": True},
+     '<p class="fr-badge fr-badge--info fr-badge--sm">Non analysé</p>'),
 ])
 def test_rule_badge_same_for_admin_and_applicant(render, result, html):
     assert render("{{ rule_badge(result) }}", result=result) == html
