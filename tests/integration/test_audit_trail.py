@@ -286,15 +286,22 @@ def test_accounts(trail, db, admin_user, app):
            summary={"after": {"email": "nouveau@exemple.fr", "roles": ["applicant"]}})
     expect(trail, "user.registered", user, actor=user, summary={"after": {"roles": ["applicant"]}})
     expect(trail, "user.password_changed", user, actor=user)
+    # Registered again while nobody confirmed the address: the new credentials replace the old ones.
     with trail.request():
-        accounts.register_applicant("nouveau@exemple.fr", PASSWORD, full_name="Autre")
-    expect(trail, "user.register_existing", user, actor=None)
+        accounts.register_applicant("nouveau@exemple.fr", PASSWORD + "z", full_name="Autre Porteur")
+    expect(trail, "user.registered_again", user, actor=None, summary={"after": {"roles": ["applicant"]}})
     with trail.request():
-        accounts.resend_verification("nouveau@exemple.fr")
-    expect(trail, "user.verification_resent", user, actor=None)
+        accounts.send_account_mail(accounts.MAIL_VERIFY, "nouveau@exemple.fr")
+    expect(trail, "user.verification_sent", user, actor=None)
+    token = tokens.make_token(tokens.VERIFY_EMAIL, {"uid": user.id, "email": user.email,
+                                                    "fp": accounts.verification_fingerprint(user)})
     with trail.request():
-        accounts.verify_email(tokens.make_token(tokens.VERIFY_EMAIL, {"uid": user.id, "email": user.email}))
+        accounts.confirm_email(token, PASSWORD + "z")
     expect(trail, "user.email_verified", user, actor=user, summary={"after": {"email": "nouveau@exemple.fr"}})
+    # Once confirmed, registering the address again changes nothing (and says nothing to the caller).
+    with trail.request():
+        accounts.register_applicant("nouveau@exemple.fr", PASSWORD, full_name="Intrus")
+    expect(trail, "user.register_existing", user, actor=None)
     with trail.request(), pytest.raises(DomainError):
         accounts.authenticate("nouveau@exemple.fr", "mauvais")
     expect(trail, "user.login_failed", user, actor=None)
@@ -302,10 +309,16 @@ def test_accounts(trail, db, admin_user, app):
         accounts.record_login(user)
     expect(trail, "user.logged_in", user, actor=user)
     with trail.request():
+        accounts.end_other_sessions(user)
+    expect(trail, "user.sessions_ended", user, actor=user)
+    with trail.request(), pytest.raises(DomainError):
+        accounts.change_password(user, "mauvais", PASSWORD + "w")
+    expect(trail, "user.password_change_failed", user, actor=user)
+    with trail.request():
         accounts.record_logout(user)
     expect(trail, "user.logged_out", user, actor=user)
     with trail.request():
-        accounts.request_password_reset("nouveau@exemple.fr")
+        accounts.send_account_mail(accounts.MAIL_RESET, "nouveau@exemple.fr")
     expect(trail, "user.password_reset_requested", user, actor=None)
     with trail.request():
         accounts.reset_password(user, PASSWORD + "x")
