@@ -75,6 +75,15 @@ def grant_role(user: User, role: Role, *, by: User | None) -> None:
         audit.record("user.role_granted", user, actor=by, summary={"role": Role(role).value})
 
 
+def replace_unverified_credentials(user: User, password: str) -> None:
+    """An operator takes over an account whose address nobody proved (whoever registered it chose its
+    password): the password is replaced, every session ends and the address counts as verified."""
+    set_password(user, password, by=None)
+    user.email_verified_at = utcnow()
+    audit.record("user.email_verified", user, actor=None, summary={"after": {"email": user.email},
+                                                                    "by": "operator"})
+
+
 # --- self-service accounts: registration, email verification, login, password reset -----------
 #
 # None of these functions reveals whether an address has an account: the caller shows the same page
