@@ -86,6 +86,12 @@ def _fits_key(model, ident) -> bool:
     return 0 < ident <= limit
 
 
+def key_or_404(model, ident) -> None:
+    """404 when ``ident`` cannot be a primary key of ``model`` (for an id a service looks up itself)."""
+    if not _fits_key(model, ident):
+        abort(404)
+
+
 def load_or_404(model, ident=None, *, options=(), for_update: bool = False, **by):
     """The row of ``model`` with primary key ``ident`` (or matching ``by``, e.g. ``slug=…``), or 404.
 

@@ -11,10 +11,11 @@ from ptce_aap.applicants._common import viewable_dossier
 from ptce_aap.applicants.blueprint import bp
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db, limiter
-from ptce_aap.models.dossiers import Pole
+from ptce_aap.models.accounts import User
+from ptce_aap.models.dossiers import Invitation, Pole
 from ptce_aap.permissions import can_manage_pole, require
 from ptce_aap.services import coeditors
-from ptce_aap.web import domain_error_response, domain_errors
+from ptce_aap.web import domain_error_response, domain_errors, key_or_404
 
 
 def _editors_url(dossier_id: int, **args) -> str:
@@ -44,6 +45,7 @@ def invite_coeditor(dossier_id: int):
 def remove_coeditor(dossier_id: int, user_id: int):
     d = viewable_dossier(dossier_id)
     require(can_manage_pole(current_user, d.pole), hide=False)
+    key_or_404(User, user_id)
     if not forms.ConfirmForm().validate_on_submit():
         abort(400)
     coeditors.remove(d.pole, user_id, by=current_user)
@@ -57,6 +59,7 @@ def remove_coeditor(dossier_id: int, user_id: int):
 def cancel_invitation(dossier_id: int, invitation_id: int):
     d = viewable_dossier(dossier_id)
     require(can_manage_pole(current_user, d.pole), hide=False)
+    key_or_404(Invitation, invitation_id)
     if not forms.ConfirmForm().validate_on_submit():
         abort(400)
     invitation = coeditors.cancel(d.pole, invitation_id, by=current_user)

@@ -6,6 +6,7 @@ import click
 from flask.cli import with_appcontext
 
 from ptce_aap.enums import Role
+from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
 from ptce_aap.services import accounts
 
@@ -18,6 +19,13 @@ def create_admin_command(email: str, password: str | None):
     """Create an administrator account, or give the admin role to an existing account."""
     user = accounts.find_user_by_email(email)
     if user is not None:
+        if not user.is_email_verified:
+            # Whoever registered the address chose its password: never make that person an administrator.
+            if password is None:
+                raise DomainError(f"Le compte {user.email} n'a pas confirmé son adresse : la personne qui l'a créé "
+                                  "n'est peut-être pas son titulaire. Relancez la commande avec --password pour "
+                                  "remplacer son mot de passe avant de lui donner le rôle administrateur.")
+            accounts.replace_unverified_credentials(user, password)
         accounts.grant_role(user, Role.ADMIN, by=None)
         db.session.commit()
         click.echo(f"Le compte {user.email} est désormais administrateur.")

@@ -20,6 +20,7 @@ from ptce_aap.domain import geography
 from ptce_aap.domain.eligibility import CallFacts, siren_of
 from ptce_aap.domain.formatting import format_amount
 from ptce_aap.domain.sections import SECTION_CODES
+from ptce_aap.domain.text import CONTROL, LINE_BREAK, TOO_LONG, WEB_ADDRESS, name_problem, one_line
 from ptce_aap.enums import (
     ActivityDomain,
     AttachmentStatus,
@@ -85,12 +86,31 @@ def _raw(d, section: str, field: str, label: str) -> Iterable[Problem]:
         yield Problem(section, field, f"{label} : « {raw} » n'est pas un nombre valide.", "invalid")
 
 
+NAME_MAX_LENGTH = 200
+_NAME_MESSAGES = {
+    LINE_BREAK: "saisissez-le sur une seule ligne, sans retour à la ligne.",
+    CONTROL: "il contient des caractères invisibles ou de contrôle : retirez-les.",
+    WEB_ADDRESS: "il ne doit pas contenir d’adresse web ni de nom de domaine.",
+    TOO_LONG: f"il ne doit pas dépasser {NAME_MAX_LENGTH} caractères.",
+}
+
+
+def _name(section: str, field: str, value, label: str) -> Iterable[Problem]:
+    """A name quoted in mails and PDFs sent to other people: one plain line (``domain.text``). Drafts keep
+    what was typed; this blocks submission and shows next to the field."""
+    problem = name_problem(value if isinstance(value, str) else None, max_length=NAME_MAX_LENGTH)
+    if problem is not None:
+        yield Problem(section, field, f"{label} : {_NAME_MESSAGES[problem]}", "invalid")
+
+
 def check_identity(d, today: date) -> Iterable[Problem]:
     s = "identite"
     for field, label in [("pole_name", "Nom du pôle"), ("carrier_legal_name", "Raison sociale de la structure porteuse"),
                          ("carrier_legal_form", "Forme juridique"), ("address", "Adresse")]:
         if _blank(getattr(d, field)):
             yield Problem(s, field, f"{label} : à renseigner.")
+        elif field in ("pole_name", "carrier_legal_name"):
+            yield from _name(s, field, getattr(d, field), label)
     if _blank(d.carrier_siret):
         yield Problem(s, "carrier_siret", "SIRET de la structure porteuse : à renseigner.")
     elif (msg := siret_problem(d.carrier_siret)) is not None:
@@ -142,9 +162,11 @@ def check_members(d, today: date) -> Iterable[Problem]:
     if not d.members:
         yield Problem(s, "members", "Ajoutez les structures membres du pôle.")
     for i, m in enumerate(d.members, start=1):
-        prefix = f"Membre n° {i}" + (f" ({m.name})" if m.name else "")
+        prefix = f"Membre n° {i}" + (f" ({one_line(m.name, max_length=80)})" if m.name else "")
         if _blank(m.name):
             yield Problem(s, f"members-{i - 1}-name", f"{prefix} : nom à renseigner.")
+        else:
+            yield from _name(s, f"members-{i - 1}-name", m.name, f"Membre n° {i}, nom")
         if m.category is None:
             yield Problem(s, f"members-{i - 1}-category", f"{prefix} : catégorie à choisir.")
         if m.role is None:

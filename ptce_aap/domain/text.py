@@ -15,7 +15,10 @@ import unicodedata
 # Line and paragraph separators, and every other control or format character (Cc, Cf, Zl, Zp),
 # except the ordinary space.
 _BAD_CATEGORIES = {"Cc", "Cf", "Zl", "Zp", "Co", "Cs"}
-_WEB_ADDRESS = re.compile(r"(?i)(?:[a-z][a-z0-9+.-]*://|\bwww\.)")
+# A scheme ("https://"), "www.", or a bare host name that mail clients turn into a link: a label of two
+# characters or more, a dot, a 2-24 letter top-level domain ("exemple.fr", "ptce-gouv.fr/x"). One-letter
+# labels ("S.A.R.L."), a dot before a space ("Coop. du Val") and numbers ("2.0") are not host names.
+_WEB_ADDRESS = re.compile(r"(?i)(?:[a-z][a-z0-9+.-]*://|\bwww\.|(?<![\w-])[^\W_][\w-]*[^\W_]\.(?:[\w-]+\.)*[a-z]{2,24}\b)")
 _SPACES = re.compile(r"\s+")
 
 LINE_BREAK = "line_break"

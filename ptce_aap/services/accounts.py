@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import timedelta
 
 import sqlalchemy as sa
 
 from ptce_aap import audit, jobs, tokens
+from ptce_aap.domain.text import one_line
 from ptce_aap.enums import Role
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
 from ptce_aap.models.accounts import Institution, User
 from ptce_aap.models.base import utcnow
+from ptce_aap.models.outbox import Notification
 from ptce_aap.passwords import hash_password, needs_rehash, password_problems, verify_password
 from ptce_aap.services.notifications import notify
 from ptce_aap.tokens import TokenError
@@ -72,6 +75,15 @@ def grant_role(user: User, role: Role, *, by: User | None) -> None:
         audit.record("user.role_granted", user, actor=by, summary={"role": Role(role).value})
 
 
+def replace_unverified_credentials(user: User, password: str) -> None:
+    """An operator takes over an account whose address nobody proved (whoever registered it chose its
+    password): the password is replaced, every session ends and the address counts as verified."""
+    set_password(user, password, by=None)
+    user.email_verified_at = utcnow()
+    audit.record("user.email_verified", user, actor=None, summary={"after": {"email": user.email},
+                                                                    "by": "operator"})
+
+
 # --- self-service accounts: registration, email verification, login, password reset -----------
 #
 # None of these functions reveals whether an address has an account: the caller shows the same page
@@ -112,7 +124,7 @@ def send_verification_email(user: User) -> None:
     token = tokens.make_token(tokens.VERIFY_EMAIL, {"uid": user.id, "email": user.email,
                                                     "fp": verification_fingerprint(user)})
     notify(user.email, "verify_email",
-           {"name": user.display_name, "link": external_url("auth.verify_email", token=token)},
+           {"name": one_line(user.display_name, max_length=80), "link": external_url("auth.verify_email", token=token)},
            dedupe_key=f"verify_email:{user.id}:{_token_key(token)}", user=user)
 
 
@@ -120,7 +132,7 @@ def send_password_reset_email(user: User) -> None:
     """Mail ``user`` a single-use link to choose a new password (valid RESET_TOKEN_MAX_AGE seconds)."""
     token = tokens.make_token(tokens.RESET_PASSWORD, {"uid": user.id, "fp": password_fingerprint(user)})
     notify(user.email, "reset_password",
-           {"name": user.display_name, "link": external_url("auth.reset_password", token=token)},
+           {"name": one_line(user.display_name, max_length=80), "link": external_url("auth.reset_password", token=token)},
            dedupe_key=f"reset_password:{user.id}:{_token_key(token)}", user=user)
 
 
@@ -130,6 +142,10 @@ def send_password_reset_email(user: User) -> None:
 MAIL_VERIFY = "verify"  # a verification link, if the account exists, is active and not yet verified
 MAIL_RESET = "reset"  # a password reset link, if the account exists and is active
 ACCOUNT_MAILS = (MAIL_VERIFY, MAIL_RESET)
+_TEMPLATES = {MAIL_VERIFY: "verify_email", MAIL_RESET: "reset_password"}
+# Per address and kind: the request limits are per IP, so without this anyone could flood one mailbox
+# from many addresses. Counted in the database, so it holds across workers and processes.
+ACCOUNT_MAILS_PER_HOUR = 3
 
 
 def queue_account_mail(kind: str, email: str) -> None:
@@ -141,7 +157,7 @@ def queue_account_mail(kind: str, email: str) -> None:
 def send_account_mail(kind: str, email: str) -> None:
     """The ``account_mail`` task: mail what ``queue_account_mail`` asked for, if the account allows it."""
     user = find_user_by_email(email)
-    if user is None or not user.is_active:
+    if user is None or not user.is_active or _mails_in_last_hour(user.email, _TEMPLATES[kind]) >= ACCOUNT_MAILS_PER_HOUR:
         return
     if kind == MAIL_RESET:
         send_password_reset_email(user)
@@ -149,6 +165,12 @@ def send_account_mail(kind: str, email: str) -> None:
     elif kind == MAIL_VERIFY and not user.is_email_verified:
         send_verification_email(user)
         audit.record("user.verification_sent", user, actor=None)
+
+
+def _mails_in_last_hour(email: str, template: str) -> int:
+    return db.session.scalar(sa.select(sa.func.count(Notification.id)).where(
+        Notification.recipient == email, Notification.template == template,
+        Notification.created_at >= utcnow() - timedelta(hours=1)))
 
 
 def _replaceable(user: User) -> bool:

@@ -22,6 +22,7 @@ from ptce_aap import audit, jobs
 from ptce_aap.domain import dossier_checks
 from ptce_aap.domain import eligibility as rules
 from ptce_aap.domain.eligibility import AttachmentFacts, CallFacts, DossierFacts, MemberFacts, Verdict
+from ptce_aap.domain.text import one_line
 from ptce_aap.enums import DecisionOutcome, DossierStatus, JobKind, JobStatus
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
@@ -230,7 +231,7 @@ def mail_context(dossier: Dossier, check: EligibilityCheck) -> dict:
         failed = [{"message": r["message"] + ("" if r.get("mode") == "blocking"
                                               else " (point d’attention, non bloquant)")}
                   for r in failed_results(check)]
-    return {"pole_name": dossier.pole_name, "verdict_text": verdict_text, "failed": failed,
+    return {"pole_name": one_line(dossier.pole_name, max_length=200), "verdict_text": verdict_text, "failed": failed,
             "link": external_url("applicants.dossier", dossier_id=dossier.id)}
 
 
@@ -242,7 +243,7 @@ def notify_result(dossier: Dossier, check: EligibilityCheck, recipients: list | 
         recipients = pole_recipients([dossier.pole_id]).get(dossier.pole_id, [])
     context = mail_context(dossier, check)
     for user in recipients:
-        notify(user.email, "eligibility_result", {"name": user.display_name, **context},
+        notify(user.email, "eligibility_result", {"name": one_line(user.display_name, max_length=80), **context},
                dedupe_key=f"eligibility_result:{check.id}:{user.id}", user=user)
 
 

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from flask import render_template
 
 from ptce_aap import storage as file_storage
+from ptce_aap.domain.text import one_line
 from ptce_aap.enums import AttachmentStatus
 from ptce_aap.extensions import db
 from ptce_aap.formatting import format_paris
@@ -24,6 +25,8 @@ def render_receipt_pdf(dossier: Dossier) -> bytes:
     from weasyprint import HTML  # heavy (Pango, fonts): loaded by the process that renders a receipt only
 
     html = render_template("pdf/receipt.html", dossier=dossier, call=dossier.call,
+                           pole_name=one_line(dossier.pole_name, max_length=200),
+                           carrier_legal_name=one_line(dossier.carrier_legal_name, max_length=200),
                            submitted_at=format_paris(dossier.submitted_at),
                            attachments=sorted((a for a in dossier.attachments if a.status == AttachmentStatus.READY),
                                               key=lambda a: (a.document_type_code, a.id)),
@@ -53,7 +56,8 @@ def issue_receipt(dossier_id: int) -> str:
     for membership in members:
         user = membership.user
         notify(user.email, "submission_receipt", {
-            "name": user.display_name, "pole_name": dossier.pole_name, "receipt_number": dossier.receipt_number,
+            "name": one_line(user.display_name, max_length=80),
+            "pole_name": one_line(dossier.pole_name, max_length=200), "receipt_number": dossier.receipt_number,
             "submitted_at_text": format_paris(dossier.submitted_at),
             "link": external_url("applicants.dossier", dossier_id=dossier.id),
         }, dedupe_key=f"submission_receipt:{dossier.id}:{user.id}", user=user, attachments=[{

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
+from ptce_aap.domain.text import one_line
 from ptce_aap.enums import AssignmentStatus, CallStatus, DossierStatus
 from ptce_aap.extensions import db
 from ptce_aap.formatting import format_paris
@@ -59,9 +60,9 @@ def draft_reminders(now: datetime) -> None:
             # The deadline is in the key: when it moves, the reminders of the new date are sent too.
             key = f"draft_reminder:{dossier.id}:{user.id}:{call.closes_at:%Y%m%d%H%M}:{label}"
             notify(user.email, "draft_reminder", {
-                "name": user.display_name, "call_title": call.title, "deadline_text": format_paris(call.closes_at),
+                "name": one_line(user.display_name, max_length=80), "call_title": call.title, "deadline_text": format_paris(call.closes_at),
                 "days_left": days_left, "link": external_url("applicants.dossier", dossier_id=dossier.id),
-                "pole_name": dossier.pole_name,
+                "pole_name": one_line(dossier.pole_name, max_length=200),
             }, dedupe_key=key, user=user)
 
 
@@ -83,7 +84,7 @@ def review_reminders(now: datetime) -> None:
         if reviewer.is_disabled:
             continue
         notify(reviewer.email, "review_reminder", {
-            "name": reviewer.display_name, "count": count, "due_text": format_paris(due_at),
+            "name": one_line(reviewer.display_name, max_length=80), "count": count, "due_text": format_paris(due_at),
             "link": external_url("reviewers.dashboard")},
             dedupe_key=f"review_reminder:{reviewer_id}:{due_at:%Y%m%d%H%M}:{label}", user=reviewer)
 

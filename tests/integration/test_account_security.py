@@ -7,6 +7,7 @@ Posts carry the form's CSRF token when the page has one, so they hold with CSRF 
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 import sqlalchemy as sa
@@ -379,3 +380,25 @@ def test_verification_confirmations_are_rate_limited(client, db, smtp, worker):
     assert 429 not in answers
     assert refused.status_code == 429
     assert user_by_email(db, "jeanne@example.org").email_verified_at is None
+
+
+# --- account mails to one address: at most 3 of a kind per hour, counted in the database ----------------
+
+@pytest.mark.parametrize(("url", "verified", "template"), [
+    ("/compte/mot-de-passe-oublie", True, "reset_password"),
+    ("/compte/verification/renvoyer", False, "verify_email"),
+])
+def test_fourth_account_mail_in_an_hour_to_one_address_is_not_sent(new_client, db, make_user, smtp, worker, url,
+                                                                   verified, template):
+    make_user("porteur@example.org", verified=verified)
+    pages = []
+    for _ in range(4):
+        response = post(new_client(), url, {"email": "porteur@example.org"})  # a new client: another visitor
+        pages.append((response.status_code, response.headers.get("Location")))
+        worker()
+        time.sleep(1.1)  # a link signed in another second: not the same mail twice (deduplicated)
+    assert len(set(pages)) == 1  # the answer does not tell
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count(Notification.id)).where(
+        Notification.recipient == "porteur@example.org", Notification.template == template)) == 3
+    assert len(smtp.wait_for(3)) == 3

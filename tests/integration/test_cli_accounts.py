@@ -72,3 +72,33 @@ def test_admin_created_by_cli_can_log_in(app, db):
 
     assert response.status_code == 302
     assert response.headers["Location"] == "/admin/"
+
+
+def test_create_admin_refuses_an_unverified_account_without_a_password(app, db, make_user):
+    """Whoever registered an unverified address chose its password: they must not become administrator."""
+    user = make_user("porteur@example.org", roles=(Role.APPLICANT,), verified=False)
+    old_hash = user.password_hash
+
+    result = app.test_cli_runner().invoke(args=["ptce", "create-admin", "porteur@example.org"])
+
+    assert result.exit_code == 1
+    assert "n'a pas confirmé son adresse" in result.output and "--password" in result.output
+    user = user_by_email(db, "porteur@example.org")
+    assert (user.is_admin, user.password_hash, user.email_verified_at) == (False, old_hash, None)
+
+
+def test_create_admin_with_a_password_takes_over_an_unverified_account(app, db, make_user):
+    user = make_user("porteur@example.org", roles=(Role.APPLICANT,), verified=False)
+    old_token = user.session_token
+
+    result = app.test_cli_runner().invoke(args=["ptce", "create-admin", "porteur@example.org",
+                                                "--password", ADMIN_PASSWORD])
+
+    assert result.exit_code == 0, result.output
+    assert result.output == "Le compte porteur@example.org est désormais administrateur.\n"
+    user = user_by_email(db, "porteur@example.org")
+    assert user.is_admin and user.email_verified_at is not None and user.session_token != old_token
+    assert verify_password(user.password_hash, ADMIN_PASSWORD)
+    actions = db.session.scalars(sa.select(AuditEvent.action).where(AuditEvent.object_id == str(user.id))
+                                 .order_by(AuditEvent.id)).all()
+    assert actions[-3:] == ["user.password_changed", "user.email_verified", "user.role_granted"]

@@ -124,6 +124,12 @@ def test_huge_dossier_id_is_a_404(client, editing):
         assert client.get(f"/porteur/dossiers/{ident}").status_code == 404
 
 
+@pytest.mark.parametrize("path", ["coediteurs/{}/retirer", "invitations/{}/annuler"])
+def test_huge_coeditor_and_invitation_ids_are_a_404(client, editing, path):
+    for ident in HUGE_IDS:
+        assert client.post(f"/porteur/dossiers/{editing.id}/" + path.format(ident)).status_code == 404, ident
+
+
 # --- the fuzz ------------------------------------------------------------------------------------------
 
 def _unbound(form_cls):

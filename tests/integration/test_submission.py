@@ -201,3 +201,61 @@ def test_submit_page_calls_an_indicative_rule_indicative_not_a_risk_of_rejection
     indicative = page[page.index('id="eligibility-indicative"'):]
     assert "Critères indicatifs non remplis" in indicative and "ne rendent pas le dossier irrecevable" in indicative
     assert "Structure membre 1 (13)" in indicative
+
+
+PHISHING = "Alpha\n\nIMPORTANT : votre dossier sera supprimé, réactivez-le sur https://evil.example/ptce"
+
+
+def test_a_name_on_several_lines_is_kept_as_a_draft_but_blocks_submission(client, login_as, make_dossier, applicant,
+                                                                          db):
+    dossier = make_dossier(owner=applicant, complete=True)
+    login_as(applicant)
+    response = client.post(f"/porteur/dossiers/{dossier.id}/identite",
+                           data={"version": dossier.version, "pole_name": PHISHING})
+    assert response.status_code == 302  # a draft keeps what was typed
+    page = client.get(f"/porteur/dossiers/{dossier.id}/identite").get_data(as_text=True)
+    message = "Nom du pôle : saisissez-le sur une seule ligne, sans retour à la ligne."
+    assert message in page
+    assert f'<p id="pole_name-desc-error" class="fr-error-text">{message}</p>' in page  # next to the field
+    d = _reload(db, dossier.id)
+    d.pole_name = "Pôle Coopérations du Val"
+    d.carrier_legal_name = "Coopérative ptce-gouv.fr/reactivation"
+    d.members[0].name = "Beta\nCliquez ici"
+    db.session.commit()
+    page = client.get(f"/porteur/dossiers/{dossier.id}/membres").get_data(as_text=True)
+    assert 'id="members-0-name-desc-error"' in page
+    page = client.get(f"/porteur/dossiers/{dossier.id}/deposer").get_data(as_text=True)
+    assert "Raison sociale de la structure porteuse : il ne doit pas contenir d’adresse web" in page
+    assert "Membre n° 1, nom : saisissez-le sur une seule ligne" in page
+    assert "Je confirme le dépôt" not in page
+    client.post(f"/porteur/dossiers/{dossier.id}/deposer")
+    assert _reload(db, dossier.id).status == DossierStatus.DRAFT
+
+
+def test_mails_and_receipt_quote_names_on_one_line(client, login_as, make_dossier, applicant, db, worker, smtp):
+    """Rows written before the rule: the mails and the receipt PDF fold the name on one line."""
+    from pypdf import PdfReader
+
+    dossier = make_dossier(owner=applicant, complete=True)
+    login_as(applicant)
+    assert client.post(f"/porteur/dossiers/{dossier.id}/deposer").status_code == 302
+    dossier = _reload(db, dossier.id)
+    dossier.pole_name = "Alpha\n\nIMPORTANT\u2028réactivez"
+    dossier.carrier_legal_name = "Coop\r\nBeta"
+    applicant.full_name = "Alice\nSupport"
+    db.session.commit()
+    worker()
+    worker()
+    mails = smtp.wait_for(2)
+    for mail in mails:
+        assert "\n" not in str(mail["Subject"]) and "IMPORTANT" not in str(mail["Subject"]).split("Alpha")[0]
+        body = mail.get_body(("plain",)).get_content()
+        assert "Alpha IMPORTANT réactivez" in body
+        assert "Alice Support" in body or "Alice" not in body
+    eligibility = next(m for m in mails if m["Subject"].startswith("Résultat"))
+    assert "Alpha IMPORTANT réactivez" in str(eligibility["Subject"])
+    receipt = next(m for m in mails if m["Subject"].startswith("Accusé de réception"))
+    pdf = next(p for p in receipt.iter_attachments() if p.get_content_type() == "application/pdf")
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.get_content())).pages)
+    assert "Alpha IMPORTANT réactivez" in text
+    assert "Coop Beta" in text

@@ -130,6 +130,24 @@ def test_cooperation_start_year_typed_wrong(raw):
         "saisissez-la sur quatre chiffres, par exemple 2016.", "invalid")]
 
 
+@pytest.mark.parametrize(("field", "label"), [
+    ("pole_name", "Nom du pôle"), ("carrier_legal_name", "Raison sociale de la structure porteuse")])
+@pytest.mark.parametrize(("value", "message"), [
+    ("Alpha\n\nIMPORTANT : réactivez https://evil.example/ptce", "saisissez-le sur une seule ligne, sans retour à la ligne."),
+    ("Alpha ptce-gouv.fr/reactivation", "il ne doit pas contenir d’adresse web ni de nom de domaine."),
+    ("Alpha\u202eX", "il contient des caractères invisibles ou de contrôle : retirez-les."),
+])
+def test_identity_names_are_single_plain_lines(field, label, value, message):
+    d = dossier(**{field: value})
+    assert problems(check_identity, d, TODAY) == [("identite", field, f"{label} : {message}", "invalid")]
+    assert [p.field for p in check_dossier(d, RULES, today=TODAY)] == [field]
+
+
+def test_identity_names_with_dotted_abbreviations_pass():
+    assert problems(check_identity, dossier(pole_name="Pôle Sud-Est 2.0", carrier_legal_name="S.A.R.L. Coop. du Val"),
+                    TODAY) == []
+
+
 # --- Members -------------------------------------------------------------------------------------
 
 def test_no_member():
@@ -156,6 +174,18 @@ def test_member_row_problems(changes, field, message, kind):
     d = dossier()
     d.members[1] = member(1, **changes)
     assert problems(check_members, d, TODAY) == [("membres", field, message, kind)]
+
+
+def test_member_name_is_a_single_plain_line():
+    d = dossier()
+    d.members[1] = member(1, name="Beta\nVotre compte expire : evil.example")
+    assert problems(check_members, d, TODAY) == [(
+        "membres", "members-1-name", "Membre n° 2, nom : saisissez-le sur une seule ligne, sans retour à la ligne.",
+        "invalid")]
+    d.members[1] = member(1, name="Beta www.evil.example")
+    assert problems(check_members, d, TODAY) == [(
+        "membres", "members-1-name", "Membre n° 2, nom : il ne doit pas contenir d’adresse web ni de nom de domaine.",
+        "invalid")]
 
 
 def test_member_boundaries_that_pass():

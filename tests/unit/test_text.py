@@ -21,6 +21,19 @@ from ptce_aap.domain.text import CONTROL, LINE_BREAK, TOO_LONG, WEB_ADDRESS, nam
     ("Pôle HTTP://exemple.test", WEB_ADDRESS),
     ("Pôle www.exemple.test", WEB_ADDRESS),
     ("x" * 201, TOO_LONG),
+    # Bare host names: most mail clients turn them into links.
+    ("exemple.fr", WEB_ADDRESS),
+    ("Voir ptce-gouv.fr/reactivation", WEB_ADDRESS),
+    ("Pôle evil.example", WEB_ADDRESS),
+    ("Pôle (Sous.Domaine.ORG)", WEB_ADDRESS),
+    # Ordinary French names with dots.
+    ("S.A.R.L.", None),
+    ("S.A.R.L. Les Jardins", None),
+    ("Pôle Sud-Est", None),
+    ("Coop. du Val", None),
+    ("L'Atelier 2.0", None),
+    ("SCIC S.A. Bois & Co.", None),
+    ("Assoc. St. Jean", None),
 ])
 def test_name_problem(value, problem):
     assert name_problem(value, max_length=200) == problem
