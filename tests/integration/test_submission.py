@@ -259,3 +259,22 @@ def test_mails_and_receipt_quote_names_on_one_line(client, login_as, make_dossie
     text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.get_content())).pages)
     assert "Alpha IMPORTANT réactivez" in text
     assert "Coop Beta" in text
+
+
+@pytest.mark.parametrize(("address", "shown"), [
+    ("12 place de la Halle, 26400 Crest", "12 place de la Halle, 26400 Crest"),  # the commune once, not twice
+    ("12 place de la Halle", "12 place de la Halle Crest"),
+])
+def test_receipt_address_names_the_commune_once(client, login_as, make_dossier, applicant, db, address, shown):
+    from pypdf import PdfReader
+
+    from ptce_aap.services.receipts import render_receipt_pdf
+
+    dossier = make_dossier(owner=applicant, complete=True)
+    login_as(applicant)
+    assert client.post(f"/porteur/dossiers/{dossier.id}/deposer").status_code == 302
+    dossier = _reload(db, dossier.id)
+    dossier.address, dossier.commune_name = address, "Crest"
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(render_receipt_pdf(dossier))).pages)
+    assert shown in text
+    assert "Crest Crest" not in text
