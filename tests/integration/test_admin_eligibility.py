@@ -4,7 +4,6 @@ dossier's checks and the override, failed notifications and "Renvoyer". Admins o
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
@@ -17,6 +16,7 @@ from ptce_aap.models.dossiers import Dossier, EligibilityCheck
 from ptce_aap.models.outbox import JobRun, Notification
 from ptce_aap.services import eligibility as service
 from ptce_aap.services import submission
+from tests.fixtures.queries import count_queries
 from tests.integration.test_eligibility import _bulk_dossiers
 
 
@@ -185,20 +185,6 @@ def test_call_dossiers_sort_and_pagination(client, login_as, admin_user, make_ca
     assert "page 3 sur 3" in _text(client.get(f"/admin/appels/{call.slug}/dossiers?page=99"))
 
 
-@contextmanager
-def _count_queries(db):
-    statements: list[str] = []
-
-    def before(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", before)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", before)
-
-
 def test_call_dossiers_query_count_does_not_grow_with_dossiers(client, login_as, admin_user, make_call, db):
     call = make_call()
     url = f"/admin/appels/{call.slug}/dossiers"
@@ -208,13 +194,13 @@ def test_call_dossiers_query_count_does_not_grow_with_dossiers(client, login_as,
     db.session.commit()
     login_as(admin_user)
     client.get(url)  # warm-up
-    with _count_queries(db) as few:
+    with count_queries(db) as few:
         assert client.get(url).status_code == 200
     more = _bulk_dossiers(db, call, 60)
     for i in more[:30]:
         service.run_check(_reload(db, i))
     db.session.commit()
-    with _count_queries(db) as many:
+    with count_queries(db) as many:
         page = _text(client.get(url))
     assert len(re.findall(r'<tr data-dossier="', page)) == 50
     assert len(many) == len(few) == 5, "\n\n".join(s[:150] for s in few + ["-----"] + many)

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from ptce_aap.enums import DossierStatus, LegalForm
 from ptce_aap.models.audit import AuditEvent
 from ptce_aap.models.dossiers import Dossier
+from tests.fixtures.queries import count_queries
 
 
 def _post(client, dossier, section, data, **kw):
@@ -227,17 +228,9 @@ def test_submitted_dossier_is_read_only(client, login_as, make_dossier, applican
 
 
 def _count_queries(db, fn):
-    statements = []
-
-    def before(conn, cursor, statement, *args):
-        statements.append(statement)
-
     db.session.expire_all()  # the test client shares the test's session: start from a cold identity map
-    sa.event.listen(db.engine, "before_cursor_execute", before)
-    try:
+    with count_queries(db) as statements:
         fn()
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", before)
     return len(statements)
 
 

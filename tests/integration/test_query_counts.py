@@ -6,26 +6,9 @@ admin's list of a call's dossiers, the public calls list, the dossier and attach
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
-import sqlalchemy as sa
-
 from ptce_aap.enums import NotificationStatus, Role
 from ptce_aap.models.base import utcnow
-
-
-@contextmanager
-def count_queries(db):
-    statements: list[str] = []
-
-    def before(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", before)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", before)
+from tests.fixtures.queries import count_queries
 
 
 def queries_for(client, db, url: str) -> list[str]:
