@@ -19,6 +19,7 @@ from flask_login import current_user
 from ptce_aap.enums import AssignmentStatus, CallStatus, DossierStatus, Role
 from ptce_aap.extensions import db, login_manager
 from ptce_aap.models.dossiers import Member, PoleMembership
+from ptce_aap.models.pool import RegionalGroup, ReviewerPoolMember
 from ptce_aap.models.reviews import Assignment, ConflictOfInterest, Review
 
 
@@ -80,6 +81,19 @@ DECIDABLE = frozenset({DossierStatus.REVIEWED, DossierStatus.WAITLISTED})
 def dossier_accepts_changes(dossier) -> bool:
     """Only a draft is changed (sections, members, plan, attachments); a submitted dossier is frozen."""
     return dossier.status == DossierStatus.DRAFT
+
+
+# Dossiers that passed eligibility and are still in the call: routed to their region's group.
+REGIONALLY_ROUTED = frozenset({DossierStatus.ELIGIBLE, DossierStatus.IN_REVIEW, DossierStatus.REVIEWED,
+                               DossierStatus.LAUREATE, DossierStatus.WAITLISTED, DossierStatus.REJECTED})
+REGIONAL_CALL_STATUSES = frozenset({CallStatus.OPEN, CallStatus.CLOSED, CallStatus.REVIEW})
+
+
+def regional_opinions_open(call, now) -> bool:
+    """Regional groups may still give or change their avis and ranking: the call has regional instruction,
+    is not yet in deliberation, and its regional deadline (if any) has not passed."""
+    return (call.has_regional_instruction and call.status in REGIONAL_CALL_STATUSES
+            and (call.regional_deadline_at is None or now < call.regional_deadline_at))
 
 
 def dossier_is_withdrawable(dossier) -> bool:
@@ -174,11 +188,89 @@ def can_edit_review(user, review: Review) -> bool:
             and _is_reviewer_of(user, assignment.dossier))
 
 
+# --- regional groups (calls with regional instruction) --------------------------------------------------
+
+def conflicted_dossier_ids(user, dossiers) -> set[int]:
+    """The ids of ``dossiers`` on which ``user`` has a conflict of interest: the rule of
+    ``reviewer_assignment`` (a conflict of the dossier's call, not cleared, naming its pole, the SIREN of its
+    structure porteuse or of a member, or one of its departments; or co-editing the pole), in bulk: three
+    queries whatever the number of dossiers."""
+    dossiers = list(dossiers)
+    if not dossiers or not getattr(user, "is_authenticated", False):
+        return set()
+    call_ids = {d.call_id for d in dossiers}
+    conflicts = db.session.scalars(sa.select(ConflictOfInterest).where(
+        ConflictOfInterest.reviewer_id == user.id, ConflictOfInterest.cleared_at.is_(None),
+        ConflictOfInterest.call_id.in_(call_ids))).all()
+    coedited = set(db.session.scalars(sa.select(PoleMembership.pole_id).where(
+        PoleMembership.user_id == user.id, PoleMembership.pole_id.in_({d.pole_id for d in dossiers}))))
+    sirens: dict[int, set[str]] = {}
+    if any(c.siren for c in conflicts):
+        for dossier_id, siren in db.session.execute(sa.select(Member.dossier_id, Member.siren).where(
+                Member.dossier_id.in_([d.id for d in dossiers]), Member.siren != "")):
+            sirens.setdefault(dossier_id, set()).add(siren)
+    found = set()
+    for d in dossiers:
+        mine = [c for c in conflicts if c.call_id == d.call_id]
+        departments = {x for x in (d.departments or []) if x}
+        if d.pole_id in coedited or any(
+                c.pole_id == d.pole_id or (c.siren and (c.siren == d.carrier_siren or c.siren in sirens.get(d.id, ())))
+                or (c.department and c.department in departments) for c in mine):
+            found.add(d.id)
+    return found
+
+
+def has_conflict_on(user, dossier) -> bool:
+    return dossier.id in conflicted_dossier_ids(user, [dossier])
+
+
+def regional_group_of(user, call) -> RegionalGroup | None:
+    """The regional group ``user`` belongs to in ``call``'s pool (None: none, or no regional instruction)."""
+    if not (has_role(user, Role.REVIEWER) and call.has_regional_instruction):
+        return None
+    cache = _request_cache("_ptce_regional_groups")
+    key = (call.id, user.id)
+    if key not in cache:
+        cache[key] = db.session.scalar(sa.select(RegionalGroup).join(
+            ReviewerPoolMember, ReviewerPoolMember.regional_group_id == RegionalGroup.id).where(
+            ReviewerPoolMember.user_id == user.id, ReviewerPoolMember.call_id == call.id,
+            RegionalGroup.call_id == call.id))
+    return cache[key]
+
+
+def is_routed_to(dossier, group) -> bool:
+    """The dossier belongs to the group: same call and region, and it passed eligibility."""
+    return (dossier.call_id == group.call_id and dossier.region_code == group.region_code
+            and dossier.status in REGIONALLY_ROUTED)
+
+
+def can_view_regional_workspace(user, call) -> bool:
+    """A reviewer who is a member of one of the call's regional groups."""
+    return regional_group_of(user, call) is not None
+
+
+def can_give_regional_opinion(user, dossier) -> bool:
+    """A member of the dossier's regional group, without a conflict of interest on it: they see the dossier
+    and take part in its avis (whether the avis may still change is ``regional_opinions_open``)."""
+    group = regional_group_of(user, dossier.call)
+    return group is not None and is_routed_to(dossier, group) and not has_conflict_on(user, dossier)
+
+
+def can_rank_regional_group(user, group, dossiers) -> bool:
+    """The ranking orders all the group's ``dossiers`` at once: a member conflicted on one of them would rank
+    it too, so only the members without any conflict on them set it."""
+    mine = regional_group_of(user, group.call)
+    return (mine is not None and mine.id == group.id
+            and not conflicted_dossier_ids(user, [d for d in dossiers if is_routed_to(d, group)]))
+
+
 # --- every role ---------------------------------------------------------------------------------------
 
 def can_view_dossier(user, dossier) -> bool:
-    """Admins: any dossier. Applicants: their poles'. Reviewers: assigned, without conflict of interest."""
-    return has_role(user, Role.ADMIN) or _is_applicant_of(user, dossier) or _is_reviewer_of(user, dossier)
+    """Admins: any dossier. Applicants: their poles'. Reviewers: assigned, without conflict of interest; or,
+    for regional instruction, the members of its region's group without conflict of interest."""
+    return (has_role(user, Role.ADMIN) or _is_applicant_of(user, dossier) or _is_reviewer_of(user, dossier)
+            or can_give_regional_opinion(user, dossier))
 
 
 def can_download_attachment(user, attachment) -> bool:
