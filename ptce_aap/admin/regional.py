@@ -3,7 +3,7 @@ avis flagged; and the regional deadline (set, extend, reopen after it passed).""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
@@ -31,7 +31,7 @@ class DeadlineForm(CleanForm):
 
     def deadline_utc(self) -> datetime:
         """The date and time typed, read in Paris time, as an aware UTC datetime."""
-        return self.deadline.data.replace(tzinfo=PARIS).astimezone(timezone.utc)
+        return self.deadline.data.replace(tzinfo=PARIS).astimezone(UTC)
 
     def validate_deadline(self, field) -> None:
         if field.data is not None and self.deadline_utc() <= utcnow():

@@ -169,6 +169,37 @@ def test_call_creation_status_and_rerun(trail, db, admin_user, make_dossier, app
            summary={"before": {"status": "eligible"}, "after": {"status": "ineligible"}, "reason": "Pièce fausse"})
 
 
+def test_regional_opinion_ranking_and_deadline(trail, db, admin_user, make_call, make_dossier, make_user, applicant):
+    from ptce_aap.models.pool import RegionalGroup  # only this step of the walk needs them
+    from ptce_aap.services import regional
+
+    call = make_call(has_regional_instruction=True)
+    dossier = make_dossier(call=call, owner=applicant, complete=True)
+    with trail.request():
+        submission.submit_dossier(dossier, by=applicant, now=utcnow())
+        eligibility.run_check(dossier)
+    group = RegionalGroup(call_id=call.id, region_code=dossier.region_code, name="Groupe ARA")
+    db.session.add(group)
+    db.session.commit()
+    member = make_user(roles=(Role.REVIEWER,))
+    with trail.request():
+        regional.save_opinion(dossier, group, recommendation="reserve", motivation=" À préciser. ", by=member,
+                              now=utcnow())
+    opinion = regional.opinions_by_dossier(call)[dossier.id]
+    expect(trail, "regional_opinion.saved", opinion, actor=member, summary={
+        "dossier_id": dossier.id, "before": {},
+        "after": {"status": "submitted", "recommendation": "reserve", "rank": None, "motivation": "À préciser."}})
+    with trail.request():
+        regional.save_ranking(group, {dossier.id: 1}, by=member, now=utcnow())
+    expect(trail, "regional_group.ranking_saved", group, actor=member,
+           summary={"before": {}, "after": {str(dossier.id): 1}})
+    deadline = utcnow().replace(microsecond=0) + timedelta(days=3)
+    with trail.request():
+        regional.set_regional_deadline(call, deadline, by=admin_user, now=utcnow())
+    expect(trail, "call.regional_deadline_set", call, actor=admin_user,
+           summary={"before": None, "after": deadline.isoformat()})
+
+
 def test_notification_retry(trail, db, admin_user, applicant):
     notification = Notification(recipient=applicant.email, template="verify_email", context={},
                                 dedupe_key="audit-test", status=NotificationStatus.FAILED, attempts=5,

@@ -125,6 +125,7 @@ def world(app, db, make_call, make_dossier, make_user, smtp, worker):
     eligibility re-run, a failed mail, and the links that only come by mail."""
     from ptce_aap.enums import NotificationStatus
     from ptce_aap.models.outbox import Notification
+    from ptce_aap.models.pool import RegionalGroup, ReviewerPoolMember
     from ptce_aap.services import eligibility as eligibility_service
     from ptce_aap.services import submission
 
@@ -132,8 +133,9 @@ def world(app, db, make_call, make_dossier, make_user, smtp, worker):
     other = make_user("autre@example.org", full_name="Marc Autre")
     coeditor = make_user("coediteur@example.org", full_name="Léa Coéditrice")
     make_user("admin@example.org", roles=(Role.ADMIN,), full_name="Camille Admin")
-    make_user("rapporteur@example.org", roles=(Role.REVIEWER,), institution="ANCT", full_name="Louis Rapporteur")
-    call = make_call(slug="ptce-2027", title="Appel à projets PTCE 2027")
+    reviewer = make_user("rapporteur@example.org", roles=(Role.REVIEWER,), institution="ANCT",
+                         full_name="Louis Rapporteur")
+    call = make_call(slug="ptce-2027", title="Appel à projets PTCE 2027", has_regional_instruction=True)
     make_call(slug="ptce-2020", title="Appel clos", opens_at=utcnow().replace(year=2020),
               closes_at=utcnow().replace(year=2020, month=12))
     make_dossier(call=call, owner=applicant, pole_name="Pôle brouillon")
@@ -141,6 +143,10 @@ def world(app, db, make_call, make_dossier, make_user, smtp, worker):
     submitted = make_dossier(call=call, owner=applicant, pole_name="Pôle déposé", complete=True)
     submission.submit_dossier(submitted, by=applicant, now=utcnow())
     eligibility_service.run_check(submitted)
+    group = RegionalGroup(call_id=call.id, region_code=submitted.region_code, name="Groupe régional")
+    db.session.add(group)
+    db.session.flush()  # the reviewer in the dossier's regional group: its avis and ranking forms
+    db.session.add(ReviewerPoolMember(call_id=call.id, user_id=reviewer.id, regional_group_id=group.id))
     theirs = make_dossier(call=call, owner=other, pole_name="Pôle de Marc")
     db.session.add(Notification(
         recipient="perdu@example.org", template="eligibility_result", dedupe_key="test-failed",
