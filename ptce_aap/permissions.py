@@ -251,7 +251,8 @@ def can_view_regional_workspace(user, call) -> bool:
 
 def can_give_regional_opinion(user, dossier) -> bool:
     """A member of the dossier's regional group, without a conflict of interest on it: they see the dossier
-    and take part in its avis (whether the avis may still change is ``regional_opinions_open``)."""
+    and take part in its avis (whether the avis may still change is ``regional_opinions_open``). The reviewer
+    reading view should let them read it too (``reviewer_assignment`` or this)."""
     group = regional_group_of(user, dossier.call)
     return group is not None and is_routed_to(dossier, group) and not has_conflict_on(user, dossier)
 
@@ -267,10 +268,8 @@ def can_rank_regional_group(user, group, dossiers) -> bool:
 # --- every role ---------------------------------------------------------------------------------------
 
 def can_view_dossier(user, dossier) -> bool:
-    """Admins: any dossier. Applicants: their poles'. Reviewers: assigned, without conflict of interest; or,
-    for regional instruction, the members of its region's group without conflict of interest."""
-    return (has_role(user, Role.ADMIN) or _is_applicant_of(user, dossier) or _is_reviewer_of(user, dossier)
-            or can_give_regional_opinion(user, dossier))
+    """Admins: any dossier. Applicants: their poles'. Reviewers: assigned, without conflict of interest."""
+    return has_role(user, Role.ADMIN) or _is_applicant_of(user, dossier) or _is_reviewer_of(user, dossier)
 
 
 def can_download_attachment(user, attachment) -> bool:
