@@ -324,7 +324,8 @@ def test_after_the_deadline_the_pages_show_the_lock_and_refuse(w, db, client, lo
     url = f"/rapporteur/appels/ptce-regional/region/dossiers/{w.a1.id}"
     assert 'name="motivation"' not in client.get(url).get_data(as_text=True)
     response = client.post(url, data={"recommendation": "favorable", "motivation": "Trop tard.", "seen": ""})
-    assert response.status_code == 409 and "verrouillés" in response.get_data(as_text=True)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 409 and "verrouillés" in body and "Trop tard." in body  # the text stays
     assert regional.opinions_by_dossier(w.call) == {}
 
 
