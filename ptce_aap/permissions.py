@@ -16,9 +16,11 @@ import sqlalchemy as sa
 from flask import abort, has_request_context, request
 from flask_login import current_user
 
-from ptce_aap.enums import AssignmentStatus, CallStatus, DossierStatus, Role
+from ptce_aap.enums import AssignmentStatus, CallStatus, ConflictSource, DossierStatus, Role
 from ptce_aap.extensions import db, login_manager
+from ptce_aap.models.accounts import Institution
 from ptce_aap.models.dossiers import Member, PoleMembership
+from ptce_aap.models.pool import ReviewerPoolMember
 from ptce_aap.models.reviews import Assignment, ConflictOfInterest, Review
 
 
@@ -134,7 +136,8 @@ def reviewer_assignment(user, dossier) -> Assignment | None:
     interest concerns them and this dossier. The one place that reads assignments and conflicts for access.
 
     A conflict (of the dossier's call, not cleared by an admin) concerns the dossier when it names its pole,
-    the SIREN of its structure porteuse or of one of its members, or one of its departments. Co-editing the
+    the SIREN of its structure porteuse or of one of its members, or one of its departments, or an institution
+    whose SIREN is one of those (the reviewer declared their institution's involvement). Co-editing the
     pole is a conflict too.
     """
     if not getattr(user, "is_authenticated", False):
@@ -149,6 +152,8 @@ def reviewer_assignment(user, dossier) -> Assignment | None:
     if assignment is not None:
         sirens = sa.select(Member.siren).where(Member.dossier_id == dossier.id, Member.siren != "")
         departments = [d for d in (dossier.departments or []) if d]
+        involved = sa.select(Institution.id).where(Institution.siren.isnot(None), sa.or_(
+            Institution.siren == (dossier.carrier_siren or None), Institution.siren.in_(sirens)))
         conflict = sa.select(ConflictOfInterest.id).where(
             ConflictOfInterest.reviewer_id == user.id,
             ConflictOfInterest.cleared_at.is_(None),
@@ -156,7 +161,8 @@ def reviewer_assignment(user, dossier) -> Assignment | None:
             sa.or_(ConflictOfInterest.pole_id == dossier.pole_id,
                    ConflictOfInterest.siren == (dossier.carrier_siren or None),
                    ConflictOfInterest.siren.in_(sirens),
-                   ConflictOfInterest.department.in_(departments)))
+                   ConflictOfInterest.department.in_(departments),
+                   ConflictOfInterest.institution_id.in_(involved)))
         if db.session.scalar(sa.select(conflict.exists())) or is_pole_member(user, dossier.pole_id):
             assignment = None
     cache[key] = assignment
@@ -165,6 +171,29 @@ def reviewer_assignment(user, dossier) -> Assignment | None:
 
 def _is_reviewer_of(user, dossier) -> bool:
     return has_role(user, Role.REVIEWER) and reviewer_assignment(user, dossier) is not None
+
+
+def is_in_pool(user, call) -> bool:
+    """The user is one of the call's reviewers (its pool)."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    cache = _request_cache("_ptce_pool_members")
+    key = (call.id, user.id)
+    if key not in cache:
+        cache[key] = db.session.query(db.session.query(ReviewerPoolMember).filter_by(
+            call_id=call.id, user_id=user.id).exists()).scalar()
+    return cache[key]
+
+
+def can_declare_conflicts(user, call) -> bool:
+    """A reviewer of the call's pool declares and withdraws their own conflicts of interest for it."""
+    return has_role(user, Role.REVIEWER) and is_in_pool(user, call)
+
+
+def can_withdraw_conflict(user, conflict) -> bool:
+    """Only the conflicts they declared themselves (set or detected ones are the secretariat's)."""
+    return (conflict.reviewer_id == getattr(user, "id", None) and conflict.source == ConflictSource.DECLARED
+            and can_declare_conflicts(user, conflict.call))
 
 
 def can_edit_review(user, review: Review) -> bool:
@@ -194,6 +223,11 @@ def can_administer(user) -> bool:
 
 def can_manage_call(user, call) -> bool:
     """Create, edit, open, close and publish calls: the secretariat."""
+    return has_role(user, Role.ADMIN)
+
+
+def can_manage_pool(user, call) -> bool:
+    """The secretariat builds a call's reviewer pool and handles its conflicts of interest."""
     return has_role(user, Role.ADMIN)
 
 
