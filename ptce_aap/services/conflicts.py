@@ -153,9 +153,8 @@ def clear_conflict(conflict: ConflictOfInterest, *, reason: str, by: User) -> No
         raise DomainError("Ce conflit a déjà été levé.")
     if not reason:
         raise DomainError("Indiquez le motif : il est obligatoire et reste visible avec le conflit.", field="reason")
-    conflict.cleared_at = utcnow()
-    conflict.cleared_by_id = by.id
-    conflict.cleared_reason = reason[:MAX_REASON]
+    by_id = by.id  # read first: loading it may flush, and the row's check wants both at once
+    conflict.cleared_at, conflict.cleared_by_id, conflict.cleared_reason = utcnow(), by_id, reason[:MAX_REASON]
     audit.record("conflict.cleared", conflict, actor=by,
                  summary={"before": _summary(conflict), "reason": conflict.cleared_reason})
 
