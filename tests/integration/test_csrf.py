@@ -131,17 +131,28 @@ def world(app, db, make_call, make_dossier, make_user, smtp, worker):
     applicant = make_user("porteur@example.org", full_name="Julie Porteur")
     other = make_user("autre@example.org", full_name="Marc Autre")
     coeditor = make_user("coediteur@example.org", full_name="Léa Coéditrice")
-    make_user("admin@example.org", roles=(Role.ADMIN,), full_name="Camille Admin")
-    make_user("rapporteur@example.org", roles=(Role.REVIEWER,), institution="ANCT", full_name="Louis Rapporteur")
+    admin = make_user("admin@example.org", roles=(Role.ADMIN,), full_name="Camille Admin")
+    reviewer = make_user("rapporteur@example.org", roles=(Role.REVIEWER,), institution="ANCT",
+                         full_name="Louis Rapporteur")
     call = make_call(slug="ptce-2027", title="Appel à projets PTCE 2027")
     make_call(slug="ptce-2020", title="Appel clos", opens_at=utcnow().replace(year=2020),
-              closes_at=utcnow().replace(year=2020, month=12))
+              closes_at=utcnow().replace(year=2020, month=12), has_regional_instruction=True)
     make_dossier(call=call, owner=applicant, pole_name="Pôle brouillon")
     complete = make_dossier(call=call, owner=applicant, pole_name="Pôle complet", complete=True)
     submitted = make_dossier(call=call, owner=applicant, pole_name="Pôle déposé", complete=True)
     submission.submit_dossier(submitted, by=applicant, now=utcnow())
     eligibility_service.run_check(submitted)
     theirs = make_dossier(call=call, owner=other, pole_name="Pôle de Marc")
+    # The reviewer pool: a member whose institution is a member of the submitted pole (a detected conflict
+    # to clear), with a conflict they declared and one an admin set (to withdraw, to remove).
+    from ptce_aap.services import conflicts as conflict_service  # the pool's services, for this world only
+    from ptce_aap.services import pool as pool_service  # idem
+
+    cdc = pool_service.create_institution("Caisse des Dépôts", "caisse_des_depots", "356000000", by=admin)
+    pool_service.invite_reviewer(call, reviewer.email, full_name="", by=admin,
+                                 settings=pool_service.MemberSettings(institution_id=cdc.id))
+    conflict_service.add_conflict(call, reviewer, kind="department", value="01", by=reviewer)
+    conflict_service.add_conflict(call, reviewer, kind="department", value="02", by=admin)
     db.session.add(Notification(
         recipient="perdu@example.org", template="eligibility_result", dedupe_key="test-failed",
         context={"name": "Julie", "pole_name": "Pôle du Val", "verdict_text": "dossier recevable", "failed": [],
