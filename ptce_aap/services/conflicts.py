@@ -215,10 +215,14 @@ def detect_conflicts(call: Call, *, reviewer_ids: list[int] | None = None, by: U
 
 
 def conflicts_of_call(call: Call, *, reviewer_id: int | None = None, source: ConflictSource | None = None):
-    """The call's conflict rows (of one reviewer, of one source), each with its reviewer, the person who
-    declared it and the person who cleared it: (conflict, reviewer, declared_by, cleared_by), in two queries
+    """The call's conflict rows (of one reviewer, of one source), each with its reviewer, their institution in
+    the pool, the person who declared it and the person who cleared it: (conflict, reviewer, institution name,
+    declared_by, cleared_by), in two queries
     whatever their number (the other people are loaded by id in one query)."""
-    query = (sa.select(ConflictOfInterest, User).join(User, User.id == ConflictOfInterest.reviewer_id)
+    query = (sa.select(ConflictOfInterest, User, Institution.name).join(User, User.id == ConflictOfInterest.reviewer_id)
+             .outerjoin(ReviewerPoolMember, sa.and_(ReviewerPoolMember.call_id == call.id,
+                                                    ReviewerPoolMember.user_id == ConflictOfInterest.reviewer_id))
+             .outerjoin(Institution, Institution.id == ReviewerPoolMember.institution_id)
              .where(ConflictOfInterest.call_id == call.id)
              .order_by(sa.func.lower(User.full_name), User.id, ConflictOfInterest.source, ConflictOfInterest.id))
     if reviewer_id is not None:
@@ -226,10 +230,11 @@ def conflicts_of_call(call: Call, *, reviewer_id: int | None = None, source: Con
     if source is not None:
         query = query.where(ConflictOfInterest.source == source)
     rows = db.session.execute(query).all()
-    people_ids = {i for c, _u in rows for i in (c.declared_by_id, c.cleared_by_id) if i}
+    people_ids = {i for c, _u, _i in rows for i in (c.declared_by_id, c.cleared_by_id) if i}
     people = {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(people_ids)))} \
         if people_ids else {}
-    return [(c, u, people.get(c.declared_by_id), people.get(c.cleared_by_id)) for c, u in rows]
+    return [(c, u, institution, people.get(c.declared_by_id), people.get(c.cleared_by_id))
+            for c, u, institution in rows]
 
 
 def institution_names(ids) -> dict[int, str]:

@@ -121,7 +121,7 @@ def test_admin_sees_the_three_sources_side_by_side_and_acts(client, login_as, db
     assert response.status_code == 302
     body = text(client.get(url))
     for shown in ("Déclaré par le rapporteur", "Signalé par l'administration", "Détecté automatiquement",
-                  "Moi Rapporteur", "Eux Rapporteur", "Département 01 — Ain", "Structure de SIREN 356000000",
+                  "Moi Rapporteur", "ANCT", "Eux Rapporteur", "Département 01 — Ain", "Structure de SIREN 356000000",
                   "Signalé par le préfet", "Élu local"):
         assert shown in body, shown
     only_detected = text(client.get(f"{url}?source=detected"))
