@@ -10,7 +10,7 @@ from ptce_aap.domain import geography
 from ptce_aap.domain.money import ascii_int
 from ptce_aap.enums import ActivityDomain, InstitutionKind
 from ptce_aap.fields import ChoiceField, CleanForm, MultiCheckboxField
-from ptce_aap.reviewers.forms import CHOOSE, ConflictForm
+from ptce_aap.reviewers.conflict_forms import CHOOSE, ConflictForm
 
 NEW_INSTITUTION = "nouvelle"
 

@@ -22,7 +22,7 @@ from ptce_aap.models.pool import ReviewerPoolMember
 from ptce_aap.models.reviews import ConflictOfInterest
 from ptce_aap.permissions import can_declare_conflicts, can_withdraw_conflict, require
 from ptce_aap.reviewers.blueprint import bp
-from ptce_aap.reviewers.forms import ConfirmForm, ConflictForm
+from ptce_aap.reviewers.conflict_forms import ConfirmForm, ConflictForm
 from ptce_aap.services import conflicts as conflict_service
 from ptce_aap.web import domain_errors, load_or_404, show_on_form
 
