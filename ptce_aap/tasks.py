@@ -12,7 +12,14 @@ from ptce_aap import jobs
 from ptce_aap.extensions import db
 from ptce_aap.jobs import task
 from ptce_aap.models.calls import Call
-from ptce_aap.services import accounts, attachment_processing, conflicts, eligibility_runs, notifications, receipts
+from ptce_aap.services import (
+    accounts,
+    attachment_processing,
+    conflicts,
+    eligibility_runs,
+    notifications,
+    receipts,
+)
 
 
 @task("noop")

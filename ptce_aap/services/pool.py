@@ -30,7 +30,6 @@ from ptce_aap.services.conflicts import detect_conflicts
 from ptce_aap.services.notifications import notify
 from ptce_aap.urls import external_url
 
-
 # --- institutions -------------------------------------------------------------------------------------
 
 def institutions() -> list[Institution]:

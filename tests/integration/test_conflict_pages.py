@@ -59,7 +59,7 @@ def test_reviewer_sees_their_own_conflicts_only_and_declares_on_a_pole_by_name(c
     # Nothing of the dossier beyond the pole's name: not its structure porteuse, members, SIRENs or amounts.
     for detail in ("Association Coopérations du Val", "Structure membre", "356000000", "90 000", "Lyon"):
         assert detail not in body, detail
-    assert '<option value="%d">Pôle Alpha</option>' % world["dossier"].pole_id in page.get_data(as_text=True)
+    assert f'<option value="{world["dossier"].pole_id}">Pôle Alpha</option>' in page.get_data(as_text=True)
     assert "Mes conflits d’intérêts" in text(client.get("/rapporteur/"))  # the dashboard links here
 
     response = client.post(url, data={"kind": "pole", "pole_id": str(world["dossier"].pole_id), "reason": "Ancien bénévole"})
