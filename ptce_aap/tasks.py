@@ -11,7 +11,15 @@ from __future__ import annotations
 from ptce_aap import jobs
 from ptce_aap.extensions import db
 from ptce_aap.jobs import task
-from ptce_aap.services import accounts, attachment_processing, eligibility_runs, notifications, receipts
+from ptce_aap.models.calls import Call
+from ptce_aap.services import (
+    accounts,
+    attachment_processing,
+    conflicts,
+    eligibility_runs,
+    notifications,
+    receipts,
+)
 
 
 @task("noop")
@@ -74,3 +82,14 @@ def task_account_mail(kind: str, email: str) -> str:
     """A verification or reset link asked for by address; sent only if the account allows it."""
     with jobs.transaction():
         return accounts.send_account_mail(kind, email) or "done"
+
+
+@task("detect_conflicts")
+def task_detect_conflicts(call_id: int) -> str:
+    """Conflict detection over a call after a submission (idempotent: rows already there are kept)."""
+    with jobs.transaction():
+        call = db.session.get(Call, call_id)
+        if call is None:
+            return "no call"
+        added, removed = conflicts.detect_conflicts(call)
+        return f"added {added}, removed {removed}"

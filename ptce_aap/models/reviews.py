@@ -92,6 +92,7 @@ class ConflictOfInterest(db.Model):
     cleared_reason: Mapped[str] = mapped_column(sa.Text, default="")
 
     reviewer = relationship("User", foreign_keys=[reviewer_id])
+    call = relationship("Call")
 
     @property
     def is_active(self) -> bool:

@@ -22,7 +22,7 @@ from ptce_aap.extensions import db
 from ptce_aap.models.base import utcnow
 from ptce_aap.models.outbox import Notification
 
-SECRET_LINK_TEMPLATES = {"verify_email", "reset_password", "invitation"}
+SECRET_LINK_TEMPLATES = {"verify_email", "reset_password", "invitation", "reviewer_invitation"}
 
 
 def notify(recipient_email: str, template: str, context: dict, *, dedupe_key: str, user=None,

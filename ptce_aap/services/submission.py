@@ -81,6 +81,8 @@ def submit_dossier(dossier: Dossier, *, by, now: datetime) -> Dossier:
         raise AlreadySubmitted() from None
     jobs.schedule("generate_receipt", dedupe_key=f"receipt:{dossier.id}", dossier_id=dossier.id)
     jobs.schedule("eligibility_check", dedupe_key=f"eligibility:submit:{dossier.id}", dossier_id=dossier.id)
+    # The pool's conflicts of interest with this dossier (SIREN matches, co-editors), after the commit.
+    jobs.schedule("detect_conflicts", dedupe_key=f"conflicts:submit:{dossier.id}", call_id=dossier.call_id)
     db.session.flush()
     return dossier
 

@@ -362,6 +362,80 @@ def test_accounts(trail, db, admin_user, app):
     expect(trail, "user.role_granted", user, actor=admin_user, summary={"role": "reviewer"})
 
 
+# --- reviewer pool and conflicts of interest ------------------------------------------------------------
+
+def test_pool_and_conflicts(trail, db, admin_user, make_call, make_dossier, make_user):
+    from ptce_aap.enums import ConflictSource
+    from ptce_aap.models.calls import Call
+    from ptce_aap.models.reviews import ConflictOfInterest
+    from ptce_aap.services import conflicts as conflict_service
+    from ptce_aap.services import pool as pool_service
+
+    call = make_call(has_regional_instruction=True)
+    owner = make_user("porteur-coi@exemple.fr")
+    dossier = make_dossier(call=call, owner=owner, complete=True)
+    submission.submit_dossier(dossier, by=owner, now=utcnow())
+    db.session.commit()
+    with trail.request():
+        institution = pool_service.create_institution("ANCT", "state_agency", "732 829 320", by=admin_user)
+    expect(trail, "institution.created", institution, actor=admin_user,
+           summary={"after": {"name": "ANCT", "kind": "state_agency", "siren": "732829320"}})
+    with trail.request():
+        group = pool_service.create_regional_group(call, "84", by=admin_user)
+    expect(trail, "pool.group_created", group, actor=admin_user, summary={"after": {"call_id": call.id, "region": "84"}})
+    settings = pool_service.MemberSettings(institution_id=institution.id, capacity=5)
+    with trail.request():
+        member = pool_service.invite_reviewer(call, "rapporteur-coi@exemple.fr", full_name="Rita Rapporteur",
+                                              settings=settings, by=admin_user)
+    state = {"institution_id": institution.id, "capacity": 5, "activity_domains": [], "region_codes": [],
+             "regional_group_id": None}
+    expect(trail, "pool.member_added", member, actor=admin_user,
+           summary={"after": state | {"email": "rapporteur-coi@exemple.fr", "call_id": call.id, "new_account": True}})
+    # Its institution is the structure porteuse: detected in the same transaction.
+    expect(trail, "conflicts.detected", call, actor=None,
+           summary={"added": 1, "removed": 0, "reviewers": [member.user_id]})
+    with trail.request():
+        pool_service.update_member(member, pool_service.MemberSettings(institution_id=institution.id, capacity=7,
+                                                                       regional_group_id=group.id), by=admin_user)
+    expect(trail, "pool.member_updated", member, actor=admin_user,
+           summary={"before": state, "after": state | {"capacity": 7, "regional_group_id": group.id}})
+    reviewer = member.user
+    with trail.request():
+        declared = conflict_service.add_conflict(call, reviewer, kind="department", value="01", reason="Élue",
+                                                 by=reviewer)
+    expect(trail, "conflict.declared", declared, actor=reviewer,
+           summary={"after": {"reviewer_id": reviewer.id, "source": "declared", "department": "01",
+                              "call_id": call.id, "reason": "Élue"}})
+    with trail.request():
+        set_one = conflict_service.add_conflict(call, reviewer, kind="pole", value=dossier.pole_id, by=admin_user)
+    expect(trail, "conflict.set", set_one, actor=admin_user,
+           summary={"after": {"reviewer_id": reviewer.id, "source": "admin", "pole_id": dossier.pole_id,
+                              "call_id": call.id, "reason": ""}})
+    with trail.request():
+        conflict_service.withdraw_conflict(declared, by=reviewer)
+    expect(trail, "conflict.withdrawn", declared, actor=reviewer,
+           summary={"before": {"reviewer_id": reviewer.id, "source": "declared", "department": "01"}})
+    with trail.request():
+        conflict_service.remove_conflict(set_one, by=admin_user)
+    expect(trail, "conflict.removed", set_one, actor=admin_user,
+           summary={"before": {"reviewer_id": reviewer.id, "source": "admin", "pole_id": dossier.pole_id}})
+    detected = db.session.scalar(sa.select(ConflictOfInterest).where(
+        ConflictOfInterest.source == ConflictSource.DETECTED))
+    with trail.request():
+        conflict_service.clear_conflict(detected, reason="Antenne sans lien", by=admin_user)
+    expect(trail, "conflict.cleared", detected, actor=admin_user,
+           summary={"before": {"reviewer_id": reviewer.id, "source": "detected", "siren": "732829320"},
+                    "reason": "Antenne sans lien"})
+    with trail.request():
+        conflict_service.detect_conflicts(db.session.get(Call, call.id), by=admin_user)
+    expect(trail, "conflicts.detected", call, actor=admin_user, summary={"added": 0, "removed": 0, "reviewers": "all"})
+    with trail.request():
+        pool_service.remove_member(member, by=admin_user)
+    expect(trail, "pool.member_removed", member, actor=admin_user,
+           summary={"before": state | {"capacity": 7, "regional_group_id": group.id,
+                                       "email": "rapporteur-coi@exemple.fr", "call_id": call.id}})
+
+
 # --- the walk covers every audited action ---------------------------------------------------------------
 
 def _audited_actions() -> set[str]:

@@ -125,19 +125,19 @@ def world(app, db, make_call, make_dossier, make_user, smtp, worker):
     eligibility re-run, a failed mail, and the links that only come by mail."""
     from ptce_aap.enums import NotificationStatus
     from ptce_aap.models.outbox import Notification
-    from ptce_aap.models.pool import RegionalGroup, ReviewerPoolMember
+    from ptce_aap.models.pool import RegionalGroup
     from ptce_aap.services import eligibility as eligibility_service
     from ptce_aap.services import submission
 
     applicant = make_user("porteur@example.org", full_name="Julie Porteur")
     other = make_user("autre@example.org", full_name="Marc Autre")
     coeditor = make_user("coediteur@example.org", full_name="Léa Coéditrice")
-    make_user("admin@example.org", roles=(Role.ADMIN,), full_name="Camille Admin")
+    admin = make_user("admin@example.org", roles=(Role.ADMIN,), full_name="Camille Admin")
     reviewer = make_user("rapporteur@example.org", roles=(Role.REVIEWER,), institution="ANCT",
                          full_name="Louis Rapporteur")
     call = make_call(slug="ptce-2027", title="Appel à projets PTCE 2027", has_regional_instruction=True)
     make_call(slug="ptce-2020", title="Appel clos", opens_at=utcnow().replace(year=2020),
-              closes_at=utcnow().replace(year=2020, month=12))
+              closes_at=utcnow().replace(year=2020, month=12), has_regional_instruction=True)
     make_dossier(call=call, owner=applicant, pole_name="Pôle brouillon")
     complete = make_dossier(call=call, owner=applicant, pole_name="Pôle complet", complete=True)
     submitted = make_dossier(call=call, owner=applicant, pole_name="Pôle déposé", complete=True)
@@ -145,9 +145,25 @@ def world(app, db, make_call, make_dossier, make_user, smtp, worker):
     eligibility_service.run_check(submitted)
     group = RegionalGroup(call_id=call.id, region_code=submitted.region_code, name="Groupe régional")
     db.session.add(group)
-    db.session.flush()  # the reviewer in the dossier's regional group: its avis and ranking forms
-    db.session.add(ReviewerPoolMember(call_id=call.id, user_id=reviewer.id, regional_group_id=group.id))
+    db.session.flush()  # the reviewer in the dossier's regional group (below): its avis and ranking forms
     theirs = make_dossier(call=call, owner=other, pole_name="Pôle de Marc")
+    # The reviewer pool: a member whose institution is a member of the submitted pole (a detected conflict
+    # to clear), with a conflict they declared and one an admin set (to withdraw, to remove).
+    from ptce_aap.services import conflicts as conflict_service  # the pool's services, for this world only
+    from ptce_aap.services import pool as pool_service  # idem
+
+    cdc = pool_service.create_institution("Caisse des Dépôts", "caisse_des_depots", "356000000", by=admin)
+    pool_service.invite_reviewer(call, reviewer.email, full_name="", by=admin,
+                                 settings=pool_service.MemberSettings(institution_id=cdc.id))
+    # Another reviewer, without conflict, in the submitted dossier's regional group: its avis and ranking forms.
+    anct = pool_service.create_institution("Agence nationale de la cohésion des territoires", "state_agency", "",
+                                           by=admin)
+    regional = make_user("regional@example.org", roles=(Role.REVIEWER,), full_name="Rose Régionale")
+    pool_service.invite_reviewer(call, regional.email, full_name="", by=admin,
+                                 settings=pool_service.MemberSettings(institution_id=anct.id,
+                                                                      regional_group_id=group.id))
+    conflict_service.add_conflict(call, reviewer, kind="department", value="01", by=reviewer)
+    conflict_service.add_conflict(call, reviewer, kind="department", value="02", by=admin)
     db.session.add(Notification(
         recipient="perdu@example.org", template="eligibility_result", dedupe_key="test-failed",
         context={"name": "Julie", "pole_name": "Pôle du Val", "verdict_text": "dossier recevable", "failed": [],
@@ -157,7 +173,8 @@ def world(app, db, make_call, make_dossier, make_user, smtp, worker):
 
     clients = {role: _login(app, email) for role, email in [
         ("applicant", applicant.email), ("other", other.email), ("coeditor", coeditor.email),
-        ("admin", "admin@example.org"), ("reviewer", "rapporteur@example.org")]}
+        ("admin", "admin@example.org"), ("reviewer", "rapporteur@example.org"),
+        ("regional", "regional@example.org")]}
     invite = f"/porteur/dossiers/{complete.id}/coediteurs"
     for email in ("invitee@example.org", coeditor.email):  # one stays pending, so it can be cancelled
         assert clients["applicant"].post(invite, data={"email": email}).status_code == 302
@@ -190,6 +207,7 @@ def world(app, db, make_call, make_dossier, make_user, smtp, worker):
         "coeditor": (clients["coeditor"], ["/porteur/"]),
         "admin": (clients["admin"], ["/admin/", "/admin/notifications", "/porteur/"]),
         "reviewer": (clients["reviewer"], ["/rapporteur/"]),
+        "regional": (clients["regional"], ["/rapporteur/"]),
     }
 
 

@@ -111,7 +111,7 @@ def test_redis_down_during_submission_saves_it_and_the_jobs_run_once_redis_is_ba
         not_yet = client.get(f"/porteur/dossiers/{dossier_id}/recepisse", follow_redirects=True)
         assert "Le récépissé est en cours de préparation : réessayez dans quelques instants." in text(not_yet)
 
-        jobs_of_submission = ["generate_receipt", "eligibility_check"]
+        jobs_of_submission = ["generate_receipt", "eligibility_check", "detect_conflicts"]
         assert outbox(db) == [(task, OutboxStatus.PENDING, 0) for task in jobs_of_submission]
         first = db.session.scalars(sa.select(OutboxEntry).order_by(OutboxEntry.id)).first()
         assert first.last_error.startswith(f"Redis : Error 111 connecting to 127.0.0.1:{private_redis.port}.")
@@ -121,8 +121,8 @@ def test_redis_down_during_submission_saves_it_and_the_jobs_run_once_redis_is_ba
         private_redis.start()
         tick = redis_app.test_cli_runner().invoke(args=["ptce", "tick"])
         assert tick.exit_code == 0, tick.output
-        assert tick.output.strip().endswith("0 tâche(s) relancée(s), 2 transmise(s)")
-        run_worker_burst()  # both jobs, then the mails they queued (dispatched when each job succeeded)
+        assert tick.output.strip().endswith("0 tâche(s) relancée(s), 3 transmise(s)")
+        run_worker_burst()  # the three jobs, then the mails they queued (dispatched when each job succeeded)
 
         db.session.expire_all()
         submitted = db.session.get(Dossier, dossier_id)

@@ -39,6 +39,11 @@ CONTEXTS = {
                  "amount_text": "50 000 €", "motivation": "Projet solide.\nBon ancrage territorial.",
                  "link": "/porteur/dossiers/3"},
     "publication": {"name": "Camille Martin", "call_title": "AAP PTCE 2026", "link": "/appels/aap-ptce-2026/resultats"},
+    "reviewer_invitation": {"name": "Alex Lefèvre", "call_title": "AAP PTCE 2026", "link": "/compte/reinitialiser/jeton",
+                            "forgot_link": "/compte/mot-de-passe-oublie",
+                            "conflicts_link": "/rapporteur/appels/aap-ptce-2026/conflits"},
+    "reviewer_added": {"name": "Alex Lefèvre", "call_title": "AAP PTCE 2026", "link": "/rapporteur/",
+                       "conflicts_link": "/rapporteur/appels/aap-ptce-2026/conflits"},
 }
 
 SUBJECTS = {
@@ -52,6 +57,8 @@ SUBJECTS = {
     "review_reminder": "Rappel\u00a0: 1 évaluation à rendre avant le 30 avril 2026",
     "decision": "Décision sur la candidature de «\u00a0Pôle Sud Coop\u00a0»",
     "publication": "Résultats publiés — AAP PTCE 2026",
+    "reviewer_invitation": "Vous êtes invité(e) comme rapporteur\u00a0: «\u00a0AAP PTCE 2026\u00a0»",
+    "reviewer_added": "Vous êtes rapporteur pour «\u00a0AAP PTCE 2026\u00a0»",
 }
 
 FOOTER = "Ce message automatique vous a été envoyé par la plateforme de l'appel à projets PTCE"

@@ -389,6 +389,10 @@ ALLOWED_DOMAIN_ERROR_CATCHES = {
     "ptce_aap.auth.routes.reset_password": "the new password form again, the error beside the password",
     "ptce_aap.reviewers.regional.regional_opinion": "the avis form again, the motivation typed kept beside the "
                                                    "error (an avis changed meanwhile, or locked)",
+    "ptce_aap.admin.pool.pool_invite": "the invitation form again, everything typed kept, the error beside its field",
+    "ptce_aap.admin.pool.pool_member": "the pool member form again, what was typed kept, the error beside its field",
+    "ptce_aap.admin.conflicts.conflicts": "the conflicts page again, the conflict typed kept, the error beside it",
+    "ptce_aap.reviewers.conflicts.conflicts": "the reviewer's conflicts page again, the declaration typed kept",
 }
 
 
