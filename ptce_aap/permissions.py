@@ -145,7 +145,7 @@ def reviewer_assignment(user, dossier) -> Assignment | None:
         return cache[key]
     assignment = db.session.scalar(sa.select(Assignment).where(
         Assignment.dossier_id == dossier.id, Assignment.reviewer_id == user.id,
-        Assignment.status != AssignmentStatus.DECLINED_CONFLICT))
+        Assignment.status.notin_([AssignmentStatus.DECLINED, AssignmentStatus.DECLINED_CONFLICT])))
     if assignment is not None:
         sirens = sa.select(Member.siren).where(Member.dossier_id == dossier.id, Member.siren != "")
         departments = [d for d in (dossier.departments or []) if d]

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -114,6 +114,41 @@ class Proposal:
 def fingerprint(state: str, pairs: Iterable[tuple[int, int]]) -> str:
     text = state + "|" + ";".join(f"{d}:{r}" for d, r in sorted(pairs))
     return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def violations(dossiers: Iterable[DossierIn], reviewers: Iterable[ReviewerIn], k: int,
+               blocked: Iterable[tuple[int, int]], existing: Iterable[Existing],
+               pairs: Iterable[tuple[int, int]]) -> list[str]:
+    """What is wrong with adding ``pairs`` (an empty list: nothing): the proposal's constraints, checked
+    again when it is confirmed."""
+    dossier_ids = {d.id for d in dossiers}
+    by_id = {r.id: r for r in reviewers}
+    blocked, existing, pairs = set(blocked), list(existing), list(pairs)
+    problems = []
+    if len(set(pairs)) != len(pairs):
+        problems.append("duplicate pair")
+    added: dict[int, list[int]] = defaultdict(list)
+    for dossier_id, reviewer_id in pairs:
+        if dossier_id not in dossier_ids or reviewer_id not in by_id:
+            problems.append(f"unknown pair {dossier_id}:{reviewer_id}")
+        elif (dossier_id, reviewer_id) in blocked or any(
+                e.dossier_id == dossier_id and e.reviewer_id == reviewer_id for e in existing):
+            problems.append(f"blocked pair {dossier_id}:{reviewer_id}")
+        else:
+            added[dossier_id].append(reviewer_id)
+    for dossier_id, reviewer_ids in added.items():
+        institutions = [e.institution for e in existing if e.dossier_id == dossier_id]
+        institutions += [by_id[r].institution for r in reviewer_ids]
+        if len(institutions) > k:
+            problems.append(f"more than {k} reviewers on {dossier_id}")
+        if k >= 2 and max(Counter(institutions).values()) > k - 1:
+            problems.append(f"one institution on {dossier_id}")
+    per_reviewer = Counter(r for _d, r in pairs)
+    for reviewer_id, count in per_reviewer.items():
+        reviewer = by_id.get(reviewer_id)
+        if reviewer is not None and reviewer.capacity is not None and reviewer.load + count > reviewer.capacity:
+            problems.append(f"capacity of {reviewer_id}")
+    return problems
 
 
 def match_score(dossier: DossierIn, reviewer: ReviewerIn) -> int:

@@ -246,3 +246,15 @@ def test_a_thousand_dossiers_and_sixty_reviewers_are_solved():
     assert proposal.uncovered == []
     total = sum(r.load for r in reviewers) + len(proposal.new)
     assert proposal.max_load >= -(-total // len(reviewers))
+
+
+@settings(max_examples=100, deadline=None)
+@given(instances())
+def test_the_proposal_passes_its_own_check_and_a_broken_one_does_not(instance):
+    from ptce_aap.domain.assignment import violations
+
+    dossiers, reviewers, k, blocked, existing = instance
+    proposal = solve(dossiers, reviewers, k, blocked, existing)
+    assert violations(dossiers, reviewers, k, blocked, existing, proposal.new) == []
+    if blocked:
+        assert violations(dossiers, reviewers, k, blocked, existing, [*proposal.new, sorted(blocked)[0]])
