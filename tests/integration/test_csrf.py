@@ -14,6 +14,7 @@ from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
 import pytest
+import sqlalchemy as sa
 from werkzeug.routing import AnyConverter, IntegerConverter
 
 from ptce_aap.enums import Role
@@ -142,6 +143,18 @@ def world(app, db, make_call, make_dossier, make_user, smtp, worker):
     submission.submit_dossier(submitted, by=applicant, now=utcnow())
     eligibility_service.run_check(submitted)
     theirs = make_dossier(call=call, owner=other, pole_name="Pôle de Marc")
+    # reviewers: a pool of two institutions, one assignment (the admin's assignment pages, the decline page)
+    from ptce_aap.models.accounts import User
+    from ptce_aap.models.pool import ReviewerPoolMember
+    from ptce_aap.models.reviews import Assignment
+
+    rapporteur = db.session.scalar(sa.select(User).where(User.email == "rapporteur@example.org"))
+    second = make_user("rapporteuse@example.org", roles=(Role.REVIEWER,), institution="Caisse des Dépôts",
+                       full_name="Lise Rapporteuse")
+    for person in (rapporteur, second):
+        db.session.add(ReviewerPoolMember(call_id=call.id, user_id=person.id, institution_id=person.institution_id))
+    db.session.add(Assignment(dossier_id=submitted.id, reviewer_id=rapporteur.id,
+                              institution_id=rapporteur.institution_id))
     db.session.add(Notification(
         recipient="perdu@example.org", template="eligibility_result", dedupe_key="test-failed",
         context={"name": "Julie", "pole_name": "Pôle du Val", "verdict_text": "dossier recevable", "failed": [],
@@ -183,7 +196,7 @@ def world(app, db, make_call, make_dossier, make_user, smtp, worker):
                                              f"/porteur/dossiers/{theirs.id}"]),
         "coeditor": (clients["coeditor"], ["/porteur/"]),
         "admin": (clients["admin"], ["/admin/", "/admin/notifications", "/porteur/"]),
-        "reviewer": (clients["reviewer"], ["/rapporteur/"]),
+        "reviewer": (clients["reviewer"], ["/rapporteur/", f"/rapporteur/dossiers/{submitted.id}/declin"]),
     }
 
 
