@@ -162,7 +162,7 @@ def test_the_bulk_conflict_rule_agrees_with_the_access_rule(app, db, make_call, 
 
 
 def test_manual_assign_and_unassign(app, db, setting, make_user):
-    call, admin = setting["call"], setting["admin"]
+    admin = setting["admin"]
     dossier = setting["dossiers"][0]
     anct1, anct2, cdc1, _cdc2 = (m.user for m in setting["members"])
     with app.test_request_context():

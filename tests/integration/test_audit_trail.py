@@ -282,7 +282,8 @@ def test_assignment_proposal_manual_remove_decline(trail, db, admin_user, make_c
     from ptce_aap.services import assignments
 
     call = make_call()
-    first, second = make_eligible_dossier(call=call, pole_name="Pôle Un"), make_eligible_dossier(call=call)
+    first = make_eligible_dossier(call=call, pole_name="Pôle Un")
+    make_eligible_dossier(call=call)
     anct, cdc = make_institution("ANCT"), make_institution("CDC")
     a1, c1, c2 = (make_pool_member(call, institution=i, capacity=c) for i, c in ((anct, 2), (cdc, 1), (cdc, 1)))
     with trail.request():
