@@ -23,6 +23,13 @@ Objective, lexicographic, solved exactly with ``scipy.optimize.milp`` (HiGHS), i
 3. expertise: with L ≤ L*, maximise the expertise matches: a pair scores one point when the dossier's
    activity domains meet the reviewer's and one when the dossier's region is one of the reviewer's.
 
+Speed (bench/assignment.py, 1,000 dossiers × 60 reviewers): without a capacity shortage the constraint matrix
+is totally unimodular (a flow network): L* comes from a bisection on max flows and stage 3 is a linear program
+whose simplex vertex is integral (about 2 s).
+With a shortage the coverage stage is a real MILP: on a large model (``EXACT_COVERAGE_PAIRS``) stages 2 and 3
+then keep the dossiers it covered, and a ``time_limit`` reached there keeps HiGHS's best coverage, flagged
+``Proposal.optimal = False`` (the page says so).
+
 Reasons a dossier is not covered (``Uncovered.reason``), checked in this order:
 ``NO_REVIEWER`` (no reviewer without a conflict), ``ONE_INSTITUTION`` (the reviewers without a conflict,
 with the existing ones, all come from one institution), ``TOO_FEW`` (not enough reviewers without a conflict
@@ -33,7 +40,6 @@ on its own, or once the other dossiers are served).
 from __future__ import annotations
 
 import hashlib
-import math
 from collections import Counter, defaultdict
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
@@ -42,6 +48,7 @@ from enum import StrEnum
 import numpy as np
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse.csgraph import maximum_flow
 
 
 class Reason(StrEnum):
@@ -97,6 +104,7 @@ class Proposal:
     max_load: int
     matches: int
     load_before: dict[int, int] = field(default_factory=dict)
+    optimal: bool = True  # False: HiGHS's time limit stopped the coverage stage (its best answer is kept)
 
     @property
     def new_by_reviewer(self) -> dict[int, list[int]]:
@@ -230,9 +238,11 @@ def solve(dossiers: Iterable[DossierIn], reviewers: Iterable[ReviewerIn], k: int
     uncovered = {d.id: u for d in inst.dossiers if (u := diagnose(inst, d.id)) is not None}
     open_dossiers = [d for d in inst.dossiers if inst.need[d.id] > 0 and d.id not in uncovered]
     new: list[tuple[int, int]] = []
+    optimal = True
     if open_dossiers:
         model = _Model(inst, open_dossiers, time_limit)
         new, not_served = model.run()
+        optimal = model.optimal
         for dossier_id in not_served:
             need = inst.need[dossier_id]
             uncovered[dossier_id] = Uncovered(dossier_id, Reason.CAPACITY, need, len(inst.candidates[dossier_id]))
@@ -246,7 +256,8 @@ def solve(dossiers: Iterable[DossierIn], reviewers: Iterable[ReviewerIn], k: int
     matches = sum(match_score(dossier_by_id[d], inst.reviewers[r]) for d, r in new)
     return Proposal(k=k, new=sorted(new), loads=loads, reviewers=per_dossier,
                     uncovered=sorted(uncovered.values(), key=lambda u: u.dossier_id),
-                    max_load=max(loads.values(), default=0), matches=matches, load_before=load_before)
+                    max_load=max(loads.values(), default=0), matches=matches, load_before=load_before,
+                    optimal=optimal)
 
 
 class _Model:
@@ -267,6 +278,7 @@ class _Model:
         self.weights = np.array(weights, dtype=float)
         self.n = len(pairs)
         self.row_of = {d.id: i for i, d in enumerate(dossiers)}
+        self.optimal = True
 
     def _constraints(self, with_y: bool):
         """Sparse rows: coverage, institutions, capacity, load ≤ L."""
@@ -337,15 +349,12 @@ class _Model:
         Without the coverage variables the matrix is totally unimodular (its rows are two laminar families:
         dossier ⊃ dossier × institution, and reviewer), so with L fixed to an integer every vertex is integral:
         L* is the ceiling of the LP's optimum and the expertise stage is an LP whose simplex vertex is the
-        exact answer. The result is checked to be integral all the same (else the MILP is solved)."""
-        matrix, lower, upper, ncols = self._constraints(with_y=False)
-        balance = np.zeros(ncols)
-        balance[self.n] = 1.0
-        relaxed = self._solve(balance, matrix, lower, upper, ncols=ncols, integer=False)
-        if relaxed.status == 2:  # infeasible: capacities cannot serve every dossier at once
+        exact answer. The result is checked to be integral all the same (else the MILP is solved). L* itself is
+        found by bisection on max flows over the same network (``_min_max_load``)."""
+        best_load = self._min_max_load()
+        if best_load is None:  # infeasible: capacities cannot serve every dossier at once
             return self._run_with_coverage()
-        _check(relaxed)
-        best_load = math.ceil(relaxed.x[self.n] - 1e-6)
+        matrix, lower, upper, ncols = self._constraints(with_y=False)
         objective = np.zeros(ncols)
         objective[:self.n] = -self.weights
         result = self._solve(objective, matrix, lower, upper, ncols=ncols, load=best_load, integer=False)
@@ -354,13 +363,91 @@ class _Model:
         _check(result)
         return [self.pairs[c] for c in np.flatnonzero(result.x[:self.n] > 0.5)], []
 
+    def _flow_network(self):
+        """The same constraints as a flow network: source → reviewer (what they may still take) → dossier ×
+        institution (room: K − 1 less the existing ones) → dossier (need) → sink. Returns the arcs and the
+        index of the source arcs, whose capacity depends on L."""
+        inst = self.inst
+        reviewer_ids = sorted({r for _d, r in self.pairs})
+        node = {("r", r): 2 + i for i, r in enumerate(reviewer_ids)}
+        tails, heads, caps = [], [], []
+        for r in reviewer_ids:
+            tails.append(0)
+            heads.append(node[("r", r)])
+            caps.append(0)
+        counts_of = {}
+        for dossier_id, reviewer_id in self.pairs:
+            institution = inst.reviewers[reviewer_id].institution
+            key = ("di", dossier_id, institution)
+            if key not in node:
+                node[key] = len(node) + 2
+                if dossier_id not in counts_of:
+                    counts_of[dossier_id] = defaultdict(int)
+                    for row in inst.existing[dossier_id]:
+                        counts_of[dossier_id][row.institution] += 1
+            tails.append(node[("r", reviewer_id)])
+            heads.append(node[key])
+            caps.append(1)
+        for key, index in list(node.items()):
+            if key[0] == "di":
+                _tag, dossier_id, institution = key
+                if ("d", dossier_id) not in node:
+                    node[("d", dossier_id)] = len(node) + 2
+                tails.append(index)
+                heads.append(node[("d", dossier_id)])
+                caps.append(_room(inst.k, counts_of[dossier_id], institution))
+        for key, index in list(node.items()):
+            if key[0] == "d":
+                tails.append(index)
+                heads.append(1)
+                caps.append(inst.need[key[1]])
+        return reviewer_ids, np.array(tails), np.array(heads), np.array(caps, dtype=np.int64), len(node) + 2
+
+    def _min_max_load(self) -> int | None:
+        """L*, the smallest largest load that serves every dossier, by bisection on max flows (the matrix is
+        a network matrix: integral flows are assignments); None if even unbounded loads cannot."""
+        reviewer_ids, tails, heads, caps, size = self._flow_network()
+        total_need = sum(self.inst.need[d.id] for d in self.dossiers)
+        loads = np.array([self.inst.reviewers[r].load for r in reviewer_ids], dtype=np.int64)
+        remaining = np.array([min(self.inst.reviewers[r].remaining, total_need) for r in reviewer_ids],
+                             dtype=np.int64)
+
+        def serves(limit: int) -> bool:
+            caps[:len(reviewer_ids)] = np.minimum(remaining, np.maximum(limit - loads, 0))
+            graph = sparse.csr_array((caps.astype(np.int32), (tails, heads)), shape=(size, size))
+            return maximum_flow(graph, 0, 1).flow_value == total_need
+
+        low = max((r.load for r in self.inst.reviewers.values()), default=0)
+        high = low + total_need
+        if not serves(high):
+            return None
+        while low < high:
+            middle = (low + high) // 2
+            if serves(middle):
+                high = middle
+            else:
+                low = middle + 1
+        return low
+
     def _run_with_coverage(self) -> tuple[list[tuple[int, int]], list[int]]:
-        """The three stages as MILPs, with one binary "covered" per dossier."""
+        """The three stages as MILPs, with one binary "covered" per dossier.
+
+        On a large model (over ``EXACT_COVERAGE_PAIRS`` pairs) the second and third stages keep the covered
+        dossiers of the first stage's answer instead of searching all the answers of equal coverage: the
+        coverage is still the largest, balance and expertise are exact for those dossiers, in seconds instead
+        of minutes. A first stage stopped by the time limit keeps its best answer (``self.optimal`` False)."""
         matrix, lower, upper, ncols = self._constraints(with_y=True)
         coverage = np.zeros(ncols)
         coverage[self.n + 1:] = -1.0
         result = self._solve(coverage, matrix, lower, upper, ncols=ncols)
-        _check(result)
+        if result.status == 1 and result.x is not None:  # time limit, with an answer
+            self.optimal = False
+        else:
+            _check(result)
+        if self.n > EXACT_COVERAGE_PAIRS or not self.optimal:
+            served = [d for i, d in enumerate(self.dossiers) if result.x[self.n + 1 + i] > 0.5]
+            chosen, _ = _Model(self.inst, served, self.time_limit).run() if served else ([], [])
+            return chosen, [d.id for d in self.dossiers if d not in served]
         covered = round(-result.fun)
         extra = [LinearConstraint(sparse.csr_array(-coverage.reshape(1, -1)), covered, np.inf)]
         balance = np.zeros(ncols)
@@ -380,6 +467,10 @@ class _Model:
 
 def _integral(x) -> bool:
     return x is not None and bool(np.all(np.abs(x - np.round(x)) < 1e-6))
+
+
+# Above this many candidate pairs, a capacity shortage is settled in two steps (see ``_run_with_coverage``).
+EXACT_COVERAGE_PAIRS = 5_000
 
 
 class SolverFailed(RuntimeError):

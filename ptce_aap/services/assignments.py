@@ -42,6 +42,9 @@ ELIGIBLE = (DossierStatus.ELIGIBLE, DossierStatus.IN_REVIEW)
 DECLINED = (AssignmentStatus.DECLINED, AssignmentStatus.DECLINED_CONFLICT)
 LIVE = (AssignmentStatus.ASSIGNED, AssignmentStatus.IN_PROGRESS, AssignmentStatus.SUBMITTED)
 ASSIGNABLE_CALL = (CallStatus.OPEN, CallStatus.CLOSED, CallStatus.REVIEW)
+# Seconds HiGHS may spend on a stage of the proposal shown in a page (a capacity shortage at full scale is
+# the slow case: past this, the best coverage found is kept and the page says it is not proven optimal).
+PROPOSAL_TIME_LIMIT = 20.0
 
 
 class StaleProposal(DomainError):
@@ -194,7 +197,7 @@ class ProposalView:
 def propose(call: Call) -> ProposalView:
     """The exact proposal for the call's eligible dossiers, as things stand (nothing is written)."""
     state = load_state(call)
-    return ProposalView(state, solver.solve(*state.inputs()))
+    return ProposalView(state, solver.solve(*state.inputs(), time_limit=PROPOSAL_TIME_LIMIT))
 
 
 def parse_pairs(text: str) -> list[tuple[int, int]]:
@@ -379,7 +382,7 @@ def suggest_replacement(dossier: Dossier, state: State | None = None) -> list[Us
     state = state or load_state(dossier.call)
     if dossier.id not in state.dossiers:
         return []
-    proposal = solver.solve(*state.inputs([dossier.id]))
+    proposal = solver.solve(*state.inputs([dossier.id]), time_limit=PROPOSAL_TIME_LIMIT)
     return [state.pool[r].user for d, r in proposal.new if d == dossier.id]
 
 

@@ -257,3 +257,23 @@ def test_the_proposal_passes_its_own_check_and_a_broken_one_does_not(instance):
     assert violations(dossiers, reviewers, k, blocked, existing, proposal.new) == []
     if blocked:
         assert violations(dossiers, reviewers, k, blocked, existing, [*proposal.new, sorted(blocked)[0]])
+
+
+@settings(max_examples=100, deadline=None)
+@given(instances(max_dossiers=3, max_reviewers=4))
+def test_a_large_shortage_keeps_the_best_coverage_in_two_steps(instance):
+    """Above ``EXACT_COVERAGE_PAIRS`` the covered dossiers of the coverage stage are kept: the coverage is still
+    the best (brute force), and the constraints hold."""
+    import ptce_aap.domain.assignment as module
+
+    dossiers, reviewers, k, blocked, existing = instance
+    saved = module.EXACT_COVERAGE_PAIRS
+    module.EXACT_COVERAGE_PAIRS = 0
+    try:
+        proposal = solve(dossiers, reviewers, k, blocked, existing)
+    finally:
+        module.EXACT_COVERAGE_PAIRS = saved
+    check_constraints(dossiers, reviewers, k, blocked, existing, proposal)
+    best = brute_force(dossiers, reviewers, k, blocked, existing)
+    assert value_of(dossiers, existing, k, proposal)[0] == best[0]
+    assert proposal.optimal
