@@ -84,12 +84,12 @@ def blocked_pairs(call: Call, *, dossier_ids: Iterable[int] | None = None,
         for department in departments or []:
             if department:
                 by_department[department].add(dossier_id)
-    wanted = {d[0] for d in dossiers}
-    for dossier_id, siren in db.session.execute(
-            sa.select(Member.dossier_id, Member.siren).join(Dossier).where(Dossier.call_id == call.id,
-                                                                            Member.siren != "")):
-        if dossier_id in wanted:
-            by_siren[siren].add(dossier_id)
+    member_query = sa.select(Member.dossier_id, Member.siren).join(Dossier).where(Dossier.call_id == call.id,
+                                                                                  Member.siren != "")
+    if dossier_ids is not None:
+        member_query = member_query.where(Member.dossier_id.in_([d[0] for d in dossiers]))
+    for dossier_id, siren in db.session.execute(member_query):
+        by_siren[siren].add(dossier_id)
     blocked: set[tuple[int, int]] = set()
     conflicts = db.session.execute(
         sa.select(ConflictOfInterest.reviewer_id, ConflictOfInterest.pole_id, ConflictOfInterest.siren,
