@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import TextAreaField
-from wtforms.validators import DataRequired, Length
+from wtforms import HiddenField, IntegerField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length
 
 from ptce_aap.fields import ChoiceRadioField, CleanForm
 
@@ -30,3 +30,16 @@ class OverrideForm(CleanForm):
     @property
     def is_eligible(self) -> bool:
         return self.verdict.data == "eligible"
+
+
+class ProposalForm(CleanForm):
+    """The confirmation of an automatic proposal: its pairs and the fingerprint of the state it came from."""
+
+    pairs = HiddenField()
+    fingerprint = HiddenField(validators=[DataRequired()])
+
+
+class AddReviewerForm(CleanForm):
+    """One reviewer added to one dossier by hand (the button of a candidate's row)."""
+
+    reviewer_id = IntegerField(validators=[InputRequired()])

@@ -305,6 +305,43 @@ def test_coeditor_invite_accept_remove_cancel(trail, db, make_dossier, applicant
     expect(trail, "pole.invitation_cancelled", pole, actor=applicant, summary={"before": {"email": "autre@exemple.fr"}})
 
 
+# --- assignments (issue 10) --------------------------------------------------------------------------------
+
+def test_assignment_proposal_manual_remove_decline(trail, db, admin_user, make_call, make_eligible_dossier,
+                                                   make_pool_member, make_institution):
+    from ptce_aap.models.reviews import Assignment, ConflictOfInterest
+    from ptce_aap.services import assignments
+
+    call = make_call()
+    first = make_eligible_dossier(call=call, pole_name="Pôle Un")
+    make_eligible_dossier(call=call)
+    anct, cdc = make_institution("ANCT"), make_institution("CDC")
+    a1, c1, c2 = (make_pool_member(call, institution=i, capacity=c) for i, c in ((anct, 2), (cdc, 1), (cdc, 1)))
+    with trail.request():
+        assignment = assignments.assign(first, a1.user, by=admin_user)
+    expect(trail, "assignment.created", assignment, actor=admin_user, summary={"after": {
+        "dossier": first.id, "reviewer": a1.user_id, "institution": anct.id, "source": "manual"}})
+    with trail.request():
+        assignments.unassign(assignment, by=admin_user)
+    expect(trail, "assignment.removed", assignment, actor=admin_user, summary={"before": {
+        "dossier": first.id, "reviewer": a1.user_id, "institution": anct.id, "status": "assigned"}})
+    with trail.request():
+        view = assignments.propose(call)
+        created = assignments.confirm(call, view.proposal.new, view.fingerprint, by=admin_user)
+    assert len(created) == 4
+    expect(trail, "assignment.proposal_confirmed", call, actor=admin_user,
+           summary={"after": {"created": 4, "reviewers": 3}})
+    mine = next(a for a in created if a.reviewer_id == a1.user_id and a.dossier_id == first.id)
+    with trail.request():
+        assignments.decline(mine, by=a1.user, reason="Ancien salarié du pôle", for_conflict=True)
+    expect(trail, "assignment.declined", mine, actor=a1.user, summary={
+        "before": {"status": "assigned"}, "after": {"status": "declined_conflict", "reason": "Ancien salarié du pôle"}})
+    conflict = db.session.scalar(sa.select(ConflictOfInterest))
+    expect(trail, "conflict.declared", conflict, actor=a1.user, summary={"after": {
+        "pole": first.pole_id, "dossier": first.id, "reason": "Ancien salarié du pôle", "source": "decline"}})
+    assert db.session.scalar(sa.select(sa.func.count(Assignment.id))) == 4
+
+
 # --- accounts ---------------------------------------------------------------------------------------------
 
 PASSWORD = "Un-mot-de-passe-2026!"

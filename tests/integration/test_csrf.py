@@ -125,7 +125,7 @@ def world(app, db, make_call, make_dossier, make_user, smtp, worker):
     eligibility re-run, a failed mail, and the links that only come by mail."""
     from ptce_aap.enums import NotificationStatus
     from ptce_aap.models.outbox import Notification
-    from ptce_aap.models.pool import RegionalGroup
+    from ptce_aap.models.pool import RegionalGroup, ReviewerPoolMember
     from ptce_aap.services import eligibility as eligibility_service
     from ptce_aap.services import submission
 
@@ -164,6 +164,14 @@ def world(app, db, make_call, make_dossier, make_user, smtp, worker):
                                                                       regional_group_id=group.id))
     conflict_service.add_conflict(call, reviewer, kind="department", value="01", by=reviewer)
     conflict_service.add_conflict(call, reviewer, kind="department", value="02", by=admin)
+    # Assignments: a second reviewer in the pool (two institutions), the regional reviewer assigned to the
+    # submitted dossier (the admin's assignment pages, the decline page).
+    from ptce_aap.models.reviews import Assignment
+
+    second = make_user("rapporteuse@example.org", roles=(Role.REVIEWER,), institution="Ministère de l'Économie",
+                       full_name="Lise Rapporteuse")
+    db.session.add(ReviewerPoolMember(call_id=call.id, user_id=second.id, institution_id=second.institution_id))
+    db.session.add(Assignment(dossier_id=submitted.id, reviewer_id=regional.id, institution_id=anct.id))
     db.session.add(Notification(
         recipient="perdu@example.org", template="eligibility_result", dedupe_key="test-failed",
         context={"name": "Julie", "pole_name": "Pôle du Val", "verdict_text": "dossier recevable", "failed": [],
@@ -207,7 +215,7 @@ def world(app, db, make_call, make_dossier, make_user, smtp, worker):
         "coeditor": (clients["coeditor"], ["/porteur/"]),
         "admin": (clients["admin"], ["/admin/", "/admin/notifications", "/porteur/"]),
         "reviewer": (clients["reviewer"], ["/rapporteur/"]),
-        "regional": (clients["regional"], ["/rapporteur/"]),
+        "regional": (clients["regional"], ["/rapporteur/", f"/rapporteur/dossiers/{submitted.id}/declin"]),
     }
 
 

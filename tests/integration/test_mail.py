@@ -33,7 +33,11 @@ CONTEXTS = {
                                       {"message": "Aucune structure de l'ESS n'est membre."}],
                            "link": "/porteur/dossiers/3"},
     "reviewer_assignment": {"name": "Alex Lefèvre", "count": 3, "call_title": "AAP PTCE 2026",
+                            "dossiers": ["Pôle Sud Coop", "Pôle Nord", "Coop du Val"],
                             "due_text": "30 avril 2026", "link": "/rapporteur/"},
+    "assignment_declined": {"name": "Camille Admin", "reviewer": "Alex Lefèvre", "pole_name": "Pôle Sud Coop",
+                            "call_title": "AAP PTCE 2026", "conflict": True, "reason": "J'ai conseillé ce pôle.",
+                            "suggestion": ["Louis Martin"], "link": "/admin/appels/aap-ptce-2026/affectations"},
     "review_reminder": {"name": "Alex Lefèvre", "count": 1, "due_text": "30 avril 2026", "link": "/rapporteur/"},
     "decision": {"name": "Camille Martin", "pole_name": "Pôle Sud Coop", "outcome_text": "lauréat",
                  "amount_text": "50 000 €", "motivation": "Projet solide.\nBon ancrage territorial.",
@@ -54,6 +58,7 @@ SUBJECTS = {
     "submission_receipt": "Accusé de réception de votre candidature n°\u00a0PTCE-2026-0042",
     "eligibility_result": "Résultat de l'examen d'éligibilité — Pôle Sud Coop",
     "reviewer_assignment": "3 dossiers à évaluer — AAP PTCE 2026",
+    "assignment_declined": "Alex Lefèvre a décliné le dossier «\u00a0Pôle Sud Coop\u00a0»",
     "review_reminder": "Rappel\u00a0: 1 évaluation à rendre avant le 30 avril 2026",
     "decision": "Décision sur la candidature de «\u00a0Pôle Sud Coop\u00a0»",
     "publication": "Résultats publiés — AAP PTCE 2026",
@@ -112,6 +117,16 @@ def test_email_variants_follow_the_context(app):
     subject, text, _ = mail.render_email("reviewer_assignment", {**CONTEXTS["reviewer_assignment"], "count": 1})
     assert subject == "1 dossier à évaluer — AAP PTCE 2026"
     assert "1 dossier vous a été attribué pour évaluation" in text
+    _, text, html = mail.render_email("reviewer_assignment", CONTEXTS["reviewer_assignment"])
+    assert "\n- Pôle Sud Coop\n- Pôle Nord\n- Coop du Val\n" in text and "<li>Pôle Nord</li>" in html
+    assert "avant le 30 avril 2026" in text
+    _, text, _ = mail.render_email("reviewer_assignment", {**CONTEXTS["reviewer_assignment"], "due_text": ""})
+    assert "avant le" not in text
+    _, text, html = mail.render_email("assignment_declined", CONTEXTS["assignment_declined"])
+    assert "pour un conflit d'intérêts" in text and "Remplacement suggéré\u00a0: Louis Martin." in text
+    _, text, _ = mail.render_email("assignment_declined", {**CONTEXTS["assignment_declined"], "conflict": False,
+                                                           "suggestion": []})
+    assert "conflit" not in text and "Aucun rapporteur disponible" in text
 
 
 def test_user_content_is_escaped_in_html_and_subject_stays_on_one_line(app):
