@@ -167,6 +167,13 @@ def _is_reviewer_of(user, dossier) -> bool:
     return has_role(user, Role.REVIEWER) and reviewer_assignment(user, dossier) is not None
 
 
+def can_read_as_reviewer(user, dossier) -> bool:
+    """The reviewer's pages of a dossier (reading view, print, downloads, scoring): a live assignment without
+    conflict of interest — never through another role (a reviewer who also applies reads their own pole's
+    dossier on the applicant pages, not here)."""
+    return _is_reviewer_of(user, dossier)
+
+
 def can_edit_review(user, review: Review) -> bool:
     """Its own reviewer, until submitted, while they may still see the dossier (no conflict since)."""
     assignment = review.assignment
@@ -182,7 +189,9 @@ def can_view_dossier(user, dossier) -> bool:
 
 
 def can_download_attachment(user, attachment) -> bool:
-    """Whoever may see the dossier may download its files (the view still serves only checked ones)."""
+    """Whoever may see the dossier may download its files: admins any, applicants their poles', reviewers
+    those of dossiers assigned to them without conflict (the view still serves only checked files, through a
+    short-lived presigned URL: ``ptce_aap.downloads``)."""
     return can_view_dossier(user, attachment.dossier)
 
 
