@@ -18,6 +18,7 @@ from flask_login import current_user
 
 from ptce_aap.enums import AssignmentStatus, CallStatus, DossierStatus, Role
 from ptce_aap.extensions import db, login_manager
+from ptce_aap.models.accounts import Institution
 from ptce_aap.models.dossiers import Member, PoleMembership
 from ptce_aap.models.reviews import Assignment, ConflictOfInterest, Review
 
@@ -75,6 +76,8 @@ def _request_cache(name: str) -> dict:
 WITHDRAWABLE = frozenset({DossierStatus.SUBMITTED, DossierStatus.ELIGIBLE, DossierStatus.INELIGIBLE,
                           DossierStatus.IN_REVIEW, DossierStatus.REVIEWED})
 DECIDABLE = frozenset({DossierStatus.REVIEWED, DossierStatus.WAITLISTED})
+# An assignment the reviewer declined gives no access any more (the row stays, for the history).
+DECLINED = (AssignmentStatus.DECLINED, AssignmentStatus.DECLINED_CONFLICT)
 
 
 def dossier_accepts_changes(dossier) -> bool:
@@ -134,8 +137,9 @@ def reviewer_assignment(user, dossier) -> Assignment | None:
     interest concerns them and this dossier. The one place that reads assignments and conflicts for access.
 
     A conflict (of the dossier's call, not cleared by an admin) concerns the dossier when it names its pole,
-    the SIREN of its structure porteuse or of one of its members, or one of its departments. Co-editing the
-    pole is a conflict too.
+    the SIREN of its structure porteuse or of one of its members, one of its departments, or an institution
+    whose SIREN is the structure porteuse's or a member's (the institution is involved in the pole).
+    Co-editing the pole is a conflict too. A declined assignment (for a conflict or not) gives no access.
     """
     if not getattr(user, "is_authenticated", False):
         return None
@@ -145,18 +149,24 @@ def reviewer_assignment(user, dossier) -> Assignment | None:
         return cache[key]
     assignment = db.session.scalar(sa.select(Assignment).where(
         Assignment.dossier_id == dossier.id, Assignment.reviewer_id == user.id,
-        Assignment.status != AssignmentStatus.DECLINED_CONFLICT))
+        Assignment.status.not_in(DECLINED)).order_by(Assignment.id))
     if assignment is not None:
-        sirens = sa.select(Member.siren).where(Member.dossier_id == dossier.id, Member.siren != "")
+        member_sirens = sa.select(Member.siren).where(Member.dossier_id == dossier.id, Member.siren != "")
+        carrier = dossier.carrier_siren
+
+        def names_a_siren(column):  # never ``column == None``: SQL's IS NULL would match other targets' rows
+            return sa.or_(column == carrier, column.in_(member_sirens)) if carrier else column.in_(member_sirens)
+
         departments = [d for d in (dossier.departments or []) if d]
+        involved = sa.select(Institution.id).where(names_a_siren(Institution.siren))
         conflict = sa.select(ConflictOfInterest.id).where(
             ConflictOfInterest.reviewer_id == user.id,
             ConflictOfInterest.cleared_at.is_(None),
             ConflictOfInterest.call_id == dossier.call_id,
             sa.or_(ConflictOfInterest.pole_id == dossier.pole_id,
-                   ConflictOfInterest.siren == (dossier.carrier_siren or None),
-                   ConflictOfInterest.siren.in_(sirens),
-                   ConflictOfInterest.department.in_(departments)))
+                   names_a_siren(ConflictOfInterest.siren),
+                   ConflictOfInterest.department.in_(departments),
+                   ConflictOfInterest.institution_id.in_(involved)))
         if db.session.scalar(sa.select(conflict.exists())) or is_pole_member(user, dossier.pole_id):
             assignment = None
     cache[key] = assignment
