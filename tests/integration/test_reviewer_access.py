@@ -146,8 +146,16 @@ def _conflicts_elsewhere(c, f):
     f.make_conflict(c["reviewer"], f.make_call(), pole_id=c["dossier"].pole_id)
 
 
+def _no_carrier_siret_and_conflicts_elsewhere(c, f):
+    """A dossier without SIRET (imported, or corrected later): a conflict without SIREN must not match it."""
+    c["dossier"].carrier_siret = ""
+    f.db.session.commit()
+    _conflicts_elsewhere(c, f)
+
+
 ALLOWED = {
     "assigned": lambda c, f: _assign(c, f.make_assignment),
+    "assigned_no_carrier_siret_conflicts_elsewhere": _no_carrier_siret_and_conflicts_elsewhere,
     "assigned_with_a_cleared_conflict": _cleared_conflict,
     "assigned_with_conflicts_elsewhere": _conflicts_elsewhere,
 }
