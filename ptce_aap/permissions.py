@@ -191,6 +191,14 @@ def _is_reviewer_of(user, dossier) -> bool:
     return has_role(user, Role.REVIEWER) and reviewer_assignment(user, dossier) is not None
 
 
+def can_read_as_reviewer(user, dossier) -> bool:
+    """The reviewer's pages of a dossier (reading view, print, downloads, scoring): a live assignment without
+    conflict of interest — never through another role (a reviewer who also applies reads their own pole's
+    dossier on the applicant pages, not here) — or, in a call with regional instruction, a member of the
+    dossier's regional group without conflict (they read what they give an avis on)."""
+    return _is_reviewer_of(user, dossier) or can_give_regional_opinion(user, dossier)
+
+
 def can_edit_review(user, review: Review) -> bool:
     """Its own reviewer, until submitted, while they may still see the dossier (no conflict since)."""
     assignment = review.assignment
@@ -283,8 +291,10 @@ def can_view_dossier(user, dossier) -> bool:
 
 
 def can_download_attachment(user, attachment) -> bool:
-    """Whoever may see the dossier may download its files (the view still serves only checked ones)."""
-    return can_view_dossier(user, attachment.dossier)
+    """Whoever may see the dossier may download its files: admins any, applicants their poles', reviewers
+    those of dossiers assigned to them without conflict (the view still serves only checked files, through a
+    short-lived presigned URL: ``ptce_aap.downloads``); the members of its regional group read it too."""
+    return can_view_dossier(user, attachment.dossier) or can_read_as_reviewer(user, attachment.dossier)
 
 
 # --- admins -------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 from werkzeug.routing import AnyConverter, IntegerConverter
 
-from ptce_aap.enums import Role
+from ptce_aap.enums import CallStatus, Role
 from ptce_aap.models.base import utcnow
 
 PASSWORD = "Mot-de-passe-2026!"
@@ -204,6 +204,10 @@ def world(app, db, make_call, make_dossier, make_user, smtp, worker):
     smtp.wait_for(5)
     verification = smtp.to("nouvelle@example.org")  # its page asks for the password in a POST form
     clients["admin"].post(f"/admin/appels/{call.slug}/eligibilite")  # a re-run, for its progress page
+    # A call in preparation: its grid can still be edited (add, edit, move, delete, restore the default).
+    draft = make_call(slug="ptce-brouillon", title="Appel en préparation", status=CallStatus.DRAFT)
+    draft.criteria[0].weight = 30  # not the default grid any more: the page offers to restore it
+    db.session.commit()
     return {
         "anonymous": (anonymous, ["/", "/appels", "/compte/connexion", "/compte/inscription",
                                   "/compte/mot-de-passe-oublie", "/compte/verification/renvoyer",

@@ -455,10 +455,11 @@ def test_both_pages_run_the_same_number_of_queries_at_n_and_3n(w, db, client, lo
 def test_the_members_read_their_regions_dossiers_on_the_reviewer_reading_view(w, app, client, login_as):
     """Once the reading view exists (another part of issue 10), it lets the group's members without conflict
     read the dossiers they give an avis on, and no one else."""
-    if "reviewers.dossier" not in app.view_functions:
-        pytest.skip("the reviewer reading view is not merged yet")
     w.conflict(w.bruno, pole_id=w.a1.pole_id)
     url = f"/rapporteur/dossiers/{w.a1.id}"
     for user, status in [(w.alice, 200), (w.bruno, 404), (w.iris, 404), (w.outsider, 404)]:
         login_as(user)
         assert client.get(url).status_code == status, user.email
+        if w.a1.attachments:
+            download = f"{url}/pieces/{w.a1.attachments[0].id}/telecharger"
+            assert client.get(download).status_code == (302 if status == 200 else 404), user.email
