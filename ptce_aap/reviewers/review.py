@@ -19,6 +19,7 @@ from werkzeug.exceptions import HTTPException
 
 from ptce_aap.applicants import drafts, merge
 from ptce_aap.domain import geography, scores
+from ptce_aap.enums import Role
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
 from ptce_aap.formatting import format_paris
@@ -32,11 +33,10 @@ from ptce_aap.permissions import (
     require,
     reviewer_assignment,
 )
-from ptce_aap.enums import Role
 from ptce_aap.reviewers import forms
 from ptce_aap.reviewers.blueprint import bp
 from ptce_aap.services import reviews as review_service
-from ptce_aap.web import domain_error_response, http_error_response, load_or_404, show_on_form
+from ptce_aap.web import domain_error_response, domain_errors, http_error_response, load_or_404, show_on_form
 
 DRAFT_SECTION = "evaluation"
 
@@ -189,6 +189,7 @@ def _label(form, key: str, criteria) -> str:
 
 
 @bp.route("/dossiers/<int:dossier_id>/evaluation/remise", methods=["GET", "POST"])
+@domain_errors(back=lambda dossier_id: url_for("reviewers.review", dossier_id=dossier_id))
 def submit_review(dossier_id: int):
     dossier, assignment = assigned(dossier_id)
     review = assignment.review
@@ -198,11 +199,8 @@ def submit_review(dossier_id: int):
     form = forms.SubmitReviewForm()
     problems = review_service.submission_problems(review, criteria)
     if request.method == "POST" and form.validate():
-        try:
-            review_service.submit_review(review, by=current_user, expected_version=form.expected_version())
-            db.session.commit()
-        except DomainError as exc:
-            return domain_error_response(exc, back=url_for("reviewers.review", dossier_id=dossier.id))
+        review_service.submit_review(review, by=current_user, expected_version=form.expected_version())
+        db.session.commit()
         flash(_("Votre évaluation est remise. Vous pouvez maintenant lire celles des autres rapporteurs."),
               "success")
         return redirect(url_for("reviewers.review", dossier_id=dossier.id))

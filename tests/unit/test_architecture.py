@@ -387,6 +387,9 @@ ALLOWED_DOMAIN_ERROR_CATCHES = {
     "ptce_aap.auth.routes.login": "the login form again (LoginError: wrong password, unverified address)",
     "ptce_aap.auth.routes.register": "the registration form again, the error beside its field",
     "ptce_aap.auth.routes.reset_password": "the new password form again, the error beside the password",
+    "ptce_aap.reviewers.review.review": "the scoring form again (or autosave's JSON), what was typed kept",
+    "ptce_aap.reviewers.review._merge_or_conflict": "the merged scoring form again, the error beside its field",
+    "ptce_aap.admin.scores.reopen_review": "the reopen form again, the reason typed and the error beside it",
 }
 
 
