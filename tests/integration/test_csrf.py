@@ -132,7 +132,8 @@ def world(app, db, make_call, make_dossier, make_user, smtp, worker):
     other = make_user("autre@example.org", full_name="Marc Autre")
     coeditor = make_user("coediteur@example.org", full_name="Léa Coéditrice")
     make_user("admin@example.org", roles=(Role.ADMIN,), full_name="Camille Admin")
-    make_user("rapporteur@example.org", roles=(Role.REVIEWER,), institution="ANCT", full_name="Louis Rapporteur")
+    reviewer = make_user("rapporteur@example.org", roles=(Role.REVIEWER,), institution="ANCT",
+                         full_name="Louis Rapporteur")
     call = make_call(slug="ptce-2027", title="Appel à projets PTCE 2027")
     make_call(slug="ptce-2020", title="Appel clos", opens_at=utcnow().replace(year=2020),
               closes_at=utcnow().replace(year=2020, month=12))
@@ -173,6 +174,17 @@ def world(app, db, make_call, make_dossier, make_user, smtp, worker):
     smtp.wait_for(5)
     verification = smtp.to("nouvelle@example.org")  # its page asks for the password in a POST form
     clients["admin"].post(f"/admin/appels/{call.slug}/eligibilite")  # a re-run, for its progress page
+    # Reviews: the reviewer's complete draft (its form and its submit confirmation), a colleague's submitted
+    # review (the admin's reopen form on the scores page).
+    from ptce_aap.enums import Recommendation
+    from ptce_aap.models.reviews import Assignment, Review, ReviewScore
+
+    colleague = make_user("collegue@example.org", roles=(Role.REVIEWER,), institution="CDC")
+    for person, done in ((reviewer, None), (colleague, utcnow())):
+        assignment = Assignment(dossier_id=submitted.id, reviewer_id=person.id)
+        db.session.add(Review(assignment=assignment, recommendation=Recommendation.FAVORABLE, submitted_at=done,
+                              scores=[ReviewScore(criterion_id=c.id, score=3) for c in call.criteria]))
+    db.session.commit()
     return {
         "anonymous": (anonymous, ["/", "/appels", "/compte/connexion", "/compte/inscription",
                                   "/compte/mot-de-passe-oublie", "/compte/verification/renvoyer",
@@ -182,8 +194,8 @@ def world(app, db, make_call, make_dossier, make_user, smtp, worker):
         "applicant": (clients["applicant"], ["/porteur/", _link(to_applicant, "/porteur/invitations/"), "/admin/",
                                              f"/porteur/dossiers/{theirs.id}"]),
         "coeditor": (clients["coeditor"], ["/porteur/"]),
-        "admin": (clients["admin"], ["/admin/", "/admin/notifications", "/porteur/"]),
-        "reviewer": (clients["reviewer"], ["/rapporteur/"]),
+        "admin": (clients["admin"], ["/admin/", "/admin/notifications", "/porteur/", f"/admin/appels/{call.slug}/notes"]),
+        "reviewer": (clients["reviewer"], ["/rapporteur/", f"/rapporteur/dossiers/{submitted.id}/evaluation/remise"]),
     }
 
 
