@@ -18,6 +18,7 @@ from flask_login import current_user
 
 from ptce_aap.enums import AssignmentStatus, CallStatus, DossierStatus, Role
 from ptce_aap.extensions import db, login_manager
+from ptce_aap.models.accounts import Institution
 from ptce_aap.models.dossiers import Member, PoleMembership
 from ptce_aap.models.reviews import Assignment, ConflictOfInterest, Review
 
@@ -75,6 +76,8 @@ def _request_cache(name: str) -> dict:
 WITHDRAWABLE = frozenset({DossierStatus.SUBMITTED, DossierStatus.ELIGIBLE, DossierStatus.INELIGIBLE,
                           DossierStatus.IN_REVIEW, DossierStatus.REVIEWED})
 DECIDABLE = frozenset({DossierStatus.REVIEWED, DossierStatus.WAITLISTED})
+# An assignment the reviewer declined gives no access any more (the row stays, for the history).
+DECLINED = (AssignmentStatus.DECLINED, AssignmentStatus.DECLINED_CONFLICT)
 
 
 def dossier_accepts_changes(dossier) -> bool:
@@ -129,16 +132,14 @@ def can_manage_pole(user, pole) -> bool:
 
 # --- reviewers ----------------------------------------------------------------------------------------
 
-DECLINED = (AssignmentStatus.DECLINED, AssignmentStatus.DECLINED_CONFLICT)
-
-
 def reviewer_assignment(user, dossier) -> Assignment | None:
     """The user's live assignment on ``dossier``, or None if they have none, declined it, or any conflict of
     interest concerns them and this dossier. The one place that reads assignments and conflicts for access.
 
     A conflict (of the dossier's call, not cleared by an admin) concerns the dossier when it names its pole,
-    the SIREN of its structure porteuse or of one of its members, or one of its departments. Co-editing the
-    pole is a conflict too.
+    the SIREN of its structure porteuse or of one of its members, one of its departments, or an institution
+    whose SIREN is the structure porteuse's or a member's (the institution is involved in the pole).
+    Co-editing the pole is a conflict too. A declined assignment (for a conflict or not) gives no access.
     """
     if not getattr(user, "is_authenticated", False):
         return None
@@ -148,18 +149,24 @@ def reviewer_assignment(user, dossier) -> Assignment | None:
         return cache[key]
     assignment = db.session.scalar(sa.select(Assignment).where(
         Assignment.dossier_id == dossier.id, Assignment.reviewer_id == user.id,
-        Assignment.status.not_in(DECLINED)))
+        Assignment.status.not_in(DECLINED)).order_by(Assignment.id))
     if assignment is not None:
-        sirens = sa.select(Member.siren).where(Member.dossier_id == dossier.id, Member.siren != "")
+        member_sirens = sa.select(Member.siren).where(Member.dossier_id == dossier.id, Member.siren != "")
+        carrier = dossier.carrier_siren
+
+        def names_a_siren(column):  # never ``column == None``: SQL's IS NULL would match other targets' rows
+            return sa.or_(column == carrier, column.in_(member_sirens)) if carrier else column.in_(member_sirens)
+
         departments = [d for d in (dossier.departments or []) if d]
+        involved = sa.select(Institution.id).where(names_a_siren(Institution.siren))
         conflict = sa.select(ConflictOfInterest.id).where(
             ConflictOfInterest.reviewer_id == user.id,
             ConflictOfInterest.cleared_at.is_(None),
             ConflictOfInterest.call_id == dossier.call_id,
             sa.or_(ConflictOfInterest.pole_id == dossier.pole_id,
-                   ConflictOfInterest.siren == (dossier.carrier_siren or None),
-                   ConflictOfInterest.siren.in_(sirens),
-                   ConflictOfInterest.department.in_(departments)))
+                   names_a_siren(ConflictOfInterest.siren),
+                   ConflictOfInterest.department.in_(departments),
+                   ConflictOfInterest.institution_id.in_(involved)))
         if db.session.scalar(sa.select(conflict.exists())) or is_pole_member(user, dossier.pole_id):
             assignment = None
     cache[key] = assignment
@@ -167,8 +174,9 @@ def reviewer_assignment(user, dossier) -> Assignment | None:
 
 
 def reviewer_blocked_dossiers(user, dossiers) -> set[int]:
-    """The ids of ``dossiers`` that ``reviewer_assignment``'s conflict rule hides from ``user``: the same rule,
-    in three queries for a whole list (the reviewer's dashboard), whatever its length."""
+    """The ids of ``dossiers`` that ``reviewer_assignment``'s conflict rule hides from ``user``: the same rule
+    (pole, SIREN, department, involved institution, co-editor), in at most four queries for a whole list (the
+    reviewer's dashboard), whatever its length. Keep both in step."""
     dossiers = list(dossiers)
     if not dossiers or not getattr(user, "is_authenticated", False):
         return set()
@@ -177,6 +185,9 @@ def reviewer_blocked_dossiers(user, dossiers) -> set[int]:
         ConflictOfInterest.reviewer_id == user.id, ConflictOfInterest.cleared_at.is_(None),
         ConflictOfInterest.call_id.in_(call_ids))).all()
     own_poles = set(db.session.scalars(sa.select(PoleMembership.pole_id).where(PoleMembership.user_id == user.id)))
+    institution_sirens = dict(db.session.execute(sa.select(Institution.id, Institution.siren).where(
+        Institution.id.in_({c.institution_id for c in conflicts if c.institution_id}))).all()) \
+        if any(c.institution_id for c in conflicts) else {}
     sirens: dict[int, set[str]] = {}
     if conflicts:
         for dossier_id, siren in db.session.execute(sa.select(Member.dossier_id, Member.siren).where(
@@ -188,7 +199,8 @@ def reviewer_blocked_dossiers(user, dossiers) -> set[int]:
         departments = {x for x in (d.departments or []) if x}
         if d.pole_id in own_poles or any(
                 c.call_id == d.call_id and (c.pole_id == d.pole_id or (c.siren and c.siren in names)
-                                            or (c.department and c.department in departments))
+                                            or (c.department and c.department in departments)
+                                            or (institution_sirens.get(c.institution_id) or None) in names)
                 for c in conflicts):
             blocked.add(d.id)
     return blocked
@@ -196,6 +208,13 @@ def reviewer_blocked_dossiers(user, dossiers) -> set[int]:
 
 def _is_reviewer_of(user, dossier) -> bool:
     return has_role(user, Role.REVIEWER) and reviewer_assignment(user, dossier) is not None
+
+
+def can_read_as_reviewer(user, dossier) -> bool:
+    """The reviewer's pages of a dossier (reading view, print, downloads, scoring): a live assignment without
+    conflict of interest — never through another role (a reviewer who also applies reads their own pole's
+    dossier on the applicant pages, not here)."""
+    return _is_reviewer_of(user, dossier)
 
 
 def can_edit_review(user, review: Review) -> bool:
@@ -226,7 +245,9 @@ def can_view_dossier(user, dossier) -> bool:
 
 
 def can_download_attachment(user, attachment) -> bool:
-    """Whoever may see the dossier may download its files (the view still serves only checked ones)."""
+    """Whoever may see the dossier may download its files: admins any, applicants their poles', reviewers
+    those of dossiers assigned to them without conflict (the view still serves only checked files, through a
+    short-lived presigned URL: ``ptce_aap.downloads``)."""
     return can_view_dossier(user, attachment.dossier)
 
 

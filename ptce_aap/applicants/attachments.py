@@ -21,17 +21,14 @@ from flask_login import current_user
 from ptce_aap.applicants._common import checks_for, viewable_dossier
 from ptce_aap.applicants.blueprint import bp
 from ptce_aap.applicants.sections import SECTION_TITLES
+from ptce_aap.downloads import DOWNLOADABLE, serve_attachment
 from ptce_aap.enums import AttachmentStatus
 from ptce_aap.extensions import db
 from ptce_aap.models.base import utcnow
 from ptce_aap.models.dossiers import Attachment, Dossier
 from ptce_aap.permissions import can_download_attachment, can_edit_dossier, require
 from ptce_aap.services import attachments as service
-from ptce_aap.storage import storage_for
-from ptce_aap.web import domain_error_response, domain_errors, load_or_404, render_error, settle
-
-# Only files whose checks are over are served: never one still waiting for (or failing) its antivirus scan.
-DOWNLOADABLE = (AttachmentStatus.READY,)
+from ptce_aap.web import domain_error_response, domain_errors, load_or_404, settle
 
 
 def _attachment_of(dossier: Dossier, attachment_id: int, *, lock: bool = False) -> Attachment:
@@ -168,15 +165,9 @@ def download_attachment(dossier_id: int, attachment_id: int):
     d = viewable_dossier(dossier_id)
     attachment = _attachment_of(d, attachment_id)
     require(can_download_attachment(current_user, attachment))
-    if attachment.status == AttachmentStatus.QUARANTINED:
-        return render_error(403, _("Ce fichier a été bloqué par l'antivirus : il ne peut pas être téléchargé. "
-                                   "Supprimez-le et envoyez une version saine du document."))
-    if attachment.status not in DOWNLOADABLE:
-        return render_error(404, _("Ce fichier n'est pas disponible : il n'a pas été reçu ou a été refusé."))
-    url = storage_for(attachment.storage_backend).presigned_get(
-        attachment.storage_key, expires=60, filename=attachment.filename,
-        content_type=attachment.mime or service.mime_for(attachment.filename))
-    return redirect(url)
+    return serve_attachment(attachment, quarantined_message=_(
+        "Ce fichier a été bloqué par l'antivirus : il ne peut pas être téléchargé. "
+        "Supprimez-le et envoyez une version saine du document."))
 
 
 @bp.route("/dossiers/<int:dossier_id>/pieces/<int:attachment_id>/supprimer", methods=["GET", "POST"])

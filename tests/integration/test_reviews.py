@@ -169,8 +169,8 @@ def test_a_stale_save_keeps_what_was_typed_and_merges_other_fields(client, login
     assert review.confidential_note == "À garder"
 
 
-def test_others_reviews_hidden_until_ones_own_is_submitted(client, login_as, world, make_review, db):
-    make_review(world["theirs"], [1, 1, 1, 1, 1, 1], comments=["Commentaire de la collègue"] * 6,
+def test_others_reviews_hidden_until_ones_own_is_submitted(client, login_as, world, make_scored_review, db):
+    make_scored_review(world["theirs"], [1, 1, 1, 1, 1, 1], comments=["Commentaire de la collègue"] * 6,
                 note="Secret du comité")
     dossier = world["dossier"]
     login_as(world["reviewer"])
@@ -185,8 +185,8 @@ def test_others_reviews_hidden_until_ones_own_is_submitted(client, login_as, wor
     assert "Secret du comité" not in page  # the confidential note is for admins only
 
 
-def test_admin_reopens_a_submitted_review_with_a_reason(client, login_as, world, make_review, make_user, db):
-    review = make_review(world["mine"], [4, 3, 5, 2, 4, 1])
+def test_admin_reopens_a_submitted_review_with_a_reason(client, login_as, world, make_scored_review, make_user, db):
+    review = make_scored_review(world["mine"], [4, 3, 5, 2, 4, 1])
     admin = make_user("admin@example.org", roles=(Role.ADMIN,))
     login_as(admin)
     page = client.get(f"/admin/evaluations/{review.id}/reouvrir")
@@ -208,10 +208,10 @@ def test_admin_reopens_a_submitted_review_with_a_reason(client, login_as, world,
     assert 'data-autosave=' in client.get(url(world["dossier"])).get_data(as_text=True)
 
 
-def test_admin_scores_page_and_csv(client, login_as, world, make_review, make_user, db):
+def test_admin_scores_page_and_csv(client, login_as, world, make_scored_review, make_user, db):
     # Louis: 4,3,5,2,4,1 → 335 / 5 = 67; Anne: 1,1,1,1,1,1 → 100 / 5 = 20. Mean 43.5; spread 0.47 > 0.3.
-    make_review(world["mine"], [4, 3, 5, 2, 4, 1], note="Réservé au comité")
-    make_review(world["theirs"], [1, 1, 1, 1, 1, 1])
+    make_scored_review(world["mine"], [4, 3, 5, 2, 4, 1], note="Réservé au comité")
+    make_scored_review(world["theirs"], [1, 1, 1, 1, 1, 1])
     login_as(make_user("admin@example.org", roles=(Role.ADMIN,)))
     page = client.get(f"/admin/appels/{world['call'].slug}/notes")
     assert page.status_code == 200
@@ -241,8 +241,8 @@ def _unassigned(world, db):
 
 
 @pytest.mark.parametrize("situation", [_conflicted, _declined, _unassigned])
-def test_a_reviewer_without_live_assignment_reaches_nothing(client, login_as, world, make_review, db, situation):
-    make_review(world["theirs"], [1, 1, 1, 1, 1, 1], comments=["Commentaire de la collègue"] * 6)
+def test_a_reviewer_without_live_assignment_reaches_nothing(client, login_as, world, make_scored_review, db, situation):
+    make_scored_review(world["theirs"], [1, 1, 1, 1, 1, 1], comments=["Commentaire de la collègue"] * 6)
     situation(world, db)
     dossier, criteria = world["dossier"], world["criteria"]
     login_as(world["reviewer"])
@@ -255,8 +255,8 @@ def test_a_reviewer_without_live_assignment_reaches_nothing(client, login_as, wo
     assert db.session.scalar(sa.select(sa.func.count(Review.id))) == 1
 
 
-def test_applicants_and_other_roles_never_see_reviews(client, login_as, world, make_review, db, make_user):
-    review = make_review(world["theirs"], [1, 1, 1, 1, 1, 1])
+def test_applicants_and_other_roles_never_see_reviews(client, login_as, world, make_scored_review, db, make_user):
+    review = make_scored_review(world["theirs"], [1, 1, 1, 1, 1, 1])
     owner = db.session.scalar(sa.select(type(world["reviewer"])).filter_by(email="porteur@example.org"))
     login_as(owner)
     assert client.get(url(world["dossier"])).status_code == 403
@@ -264,10 +264,10 @@ def test_applicants_and_other_roles_never_see_reviews(client, login_as, world, m
     assert client.get(f"/admin/evaluations/{review.id}/reouvrir").status_code == 403
 
 
-def test_dashboard_progress_filters_and_sort(client, login_as, world, make_dossier, make_assignment, make_review,
+def test_dashboard_progress_filters_and_sort(client, login_as, world, make_dossier, make_assignment, make_scored_review,
                                             db):
     reviewer, call = world["reviewer"], world["call"]
-    make_review(world["mine"], [4, 3, 5, 2, 4, 1])
+    make_scored_review(world["mine"], [4, 3, 5, 2, 4, 1])
     for name in ("Pôle Alpha", "Pôle Zêta"):
         make_assignment(make_dossier(call=call, pole_name=name, complete=True), reviewer)
     login_as(reviewer)
@@ -282,12 +282,12 @@ def test_dashboard_progress_filters_and_sort(client, login_as, world, make_dossi
     assert "Tisserands" not in html and "Pôle Alpha" in html
 
 
-def test_review_reminders_follow_the_calls_deadline_once(world, make_review, db):
+def test_review_reminders_follow_the_calls_deadline_once(world, make_scored_review, db):
     from ptce_aap import scheduler
     from ptce_aap.models.outbox import Notification
 
     deadline = world["call"].review_deadline_at
-    make_review(world["theirs"], [1, 1, 1, 1, 1, 1])  # handed in: no reminder for Anne
+    make_scored_review(world["theirs"], [1, 1, 1, 1, 1, 1])  # handed in: no reminder for Anne
     assert scheduler.run_scheduled(deadline - timedelta(days=8)) == 0
     assert scheduler.run_scheduled(deadline - timedelta(days=6)) == 1
     assert scheduler.run_scheduled(deadline - timedelta(days=5)) == 0
@@ -298,7 +298,7 @@ def test_review_reminders_follow_the_calls_deadline_once(world, make_review, db)
     assert recipients == ["rapporteur@example.org"] * 2
 
 
-def test_query_counts_are_constant(client, login_as, world, make_dossier, make_assignment, make_review, make_user,
+def test_query_counts_are_constant(client, login_as, world, make_dossier, make_assignment, make_scored_review, make_user,
                                    db):
     from tests.integration.test_query_counts import assert_same, queries_for
 
@@ -310,7 +310,7 @@ def test_query_counts_are_constant(client, login_as, world, make_dossier, make_a
             owner = d.pole.memberships[0].user if hasattr(d, "pole") and d.pole.memberships else None
             submission.submit_dossier(d, by=owner or reviewer, now=utcnow())
             db.session.commit()
-            make_review(make_assignment(d, reviewer), [i % 6, 3, 2, 4, 5, 1])
+            make_scored_review(make_assignment(d, reviewer), [i % 6, 3, 2, 4, 5, 1])
             make_assignment(d, colleague)
 
     add(2)
