@@ -230,6 +230,16 @@ def _conflicted(world, db):
     db.session.commit()
 
 
+def _involved_institution(world, db):
+    from ptce_aap.services import accounts
+
+    institution = accounts.get_or_create_institution("Structure porteuse elle-même", "SP")
+    institution.siren = world["dossier"].carrier_siren
+    db.session.add(ConflictOfInterest(reviewer_id=world["reviewer"].id, call_id=world["call"].id,
+                                      institution_id=institution.id, source=ConflictSource.DECLARED))
+    db.session.commit()
+
+
 def _declined(world, db):
     world["mine"].status = AssignmentStatus.DECLINED
     db.session.commit()
@@ -240,7 +250,7 @@ def _unassigned(world, db):
     db.session.commit()
 
 
-@pytest.mark.parametrize("situation", [_conflicted, _declined, _unassigned])
+@pytest.mark.parametrize("situation", [_conflicted, _involved_institution, _declined, _unassigned])
 def test_a_reviewer_without_live_assignment_reaches_nothing(client, login_as, world, make_scored_review, db, situation):
     make_scored_review(world["theirs"], [1, 1, 1, 1, 1, 1], comments=["Commentaire de la collègue"] * 6)
     situation(world, db)
