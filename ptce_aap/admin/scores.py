@@ -68,7 +68,7 @@ def scores_table(call: Call) -> list[ScoreRow]:
         sa.select(Assignment).join(Dossier, Dossier.id == Assignment.dossier_id)
         .where(Dossier.call_id == call.id)
         .options(joinedload(Assignment.reviewer), joinedload(Assignment.institution),
-                 selectinload(Assignment.review).selectinload(Review.scores))
+                 selectinload(Assignment.review))
         .order_by(Assignment.id)).all()
     totals = review_service.submitted_totals(call.id)
     by_dossier, calibration = scores.call_scores(totals, call.disagreement_threshold)

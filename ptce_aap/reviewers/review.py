@@ -1,5 +1,5 @@
-"""The reviewer's scoring page of one dossier (/rapporteur/dossiers/<id>/evaluation): the dossier's
-essentials beside the scoring form, autosaved like the applicants' sections (same script, same optimistic
+"""The reviewer's scoring page of one dossier (/rapporteur/dossiers/<id>/evaluation): the reading view
+(``templates/reading/_dossier.html``) beside the scoring form, autosaved like the applicants' sections (same script, same optimistic
 lock and never-lose-a-word: ``applicants.drafts`` and the field-by-field merge of ``applicants.merge``),
 then submitted after a confirmation. Others' reviews of the dossier are shown once one's own is submitted.
 
@@ -9,7 +9,7 @@ in conflict), JSON autosave included."""
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -18,7 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from ptce_aap.applicants import drafts, merge
-from ptce_aap.domain import geography, scores
+from ptce_aap.domain import scores
 from ptce_aap.enums import Role
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
@@ -35,6 +35,7 @@ from ptce_aap.permissions import (
 )
 from ptce_aap.reviewers import forms
 from ptce_aap.reviewers.blueprint import bp
+from ptce_aap.services import reading as reading_service
 from ptce_aap.services import reviews as review_service
 from ptce_aap.web import domain_error_response, domain_errors, http_error_response, load_or_404, show_on_form
 
@@ -71,9 +72,7 @@ def _render(dossier, assignment, review, form, *, conflict=None, problems=None, 
         editable=review.submitted_at is None, others=others_reviews(dossier, review),
         total=scores.rounded_total(review_service.lines(review, criteria), partial=True),
         draft_state=drafts.draft_state(dossier, DRAFT_SECTION),
-        region_name=getattr(geography.regions().get(dossier.region_code or ""), "name", ""),
-        reading_url=url_for("reviewers.dossier", dossier_id=dossier.id)
-        if "reviewers.dossier" in current_app.view_functions else None,
+        reading=reading_service.build_reading(reading_service.load_dossier(dossier.id)),
         due_at=assignment.due_at or dossier.call.review_deadline_at), status
 
 

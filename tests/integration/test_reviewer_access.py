@@ -267,7 +267,7 @@ def test_applicants_never_see_who_reviews_their_dossier_nor_the_scores(app, clie
     dossier, reviewer = case["dossier"], case["reviewer"]
     assignment = make_assignment(dossier, reviewer)
     criteria = dossier.call.criteria
-    make_review(assignment, scores={c: 4 for c in criteria}, submitted=True,
+    make_review(assignment, scores=dict.fromkeys(criteria, 4), submitted=True,
                 confidential_note="Note confidentielle au comité : réserve sur la gouvernance")
     hidden = ("Paul Lecteur", "lecteur@example.org", "Ministère de l'Économie", "Commentaire cooperation",
               "Note confidentielle au comité", "rapporteur")
