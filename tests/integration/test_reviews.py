@@ -347,3 +347,21 @@ def test_the_running_total_formula_matches_the_domain():
     lines = [Line(2, 4, 3), Line(1, 10, 7)]
     assert rounded_total(lines) == Decimal("72.2")
     assert json.dumps(str(rounded_total(lines))) == '"72.2"'
+
+
+def test_an_expired_form_shows_the_scoring_form_again_with_what_was_typed(client, login_as, world, db):
+    dossier, criteria = world["dossier"], world["criteria"]
+    login_as(world["reviewer"])
+    client.get(url(dossier))
+    typed = form_data(criteria, [2, None, None, None, None, None], comments={0: "Mon commentaire précieux"},
+                      version=1)
+    answer = client.post(url(dossier), headers=AUTOSAVE, data={**typed, "csrf_token": "expire"})
+    assert answer.status_code == 400 and answer.get_json()["expired"] is True
+    answer = client.post(url(dossier), data={**typed, "csrf_token": "expire"})
+    assert answer.status_code == 400
+    page = answer.get_data(as_text=True)
+    assert "Mon commentaire précieux" in page and "Le formulaire avait expiré" in page
+    assert 'data-draft-state="unsaved"' in page
+    db.session.expire_all()
+    review = db.session.scalar(sa.select(Review).filter_by(assignment_id=world["mine"].id))
+    assert review.scores == []
