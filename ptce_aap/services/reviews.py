@@ -12,6 +12,10 @@ What may be saved when:
 
 ``Assignment.status`` follows the review (in progress once started, submitted once handed in, back in
 progress when reopened): the reminders read it. Its writer here is ``_set_progress``.
+
+The dossier follows its reviews (through ``set_dossier_status``): an eligible dossier is *in review* once
+a first review starts, *reviewed* once every live assignment's review is submitted, and back *in review*
+when one is reopened. A review of a decided or withdrawn dossier cannot be reopened.
 """
 
 from __future__ import annotations
@@ -23,13 +27,17 @@ import sqlalchemy as sa
 
 from ptce_aap import audit
 from ptce_aap.domain import scores
-from ptce_aap.enums import AssignmentStatus, Recommendation
+from ptce_aap.enums import AssignmentStatus, DossierStatus, Recommendation
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
 from ptce_aap.models.base import utcnow
 from ptce_aap.models.calls import Criterion
 from ptce_aap.models.reviews import Assignment, Review, ReviewScore
+from ptce_aap.services.dossiers import set_dossier_status
 
+LIVE_EXCLUDED = (AssignmentStatus.DECLINED, AssignmentStatus.DECLINED_CONFLICT)
+CLOSED_DOSSIERS = frozenset({DossierStatus.LAUREATE, DossierStatus.WAITLISTED, DossierStatus.REJECTED,
+                             DossierStatus.WITHDRAWN})
 COMMENT_MAX = 5000
 NOTE_MAX = 5000
 REASON_MAX = 1000
@@ -79,7 +87,19 @@ def start_review(assignment: Assignment, *, by) -> Review:
     _set_progress(assignment, AssignmentStatus.IN_PROGRESS)
     db.session.flush()
     audit.record("review.started", review, actor=by, summary={"after": {"dossier": assignment.dossier_id}})
+    dossier = assignment.dossier
+    if dossier.status == DossierStatus.ELIGIBLE:
+        set_dossier_status(dossier, DossierStatus.IN_REVIEW, by=by, expected_from=DossierStatus.ELIGIBLE)
     return review
+
+
+def _all_submitted(dossier_id: int) -> bool:
+    """Every live assignment of the dossier has a submitted review (and there is at least one)."""
+    rows = db.session.execute(
+        sa.select(Review.submitted_at).select_from(Assignment)
+        .outerjoin(Review, Review.assignment_id == Assignment.id)
+        .where(Assignment.dossier_id == dossier_id, Assignment.status.not_in(LIVE_EXCLUDED))).all()
+    return bool(rows) and all(submitted_at is not None for (submitted_at,) in rows)
 
 
 def check_values(values: ReviewValues, criteria: list[Criterion]) -> None:
@@ -172,6 +192,10 @@ def submit_review(review: Review, *, by, expected_version: int | None = None, no
         raise DomainError(message, field=field)
     review.submitted_at = now or utcnow()
     _set_progress(review.assignment, AssignmentStatus.SUBMITTED)
+    db.session.flush()
+    dossier = review.assignment.dossier
+    if dossier.status == DossierStatus.IN_REVIEW and _all_submitted(dossier.id):
+        set_dossier_status(dossier, DossierStatus.REVIEWED, by=by, expected_from=DossierStatus.IN_REVIEW)
     total = scores.rounded_total(lines(review, criteria))
     audit.record("review.submitted", review, actor=by, summary={"after": {
         "total": str(total), "recommendation": review.recommendation.value}})
@@ -182,6 +206,10 @@ def reopen_review(review: Review, *, by, reason: str) -> None:
     reason = (reason or "").strip()
     if review.submitted_at is None:
         raise DomainError("Cette évaluation n'a pas été remise : elle est déjà modifiable.")
+    dossier = review.assignment.dossier
+    if dossier.status in CLOSED_DOSSIERS:
+        raise DomainError(f"Le dossier est {dossier.status.label.lower()} : ses évaluations ne peuvent plus être "
+                          f"rouvertes.")
     if not reason:
         raise DomainError("Indiquez le motif de la réouverture.", field="reason")
     if len(reason) > REASON_MAX:
@@ -189,6 +217,9 @@ def reopen_review(review: Review, *, by, reason: str) -> None:
     before = review.submitted_at
     review.submitted_at = None
     _set_progress(review.assignment, AssignmentStatus.IN_PROGRESS)
+    if dossier.status == DossierStatus.REVIEWED:
+        set_dossier_status(dossier, DossierStatus.IN_REVIEW, by=by, expected_from=DossierStatus.REVIEWED,
+                           reason=reason)
     audit.record("review.reopened", review, actor=by, summary={
         "before": {"submitted_at": before.isoformat()}, "after": {"submitted_at": None}, "reason": reason})
 

@@ -365,3 +365,44 @@ def test_an_expired_form_shows_the_scoring_form_again_with_what_was_typed(client
     db.session.expire_all()
     review = db.session.scalar(sa.select(Review).filter_by(assignment_id=world["mine"].id))
     assert review.scores == []
+
+
+def test_the_dossier_follows_its_reviews(world, make_scored_review, make_user, db):
+    from ptce_aap.enums import DossierStatus
+    from ptce_aap.errors import DomainError
+    from ptce_aap.services import reviews
+    from ptce_aap.services.dossiers import set_dossier_status
+
+    dossier, reviewer, criteria = world["dossier"], world["reviewer"], world["criteria"]
+    set_dossier_status(dossier, DossierStatus.ELIGIBLE, by=None)
+    db.session.commit()
+    review = reviews.start_review(world["mine"], by=reviewer)
+    assert dossier.status == DossierStatus.IN_REVIEW  # a first review started
+    values = reviews.ReviewValues({c.id: (3, "") for c in criteria}, Recommendation.RESERVED, "")
+    reviews.save_review(review, values, by=reviewer, expected_version=None)
+    reviews.submit_review(review, by=reviewer)
+    assert dossier.status == DossierStatus.IN_REVIEW  # Anne has not submitted yet
+    world["theirs"].status = AssignmentStatus.DECLINED  # she declines: every live review is in
+    db.session.commit()
+    other = reviews.start_review(make_assignment_for(world, make_user, db), by=None)
+    assert other.submitted_at is None and dossier.status == DossierStatus.IN_REVIEW
+    reviews.save_review(other, values, by=None, expected_version=None)
+    reviews.submit_review(other, by=None)
+    assert dossier.status == DossierStatus.REVIEWED
+    admin = make_user("admin@example.org", roles=(Role.ADMIN,))
+    reviews.reopen_review(review, by=admin, reason="À motiver.")
+    assert dossier.status == DossierStatus.IN_REVIEW
+    db.session.commit()
+    set_dossier_status(dossier, DossierStatus.WITHDRAWN, by=None)
+    with pytest.raises(DomainError, match="ne peuvent plus être rouvertes"):
+        reviews.reopen_review(other, by=admin, reason="Trop tard.")
+
+
+def make_assignment_for(world, make_user, db):
+    from ptce_aap.models.reviews import Assignment
+
+    third = make_user("troisieme@example.org", roles=(Role.REVIEWER,), institution="DGCS")
+    assignment = Assignment(dossier_id=world["dossier"].id, reviewer_id=third.id, institution_id=third.institution_id)
+    db.session.add(assignment)
+    db.session.commit()
+    return assignment
