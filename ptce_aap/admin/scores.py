@@ -1,5 +1,5 @@
-"""The admin's scores page of a call (/admin/appels/<slug>/notes): per dossier the weighted mean of its
-submitted reviews, the calibrated score, the spread with its « désaccord » badge and the reviews handed
+"""The admin's scores page of a call (/admin/appels/<slug>/notes, 100 dossiers a page, sorted over the whole
+call): per dossier the weighted mean of its submitted reviews, the calibrated score, the spread with its « désaccord » badge and the reviews handed
 in out of those expected, with the reviewers (names, institutions, totals, confidential notes); sortable,
 exported as CSV. A submitted review can be reopened from here, with a reason (audited).
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -29,7 +30,7 @@ from ptce_aap.models.reviews import Assignment, Review
 from ptce_aap.permissions import DECLINED, can_manage_call, can_reopen_review, require
 from ptce_aap.reviewers.forms import ReopenReviewForm
 from ptce_aap.services import reviews as review_service
-from ptce_aap.web import load_or_404, show_on_form
+from ptce_aap.web import load_or_404, page_arg, show_on_form
 
 SORTS = {
     "moyenne": lambda r: (r.score.mean is None, -(r.score.mean or 0)),
@@ -37,6 +38,7 @@ SORTS = {
     "ecart": lambda r: (r.score.spread is None, -(r.score.spread or 0)),
     "pole": lambda r: (r.dossier.pole_name or "").casefold(),
 }
+PER_PAGE = 100
 EMPTY = scores.DossierScore(None, None, None, False, 0, False)
 
 
@@ -100,10 +102,14 @@ def _sorted(call: Call) -> tuple[list[ScoreRow], str, bool]:
 
 @bp.route("/appels/<slug>/notes")
 def scores_page(slug: str):
-    call = load_or_404(Call, slug=slug, options=(selectinload(Call.criteria),))
+    call = load_or_404(Call, slug=slug)
     require(can_manage_call(current_user, call))
     table, sort, reverse = _sorted(call)
-    return render_template("admin/scores.html", call=call, rows=table, sort=sort, reverse=reverse,
+    pages = max(1, math.ceil(len(table) / PER_PAGE))
+    page = min(page_arg(), pages)
+    args = {"tri": sort} | ({"ordre": "inverse"} if reverse else {})
+    return render_template("admin/scores.html", call=call, rows=table[(page - 1) * PER_PAGE: page * PER_PAGE],
+                           total=len(table), page=page, pages=pages, args=args, sort=sort, reverse=reverse,
                            threshold=call.disagreement_threshold)
 
 

@@ -42,23 +42,22 @@ class Line:
     score: int | None
 
 
-def _fraction(lines: Sequence[Line], *, partial: bool) -> Fraction | None:
-    if not lines or (not partial and any(line.score is None for line in lines)):
-        return None
-    num = sum(line.weight * (line.score or 0) for line in lines)
-    den = sum(line.weight * line.max_score for line in lines)
-    return Fraction(num * SCALE, den)
+def total_from_sums(num: int, den: int) -> Decimal:
+    """``num / den`` on 0..SCALE, with ``num = Σ weight × score`` and ``den = Σ weight × max_score`` (the
+    database sums ``num`` for a whole call at once: ``services.reviews.submitted_totals``)."""
+    value = Fraction(num * SCALE, den)
+    with localcontext() as ctx:
+        ctx.prec = 28
+        return Decimal(value.numerator) / Decimal(value.denominator)
 
 
 def weighted_total(lines: Sequence[Line], *, partial: bool = False) -> Decimal | None:
     """The exact weighted total on 0..SCALE (Decimal at 28 digits); None when a score is missing (with
     ``partial``, a missing score counts as 0: the running total of a review being written)."""
-    value = _fraction(lines, partial=partial)
-    if value is None:
+    if not lines or (not partial and any(line.score is None for line in lines)):
         return None
-    with localcontext() as ctx:
-        ctx.prec = 28
-        return Decimal(value.numerator) / Decimal(value.denominator)
+    return total_from_sums(sum(line.weight * (line.score or 0) for line in lines),
+                           sum(line.weight * line.max_score for line in lines))
 
 
 def rounded_total(lines: Sequence[Line], *, partial: bool = False) -> Decimal | None:

@@ -227,21 +227,20 @@ def reopen_review(review: Review, *, by, reason: str) -> None:
 # --- reading (constant number of queries) ------------------------------------------------------------------
 
 def submitted_totals(call_id: int) -> list[scores.ReviewTotal]:
-    """Every submitted review of the call with its exact weighted total (two queries)."""
-    criteria = {c.id: c for c in db.session.scalars(sa.select(Criterion).where(Criterion.call_id == call_id))}
+    """Every complete submitted review of the call with its exact weighted total: the sums are made by the
+    database, one row per review (two queries whatever the number of reviews)."""
+    criteria = db.session.execute(sa.select(Criterion.weight, Criterion.max_score).where(
+        Criterion.call_id == call_id)).all()
+    den = sum(weight * max_score for weight, max_score in criteria)
+    if not den:
+        return []
     rows = db.session.execute(
-        sa.select(Review.id, Assignment.reviewer_id, Assignment.dossier_id, ReviewScore.criterion_id,
-                  ReviewScore.score)
+        sa.select(Review.id, Assignment.reviewer_id, Assignment.dossier_id,
+                  sa.func.sum(Criterion.weight * ReviewScore.score), sa.func.count(ReviewScore.score))
         .join(Assignment, Assignment.id == Review.assignment_id)
-        .join(ReviewScore, ReviewScore.review_id == Review.id, isouter=True)
-        .join(Criterion, Criterion.id == ReviewScore.criterion_id, isouter=True)
-        .where(Review.submitted_at.is_not(None), Criterion.call_id == call_id)).all()
-    by_review: dict[int, tuple[int, int, dict[int, int | None]]] = {}
-    for review_id, reviewer_id, dossier_id, criterion_id, score in rows:
-        by_review.setdefault(review_id, (reviewer_id, dossier_id, {}))[2][criterion_id] = score
-    totals = []
-    for review_id, (reviewer_id, dossier_id, given) in by_review.items():
-        total = scores.weighted_total([scores.Line(c.weight, c.max_score, given.get(c.id)) for c in criteria.values()])
-        if total is not None:
-            totals.append(scores.ReviewTotal(review_id, reviewer_id, dossier_id, total))
-    return totals
+        .join(ReviewScore, ReviewScore.review_id == Review.id)
+        .join(Criterion, Criterion.id == ReviewScore.criterion_id)
+        .where(Review.submitted_at.is_not(None), Criterion.call_id == call_id)
+        .group_by(Review.id, Assignment.reviewer_id, Assignment.dossier_id)).all()
+    return [scores.ReviewTotal(review_id, reviewer_id, dossier_id, scores.total_from_sums(int(num), den))
+            for review_id, reviewer_id, dossier_id, num, scored in rows if scored == len(criteria)]
