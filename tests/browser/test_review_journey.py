@@ -84,3 +84,21 @@ def test_reviewer_scores_with_autosave_and_submits(page, make_call, make_dossier
     assert review.assignment.status == AssignmentStatus.SUBMITTED
     page.goto("/rapporteur/")
     page.get_by_text("1 / 1 évalués").wait_for()
+    page.screenshot(path=str(ARTIFACTS / "review_dashboard.png"), full_page=True)
+
+    # The admin sees the score, the reviewer and the confidential note.
+    make_user("admin@example.org", roles=(Role.ADMIN,), full_name="Camille Admin")
+    page.get_by_role("button", name="Se déconnecter").click()
+    page.goto("/compte/connexion")
+    page.get_by_label("Adresse électronique").fill("admin@example.org")
+    page.get_by_label(re.compile(r"^Mot de passe")).fill(DEFAULT_PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    page.goto(f"/admin/appels/{call.slug}/dossiers")
+    page.get_by_role("link", name="Notes des dossiers").click()
+    row = page.locator(f"tr[data-dossier='{dossier.id}']")
+    assert row.locator("[data-mean]").inner_text() == "67"
+    row.get_by_text("1 rapporteur").click()
+    row.get_by_text("Louis Rapporteur (ANCT)").wait_for()
+    assert "À discuter en séance." in row.inner_text()
+    check_accessibility(page, context="admin scores page")
+    page.screenshot(path=str(ARTIFACTS / "admin_scores.png"), full_page=True)
