@@ -27,6 +27,7 @@ import sqlalchemy as sa
 
 from ptce_aap import audit
 from ptce_aap.domain import scores
+from ptce_aap.domain.text import one_line
 from ptce_aap.enums import AssignmentStatus, DossierStatus, Recommendation
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
@@ -34,6 +35,8 @@ from ptce_aap.models.base import utcnow
 from ptce_aap.models.calls import Criterion
 from ptce_aap.models.reviews import Assignment, Review, ReviewScore
 from ptce_aap.services.dossiers import set_dossier_status
+from ptce_aap.services.notifications import notify
+from ptce_aap.urls import external_url
 
 LIVE_EXCLUDED = (AssignmentStatus.DECLINED, AssignmentStatus.DECLINED_CONFLICT)
 CLOSED_DOSSIERS = frozenset({DossierStatus.LAUREATE, DossierStatus.WAITLISTED, DossierStatus.REJECTED,
@@ -202,7 +205,8 @@ def submit_review(review: Review, *, by, expected_version: int | None = None, no
 
 
 def reopen_review(review: Review, *, by, reason: str) -> None:
-    """An admin gives a submitted review back to its reviewer, with a reason (audited)."""
+    """An admin gives a submitted review back to its reviewer, with a reason (audited); the reviewer is told
+    by mail (queued in the outbox, sent once the caller commits)."""
     reason = (reason or "").strip()
     if review.submitted_at is None:
         raise DomainError("Cette évaluation n'a pas été remise : elle est déjà modifiable.")
@@ -222,6 +226,12 @@ def reopen_review(review: Review, *, by, reason: str) -> None:
                            reason=reason)
     audit.record("review.reopened", review, actor=by, summary={
         "before": {"submitted_at": before.isoformat()}, "after": {"submitted_at": None}, "reason": reason})
+    reviewer = review.assignment.reviewer
+    notify(reviewer.email, "review_reopened", {
+        "name": one_line(reviewer.display_name, max_length=80), "pole_name": one_line(dossier.pole_name, max_length=200),
+        "call_title": dossier.call.title, "reason": reason,
+        "link": external_url("reviewers.review", dossier_id=dossier.id)},
+        dedupe_key=f"review_reopened:{review.id}:{before:%Y%m%d%H%M%S%f}", user=reviewer)
 
 
 # --- reading (constant number of queries) ------------------------------------------------------------------

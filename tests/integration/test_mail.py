@@ -35,6 +35,8 @@ CONTEXTS = {
     "reviewer_assignment": {"name": "Alex Lefèvre", "count": 3, "call_title": "AAP PTCE 2026",
                             "due_text": "30 avril 2026", "link": "/rapporteur/"},
     "review_reminder": {"name": "Alex Lefèvre", "count": 1, "due_text": "30 avril 2026", "link": "/rapporteur/"},
+    "review_reopened": {"name": "Alex Lefèvre", "pole_name": "Pôle Sud Coop", "call_title": "AAP PTCE 2026",
+                        "reason": "La note 5 n'est pas motivée.", "link": "/rapporteur/dossiers/3/evaluation"},
     "decision": {"name": "Camille Martin", "pole_name": "Pôle Sud Coop", "outcome_text": "lauréat",
                  "amount_text": "50 000 €", "motivation": "Projet solide.\nBon ancrage territorial.",
                  "link": "/porteur/dossiers/3"},
@@ -50,6 +52,7 @@ SUBJECTS = {
     "eligibility_result": "Résultat de l'examen d'éligibilité — Pôle Sud Coop",
     "reviewer_assignment": "3 dossiers à évaluer — AAP PTCE 2026",
     "review_reminder": "Rappel\u00a0: 1 évaluation à rendre avant le 30 avril 2026",
+    "review_reopened": "Votre évaluation de «\u00a0Pôle Sud Coop\u00a0» est rouverte",
     "decision": "Décision sur la candidature de «\u00a0Pôle Sud Coop\u00a0»",
     "publication": "Résultats publiés — AAP PTCE 2026",
 }

@@ -200,6 +200,11 @@ def test_admin_reopens_a_submitted_review_with_a_reason(client, login_as, world,
     assert review.submitted_at is None and review.assignment.status == AssignmentStatus.IN_PROGRESS
     event = db.session.scalar(sa.select(AuditEvent).filter_by(action="review.reopened"))
     assert event.actor_id == admin.id and event.summary["reason"] == "Note 5 non motivée."
+    from ptce_aap.models.outbox import Notification
+
+    [mail] = db.session.scalars(sa.select(Notification).filter_by(template="review_reopened")).all()
+    assert mail.recipient == "rapporteur@example.org" and mail.context["reason"] == "Note 5 non motivée."
+    assert mail.context["link"].endswith(url(world["dossier"]))
     # Not submitted any more: nothing to reopen.
     assert client.post(f"/admin/evaluations/{review.id}/reouvrir", data={"reason": "x"}).status_code == 403
     # The reviewer can edit it again.
