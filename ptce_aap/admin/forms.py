@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import TextAreaField
+from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from ptce_aap.fields import ChoiceRadioField, CleanForm
@@ -30,3 +30,23 @@ class OverrideForm(CleanForm):
     @property
     def is_eligible(self) -> bool:
         return self.verdict.data == "eligible"
+
+
+class CriterionForm(CleanForm):
+    """One criterion of a call's grid. Weight and maximum are typed as text and checked by ``services.grid``
+    (a clear message beside the field, what was typed kept)."""
+
+    code = StringField(_l("Code"), validators=[Length(max=60)])
+    label = StringField(_l("Intitulé du critère"), validators=[Length(max=300)])
+    guidance = TextAreaField(_l("Indications pour les rapporteurs"), validators=[Length(max=3000)])
+    weight = StringField(_l("Poids"), validators=[Length(max=20)])
+    max_score = StringField(_l("Note maximale"), validators=[Length(max=20)], default="5")
+
+    def values(self) -> dict:
+        return {name: getattr(self, name).data for name in ("code", "label", "guidance", "weight", "max_score")}
+
+
+class MoveForm(CleanForm):
+    """Move a criterion one place up or down."""
+
+    direction = StringField()

@@ -16,7 +16,9 @@ from ptce_aap.services import reading as reading_service
 from ptce_aap.web import load_or_404
 
 
-def _readable(dossier_id: int, *, full: bool = True) -> Dossier:
+def readable_dossier(dossier_id: int, *, full: bool = True) -> Dossier:
+    """The dossier if the current reviewer may read it (404 otherwise); ``full``: with everything the reading
+    view shows (``services.reading.READING_OPTIONS``). For every reviewer page of a dossier."""
     dossier = load_or_404(Dossier, dossier_id, options=reading_service.READING_OPTIONS if full else ())
     require(can_read_as_reviewer(current_user, dossier))
     return dossier
@@ -24,21 +26,21 @@ def _readable(dossier_id: int, *, full: bool = True) -> Dossier:
 
 @bp.route("/dossiers/<int:dossier_id>")
 def dossier(dossier_id: int):
-    d = _readable(dossier_id)
+    d = readable_dossier(dossier_id)
     return render_template("reviewers/dossier.html", dossier=d, call=d.call,
                            reading=reading_service.build_reading(d), download_endpoint="reviewers.download_attachment")
 
 
 @bp.route("/dossiers/<int:dossier_id>/impression")
 def dossier_print(dossier_id: int):
-    d = _readable(dossier_id)
+    d = readable_dossier(dossier_id)
     return render_template("reading/print.html", dossier=d, reading=reading_service.build_reading(d),
                            back_url_endpoint="reviewers.dossier", printing=True, now=utcnow())
 
 
 @bp.route("/dossiers/<int:dossier_id>/pieces/<int:attachment_id>/telecharger")
 def download_attachment(dossier_id: int, attachment_id: int):
-    d = _readable(dossier_id, full=False)
+    d = readable_dossier(dossier_id, full=False)
     attachment = load_or_404(Attachment, attachment_id, dossier_id=d.id)
     require(can_download_attachment(current_user, attachment))
     return serve_attachment(attachment)

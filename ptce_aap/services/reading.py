@@ -40,8 +40,9 @@ READING_OPTIONS = (
     selectinload(Dossier.call).selectinload(Call.categories),
 )
 
-# Audit events shown in an admin's history of the dossier: on the dossier itself and on its documents.
-AUDITED_TYPES = ("dossiers", "attachments")
+# Audit events shown in an admin's history of the dossier (on the dossier itself and on its documents): the
+# latest ones only.
+EVENTS_SHOWN = 200
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ class Reading:
     checks: list[tuple[EligibilityCheck, User | None]]
     transitions: list[DossierTransition]
     events: list[tuple[AuditEvent, User | None]] = field(default_factory=list)
+    event_count: int = 0
     rule_labels: dict[str, str] = field(default_factory=lambda: RULE_LABELS)
 
     @property
@@ -102,15 +104,18 @@ def _documents(dossier: Dossier, document_types: list[DocumentType]) -> list[Doc
     return groups
 
 
-def _events(dossier: Dossier) -> list[tuple[AuditEvent, User | None]]:
-    """The audit trail of the dossier and of its documents, oldest first, each with its actor."""
+def _events(dossier: Dossier) -> tuple[list[tuple[AuditEvent, User | None]], int]:
+    """The latest ``EVENTS_SHOWN`` audit events of the dossier and of its documents, oldest first, each with its
+    actor, and how many there are in all (a draft saved automatically for weeks has thousands)."""
     attachment_ids = [str(a.id) for a in dossier.attachments]
     on_dossier = sa.and_(AuditEvent.object_type == "dossiers", AuditEvent.object_id == str(dossier.id))
     on_documents = sa.and_(AuditEvent.object_type == "attachments", AuditEvent.object_id.in_(attachment_ids))
-    return [tuple(row) for row in db.session.execute(
-        sa.select(AuditEvent, User).outerjoin(User, User.id == AuditEvent.actor_id)
-        .where(sa.or_(on_dossier, on_documents) if attachment_ids else on_dossier)
-        .order_by(AuditEvent.at, AuditEvent.id)).all()]
+    condition = sa.or_(on_dossier, on_documents) if attachment_ids else on_dossier
+    total = db.session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(condition)) or 0
+    rows = db.session.execute(
+        sa.select(AuditEvent, User).outerjoin(User, User.id == AuditEvent.actor_id).where(condition)
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(EVENTS_SHOWN)).all()
+    return [tuple(row) for row in reversed(rows)], total
 
 
 def _checks(dossier: Dossier) -> list[tuple[EligibilityCheck, User | None]]:
@@ -135,6 +140,7 @@ def build_reading(dossier: Dossier, *, with_audit: bool = False) -> Reading:
     resources = [ln for ln in dossier.financing_lines if ln.kind == FinancingKind.RESOURCE]
     total_expenses, total_resources = totals(dossier.financing_lines)
     cooperation_labels = {m.value: m.label for m in CooperationForm}
+    events, event_count = _events(dossier) if with_audit else ([], 0)
     return Reading(
         dossier=dossier, call=call,
         category=next((c for c in call.categories if c.code == dossier.category_code), None),
@@ -150,5 +156,5 @@ def build_reading(dossier: Dossier, *, with_audit: bool = False) -> Reading:
         latest_check=checks[0][0] if checks else None,
         latest_run=next((check for check, _actor in checks if not check.is_override), None),
         checks=checks, transitions=list(dossier.transitions),
-        events=_events(dossier) if with_audit else [],
+        events=events, event_count=event_count,
     )

@@ -361,6 +361,43 @@ def test_review_start_save_submit_reopen(trail, db, make_dossier, make_user, mak
     expect(trail, "review.reopened", review, actor=admin_user,
            summary={"before": {"submitted_at": submitted_at}, "after": {"submitted_at": None},
                     "reason": "Commentaires manquants."})
+def test_grid_editing_and_its_freeze(trail, db, admin_user, make_call, make_dossier, make_user):
+    """Issue 10: the grid editor's changes, and the freeze that the first review of the call marks."""
+    from ptce_aap.models.reviews import Assignment, Review
+    from ptce_aap.services import grid
+
+    call = make_call()
+    dossier = make_dossier(call=call, complete=True)
+    call.status = CallStatus.DRAFT  # a grid is edited in draft; the dossier only serves the review below
+    db.session.commit()
+    with trail.request():
+        criterion = grid.add_criterion(call, {"code": "numerique", "label": "Numérique", "guidance": "",
+                                              "weight": "10", "max_score": "5"}, by=admin_user)
+    expect(trail, "criterion.created", criterion, actor=admin_user, summary={"call": call.slug, "after": {
+        "code": "numerique", "label": "Numérique", "guidance": "", "weight": 10, "max_score": 5, "position": 6}})
+    with trail.request():
+        grid.update_criterion(criterion, {"code": "numerique", "label": "Numérique", "weight": "12",
+                                          "max_score": "5"}, by=admin_user)
+    expect(trail, "criterion.updated", criterion, actor=admin_user,
+           summary={"call": call.slug, "before": {"weight": 10}, "after": {"weight": 12}})
+    with trail.request():
+        grid.move_criterion(criterion, -1, by=admin_user)
+    expect(trail, "criterion.moved", criterion, actor=admin_user,
+           summary={"call": call.slug, "before": {"position": 6}, "after": {"position": 5}})
+    with trail.request():
+        grid.delete_criterion(criterion, by=admin_user)
+    expect(trail, "criterion.deleted", criterion, actor=admin_user)
+    with trail.request():
+        grid.reset_to_default(call, by=admin_user)
+    expect(trail, "call.grid_reset", call, actor=admin_user)
+
+    reviewer = make_user(roles=(Role.REVIEWER,))
+    with trail.request():
+        assignment = Assignment(dossier_id=dossier.id, reviewer_id=reviewer.id)
+        db.session.add(assignment)
+        db.session.flush()
+        db.session.add(Review(assignment_id=assignment.id))
+    expect(trail, "call.grid_frozen", call, actor=reviewer)
 
 
 # --- the walk covers every audited action ---------------------------------------------------------------

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 from werkzeug.routing import AnyConverter, IntegerConverter
 
-from ptce_aap.enums import Role
+from ptce_aap.enums import CallStatus, Role
 from ptce_aap.models.base import utcnow
 
 PASSWORD = "Mot-de-passe-2026!"
@@ -184,6 +184,9 @@ def world(app, db, make_call, make_dossier, make_user, smtp, worker):
         assignment = Assignment(dossier_id=submitted.id, reviewer_id=person.id)
         db.session.add(Review(assignment=assignment, recommendation=Recommendation.FAVORABLE, submitted_at=done,
                               scores=[ReviewScore(criterion_id=c.id, score=3) for c in call.criteria]))
+    # A call in preparation: its grid can still be edited (add, edit, move, delete, restore the default).
+    draft = make_call(slug="ptce-brouillon", title="Appel en préparation", status=CallStatus.DRAFT)
+    draft.criteria[0].weight = 30  # not the default grid any more: the page offers to restore it
     db.session.commit()
     return {
         "anonymous": (anonymous, ["/", "/appels", "/compte/connexion", "/compte/inscription",

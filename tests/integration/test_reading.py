@@ -71,6 +71,19 @@ def test_admin_reads_every_part_of_a_dossier(client, login_as, submitted, admin_
         assert f"/admin/dossiers/{submitted.id}/pieces/{attachment.id}/telecharger" in text
 
 
+def test_the_audit_trail_shows_the_latest_events_only(client, login_as, submitted, admin_user, monkeypatch):
+    from ptce_aap.services import reading
+
+    monkeypatch.setattr(reading, "EVENTS_SHOWN", 2)
+    login_as(admin_user)
+    text = _text(client.get(f"/admin/dossiers/{submitted.id}/lecture"))
+    _events, total = reading._events(submitted)
+    assert total > 2
+    assert f"Les 2 événements les plus récents sur {total}." in text
+    assert text.count('data-action="') == 2
+    assert 'data-action="dossier.eligibility_checked"' in text  # the latest is kept
+
+
 def test_the_admin_pages_link_to_the_reading_view(client, login_as, submitted, admin_user):
     login_as(admin_user)
     link = f"/admin/dossiers/{submitted.id}/lecture"
