@@ -187,6 +187,39 @@ def reviewer_assignment(user, dossier) -> Assignment | None:
     return assignment
 
 
+def reviewer_blocked_dossiers(user, dossiers) -> set[int]:
+    """The ids of ``dossiers`` that ``reviewer_assignment``'s conflict rule hides from ``user``: the same rule
+    (pole, SIREN, department, involved institution, co-editor), in at most four queries for a whole list (the
+    reviewer's dashboard), whatever its length. Keep both in step."""
+    dossiers = list(dossiers)
+    if not dossiers or not getattr(user, "is_authenticated", False):
+        return set()
+    call_ids = {d.call_id for d in dossiers}
+    conflicts = db.session.scalars(sa.select(ConflictOfInterest).where(
+        ConflictOfInterest.reviewer_id == user.id, ConflictOfInterest.cleared_at.is_(None),
+        ConflictOfInterest.call_id.in_(call_ids))).all()
+    own_poles = set(db.session.scalars(sa.select(PoleMembership.pole_id).where(PoleMembership.user_id == user.id)))
+    institution_sirens = dict(db.session.execute(sa.select(Institution.id, Institution.siren).where(
+        Institution.id.in_({c.institution_id for c in conflicts if c.institution_id}))).all()) \
+        if any(c.institution_id for c in conflicts) else {}
+    sirens: dict[int, set[str]] = {}
+    if conflicts:
+        for dossier_id, siren in db.session.execute(sa.select(Member.dossier_id, Member.siren).where(
+                Member.dossier_id.in_([d.id for d in dossiers]), Member.siren != "")):
+            sirens.setdefault(dossier_id, set()).add(siren)
+    blocked = set()
+    for d in dossiers:
+        names = sirens.get(d.id, set()) | ({d.carrier_siren} if d.carrier_siren else set())
+        departments = {x for x in (d.departments or []) if x}
+        if d.pole_id in own_poles or any(
+                c.call_id == d.call_id and (c.pole_id == d.pole_id or (c.siren and c.siren in names)
+                                            or (c.department and c.department in departments)
+                                            or (institution_sirens.get(c.institution_id) or None) in names)
+                for c in conflicts):
+            blocked.add(d.id)
+    return blocked
+
+
 def _is_reviewer_of(user, dossier) -> bool:
     return has_role(user, Role.REVIEWER) and reviewer_assignment(user, dossier) is not None
 
@@ -281,6 +314,19 @@ def can_rank_regional_group(user, group, dossiers) -> bool:
     mine = regional_group_of(user, group.call)
     return (mine is not None and mine.id == group.id
             and not conflicted_dossier_ids(user, [d for d in dossiers if is_routed_to(d, group)]))
+
+
+def can_reopen_review(user, review: Review) -> bool:
+    """An admin reopens a submitted review (with a reason, audited)."""
+    return has_role(user, Role.ADMIN) and review.submitted_at is not None
+
+
+def can_see_others_reviews(user, dossier, own: Review | None) -> bool:
+    """Admins always; a reviewer of the dossier once their own review of it is submitted (never before:
+    the others' scores must not anchor theirs). Confidential notes stay for admins."""
+    if has_role(user, Role.ADMIN):
+        return True
+    return own is not None and own.submitted_at is not None and _is_reviewer_of(user, dossier)
 
 
 # --- every role ---------------------------------------------------------------------------------------

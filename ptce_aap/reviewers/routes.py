@@ -1,10 +1,7 @@
 """Reviewer (rapporteur) pages."""
 
-from flask import render_template
+from flask import render_template  # noqa: F401  (the pages added here)
 
-from ptce_aap.reviewers.blueprint import bp
+from ptce_aap.reviewers.blueprint import bp  # noqa: F401
 
-
-@bp.route("/")
-def dashboard():
-    return render_template("reviewers/dashboard.html")
+# The dashboard (``reviewers.dashboard``) and the scoring form (``reviewers.review``) have their own modules.

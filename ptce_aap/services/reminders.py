@@ -71,11 +71,14 @@ REVIEW_REMINDERS = [("J-7", timedelta(days=7)), ("J-2", timedelta(days=2))]
 
 def review_reminders(now: datetime) -> None:
     """One mail per reviewer with assignments due within 7 (then 2) days and not yet handed in, counting
-    them; the dedupe key (reviewer, due date, threshold) means once per threshold."""
+    them; the dedupe key (reviewer, due date, threshold) means once per threshold. An assignment is due at
+    its own ``due_at``, else at its call's ``review_deadline_at``."""
+    due = sa.func.coalesce(Assignment.due_at, Call.review_deadline_at)
     rows = db.session.execute(
-        sa.select(Assignment.reviewer_id, sa.func.min(Assignment.due_at), sa.func.count(Assignment.id))
+        sa.select(Assignment.reviewer_id, sa.func.min(due), sa.func.count(Assignment.id))
+        .join(Dossier, Dossier.id == Assignment.dossier_id).join(Call, Call.id == Dossier.call_id)
         .where(Assignment.status.in_([AssignmentStatus.ASSIGNED, AssignmentStatus.IN_PROGRESS]),
-               Assignment.due_at > now, Assignment.due_at <= now + timedelta(days=7))
+               due > now, due <= now + timedelta(days=7))
         .group_by(Assignment.reviewer_id)).all()
     for reviewer_id, due_at, count in rows:
         left = due_at - now

@@ -471,6 +471,36 @@ def test_pool_and_conflicts(trail, db, admin_user, make_call, make_dossier, make
     expect(trail, "pool.member_removed", member, actor=admin_user,
            summary={"before": state | {"capacity": 7, "regional_group_id": group.id,
                                        "email": "rapporteur-coi@exemple.fr", "call_id": call.id}})
+# --- reviews ---------------------------------------------------------------------------------------------
+
+def test_review_start_save_submit_reopen(trail, db, make_dossier, make_user, make_assignment, admin_user):
+    from ptce_aap.enums import Recommendation
+    from ptce_aap.services import reviews
+
+    reviewer = make_user("relecteur@example.org", roles=(Role.REVIEWER,), institution="ANCT")
+    dossier = make_dossier(complete=True)
+    assignment = make_assignment(dossier, reviewer)
+    with trail.request():
+        review = reviews.start_review(assignment, by=reviewer)
+    expect(trail, "review.started", review, actor=reviewer, summary={"after": {"dossier": dossier.id}})
+    criteria = list(dossier.call.criteria)
+    values = reviews.ReviewValues(scores={c.id: (3, "") for c in criteria},
+                                  recommendation=Recommendation.RESERVED, confidential_note="")
+    with trail.request():
+        reviews.save_review(review, values, by=reviewer, expected_version=review.version)
+    expect(trail, "review.updated", review, actor=reviewer,
+           summary={"fields": [f"score:{c.code}" for c in criteria] + ["recommendation"]})
+    with trail.request():
+        reviews.submit_review(review, by=reviewer)
+    # every criterion at 3 / 5: 60 / 100
+    expect(trail, "review.submitted", review, actor=reviewer,
+           summary={"after": {"total": "60", "recommendation": "reserve"}})
+    submitted_at = review.submitted_at.isoformat()
+    with trail.request():
+        reviews.reopen_review(review, by=admin_user, reason="Commentaires manquants.")
+    expect(trail, "review.reopened", review, actor=admin_user,
+           summary={"before": {"submitted_at": submitted_at}, "after": {"submitted_at": None},
+                    "reason": "Commentaires manquants."})
 def test_grid_editing_and_its_freeze(trail, db, admin_user, make_call, make_dossier, make_user):
     """Issue 10: the grid editor's changes, and the freeze that the first review of the call marks."""
     from ptce_aap.models.reviews import Assignment, Review

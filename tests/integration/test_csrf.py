@@ -135,7 +135,9 @@ def world(app, db, make_call, make_dossier, make_user, smtp, worker):
     admin = make_user("admin@example.org", roles=(Role.ADMIN,), full_name="Camille Admin")
     reviewer = make_user("rapporteur@example.org", roles=(Role.REVIEWER,), institution="ANCT",
                          full_name="Louis Rapporteur")
-    call = make_call(slug="ptce-2027", title="Appel à projets PTCE 2027", has_regional_instruction=True)
+    # Four reviewers per dossier: the submitted one has three below, the automatic proposal adds the spare.
+    call = make_call(slug="ptce-2027", title="Appel à projets PTCE 2027", has_regional_instruction=True,
+                     reviewers_per_dossier=4)
     make_call(slug="ptce-2020", title="Appel clos", opens_at=utcnow().replace(year=2020),
               closes_at=utcnow().replace(year=2020, month=12), has_regional_instruction=True)
     make_dossier(call=call, owner=applicant, pole_name="Pôle brouillon")
@@ -182,7 +184,7 @@ def world(app, db, make_call, make_dossier, make_user, smtp, worker):
     clients = {role: _login(app, email) for role, email in [
         ("applicant", applicant.email), ("other", other.email), ("coeditor", coeditor.email),
         ("admin", "admin@example.org"), ("reviewer", "rapporteur@example.org"),
-        ("regional", "regional@example.org")]}
+        ("regional", "regional@example.org"), ("second", "rapporteuse@example.org")]}
     invite = f"/porteur/dossiers/{complete.id}/coediteurs"
     for email in ("invitee@example.org", coeditor.email):  # one stays pending, so it can be cancelled
         assert clients["applicant"].post(invite, data={"email": email}).status_code == 302
@@ -204,6 +206,20 @@ def world(app, db, make_call, make_dossier, make_user, smtp, worker):
     smtp.wait_for(5)
     verification = smtp.to("nouvelle@example.org")  # its page asks for the password in a POST form
     clients["admin"].post(f"/admin/appels/{call.slug}/eligibilite")  # a re-run, for its progress page
+    # Reviews: the reviewer's complete draft (its form and its submit confirmation), a colleague's submitted
+    # review (the admin's reopen form on the scores page).
+    from ptce_aap.enums import Recommendation
+    from ptce_aap.models.reviews import Review, ReviewScore
+
+    # The second reviewer writes the draft (the regional reviewer's assignment stays without review: the
+    # decline form); a spare pool member stays unassigned (the admin's « add a reviewer » form).
+    colleague = make_user("collegue@example.org", roles=(Role.REVIEWER,), institution="CDC")
+    spare = make_user("renfort@example.org", roles=(Role.REVIEWER,), institution="Ministère de la Culture")
+    db.session.add(ReviewerPoolMember(call_id=call.id, user_id=spare.id, institution_id=spare.institution_id))
+    for person, done in ((second, None), (colleague, utcnow())):
+        assignment = Assignment(dossier_id=submitted.id, reviewer_id=person.id, institution_id=person.institution_id)
+        db.session.add(Review(assignment=assignment, recommendation=Recommendation.FAVORABLE, submitted_at=done,
+                              scores=[ReviewScore(criterion_id=c.id, score=3) for c in call.criteria]))
     # A call in preparation: its grid can still be edited (add, edit, move, delete, restore the default).
     draft = make_call(slug="ptce-brouillon", title="Appel en préparation", status=CallStatus.DRAFT)
     draft.criteria[0].weight = 30  # not the default grid any more: the page offers to restore it
@@ -217,9 +233,11 @@ def world(app, db, make_call, make_dossier, make_user, smtp, worker):
         "applicant": (clients["applicant"], ["/porteur/", _link(to_applicant, "/porteur/invitations/"), "/admin/",
                                              f"/porteur/dossiers/{theirs.id}"]),
         "coeditor": (clients["coeditor"], ["/porteur/"]),
-        "admin": (clients["admin"], ["/admin/", "/admin/notifications", "/porteur/"]),
+        "admin": (clients["admin"], ["/admin/", "/admin/notifications", "/porteur/",
+                                     f"/admin/appels/{call.slug}/notes"]),
         "reviewer": (clients["reviewer"], ["/rapporteur/"]),
         "regional": (clients["regional"], ["/rapporteur/", f"/rapporteur/dossiers/{submitted.id}/declin"]),
+        "second": (clients["second"], ["/rapporteur/", f"/rapporteur/dossiers/{submitted.id}/evaluation/remise"]),
     }
 
 

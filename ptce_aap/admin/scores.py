@@ -1,0 +1,162 @@
+"""The admin's scores page of a call (/admin/appels/<slug>/notes, 100 dossiers a page, sorted over the whole
+call): per dossier the weighted mean of its submitted reviews, the calibrated score, the spread with its « désaccord » badge and the reviews handed
+in out of those expected, with the reviewers (names, institutions, totals, confidential notes); sortable,
+exported as CSV. A submitted review can be reopened from here, with a reason (audited).
+
+The page reads a constant number of queries whatever the number of dossiers (``scores_table``)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask import Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy.orm import joinedload, selectinload
+
+from ptce_aap.admin.blueprint import bp
+from ptce_aap.domain import scores
+from ptce_aap.enums import DossierStatus
+from ptce_aap.errors import DomainError
+from ptce_aap.extensions import db
+from ptce_aap.models.calls import Call
+from ptce_aap.models.dossiers import Dossier
+from ptce_aap.models.reviews import Assignment, Review
+from ptce_aap.permissions import DECLINED, can_manage_call, can_reopen_review, require
+from ptce_aap.reviewers.forms import ReopenReviewForm
+from ptce_aap.services import reviews as review_service
+from ptce_aap.web import load_or_404, page_arg, show_on_form
+
+SORTS = {
+    "moyenne": lambda r: (r.score.mean is None, -(r.score.mean or 0)),
+    "calibree": lambda r: (r.score.calibrated is None, -(r.score.calibrated or 0)),
+    "ecart": lambda r: (r.score.spread is None, -(r.score.spread or 0)),
+    "pole": lambda r: (r.dossier.pole_name or "").casefold(),
+}
+PER_PAGE = 100
+EMPTY = scores.DossierScore(None, None, None, False, 0, False)
+
+
+@dataclass
+class ReviewerLine:
+    assignment: Assignment
+    total: Decimal | None = None
+    calibrated: Decimal | None = None
+    uncalibrated: bool = False
+
+
+@dataclass
+class ScoreRow:
+    dossier: Dossier
+    score: scores.DossierScore = EMPTY
+    reviewers: list[ReviewerLine] = field(default_factory=list)
+
+    @property
+    def expected(self) -> int:
+        return sum(1 for line in self.reviewers if line.assignment.status not in DECLINED)
+
+
+def scores_table(call: Call) -> list[ScoreRow]:
+    """Every submitted (non-draft) dossier of the call with its score and its reviewers, in five queries."""
+    dossiers = db.session.scalars(sa.select(Dossier).where(
+        Dossier.call_id == call.id, Dossier.status != DossierStatus.DRAFT)).all()
+    rows = {d.id: ScoreRow(d) for d in dossiers}
+    assignments = db.session.scalars(
+        sa.select(Assignment).join(Dossier, Dossier.id == Assignment.dossier_id)
+        .where(Dossier.call_id == call.id)
+        .options(joinedload(Assignment.reviewer), joinedload(Assignment.institution),
+                 selectinload(Assignment.review))
+        .order_by(Assignment.id)).all()
+    totals = review_service.submitted_totals(call.id)
+    by_dossier, calibration = scores.call_scores(totals, call.disagreement_threshold)
+    total_of = {t.review_id: t.total for t in totals}
+    for assignment in assignments:
+        row = rows.get(assignment.dossier_id)
+        if row is None:
+            continue
+        review = assignment.review
+        line = ReviewerLine(assignment)
+        if review is not None and review.id in total_of:
+            line.total = scores.rounded(total_of[review.id])
+            line.calibrated = scores.rounded(calibration.calibrated[review.id])
+            line.uncalibrated = assignment.reviewer_id in calibration.uncalibrated_reviewers
+        row.reviewers.append(line)
+    for dossier_id, score in by_dossier.items():
+        if dossier_id in rows:
+            rows[dossier_id].score = score
+    return list(rows.values())
+
+
+def _sorted(call: Call) -> tuple[list[ScoreRow], str, bool]:
+    sort = request.args.get("tri", "moyenne")
+    sort = sort if sort in SORTS else "moyenne"
+    reverse = request.args.get("ordre") == "inverse"
+    table = sorted(scores_table(call), key=SORTS[sort], reverse=reverse)
+    return table, sort, reverse
+
+
+@bp.route("/appels/<slug>/notes")
+def scores_page(slug: str):
+    call = load_or_404(Call, slug=slug)
+    require(can_manage_call(current_user, call))
+    table, sort, reverse = _sorted(call)
+    pages = max(1, math.ceil(len(table) / PER_PAGE))
+    page = min(page_arg(), pages)
+    args = {"tri": sort} | ({"ordre": "inverse"} if reverse else {})
+    return render_template("admin/scores.html", call=call, rows=table[(page - 1) * PER_PAGE: page * PER_PAGE],
+                           total=len(table), page=page, pages=pages, args=args, sort=sort, reverse=reverse,
+                           threshold=call.disagreement_threshold)
+
+
+def _number(value) -> str:
+    return "" if value is None else str(value).replace(".", ",")
+
+
+@bp.route("/appels/<slug>/notes.csv")
+def scores_csv(slug: str):
+    call = load_or_404(Call, slug=slug)
+    require(can_manage_call(current_user, call))
+    table, _sort, _reverse = _sorted(call)
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";")
+    writer.writerow([_("Dossier"), _("Pôle"), _("Moyenne pondérée (/100)"), _("Note calibrée (/100)"),
+                     _("Écart (part de l'échelle)"), _("Désaccord"), _("Évaluations remises"),
+                     _("Évaluations attendues"), _("Rapporteurs")])
+    for row in table:
+        people = " | ".join(
+            f"{line.assignment.reviewer.display_name} ({_institution(line.assignment)}) : {_number(line.total)}"
+            for line in row.reviewers if line.assignment.status not in DECLINED)
+        writer.writerow([row.dossier.id, row.dossier.pole_name, _number(row.score.mean),
+                         _number(row.score.calibrated), _number(row.score.spread),
+                         _("oui") if row.score.disagreement else _("non"), row.score.submitted, row.expected, people])
+    return Response("\ufeff" + out.getvalue(), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="notes-{call.slug}.csv"'})
+
+
+def _institution(assignment: Assignment) -> str:
+    institution = assignment.institution or assignment.reviewer.institution
+    return institution.name if institution else "—"
+
+
+@bp.route("/evaluations/<int:review_id>/reouvrir", methods=["GET", "POST"])
+def reopen_review(review_id: int):
+    review = load_or_404(Review, review_id)
+    require(can_reopen_review(current_user, review), hide=False)
+    call = review.assignment.dossier.call
+    form = ReopenReviewForm()
+    if form.validate_on_submit():
+        try:
+            review_service.reopen_review(review, by=current_user, reason=form.reason.data)
+            db.session.commit()
+        except DomainError as exc:
+            show_on_form(exc, form)
+        else:
+            flash(_("L'évaluation est rouverte : son rapporteur peut de nouveau la modifier."), "success")
+            return redirect(url_for("admin.scores_page", slug=call.slug))
+    return render_template("admin/reopen_review.html", review=review, call=call, form=form,
+                           institution=_institution(review.assignment)), 200 if request.method == "GET" else 422

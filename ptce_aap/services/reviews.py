@@ -1,0 +1,256 @@
+"""The one write path of reviews: start, save (autosave and button, under the optimistic lock), submit
+(locked afterwards), reopen by an admin. Views check who (``permissions.can_edit_review``,
+``reviewer_assignment``, ``can_reopen_review``); this module checks the state and the values, audits every
+change and never commits.
+
+What may be saved when:
+- any save (autosave included): a score is an integer in 0..criterion.max_score (or none yet); a draft may
+  be incomplete, so nothing else is refused while the reviewer writes;
+- submit: every criterion scored, a comment for every score at either end of the scale (0 or the maximum:
+  the committee's decisions must be motivated), a recommendation. ``submission_problems`` lists what is
+  missing, field by field, for the form to show them all at once.
+
+``Assignment.status`` follows the review (in progress once started, submitted once handed in, back in
+progress when reopened): the reminders read it. Its writer here is ``_set_progress``.
+
+The dossier follows its reviews (through ``set_dossier_status``): an eligible dossier is *in review* once
+a first review starts, *reviewed* once every live assignment's review is submitted, and back *in review*
+when one is reopened. A review of a decided or withdrawn dossier cannot be reopened.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from ptce_aap import audit
+from ptce_aap.domain import scores
+from ptce_aap.domain.text import one_line
+from ptce_aap.enums import AssignmentStatus, DossierStatus, Recommendation
+from ptce_aap.errors import DomainError
+from ptce_aap.extensions import db
+from ptce_aap.models.base import utcnow
+from ptce_aap.models.calls import Criterion
+from ptce_aap.models.reviews import Assignment, Review, ReviewScore
+from ptce_aap.services.dossiers import set_dossier_status
+from ptce_aap.services.notifications import notify
+from ptce_aap.urls import external_url
+
+LIVE_EXCLUDED = (AssignmentStatus.DECLINED, AssignmentStatus.DECLINED_CONFLICT)
+CLOSED_DOSSIERS = frozenset({DossierStatus.LAUREATE, DossierStatus.WAITLISTED, DossierStatus.REJECTED,
+                             DossierStatus.WITHDRAWN})
+COMMENT_MAX = 5000
+NOTE_MAX = 5000
+REASON_MAX = 1000
+
+
+class ReviewConflict(DomainError):
+    """The review changed since the form was loaded (another tab): nothing is lost, the versions are compared."""
+
+    def __init__(self, current_version: int):
+        super().__init__("Cette évaluation a été modifiée entre-temps, dans un autre onglet. Vos saisies n'ont "
+                         "pas été perdues : comparez les deux versions ci-dessous.")
+        self.current_version = current_version
+
+
+@dataclass
+class ReviewValues:
+    """What the form carries: per criterion id a score (None: not yet) and a comment; the recommendation
+    (None: not yet) and the confidential note to the committee."""
+
+    scores: dict[int, tuple[int | None, str]]
+    recommendation: Recommendation | None
+    confidential_note: str
+
+
+def criteria_of(review_or_assignment) -> list[Criterion]:
+    assignment = getattr(review_or_assignment, "assignment", review_or_assignment)
+    return list(assignment.dossier.call.criteria)
+
+
+def lines(review: Review, criteria: list[Criterion]) -> list[scores.Line]:
+    by_criterion = {s.criterion_id: s.score for s in review.scores}
+    return [scores.Line(c.weight, c.max_score, by_criterion.get(c.id)) for c in criteria]
+
+
+def _set_progress(assignment: Assignment, status: AssignmentStatus) -> None:
+    assignment.status = status
+
+
+def start_review(assignment: Assignment, *, by) -> Review:
+    """The assignment's review, created (empty) the first time the reviewer opens the form."""
+    if assignment.review is not None:
+        return assignment.review
+    if assignment.status in (AssignmentStatus.DECLINED, AssignmentStatus.DECLINED_CONFLICT):
+        raise DomainError("Vous avez décliné ce dossier : vous ne pouvez pas l'évaluer.")
+    review = Review(assignment=assignment)
+    db.session.add(review)
+    _set_progress(assignment, AssignmentStatus.IN_PROGRESS)
+    db.session.flush()
+    audit.record("review.started", review, actor=by, summary={"after": {"dossier": assignment.dossier_id}})
+    dossier = assignment.dossier
+    if dossier.status == DossierStatus.ELIGIBLE:
+        set_dossier_status(dossier, DossierStatus.IN_REVIEW, by=by, expected_from=DossierStatus.ELIGIBLE)
+    return review
+
+
+def _all_submitted(dossier_id: int) -> bool:
+    """Every live assignment of the dossier has a submitted review (and there is at least one)."""
+    rows = db.session.execute(
+        sa.select(Review.submitted_at).select_from(Assignment)
+        .outerjoin(Review, Review.assignment_id == Assignment.id)
+        .where(Assignment.dossier_id == dossier_id, Assignment.status.not_in(LIVE_EXCLUDED))).all()
+    return bool(rows) and all(submitted_at is not None for (submitted_at,) in rows)
+
+
+def check_values(values: ReviewValues, criteria: list[Criterion]) -> None:
+    """The values any save refuses: a score outside 0..max, or a text too long."""
+    known = {c.id: c for c in criteria}
+    for criterion_id, (score, comment) in values.scores.items():
+        criterion = known.get(criterion_id)
+        if criterion is None:
+            raise DomainError("Ce critère ne fait pas partie de la grille de cet appel.")
+        if score is not None and not (isinstance(score, int) and 0 <= score <= criterion.max_score):
+            raise DomainError(f"La note doit être un nombre entier de 0 à {criterion.max_score}.",
+                              field=f"score_{criterion_id}")
+        if len(comment) > COMMENT_MAX:
+            raise DomainError(f"Le commentaire ne peut pas dépasser {COMMENT_MAX} caractères.",
+                              field=f"comment_{criterion_id}")
+    if len(values.confidential_note) > NOTE_MAX:
+        raise DomainError(f"La note confidentielle ne peut pas dépasser {NOTE_MAX} caractères.",
+                          field="confidential_note")
+
+
+def save_review(review: Review, values: ReviewValues, *, by, expected_version: int | None) -> list[str]:
+    """Store what was typed (a draft may be incomplete). Returns the fields changed (audited if any).
+
+    A stale ``expected_version`` raises ``ReviewConflict``; the review is touched on every save so that
+    its version moves (a concurrent save raises ``StaleDataError`` at flush)."""
+    if review.submitted_at is not None:
+        raise DomainError("Cette évaluation a été remise : elle n'est plus modifiable.")
+    if expected_version is not None and expected_version != review.version:
+        raise ReviewConflict(review.version)
+    criteria = criteria_of(review)
+    check_values(values, criteria)
+    existing = {s.criterion_id: s for s in review.scores}
+    changed: list[str] = []
+    for criterion in criteria:
+        if criterion.id not in values.scores:
+            continue
+        score, comment = values.scores[criterion.id]
+        row = existing.get(criterion.id)
+        if row is None:
+            if score is None and not comment:
+                continue
+            row = ReviewScore(criterion_id=criterion.id, score=None, comment="")
+            review.scores.append(row)
+        if row.score != score:
+            changed.append(f"score:{criterion.code}")
+            row.score = score
+        if row.comment != comment:
+            changed.append(f"comment:{criterion.code}")
+            row.comment = comment
+    if review.recommendation != values.recommendation:
+        changed.append("recommendation")
+        review.recommendation = values.recommendation
+    if review.confidential_note != values.confidential_note:
+        changed.append("confidential_note")
+        review.confidential_note = values.confidential_note
+    review.updated_at = utcnow()  # moves the version even when only a score row changed
+    if changed:
+        audit.record("review.updated", review, actor=by, summary={"fields": changed})
+    return changed
+
+
+def submission_problems(review: Review, criteria: list[Criterion] | None = None) -> list[tuple[str, str]]:
+    """``[(field, message), …]``: what the review lacks to be submitted (empty: it can be)."""
+    criteria = criteria if criteria is not None else criteria_of(review)
+    by_criterion = {s.criterion_id: s for s in review.scores}
+    problems = []
+    for c in criteria:
+        row = by_criterion.get(c.id)
+        if row is None or row.score is None:
+            problems.append((f"score_{c.id}", f"Notez le critère « {c.label} »."))
+        elif row.score in (0, c.max_score) and not row.comment.strip():
+            problems.append((f"comment_{c.id}", f"Motivez la note {row.score} / {c.max_score} du critère "
+                                                f"« {c.label} » : un commentaire est obligatoire pour une note "
+                                                f"extrême."))
+    if review.recommendation is None:
+        problems.append(("recommendation", "Choisissez un avis : favorable, réservé ou défavorable."))
+    return problems
+
+
+def submit_review(review: Review, *, by, expected_version: int | None = None, now: datetime | None = None) -> None:
+    """Hand the review in: complete, then locked (only an admin can reopen it)."""
+    if review.submitted_at is not None:
+        raise DomainError("Cette évaluation a déjà été remise.")
+    if expected_version is not None and expected_version != review.version:
+        raise ReviewConflict(review.version)
+    criteria = criteria_of(review)
+    problems = submission_problems(review, criteria)
+    if problems:
+        field, message = problems[0]
+        raise DomainError(message, field=field)
+    review.submitted_at = now or utcnow()
+    _set_progress(review.assignment, AssignmentStatus.SUBMITTED)
+    db.session.flush()
+    dossier = review.assignment.dossier
+    if dossier.status == DossierStatus.IN_REVIEW and _all_submitted(dossier.id):
+        set_dossier_status(dossier, DossierStatus.REVIEWED, by=by, expected_from=DossierStatus.IN_REVIEW)
+    total = scores.rounded_total(lines(review, criteria))
+    audit.record("review.submitted", review, actor=by, summary={"after": {
+        "total": str(total), "recommendation": review.recommendation.value}})
+
+
+def reopen_review(review: Review, *, by, reason: str) -> None:
+    """An admin gives a submitted review back to its reviewer, with a reason (audited); the reviewer is told
+    by mail (queued in the outbox, sent once the caller commits)."""
+    reason = (reason or "").strip()
+    if review.submitted_at is None:
+        raise DomainError("Cette évaluation n'a pas été remise : elle est déjà modifiable.")
+    dossier = review.assignment.dossier
+    if dossier.status in CLOSED_DOSSIERS:
+        raise DomainError(f"Le dossier est {dossier.status.label.lower()} : ses évaluations ne peuvent plus être "
+                          f"rouvertes.")
+    if not reason:
+        raise DomainError("Indiquez le motif de la réouverture.", field="reason")
+    if len(reason) > REASON_MAX:
+        raise DomainError(f"Le motif ne peut pas dépasser {REASON_MAX} caractères.", field="reason")
+    before = review.submitted_at
+    review.submitted_at = None
+    _set_progress(review.assignment, AssignmentStatus.IN_PROGRESS)
+    if dossier.status == DossierStatus.REVIEWED:
+        set_dossier_status(dossier, DossierStatus.IN_REVIEW, by=by, expected_from=DossierStatus.REVIEWED,
+                           reason=reason)
+    audit.record("review.reopened", review, actor=by, summary={
+        "before": {"submitted_at": before.isoformat()}, "after": {"submitted_at": None}, "reason": reason})
+    reviewer = review.assignment.reviewer
+    notify(reviewer.email, "review_reopened", {
+        "name": one_line(reviewer.display_name, max_length=80), "pole_name": one_line(dossier.pole_name, max_length=200),
+        "call_title": dossier.call.title, "reason": reason,
+        "link": external_url("reviewers.review", dossier_id=dossier.id)},
+        dedupe_key=f"review_reopened:{review.id}:{before:%Y%m%d%H%M%S%f}", user=reviewer)
+
+
+# --- reading (constant number of queries) ------------------------------------------------------------------
+
+def submitted_totals(call_id: int) -> list[scores.ReviewTotal]:
+    """Every complete submitted review of the call with its exact weighted total: the sums are made by the
+    database, one row per review (two queries whatever the number of reviews)."""
+    criteria = db.session.execute(sa.select(Criterion.weight, Criterion.max_score).where(
+        Criterion.call_id == call_id)).all()
+    den = sum(weight * max_score for weight, max_score in criteria)
+    if not den:
+        return []
+    rows = db.session.execute(
+        sa.select(Review.id, Assignment.reviewer_id, Assignment.dossier_id,
+                  sa.func.sum(Criterion.weight * ReviewScore.score), sa.func.count(ReviewScore.score))
+        .join(Assignment, Assignment.id == Review.assignment_id)
+        .join(ReviewScore, ReviewScore.review_id == Review.id)
+        .join(Criterion, Criterion.id == ReviewScore.criterion_id)
+        .where(Review.submitted_at.is_not(None), Criterion.call_id == call_id)
+        .group_by(Review.id, Assignment.reviewer_id, Assignment.dossier_id)).all()
+    return [scores.ReviewTotal(review_id, reviewer_id, dossier_id, scores.total_from_sums(int(num), den))
+            for review_id, reviewer_id, dossier_id, num, scored in rows if scored == len(criteria)]
