@@ -104,11 +104,11 @@ class ConstraintRef:
 class ConstraintCost:
     constraint: ConstraintRef
     score_with: Decimal
-    score_without: Decimal
+    score_without: Decimal | None  # None: HiGHS failed on it (a time limit reached), unknown
 
     @property
-    def cost(self) -> Decimal:
-        return self.score_without - self.score_with
+    def cost(self) -> Decimal | None:
+        return None if self.score_without is None else self.score_without - self.score_with
 
 
 @dataclass(frozen=True)
@@ -167,7 +167,8 @@ def simulate(candidates: Iterable[Candidate], envelope: Decimal, constraints: Co
     spent = sum((ctx.amounts[i] for i in chosen), Decimal(0))
     return Selection(envelope=envelope, selected=tuple(ctx.ids[i] for i in chosen), total_score=total,
                      amount_spent=spent, waiting=ctx.waiting(found.x, envelope - spent),
-                     costs=ctx.costs(total) if costs else (), unscored=ctx.unscored, ranking=ctx.ids, proven=found.proven)
+                     costs=ctx.costs(total, found.score) if costs else (), unscored=ctx.unscored,
+                     ranking=ctx.ids, proven=found.proven)
 
 
 def _cents(amount: Decimal, what: str) -> int:
@@ -181,14 +182,20 @@ def _upper_first(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _score_scale(scores: Iterable[Decimal]) -> int:
-    decimals = 0
-    for score in scores:
-        if not score.is_finite():
-            raise SelectionInputError("Une note n'est pas un nombre.")
-        exponent = score.normalize().as_tuple().exponent
-        decimals = max(decimals, min(-exponent, MAX_SCORE_DECIMALS))
+def _score_scale(scores: list[Decimal]) -> int:
+    """10 to the number of decimals the scores need (at most ``MAX_SCORE_DECIMALS``), fewer if the scaled
+    total would leave the integers that a float (HiGHS) holds exactly."""
+    decimals = max([0, *(min(-s.normalize().as_tuple().exponent, MAX_SCORE_DECIMALS) for s in scores)])
+    magnitude = sum((abs(s) for s in scores), Decimal(0))
+    while decimals and magnitude * 10 ** decimals >= 2 ** 50:
+        decimals -= 1
     return 10 ** decimals
+
+
+def _check_number(value, what: str) -> Decimal:
+    if value is None or not Decimal(value).is_finite():
+        raise SelectionInputError(f"{what} n'est pas un nombre.")
+    return Decimal(value)
 
 
 class _Context:
@@ -201,6 +208,11 @@ class _Context:
             if cand.id in by_id:
                 raise SelectionInputError(f"Le dossier {cand.id} figure deux fois.")
             by_id[cand.id] = cand
+            _check_number(cand.amount, f"Le montant demandé par {self.name(cand)}")
+            if cand.score is not None:
+                _check_number(cand.score, f"La note de {self.name(cand)}")
+        if c.min_score is not None:
+            _check_number(c.min_score, "La note minimale")
         for what, ids in (("retenus", c.forced_in), ("écartés", c.forced_out), ("ajustés", c.amounts)):
             unknown = sorted(str(i) for i in ids if i not in by_id)
             if unknown:
@@ -221,7 +233,7 @@ class _Context:
         self.envelope = Decimal(envelope)
         self.unscored = tuple(cand.id for cand in self.candidates if cand.score is None)
         scored = [cand.score for cand in self.candidates if cand.score is not None]
-        scale = _score_scale([*scored, *([Decimal(c.min_score)] if c.min_score is not None else [])])
+        scale = _score_scale(scored)  # the minimum score is compared in Decimal, not scaled
         for category, quota in c.quotas.items():
             if not isinstance(quota, int) or quota < 0:
                 raise SelectionInputError(f"Le quota de la catégorie {self.category(category)} doit être "
@@ -304,25 +316,32 @@ class _Context:
     def score_of(self, x: tuple[int, ...]) -> Decimal:
         return sum((cand.score for cand, v in zip(self.candidates, x, strict=True) if v), Decimal(0))
 
-    def costs(self, score_with: Decimal) -> tuple[ConstraintCost, ...]:
+    def costs(self, score_with: Decimal, scaled: int) -> tuple[ConstraintCost, ...]:
         """Each optional constraint's cost: the optimum without it (stage 1 only: the score). Exact shortcuts
         spare the solves: a constraint that binds no candidate costs nothing, and when the optimum without
-        any of them is no better, none costs anything."""
+        any of them is no better, none costs anything. Each solve only looks for a selection scoring more
+        than ``scaled`` (the optimum with every constraint): none found, the constraint costs nothing."""
         p = self.problem
         keys: list[Key] = [("regions",)] if p.regions_required else []
         keys += [k for k in p.keys() if k[0] not in ("envelope", "region")]
         to_solve = [k for k in keys if not self.idle(k)]
         if len(to_solve) > 1:
-            free = milp.optimum(p.without(keys), tie_break=False)
-            if free is not None and self.score_of(free.x) <= score_with:
-                to_solve = []
+            try:
+                if milp.optimum(p.without(keys), tie_break=False, better_than=scaled) is None:
+                    to_solve = []
+            except milp.SolverError:
+                pass  # solve them one by one
         out = []
         for key in keys:
-            without = score_with
+            without: Decimal | None = score_with
             if key in to_solve:
-                found = milp.optimum(p.without([key]), tie_break=False)
-                without = score_with if found is None else self.score_of(found.x)  # None: cannot happen
-            out.append(ConstraintCost(self.ref(key), score_with, max(without, score_with)))
+                try:
+                    found = milp.optimum(p.without([key]), tie_break=False, better_than=scaled)
+                except milp.SolverError:
+                    found, without = None, None
+                if found is not None:
+                    without = max(self.score_of(found.x), score_with)
+            out.append(ConstraintCost(self.ref(key), score_with, without))
         return tuple(out)
 
     def idle(self, key: Key) -> bool:

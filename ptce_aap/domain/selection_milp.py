@@ -153,8 +153,9 @@ def violations(x: tuple[int, ...], p: Problem, extra: Iterable[Row] = ()) -> lis
     return broken
 
 
-def _highs(p: Problem, objective: list[int], all_rows: list[Row], time_limit: float):
-    """One HiGHS call: ``(x rounded to 0/1, proven optimal)``, or ``None`` when infeasible."""
+def _highs(p: Problem, objective: list[int], all_rows: list[Row], time_limit: float, cutoff: float | None = None):
+    """One HiGHS call: ``(x rounded to 0/1, proven optimal)``, or ``None`` when infeasible — or, with a
+    ``cutoff``, when no solution has an objective below it (HiGHS prunes every node that cannot)."""
     n = p.size
     lower, upper = bounds(p)
     if any(lo > up for lo, up in zip(lower, upper, strict=True)):
@@ -169,10 +170,13 @@ def _highs(p: Problem, objective: list[int], all_rows: list[Row], time_limit: fl
         lo = [-np.inf if row.lo is None else row.lo for row in all_rows]
         hi = [np.inf if row.hi is None else row.hi for row in all_rows]
         constraints = [LinearConstraint(matrix, lo, hi)]
+    options = {**HIGHS_OPTIONS, "time_limit": time_limit}
+    if cutoff is not None:
+        options["objective_bound"] = cutoff
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Unrecognized options", category=RuntimeWarning)
         res = milp(np.asarray(objective, dtype=float), integrality=np.ones(n), bounds=Bounds(lower, upper),
-                   constraints=constraints, options={**HIGHS_OPTIONS, "time_limit": time_limit})
+                   constraints=constraints, options=options)
     if res.status == 2:
         return None
     if res.x is None or res.status not in (0, 1):
@@ -180,7 +184,7 @@ def _highs(p: Problem, objective: list[int], all_rows: list[Row], time_limit: fl
     return tuple(1 if v > 0.5 else 0 for v in res.x), res.status == 0
 
 
-def _stage(p: Problem, objective: list[int], extra: list[Row], time_limit: float):
+def _stage(p: Problem, objective: list[int], extra: list[Row], time_limit: float, cutoff: float | None = None):
     """``_highs`` checked exactly. A rounded answer that breaks a row (of ``p`` or ``extra``) is cut off
     (a no-good cut: ``Σ_{x_i=1} x_i − Σ_{x_i=0} x_i ≤ ones − 1`` excludes that one 0/1 point and nothing
     else, so the integer problem is unchanged) and the stage solved again. Returns ``None`` when
@@ -189,7 +193,7 @@ def _stage(p: Problem, objective: list[int], extra: list[Row], time_limit: float
     cuts: list[Row] = []
     all_rows = rows(p) + extra
     for _attempt in range(RETRIES + 1):
-        found = _highs(p, objective, all_rows + cuts, time_limit)
+        found = _highs(p, objective, all_rows + cuts, time_limit, cutoff)
         if found is None:
             return None
         x, proven = found
@@ -204,14 +208,18 @@ def feasible(p: Problem) -> bool:
     return _stage(p, [0] * p.size, [], TIME_LIMIT) is not None
 
 
-def optimum(p: Problem, *, tie_break: bool = True) -> Solution | None:
+def optimum(p: Problem, *, tie_break: bool = True, better_than: int | None = None) -> Solution | None:
     """The selection that maximises the total score, then (``tie_break``) spends the least; ``None`` when
-    the constraints cannot hold together."""
+    the constraints cannot hold together — or, with ``better_than``, when no selection scores more than
+    that (a cutoff: HiGHS then prunes every branch that cannot beat it, a quick proof when none can)."""
     everyone = tuple(range(p.size))
-    found = _stage(p, [-s for s in p.scores], [], TIME_LIMIT)
+    cutoff = None if better_than is None else -better_than - 0.5  # scores are integers: 0.5 is a safe margin
+    found = _stage(p, [-s for s in p.scores], [], TIME_LIMIT, cutoff)
     if found is None:
         return None
     x, proven = found
+    if better_than is not None and _dot(p.scores, x) <= better_than:
+        return None  # HiGHS may still report a solution its heuristics found before the cutoff applied
     if tie_break:
         fixed = [Row(("stage", "score"), everyone, p.scores, lo=_dot(p.scores, x))]
         x, proven = _tie_break(p, list(p.cents), fixed, x, proven)
@@ -221,8 +229,8 @@ def optimum(p: Problem, *, tie_break: bool = True) -> Solution | None:
 def _tie_break(p: Problem, objective: list[int], fixed: list[Row], x: tuple[int, ...], proven: bool):
     """The tie-break stage; should HiGHS fail there, the solution of the stage before is kept (the score
     is still the optimum), not proven to be the tie-break's."""
-    try:
-        found = _stage(p, objective, fixed, TIE_BREAK_TIME_LIMIT)
+    try:  # the cutoff lets HiGHS prune what cannot do as well as x (not a strict one: x itself may be best)
+        found = _stage(p, objective, fixed, TIE_BREAK_TIME_LIMIT, cutoff=_dot(objective, x) + 0.5)
     except SolverError:
         found = None
     if found is None:  # None cannot come from the problem: x satisfies every row

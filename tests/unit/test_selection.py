@@ -197,6 +197,10 @@ def test_unscored_dossiers_are_never_selected_and_adjusted_amounts_are_used():
     (([cand(1, "5", "10"), cand(1, "6", "10")], D(10), None), "deux fois"),
     (([cand(1, "5", "10")], D(10), Constraints(forced_in=frozenset({9}))), "inconnus : 9"),
     (([cand(1, "5", "10", category="em")], D(10), Constraints(quotas={"em": -1})), "quota"),
+    (([cand(1, "NaN", "10"), cand(2, "5", "10")], D(10), None), "La note de « Pôle 1 » n'est pas un nombre"),
+    (([Candidate(1, D(5), None)], D(10), None), "Le montant demandé par le dossier 1 n'est pas un nombre"),
+    (([cand(1, "5", "10")], D("NaN"), None), "L'enveloppe"),
+    (([cand(1, "5", "10")], D(10), Constraints(min_score=D("NaN"))), "La note minimale"),
 ])
 def test_bad_input_is_refused_in_french(bad, match):
     with pytest.raises(SelectionInputError, match=match):
@@ -314,11 +318,11 @@ def test_a_solution_that_the_rounding_breaks_is_cut_off_and_solved_again(monkeyp
     real = selection_milp._highs
     calls = []
 
-    def sloppy(p, objective, rows, time_limit):  # the first answer takes everything (as if tolerances let it)
+    def sloppy(p, objective, rows, *args):  # the first answer takes everything (as if tolerances let it)
         calls.append(rows)
         if len(calls) == 1:
             return tuple(1 for _ in range(p.size)), True
-        return real(p, objective, rows, time_limit)
+        return real(p, objective, rows, *args)
 
     monkeypatch.setattr(selection_milp, "_highs", sloppy)
     cands = [cand(1, "80", "60000"), cand(2, "70", "50000"), cand(3, "60", "50000")]
@@ -326,6 +330,34 @@ def test_a_solution_that_the_rounding_breaks_is_cut_off_and_solved_again(monkeyp
     assert result.selected == (2, 3) and result.proven and result.amount_spent == D("100000")
     [cut] = [r for r in calls[1] if r.key[0] == "cut"]
     assert (cut.coef, cut.hi) == ((1, 1, 1), 2)  # x1 + x2 + x3 ≤ 2: only "all three" is cut off
+
+
+def test_a_time_limit_reached_says_the_proposal_is_not_proven(monkeypatch):
+    real = selection_milp._highs
+
+    def hurried(*args):
+        found = real(*args)
+        return found and (found[0], False)
+
+    monkeypatch.setattr(selection_milp, "_highs", hurried)
+    result = simulate([cand(1, "80", "60000"), cand(2, "70", "50000")], D("100000"))
+    assert result.feasible and result.selected == (1,) and not result.proven
+
+
+def test_calibrated_scores_with_many_decimals_are_summed_exactly():
+    third = D(1) / 3  # 0.3333… on 28 digits, as domain.scores computes calibrated means
+    cands = [cand(1, third * 200, "50000"), cand(2, third * 100, "50000"), cand(3, D("66.666667"), "50000")]
+    result = simulate(cands, D("100000"))
+    assert result.selected == (3, 1) and result.total_score == D("66.666667") + third * 200
+    result = simulate(cands, D("100000"), Constraints(min_score=D("66.6666666667")))
+    assert result.selected == (3,)  # 66.666…6 (28 digits) is under the minimum, 66.666667 is not
+
+
+def test_huge_scores_keep_fewer_decimals_so_that_highs_holds_them_exactly():
+    cands = [cand(1, "900000000000.123456", "60000"), cand(2, "500000000000.654321", "50000"),
+             cand(3, "500000000000.5", "50000")]
+    result = simulate(cands, D("100000"))
+    assert result.selected == (2, 3) and result.total_score == D("1000000000001.154321")
 
 
 # Properties against brute force -------------------------------------------------------------------------
