@@ -15,6 +15,7 @@ import json
 import random
 import sys
 import time
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -48,17 +49,24 @@ def main() -> None:
     args = parser.parse_args()
     candidates, envelope, constraints = instance(args.dossiers, args.seed)
     results = {"dossiers": args.dossiers, "seed": args.seed}
+    # a clash: 60 dear dossiers forced in overflow the "em" quota and the "dev" cap
+    dear = sorted((c for c in candidates if c.score >= 20 and c.id not in constraints.forced_out),
+                  key=lambda c: -c.amount)[:60]
+    clash = replace(constraints, forced_in=constraints.forced_in | {c.id for c in dear},
+                    quotas={"em": 20})
     runs = (("no_constraint", Constraints(), False), ("all_constraints", constraints, False),
-            ("all_constraints_and_costs", constraints, True))
+            ("all_constraints_and_costs", constraints, True), ("infeasible_explained", clash, True))
     for name, cons, costs in runs:
         start, cpu = time.perf_counter(), time.process_time()
         result = simulate(candidates, envelope, cons, costs=costs)
         elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
         results[name] = {"seconds": round(elapsed, 3), "cpu_seconds": round(cpu, 3), "selected": len(result.selected),
                          "total_score": str(result.total_score), "envelope_left": str(result.envelope_left),
-                         "proven": result.proven, "costs": {c.constraint.label: str(c.cost) for c in result.costs}}
+                         "proven": result.proven, "costs": {c.constraint.label: str(c.cost) for c in result.costs},
+                         "conflict": result.conflict and result.conflict.message}
         print(f"{name:26} {elapsed:6.2f} s (CPU {cpu:5.2f} s)  {len(result.selected)} laureates, score {result.total_score}, "
-              f"left {result.envelope_left} €, proven {result.proven}, {len(result.costs)} constraint costs")
+              f"left {result.envelope_left} €, proven {result.proven}, {len(result.costs)} constraint costs"
+              + (f", conflict of {len(result.conflict.constraints)} constraints" if result.conflict else ""))
     out = ROOT / "bench" / "results" / "selection.json"
     out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
 
