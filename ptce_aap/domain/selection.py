@@ -8,7 +8,9 @@ The model (a 0/1 knapsack with side constraints, solved exactly by ``scipy.optim
   requested (``Decimal``, the committee may adjust it per dossier: ``Constraints.amounts``), region, category.
 - Always: Σ amount·x ≤ envelope, in integer cents (exact: no float ever decides a cent).
 - Optional constraints (``Constraints``), each one an *atom* that can be relaxed:
-  at least one laureate in every region that has a candidate with a score (``region_coverage``);
+  at least one laureate in every region that has a candidate with a score (``region_coverage``; a region
+  whose scored candidates are all forced out or under the minimum score is still required: the clash is
+  explained below, and the committee chooses which constraint to lift);
   at most N laureates in a category (``quotas``); at most an amount in a category (``caps``); no candidate
   under a minimum score (``min_score``); dossiers forced in or forced out by the committee.
 - Objective, lexicographic, each stage a MILP that keeps the optimum of the stage before:
@@ -25,7 +27,9 @@ The model (a 0/1 knapsack with side constraints, solved exactly by ``scipy.optim
 
 What each constraint costs (``Selection.costs``): for every optional constraint in force, the optimum
 without it (the problem solved again with that one atom relaxed; the regions count as one) and the score
-it costs: ``score_without − score_with`` (≥ 0).
+it costs: ``score_without − score_with`` (≥ 0). These solves only look for a better selection than the
+proposal (a cutoff), which proves a zero cost quickly; a constraint that binds no candidate (a quota above
+its category's candidates…) costs 0 without a solve. ``simulate(..., costs=False)`` skips them.
 
 Waiting list (``Selection.waiting``): every scored candidate not proposed, in rank order, with why, against
 the proposed selection: ``FORCED_OUT``, ``BELOW_MIN``, ``ENVELOPE`` (it asks more than what is left:
