@@ -109,6 +109,7 @@ class ConstraintCost:
     constraint: ConstraintRef
     score_with: Decimal
     score_without: Decimal | None  # None: HiGHS failed on it (a time limit reached), unknown
+    selected_without: tuple | None = None  # the ids an optimum without it selects (rank order), when better
 
     @property
     def cost(self) -> Decimal | None:
@@ -338,14 +339,16 @@ class _Context:
         out = []
         for key in keys:
             without: Decimal | None = score_with
+            found = None
             if key in to_solve:
                 try:
                     found = milp.optimum(p.without([key]), tie_break=False, better_than=scaled)
                 except milp.SolverError:
-                    found, without = None, None
+                    without = None
                 if found is not None:
-                    without = max(self.score_of(found.x), score_with)
-            out.append(ConstraintCost(self.ref(key), score_with, without))
+                    without = self.score_of(found.x)
+            out.append(ConstraintCost(self.ref(key), score_with, without, found and tuple(
+                self.ids[i] for i, v in enumerate(found.x) if v)))
         return tuple(out)
 
     def idle(self, key: Key) -> bool:

@@ -109,14 +109,21 @@ def check_against_brute(cands, envelope, cons):
             assert brute(cands, _relax(clash, *atom), cons) is not None, (atom, result.conflict.message)
         return result
     score, amount, optimal_sets = expected
+    by_id = {c.id: c for c in cands}
     assert result.feasible and result.proven
     assert (result.total_score, result.amount_spent) == (score, amount)
     assert frozenset(result.selected) in optimal_sets
     assert_respects(result, cands, envelope, cons)
     for cost in result.costs:
-        relaxed = brute(cands, _relax(spec, cost.constraint.kind, cost.constraint.subject), cons)
+        relaxed_spec = _relax(spec, cost.constraint.kind, cost.constraint.subject)
+        relaxed = brute(cands, relaxed_spec, cons)
         assert cost.score_with == score and cost.score_without == relaxed[0], cost
         assert cost.cost == relaxed[0] - score >= 0
+        if cost.cost:  # what the committee would get without it: an optimum of the relaxed problem
+            chosen = [by_id[i] for i in cost.selected_without]
+            assert _holds(chosen, relaxed_spec, cons) and sum(c.score for c in chosen) == relaxed[0]
+        else:
+            assert cost.selected_without is None
     check_waiting(result, cands, cons)
     return result
 
@@ -234,6 +241,8 @@ def test_quotas_caps_min_score_and_forced_dossiers_with_their_costs():
     result = simulate(cands, D("200000"), cons)
     assert result.selected == (2, 4) and result.total_score == D("140")
     costs = {(c.constraint.kind, c.constraint.subject): c.cost for c in result.costs}
+    without = {c.constraint.kind: c.selected_without for c in result.costs}
+    assert without["cap"] == (2, 3, 4) and without["quota"] is None and without["min_score"] == (2, 4, 5)
     # without the quota (2 alone of "em": 1 is out anyway) nothing changes; without the cap 3 comes in (+70);
     # without the minimum 5 comes in (+20, dev: 50 000 €); not forcing 4 lets 3 take its place (+10);
     # not forcing 1 out lets it take 2's place (+10)
