@@ -200,7 +200,8 @@ def _render_section(section: str, d: Dossier, form, conflict: list | None = None
         BY_CODE[section].template, dossier=d, call=d.call, form=form, section=section,
         section_label=sections.SECTION_TITLES[section], problems=problems, limits=dossier_checks.LIMITS,
         conflict=conflict, totals=dossier_checks.totals(d.financing_lines), focus=focus, readonly=readonly,
-        draft_state=drafts.draft_state(d, section))
+        draft_state=drafts.draft_state(d, section), prototypes=sections.row_prototypes(section),
+        uncounted=sections.uncounted_amounts(d))
 
 
 def _attach_problems(form, problems) -> None:

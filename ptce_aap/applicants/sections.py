@@ -48,6 +48,25 @@ SCALAR_FIELDS = {
     "budget": ["category_code", "total_budget_eur", "amount_requested_eur"],
 }
 
+# The row lists of each section: name → the form of one row.
+ROW_FORMS = {
+    "membres": {"members": forms.MemberRowForm},
+    "budget": {"expenses": forms.ExpenseRowForm, "resources": forms.ResourceRowForm},
+}
+
+
+def row_prototypes(section: str) -> dict:
+    """An empty row of each list of the section, its fields named ``members-__i__-name``…: the page's
+    <template> from which the script adds a row in place (``static/rows.js`` puts the index in)."""
+    return {name: row_form(formdata=None, prefix=f"{name}-__i__-")
+            for name, row_form in ROW_FORMS.get(section, {}).items()}
+
+
+def uncounted_amounts(dossier) -> int:
+    """Plan lines whose typed amount is refused (kept as typed): not in the totals, said beside them."""
+    return sum(1 for key in (dossier.raw_inputs or {}) if key.startswith("lines-") and key.endswith("-amount_eur"))
+
+
 LIST_FIELDS = {"departments", "territory_types", "activity_domains"}
 NULLABLE_CHOICES = {"carrier_legal_form", "governance_form", "category_code"}
 
