@@ -158,3 +158,16 @@ def test_member_rows_are_readable_on_a_desktop_screen(page, make_dossier, applic
     check_accessibility(page, context=f"budget at {width} px")
     page.goto(f"/porteur/dossiers/{dossier.id}/membres")
     check_accessibility(page, context=f"members at {width} px")
+
+
+def test_row_lists_fit_a_phone(page, make_dossier, applicant):
+    dossier = make_dossier(owner=applicant, complete=True, members=4)
+    page.set_viewport_size({"width": 375, "height": 800})
+    _log_in(page, applicant.email)
+    for section in ("membres", "budget"):
+        page.goto(f"/porteur/dossiers/{dossier.id}/{section}")
+        page.get_by_role("button", name=re.compile("^Ajouter un")).first.click()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375, section
+        box = page.get_by_role("button", name=re.compile(r"^(Retirer|Supprimer) ")).last.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 375
+    check_accessibility(page, context="budget on a phone")
