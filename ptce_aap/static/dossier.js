@@ -7,7 +7,7 @@
   var status = document.getElementById("autosave-status");
   var versionField = form.querySelector("input[name=version]");
   var baseField = form.querySelector("input[name=base]");
-  var timer = null, inFlight = false, pending = false, stopped = false, edits = 0;
+  var timer = null, inFlight = false, pending = false, stopped = false, edits = 0, queuedSubmit = null;
 
   function say(text) { if (status) { status.textContent = text; } }
 
@@ -144,6 +144,13 @@
         + "que possible.");
     }).finally(function () {
       inFlight = false;
+      if (queuedSubmit) {  // « Enregistrer » was pressed meanwhile: now, with the version this save got
+        var submitter = queuedSubmit.submitter;
+        queuedSubmit = null;
+        if (submitter && form.requestSubmit) { form.requestSubmit(submitter); }
+        else if (form.requestSubmit) { form.requestSubmit(); } else { HTMLFormElement.prototype.submit.call(form); }
+        return;
+      }
       if (pending) { pending = false; save(); }
     });
   }
@@ -160,9 +167,16 @@
     clearTimeout(timer);
     timer = setTimeout(save, 800);
   });
-  form.addEventListener("submit", function () {
+  form.addEventListener("submit", function (event) {
     clearTimeout(timer);
     stopped = true;
+    if (inFlight) {
+      // An autosave is on its way: sent now, this form would carry the version before it and be taken for
+      // someone else's edit (the conflict screen, against oneself). It is sent once the autosave is back.
+      event.preventDefault();
+      queuedSubmit = {submitter: event.submitter || null};
+      return;
+    }
     if (readDraft()) { writeDraft({submitted: true}); }
   });
 

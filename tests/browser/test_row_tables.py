@@ -85,6 +85,10 @@ def test_live_totals_are_the_saved_totals(page, make_dossier, applicant, db):
     assert page.locator("#resources-rows-status").inner_text() == "Ressource n° 3 ajoutée : choisissez son origine."
     assert page.evaluate("document.activeElement.id") == "resources-2-source"
     page.get_by_label("Montant de la ressource n° 3", exact=True).fill("20 000")
+    for label in ("Origine de la ressource n° 3", "Financeur de la ressource n° 3", "Intitulé de la ressource n° 3",
+                  "Statut de la ressource n° 3", "Poste de dépense n° 3", "Supprimer la ressource n° 3"):
+        assert page.get_by_label(label, exact=True).or_(page.get_by_role("button", name=label, exact=True)).count() \
+            == 1, label
     assert still_here()
     live = {key: page.locator(selector).inner_text() for key, selector in
             [("expenses", "#total-expense"), ("resources", "#total-resource"), ("balance", "#balance")]}
@@ -171,3 +175,38 @@ def test_row_lists_fit_a_phone(page, make_dossier, applicant):
         box = page.get_by_role("button", name=re.compile(r"^(Retirer|Supprimer) ")).last.bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= 375
     check_accessibility(page, context="budget on a phone")
+
+
+def test_save_pressed_while_an_autosave_is_on_its_way_is_not_a_conflict(page, make_dossier, applicant, db):
+    """« Enregistrer » right after typing: the autosave still on its way is awaited, then the form is sent with
+    the version it got — not taken for someone else's edit (the conflict screen against oneself)."""
+    dossier = make_dossier(owner=applicant, complete=True, members=3)
+    _log_in(page, applicant.email)
+    page.goto(f"/porteur/dossiers/{dossier.id}/budget")
+    held = []
+
+    def autosave_answered_late(route):  # the server saves it at once; its answer reaches the page later
+        if route.request.headers.get("x-autosave") == "1":
+            held.append((route, route.fetch()))
+        else:
+            route.continue_()
+
+    page.route(re.compile(r"/budget$"), autosave_answered_late)
+    page.get_by_role("button", name="Ajouter une dépense").click()
+    page.keyboard.type("Communication")
+    page.get_by_label("Montant de la dépense n° 3", exact=True).fill("8 000")
+    for _ in range(50):
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert held, "no autosave was sent"
+    page.get_by_label("Montant de la dépense n° 3", exact=True).fill("9 000")  # typed after the autosave left
+    page.get_by_role("button", name="Enregistrer", exact=True).click()
+    page.wait_for_timeout(300)
+    route, response = held.pop()
+    route.fulfill(response=response)
+    assert "Section enregistrée" in page.locator("#messages").inner_text()
+    assert page.locator("#conflit").count() == 0
+    db.session.expire_all()
+    lines = db.session.get(Dossier, dossier.id).financing_lines
+    assert [(ln.label, ln.amount_eur) for ln in lines if ln.label == "Communication"] == [("Communication", 9000)]

@@ -115,3 +115,17 @@ def test_enter_in_a_row_field_saves_instead_of_removing_the_first_row(client, lo
     form = page[page.index('id="section-form"'):]
     first_button = re.search(r"<button [^>]*>", form).group(0)
     assert 'type="submit"' in first_button and "name=" not in first_button
+
+
+def test_row_lists_in_english(client, login_as, make_dossier, applicant, db):
+    applicant.locale = "en"
+    db.session.commit()
+    dossier = make_dossier(owner=applicant, complete=True)
+    login_as(applicant)
+    page = _page(client, dossier, "membres")
+    assert ('<label class="fr-label" for="members-0-name">Name<span class="fr-sr-only"> of member no. 1</span>'
+            "</label>") in page
+    assert 'data-added="Member no. __n__ added: type its name."' in page
+    budget = _page(client, dossier, "budget")
+    assert 'data-gap="Difference between resources and expenses: __gap__."' in budget
+    assert "Total expenses:" in budget and "Montant" not in budget
