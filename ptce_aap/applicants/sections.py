@@ -135,25 +135,39 @@ def scalar_values(section: str, form) -> dict:
     return values
 
 
+# The fields that make a row worth storing: a row with none of them filled is blank, and not stored.
+ROW_TEXTS = {
+    "members": ("name", "siret", "category", "department", "role", "joined_on"),
+    "expenses": ("label", "amount_eur"),
+    "resources": ("source", "funder", "label", "amount_eur", "status"),
+}
+
+
+def row_filled(name: str, row: dict) -> bool:
+    return any((row.get(k) or "").strip() for k in ROW_TEXTS[name])
+
+
+def drop_blank_rows(field_list) -> None:
+    """Keep only the rows that will be stored, in order: the page then numbers rows as the checks do
+    (``members-2-…`` is the third stored member), so each error lands on its own row."""
+    data = [e.form.data for e in field_list.entries if row_filled(field_list.short_name, e.form.data)]
+    if len(data) == len(field_list.entries):
+        return
+    while field_list.entries:
+        field_list.pop_entry()
+    for row in data:
+        field_list.append_entry(row)
+
+
 def member_rows(form) -> list[dict]:
-    rows = []
-    for entry in form.members:
-        row = entry.form.data
-        if any((row.get(k) or "").strip() for k in ("name", "siret", "category", "department", "role", "joined_on")):
-            rows.append(row)
-    return rows
+    return [entry.form.data for entry in form.members if row_filled("members", entry.form.data)]
 
 
 def financing_rows(form) -> list[dict]:
-    rows = []
-    for entry in form.expenses:
-        row = entry.form.data
-        if any((row.get(k) or "").strip() for k in ("label", "amount_eur")):
-            rows.append({**row, "kind": FinancingKind.EXPENSE.value})
-    for entry in form.resources:
-        row = entry.form.data
-        if any((row.get(k) or "").strip() for k in ("source", "funder", "label", "amount_eur", "status")):
-            rows.append({**row, "kind": FinancingKind.RESOURCE.value})
+    rows = [{**entry.form.data, "kind": FinancingKind.EXPENSE.value} for entry in form.expenses
+            if row_filled("expenses", entry.form.data)]
+    rows += [{**entry.form.data, "kind": FinancingKind.RESOURCE.value} for entry in form.resources
+             if row_filled("resources", entry.form.data)]
     return rows
 
 

@@ -129,3 +129,23 @@ def test_row_lists_in_english(client, login_as, make_dossier, applicant, db):
     budget = _page(client, dossier, "budget")
     assert 'data-gap="Difference between resources and expenses: __gap__."' in budget
     assert "Total expenses:" in budget and "Montant" not in budget
+
+
+def test_without_javascript_a_blank_row_is_dropped_so_errors_land_on_their_rows(client, login_as, make_dossier,
+                                                                                 applicant):
+    """« Ajouter » without JavaScript, with a blank row left in the middle: the page comes back numbered as the
+    stored rows (and their errors), with the new empty row at the end, focused."""
+    dossier = make_dossier(owner=applicant)
+    login_as(applicant)
+    response = _post(client, dossier, "membres", {
+        **GOOD, "version": dossier.version, "row_action": "add_member",
+        "members-1-name": "", "members-1-siret": "", "members-1-is_legal_person": "y",
+        "members-2-name": "Entreprise B", "members-2-siret": "123", "members-2-is_legal_person": "y"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    second = _row(page, "members-1")
+    assert 'value="Entreprise B"' in _field(second, "members-1-name")
+    assert 'id="members-1-siret-desc-error"' in second  # its error, on its row
+    assert '<input autofocus class="fr-input" id="members-2-name"' in page  # the new row, empty and focused
+    assert 'value=""' in _field(_row(page, "members-2"), "members-2-name")
+    assert 'id="members-3-name"' not in page
