@@ -50,6 +50,8 @@ def test_a_member_row_is_added_in_place_focused_announced_and_saved(page, make_d
     page.get_by_role("button", name="Ajouter un membre").click()  # a second one: numbered on
     assert page.evaluate("document.activeElement.id") == "members-4-name"
     assert still_here()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "members-added-in-place.png"))
     check_accessibility(page, context="members with rows added in place")
     page.get_by_role("button", name="Enregistrer", exact=True).click()
     page.locator("#messages").wait_for()
