@@ -146,6 +146,7 @@ def edit_section(dossier_id: int, section: str):
                         "saved_at": _("Enregistré automatiquement : %(time)s", time=format_paris(d.updated_at))})
     if isinstance(row_changed, str):  # the saved section, with what was typed (blank rows too) and one more row
         form.version.data, form.base.data = str(d.version), _form_for(section, d).base.data
+        sections.drop_blank_rows(getattr(form, row_changed))
         getattr(form, row_changed).append_entry()
         return _render_section(section, d, form, focus=f"{row_changed}-{len(getattr(form, row_changed)) - 1}")
     if row_changed:
@@ -200,7 +201,8 @@ def _render_section(section: str, d: Dossier, form, conflict: list | None = None
         BY_CODE[section].template, dossier=d, call=d.call, form=form, section=section,
         section_label=sections.SECTION_TITLES[section], problems=problems, limits=dossier_checks.LIMITS,
         conflict=conflict, totals=dossier_checks.totals(d.financing_lines), focus=focus, readonly=readonly,
-        draft_state=drafts.draft_state(d, section))
+        draft_state=drafts.draft_state(d, section), prototypes=sections.row_prototypes(section),
+        uncounted=sections.uncounted_amounts(d))
 
 
 def _attach_problems(form, problems) -> None:

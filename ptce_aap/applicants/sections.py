@@ -48,6 +48,25 @@ SCALAR_FIELDS = {
     "budget": ["category_code", "total_budget_eur", "amount_requested_eur"],
 }
 
+# The row lists of each section: name → the form of one row.
+ROW_FORMS = {
+    "membres": {"members": forms.MemberRowForm},
+    "budget": {"expenses": forms.ExpenseRowForm, "resources": forms.ResourceRowForm},
+}
+
+
+def row_prototypes(section: str) -> dict:
+    """An empty row of each list of the section, its fields named ``members-__i__-name``…: the page's
+    <template> from which the script adds a row in place (``static/rows.js`` puts the index in)."""
+    return {name: row_form(formdata=None, prefix=f"{name}-__i__-")
+            for name, row_form in ROW_FORMS.get(section, {}).items()}
+
+
+def uncounted_amounts(dossier) -> int:
+    """Plan lines whose typed amount is refused (kept as typed): not in the totals, said beside them."""
+    return sum(1 for key in (dossier.raw_inputs or {}) if key.startswith("lines-") and key.endswith("-amount_eur"))
+
+
 LIST_FIELDS = {"departments", "territory_types", "activity_domains"}
 NULLABLE_CHOICES = {"carrier_legal_form", "governance_form", "category_code"}
 
@@ -116,25 +135,39 @@ def scalar_values(section: str, form) -> dict:
     return values
 
 
+# The fields that make a row worth storing: a row with none of them filled is blank, and not stored.
+ROW_TEXTS = {
+    "members": ("name", "siret", "category", "department", "role", "joined_on"),
+    "expenses": ("label", "amount_eur"),
+    "resources": ("source", "funder", "label", "amount_eur", "status"),
+}
+
+
+def row_filled(name: str, row: dict) -> bool:
+    return any((row.get(k) or "").strip() for k in ROW_TEXTS[name])
+
+
+def drop_blank_rows(field_list) -> None:
+    """Keep only the rows that will be stored, in order: the page then numbers rows as the checks do
+    (``members-2-…`` is the third stored member), so each error lands on its own row."""
+    data = [e.form.data for e in field_list.entries if row_filled(field_list.short_name, e.form.data)]
+    if len(data) == len(field_list.entries):
+        return
+    while field_list.entries:
+        field_list.pop_entry()
+    for row in data:
+        field_list.append_entry(row)
+
+
 def member_rows(form) -> list[dict]:
-    rows = []
-    for entry in form.members:
-        row = entry.form.data
-        if any((row.get(k) or "").strip() for k in ("name", "siret", "category", "department", "role", "joined_on")):
-            rows.append(row)
-    return rows
+    return [entry.form.data for entry in form.members if row_filled("members", entry.form.data)]
 
 
 def financing_rows(form) -> list[dict]:
-    rows = []
-    for entry in form.expenses:
-        row = entry.form.data
-        if any((row.get(k) or "").strip() for k in ("label", "amount_eur")):
-            rows.append({**row, "kind": FinancingKind.EXPENSE.value})
-    for entry in form.resources:
-        row = entry.form.data
-        if any((row.get(k) or "").strip() for k in ("source", "funder", "label", "amount_eur", "status")):
-            rows.append({**row, "kind": FinancingKind.RESOURCE.value})
+    rows = [{**entry.form.data, "kind": FinancingKind.EXPENSE.value} for entry in form.expenses
+            if row_filled("expenses", entry.form.data)]
+    rows += [{**entry.form.data, "kind": FinancingKind.RESOURCE.value} for entry in form.resources
+             if row_filled("resources", entry.form.data)]
     return rows
 
 

@@ -19,6 +19,7 @@ from stdnum.fr import siret as siret_mod
 from ptce_aap.domain import geography
 from ptce_aap.domain.eligibility import CallFacts, siren_of
 from ptce_aap.domain.formatting import format_amount
+from ptce_aap.domain.money import AmountError, parse_amount, parse_decimal
 from ptce_aap.domain.sections import SECTION_CODES
 from ptce_aap.domain.text import CONTROL, LINE_BREAK, TOO_LONG, WEB_ADDRESS, name_problem, one_line
 from ptce_aap.enums import (
@@ -80,10 +81,22 @@ def _too_long(section, field, value: str, label: str) -> Iterable[Problem]:
         yield Problem(section, field, f"{label} : {len(value)} caractères pour {limit} au maximum.", "invalid")
 
 
-def _raw(d, section: str, field: str, label: str) -> Iterable[Problem]:
+def typed_number_message(label: str, raw: str, parse=parse_decimal, noun: str = "nombre") -> str:
+    """Why ``raw`` (kept as typed) is refused, in the parser's words: "must be positive or zero" for a
+    negative number, "without exponent" for « 1e3 »…, not only "not a valid number"."""
+    try:
+        parse(raw)
+    except AmountError as exc:
+        if exc.code == "format":
+            return f"{label} : « {raw} » n'est pas un {noun} valide. {exc}"
+        return f"{label} : « {raw} » n'est pas accepté. {exc}"
+    return f"{label} : « {raw} » n'est pas un {noun} valide."
+
+
+def _raw(d, section: str, field: str, label: str, parse=parse_decimal, noun: str = "nombre") -> Iterable[Problem]:
     raw = (d.raw_inputs or {}).get(field)
     if raw is not None:
-        yield Problem(section, field, f"{label} : « {raw} » n'est pas un nombre valide.", "invalid")
+        yield Problem(section, field, typed_number_message(label, raw, parse, noun), "invalid")
 
 
 NAME_MAX_LENGTH = 200
@@ -269,7 +282,7 @@ def check_budget(d, rules: CallFacts) -> Iterable[Problem]:
     for field, label in [("total_budget_eur", "Budget total du projet"),
                          ("amount_requested_eur", "Montant demandé à l'État")]:
         if getattr(d, field) is None:
-            raw = list(_raw(d, s, field, label))
+            raw = list(_raw(d, s, field, label, parse_amount, "montant"))
             yield from raw or [Problem(s, field, f"{label} : à renseigner.")]
     if rules.category_codes and d.category_code not in rules.category_codes:
         yield Problem(s, "category_code", "Catégorie de l'appel : à choisir.")
@@ -287,7 +300,8 @@ def check_budget(d, rules: CallFacts) -> Iterable[Problem]:
         seen[ln.kind] += 1
         raw = (d.raw_inputs or {}).get(f"lines-{i}-amount_eur")
         if raw is not None:
-            yield Problem(s, f"{row}-amount_eur", f"{prefix} : « {raw} » n'est pas un montant valide.", "invalid")
+            yield Problem(s, f"{row}-amount_eur", typed_number_message(prefix, raw, parse_amount, "montant"),
+                          "invalid")
         elif ln.amount_eur is None:
             yield Problem(s, f"{row}-amount_eur", f"{prefix} : montant à renseigner.")
         elif ln.amount_eur <= 0:

@@ -1,5 +1,9 @@
 """Parsing numbers typed by users: amounts the French way ("12 345,50 €") into ``Decimal``, years and
-indexes in ASCII digits only. Pure."""
+indexes in ASCII digits only. Pure.
+
+The browser computes the live totals of the financing plan with the same rules (``static/amounts.js``;
+tests/unit/test_amounts_js.py runs both over the same cases): an amount the server would refuse counts for
+nothing in the live total, as in the saved one."""
 
 from __future__ import annotations
 
@@ -16,8 +20,27 @@ _NUMBER = re.compile(r"[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)")
 _INTEGER = re.compile(r"[0-9]+")
 
 
+_EXPONENT = re.compile(r"[0-9]*[.,]?[0-9]+[eE][-+]?[0-9]+")
+_MINUS = "-\u2212"  # hyphen-minus and the minus sign
+
+
 class AmountError(ValueError):
-    """The text is not an acceptable amount; ``str(exc)`` is a French message."""
+    """The text is not an acceptable amount; ``str(exc)`` is a French message, ``code`` says why: "format",
+    "exponent", "negative", "zero" or "too_large" (the same codes as ``static/amounts.js``)."""
+
+    def __init__(self, message: str, code: str = "format"):
+        super().__init__(message)
+        self.code = code
+
+
+def _signed(cleaned: str) -> tuple[bool, str]:
+    """(negative, the text without its minus sign) — a negative number gets its own message."""
+    if cleaned[:1] in _MINUS and cleaned[1:2] not in ("", *_MINUS):
+        return True, cleaned[1:]
+    return False, cleaned
+
+
+EXPONENT_MESSAGE = "Écrivez le nombre en chiffres, sans exposant : 1000 et non 1e3."
 
 
 def ascii_int(text: str | None, *, maximum: int) -> int | None:
@@ -52,15 +75,18 @@ def parse_amount(text: str | None, *, allow_zero: bool = True) -> Decimal | None
         return None
     if cleaned.count(",") == 1 and "." not in cleaned:
         cleaned = cleaned.replace(",", ".")
-    if not _AMOUNT.fullmatch(cleaned):
+    negative, unsigned = _signed(cleaned)
+    if _EXPONENT.fullmatch(unsigned):
+        raise AmountError(EXPONENT_MESSAGE, "exponent")
+    if not _AMOUNT.fullmatch(unsigned) or unsigned.startswith("-"):
         raise AmountError("Saisissez un montant en euros, par exemple 12 500 ou 12 500,50.")
-    value = Decimal(cleaned)
-    if value < 0:
-        raise AmountError("Le montant ne peut pas être négatif.")
+    value = Decimal(unsigned)
+    if negative and value != 0:
+        raise AmountError("Le montant doit être positif ou nul.", "negative")
     if value == 0 and not allow_zero:
-        raise AmountError("Le montant doit être supérieur à zéro.")
+        raise AmountError("Le montant doit être supérieur à zéro.", "zero")
     if value > MAX_AMOUNT:
-        raise AmountError("Ce montant est trop élevé : vérifiez le nombre de chiffres.")
+        raise AmountError("Ce montant est trop élevé : vérifiez le nombre de chiffres.", "too_large")
     return value.quantize(Decimal("0.01"))
 
 
@@ -72,11 +98,14 @@ def parse_decimal(text: str | None, *, maximum: Decimal = Decimal("100000")) -> 
     if not cleaned:
         return None
     cleaned = cleaned.replace(",", ".")
-    if not _NUMBER.fullmatch(cleaned):
+    negative, unsigned = _signed(cleaned)
+    if _EXPONENT.fullmatch(unsigned):
+        raise AmountError(EXPONENT_MESSAGE, "exponent")
+    if not _NUMBER.fullmatch(unsigned) or unsigned[:1] in "-+" and negative:
         raise AmountError("Saisissez un nombre, par exemple 2 ou 2,5.")
-    value = Decimal(cleaned)
-    if value < 0:
-        raise AmountError("Saisissez un nombre positif, par exemple 2 ou 2,5.")
+    value = Decimal(unsigned)
+    if negative and value != 0:
+        raise AmountError("Le nombre doit être positif ou nul, par exemple 2 ou 2,5.", "negative")
     if value > maximum:
-        raise AmountError("Ce nombre est trop élevé : vérifiez votre saisie.")
-    return value.quantize(Decimal("0.01"))
+        raise AmountError("Ce nombre est trop élevé : vérifiez votre saisie.", "too_large")
+    return abs(value).quantize(Decimal("0.01"))

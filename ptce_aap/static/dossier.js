@@ -7,7 +7,7 @@
   var status = document.getElementById("autosave-status");
   var versionField = form.querySelector("input[name=version]");
   var baseField = form.querySelector("input[name=base]");
-  var timer = null, inFlight = false, pending = false, stopped = false, edits = 0;
+  var timer = null, inFlight = false, pending = false, stopped = false, edits = 0, queuedSubmit = null;
 
   function say(text) { if (status) { status.textContent = text; } }
 
@@ -144,6 +144,13 @@
         + "que possible.");
     }).finally(function () {
       inFlight = false;
+      if (queuedSubmit) {  // « Enregistrer » was pressed meanwhile: now, with the version this save got
+        var submitter = queuedSubmit.submitter;
+        queuedSubmit = null;
+        if (submitter && form.requestSubmit) { form.requestSubmit(submitter); }
+        else if (form.requestSubmit) { form.requestSubmit(); } else { HTMLFormElement.prototype.submit.call(form); }
+        return;
+      }
       if (pending) { pending = false; save(); }
     });
   }
@@ -160,37 +167,42 @@
     clearTimeout(timer);
     timer = setTimeout(save, 800);
   });
-  form.addEventListener("submit", function () {
+  form.addEventListener("submit", function (event) {
     clearTimeout(timer);
     stopped = true;
+    if (inFlight) {
+      // An autosave is on its way: sent now, this form would carry the version before it and be taken for
+      // someone else's edit (the conflict screen, against oneself). It is sent once the autosave is back.
+      event.preventDefault();
+      queuedSubmit = {submitter: event.submitter || null};
+      return;
+    }
     if (readDraft()) { writeDraft({submitted: true}); }
   });
 
-  // Live totals of the budget section.
-  function parse(text) {
-    var cleaned = (text || "").replace(/[\s\u00a0\u202f€]/g, "").replace(",", ".");
-    var value = parseFloat(cleaned);
-    return isNaN(value) ? 0 : value;
-  }
-  function fmt(value) {
-    return value.toLocaleString("fr-FR", {minimumFractionDigits: 0, maximumFractionDigits: 2}) + " €";
-  }
+  // Live totals of the budget section, read with the server's rules (static/amounts.js): an amount the server
+  // would refuse (« 5.000 », « 1e3 », « -5 ») counts for nothing here either, and the text says so.
   function updateTotals() {
-    var sums = {expense: 0, resource: 0};
+    var amounts = window.PtceAmounts;
+    if (!amounts) { return; }
+    var sums = {expense: 0, resource: 0}, uncounted = 0;
     form.querySelectorAll("[data-amount]").forEach(function (input) {
-      sums[input.getAttribute("data-amount")] += parse(input.value);
+      var read = amounts.parseAmount(input.value);
+      if (read.error) { uncounted += 1; } else if (read.cents !== null) { sums[input.getAttribute("data-amount")] += read.cents; }
     });
     var e = document.getElementById("total-expense"), r = document.getElementById("total-resource");
     var balance = document.getElementById("balance");
-    if (e) { e.textContent = fmt(sums.expense); }
-    if (r) { r.textContent = fmt(sums.resource); }
+    if (e) { e.textContent = amounts.formatCents(sums.expense); }
+    if (r) { r.textContent = amounts.formatCents(sums.resource); }
     if (balance) {
-      var gap = Math.round((sums.resource - sums.expense) * 100) / 100;
-      balance.textContent = gap === 0 ? "Le plan de financement est équilibré."
-        : "Écart entre ressources et dépenses : " + fmt(gap) + ".";
+      var gap = sums.resource - sums.expense;
+      var text = gap === 0 ? balance.getAttribute("data-balanced")
+        : balance.getAttribute("data-gap").split("__gap__").join(amounts.formatCents(gap));
+      if (uncounted) { text += " " + balance.getAttribute("data-uncounted").split("__n__").join(String(uncounted)); }
+      balance.textContent = text;
     }
   }
-  if (form.querySelector("[data-amount]")) {
+  if (document.getElementById("balance")) {  // rows added in place have amounts too
     form.addEventListener("input", function (event) {
       if (event.target.hasAttribute("data-amount")) { updateTotals(); }
     });

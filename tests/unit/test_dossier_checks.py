@@ -285,7 +285,15 @@ def test_jobs_counts(field, label):
     assert problems(check_project, dossier(**{field: None})) == [
         ("projet", field, f"{label} : à renseigner (0 si aucun).", "missing")]
     assert problems(check_project, dossier(**{field: None}, raw_inputs={field: "2,5,1"})) == [
-        ("projet", field, f"{label} : « 2,5,1 » n'est pas un nombre valide.", "invalid")]
+        ("projet", field, f"{label} : « 2,5,1 » n'est pas un nombre valide. Saisissez un nombre, par exemple 2 "
+                          "ou 2,5.", "invalid")]
+    # Issue 9 point 7: a negative count or « 1e3 » is told why, not only "not a valid number".
+    assert problems(check_project, dossier(**{field: None}, raw_inputs={field: "-2"})) == [
+        ("projet", field, f"{label} : « -2 » n'est pas accepté. Le nombre doit être positif ou nul, par exemple 2 "
+                          "ou 2,5.", "invalid")]
+    assert problems(check_project, dossier(**{field: None}, raw_inputs={field: "1e3"})) == [
+        ("projet", field, f"{label} : « 1e3 » n'est pas accepté. Écrivez le nombre en chiffres, sans exposant : "
+                          "1000 et non 1e3.", "invalid")]
 
 
 @pytest.mark.parametrize(("field", "label"), [("jobs_text", "Emplois non délocalisables"),

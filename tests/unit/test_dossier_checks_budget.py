@@ -103,7 +103,8 @@ def test_line_problems_use_the_form_field_of_their_row():
         ("budget", "resources-1-source", "Ressource « 3 » : origine du financement à choisir.", "missing"),
         ("budget", "resources-1-status", "Ressource « 3 » : indiquez si le financement est acquis ou sollicité.",
          "missing"),
-        ("budget", "expenses-1-amount_eur", "Dépense «   » : « 1O0 » n'est pas un montant valide.", "invalid"),
+        ("budget", "expenses-1-amount_eur", "Dépense «   » : « 1O0 » n'est pas un montant valide. Saisissez un "
+                                            "montant en euros, par exemple 12 500 ou 12 500,50.", "invalid"),
         ("budget", "expenses-1-label", "Dépense «   » : intitulé à renseigner.", "missing"),
         ("budget", "balance", "Le plan de financement n'est pas équilibré : 100 € de ressources pour 101 € de "
                               "dépenses (écart 1 €).", "invalid"),
@@ -118,7 +119,10 @@ def test_dossier_amounts_required_or_typed_wrong(field, label):
     assert problems(check_budget, dossier(**{field: None}), RULES) == [
         ("budget", field, f"{label} : à renseigner.", "missing")]
     assert problems(check_budget, dossier(**{field: None}, raw_inputs={field: "١٢٣"}), RULES) == [
-        ("budget", field, f"{label} : « ١٢٣ » n'est pas un nombre valide.", "invalid")]
+        ("budget", field, f"{label} : « ١٢٣ » n'est pas un montant valide. Saisissez un montant en euros, par "
+                          "exemple 12 500 ou 12 500,50.", "invalid")]
+    assert problems(check_budget, dossier(**{field: None}, raw_inputs={field: "-5 000"}), RULES) == [
+        ("budget", field, f"{label} : « -5 000 » n'est pas accepté. Le montant doit être positif ou nul.", "invalid")]
 
 
 def test_category_of_the_call_must_be_one_of_its_categories():

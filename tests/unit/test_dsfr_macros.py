@@ -128,3 +128,29 @@ def test_pages_write_no_dsfr_table_alert_or_badge_by_hand():
                  for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
                  if hand_written.search(line)]
     assert offenders == []
+
+
+def test_row_field_shows_its_error_on_the_row_tied_by_aria_describedby():
+    """A field of a row list (members, budget lines): visible label completed for screen readers, its error under
+    it and announced with it (issue 9 point 7: errors were only in the list at the top)."""
+    from wtforms import Form, StringField
+
+    env = Environment(loader=FileSystemLoader(ROOT / "templates"), extensions=["jinja2.ext.i18n"], autoescape=True)
+    env.install_null_translations(newstyle=True)
+    template = env.from_string('{% from "_dsfr/forms.html" import row_field %}'
+                               '{{ row_field(form.amount, "Montant", "de la dépense n° 2", attrs={"inputmode": "decimal"}) }}')
+
+    class Row(Form):
+        amount = StringField()
+
+    form = Row(prefix="expenses-1-", data={"amount": "-5"})
+    plain = " ".join(template.render(form=form).split())
+    assert plain == ('<div class="fr-input-group"> <label class="fr-label" for="expenses-1-amount">Montant<span '
+                     'class="fr-sr-only"> de la dépense n° 2</span></label> <input class="fr-input" '
+                     'id="expenses-1-amount" inputmode="decimal" name="expenses-1-amount" type="text" value="-5"> </div>')
+    form.amount.errors = ["Le montant doit être positif ou nul."]
+    html = " ".join(template.render(form=form).split())
+    assert '<div class="fr-input-group fr-input-group--error">' in html
+    assert ('<input aria-describedby="expenses-1-amount-desc-error" aria-invalid="true" class="fr-input '
+            'fr-input--error" id="expenses-1-amount"') in html
+    assert '<p id="expenses-1-amount-desc-error" class="fr-error-text">Le montant doit être positif ou nul.</p>' in html

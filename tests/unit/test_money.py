@@ -42,7 +42,7 @@ def test_parse_amount_empty_is_none(text):
 
 
 @pytest.mark.parametrize("text", [
-    "12,345,50", "1.000,50", "12.345", "12,345", "12,3456", "douze", "12 euros", "1e3", "1E3", "NaN", "Infinity",
+    "12,345,50", "1.000,50", "12.345", "12,345", "12,3456", "douze", "12 euros", "NaN", "Infinity",
     "inf", "1_000", "+12", "--1", "0x10", "12..5", ",5", "5,", "12€50",
     # Digits that are not ASCII: isdigit()/\d/Decimal() accept some of them, an amount must not.
     "²⁰¹⁹", "①②③", "١٢٣", "۱۲۳", "१२३", "１２３", "12３", "𝟏𝟐",
@@ -53,10 +53,26 @@ def test_parse_amount_refuses_what_is_not_an_amount(text):
     assert str(caught.value) == NOT_AN_AMOUNT
 
 
-@pytest.mark.parametrize("text", ["-1", "-0,01", "-12 345,50 €"])
+@pytest.mark.parametrize("text", ["-1", "-0,01", "-12 345,50 €", "−12"])
 def test_parse_amount_refuses_negative_amounts(text):
-    with pytest.raises(AmountError, match="^Le montant ne peut pas être négatif.$"):
+    """Issue 9 point 7: a negative amount is told so, not « n'est pas un nombre valide »."""
+    with pytest.raises(AmountError, match="^Le montant doit être positif ou nul.$") as caught:
         parse_amount(text)
+    assert caught.value.code == "negative"
+
+
+@pytest.mark.parametrize("parse", [parse_amount, parse_decimal])
+@pytest.mark.parametrize("text", ["1e3", "1E3", "1,5e3", "2e-2", "-1e3"])
+def test_exponents_are_refused_with_their_own_message(parse, text):
+    """« 1e3 » is not taken for 1 000: refused, saying how to write it."""
+    with pytest.raises(AmountError, match="^Écrivez le nombre en chiffres, sans exposant : 1000 et non 1e3.$") as caught:
+        parse(text)
+    assert caught.value.code == "exponent"
+
+
+@pytest.mark.parametrize("parse", [parse_amount, parse_decimal])
+def test_minus_zero_is_zero(parse):
+    assert str(parse("-0")) == "0.00"
 
 
 def test_parse_amount_zero_is_refused_only_when_asked():
@@ -96,7 +112,7 @@ def test_parse_decimal_empty_is_none(text):
 
 
 @pytest.mark.parametrize("text", [
-    "deux", "1,2,3", "1e3", "NaN", "Infinity", "-inf", "1_0", "0x1", ".", "2..5",
+    "deux", "1,2,3", "NaN", "Infinity", "-inf", "1_0", "0x1", ".", "2..5",
     "²", "①", "٢٫٥", "٢", "२", "２",
 ])
 def test_parse_decimal_refuses_what_is_not_a_number(text):
@@ -105,10 +121,11 @@ def test_parse_decimal_refuses_what_is_not_a_number(text):
     assert str(caught.value) == NOT_A_NUMBER
 
 
-@pytest.mark.parametrize("text", ["-1", "-0,5"])
+@pytest.mark.parametrize("text", ["-1", "-0,5", "−2"])
 def test_parse_decimal_refuses_negative_numbers(text):
-    with pytest.raises(AmountError, match="^Saisissez un nombre positif, par exemple 2 ou 2,5.$"):
+    with pytest.raises(AmountError, match="^Le nombre doit être positif ou nul, par exemple 2 ou 2,5.$") as caught:
         parse_decimal(text)
+    assert caught.value.code == "negative"
 
 
 def test_parse_decimal_maximum():
