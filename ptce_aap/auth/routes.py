@@ -62,9 +62,8 @@ def invitation_at(path: str | None) -> dict | None:
         return None
     if endpoint != "applicants.accept_invitation":
         return None
-    try:
-        invitation = coeditors.read_invitation(args["token"])
-    except DomainError:
+    invitation = coeditors.invitation_or_none(args["token"])
+    if invitation is None:
         return None
     pole = db.session.get(Pole, invitation.pole_id)
     return {"email": invitation.email, "pole_name": pole.name if pole else "",

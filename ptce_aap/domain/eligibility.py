@@ -2,15 +2,10 @@
 
 ``CATALOG`` (at the end) is the one list of rules: code, short label, default mode and parameters, the
 function; ``RULE_ORDER``, ``RULE_LABELS``, ``RULES`` and ``defaults.DEFAULT_ELIGIBILITY`` are derived from it.
-
 A service (``ptce_aap.services.eligibility``) turns ORM objects into ``DossierFacts`` and ``CallFacts``;
-``evaluate`` runs every rule the call did not switch off and returns a ``Verdict``. Each rule returns a
-``RuleResult`` whose French message tells the applicant what is wrong and what to fix, with the numbers
-involved; a passed rule says what was verified. The verdict is eligible iff every *blocking* rule passes:
-advisory failures are reported but never make a dossier ineligible.
-
-The plain-French statement of each rule shown on the public call page is ``domain.rules_text``; the
-messages here are its concrete, dossier-specific counterpart.
+``evaluate`` runs every rule the call did not switch off and returns a ``Verdict`` (eligible iff every *blocking*
+rule passes). A ``RuleResult`` tells in French what is wrong, with the numbers, and (a draft only: a submitted
+dossier is frozen) what to fix; a passed rule says what was verified. ``domain.rules_text`` states each rule.
 """
 
 from __future__ import annotations
@@ -118,9 +113,7 @@ class RuleResult:
     message_fr: str  # for a draft: what is wrong and what to change in the dossier
     mode: RuleMode | None = None  # set by ``evaluate``
     not_analysed: bool = False  # passed, with files the antivirus never analysed (shown "non analysé")
-    # Once the dossier is submitted it cannot be changed: the same finding without what to change (``None``:
-    # ``message_fr`` says no more than what was found). Stored in the check and mailed.
-    finding_fr: str | None = None
+    finding_fr: str | None = None  # the same without what to change (a submitted dossier is frozen); stored
 
     @property
     def message(self) -> str:
@@ -168,12 +161,16 @@ def plural(n: int, singular: str, plural_form: str) -> str:
     return singular if n == 1 else plural_form
 
 
-def failed(code: str, finding: str, advice: str) -> RuleResult:
-    """A failed rule whose message tells what to change in a draft (``advice``), and whose finding, for a
-    submitted dossier that can no longer be changed, does not: « X n’est pas renseigné : indiquez-le dans
-    la section … » before submission, « X n’est pas renseigné. » after."""
-    message = f"{finding} {advice}" if finding.endswith(".") else f"{finding} : {advice}"
-    return RuleResult(code, False, message, finding_fr=finding if finding.endswith(".") else f"{finding}.")
+def failed(code: str, finding: str, advice: str = "") -> RuleResult:
+    """A draft is told what to change (``advice``); a submitted dossier, frozen, only what was found."""
+    dot = finding.endswith(".")
+    message = finding if not advice else f"{finding} {advice}" if dot else f"{finding} : {advice}"
+    return RuleResult(code, False, message, finding_fr=finding if dot or not advice else f"{finding}.")
+
+
+def joined(code: str, parts: list[RuleResult]) -> RuleResult:
+    findings = " ".join(p.finding for p in parts)
+    return RuleResult(code, False, " ".join(p.message_fr for p in parts), finding_fr=findings)
 
 
 def siren_of(siret: str | None) -> str | None:
@@ -213,7 +210,8 @@ def rule_siret(d: DossierFacts, c: CallFacts, params: Mapping) -> RuleResult:
         siret_mod.validate(value)
     except ValidationError:
         return failed("siret", f"Le numéro SIRET de la structure porteuse ({value}) n’est pas valide : il doit "
-                      "comporter 14 chiffres, clé de contrôle incluse.", f"Corrigez-le dans la section {IDENTITY_SECTION}.")
+                      "comporter 14 chiffres, clé de contrôle incluse.",
+                      f"Corrigez-le dans la section {IDENTITY_SECTION}.")
     return RuleResult("siret", True, f"Le numéro SIRET de la structure porteuse ({value}) est valide.")
 
 
@@ -233,7 +231,8 @@ def rule_legal_person(d: DossierFacts, c: CallFacts, params: Mapping) -> RuleRes
                       f"choisissez-la dans la section {IDENTITY_SECTION}.")
     if form == LegalForm.COLLECTIVITE:
         return failed("legal_person", "La structure porteuse est une collectivité : une collectivité ne peut pas "
-                      "porter le pôle.", f"Confiez le portage à une personne morale de droit privé ({PRIVATE_FORMS_TEXT}).")
+                      "porter le pôle.", "Confiez le portage à une personne morale de droit privé "
+                      f"({PRIVATE_FORMS_TEXT}).")
     if form not in PRIVATE_LEGAL_FORMS:
         return RuleResult("legal_person", False, "La forme juridique « Autre » de la structure porteuse ne permet "
                           "pas d’établir qu’il s’agit d’une personne morale de droit privé : le pôle doit être "
@@ -354,10 +353,7 @@ def rule_documents(d: DossierFacts, c: CallFacts, params: Mapping) -> RuleResult
         problems.insert(0, (plural(len(missing), "Pièce obligatoire manquante : ", "Pièces obligatoires manquantes : ")
                             + ", ".join(missing) + ".", ""))
     if problems:
-        parts = [failed("documents", finding, advice) if advice else RuleResult("documents", False, finding)
-                 for finding, advice in problems]
-        return RuleResult("documents", False, " ".join(p.message_fr for p in parts),
-                          finding_fr=" ".join(p.finding for p in parts))
+        return joined("documents", [failed("documents", finding, advice) for finding, advice in problems])
     n = len(c.required_documents)
     if n == 0:
         return RuleResult("documents", True, "L’appel ne demande aucune pièce obligatoire.")
@@ -391,24 +387,22 @@ def rule_state_share(d: DossierFacts, c: CallFacts, params: Mapping) -> RuleResu
     share = c.max_state_share
     problems = []  # RuleResults, one per problem, joined below
     if cap is not None and requested > cap:
-        problems.append(RuleResult("state_share", False, f"Le montant demandé ({amount(requested)}) dépasse le "
-                                   f"plafond de l’appel ({amount(cap)})."))
+        problems.append(failed("state_share", f"Le montant demandé ({amount(requested)}) dépasse le plafond de "
+                               f"l’appel ({amount(cap)})."))
     budget = d.total_budget_eur
     if not budget:
-        problems.append(RuleResult("state_share", False, "Le budget total du projet n’est pas renseigné : la part "
-                                   "demandée à l’État ne peut pas être calculée."))
+        problems.append(failed("state_share", "Le budget total du projet n’est pas renseigné : la part demandée à "
+                               "l’État ne peut pas être calculée."))
     elif budget < d.expenses_eur:
         problems.append(failed("state_share", f"Le budget total du projet ({amount(budget)}) est inférieur aux "
                                f"dépenses du plan de financement ({amount(d.expenses_eur)})",
                                "corrigez l’un ou l’autre."))
     elif requested > budget * share:
         limit = (budget * share).quantize(Decimal("0.01"))
-        problems.append(RuleResult("state_share", False, f"Le montant demandé ({amount(requested)}) dépasse "
-                                   f"{format_share(share)} du budget du projet ({amount(budget)}), soit "
-                                   f"{amount(limit)} au plus."))
+        problems.append(failed("state_share", f"Le montant demandé ({amount(requested)}) dépasse {format_share(share)}"
+                               f" du budget du projet ({amount(budget)}), soit {amount(limit)} au plus."))
     if problems:
-        return RuleResult("state_share", False, " ".join(p.message_fr for p in problems),
-                          finding_fr=" ".join(p.finding for p in problems))
+        return joined("state_share", problems)
     actual = format_share((requested / budget).quantize(Decimal("0.0001")))
     return RuleResult("state_share", True, f"Le montant demandé ({amount(requested)}) respecte le plafond de l’appel "
                       f"({amount(cap)}) et représente {actual} du budget du projet ({amount(budget)}), pour "

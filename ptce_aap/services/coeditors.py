@@ -88,6 +88,14 @@ def read_invitation(token: str) -> Invitation:
     return invitation
 
 
+def invitation_or_none(token: str) -> Invitation | None:
+    """The invitation a link names while it can still be used or shown, else None (no message needed)."""
+    try:
+        return read_invitation(token)
+    except DomainError:
+        return None
+
+
 def accept(token: str, *, user) -> Pole:
     invitation = read_invitation(token)
     if invitation.email != user.email.lower():
