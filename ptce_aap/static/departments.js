@@ -40,7 +40,8 @@
     });
     if (query || limit) {
       status.textContent = shown === 0 ? status.getAttribute("data-none")
-        : (shown === 1 ? "1 département affiché." : shown + " départements affichés.");
+        : (shown === 1 ? status.getAttribute("data-one")
+          : status.getAttribute("data-many").replace("{n}", String(shown)));
     } else {
       status.textContent = "";
     }
