@@ -40,6 +40,7 @@ ENV_SETTINGS: dict[str, type] = {
     "RATELIMIT_STORAGE_URI": str,
     "LOG_LEVEL": str,
     "PROXY_HOPS": int,
+    "SECRETARIAT_EMAIL": str,
 }
 
 DEFAULTS = {
@@ -86,6 +87,8 @@ DEFAULTS = {
     "REMEMBER_COOKIE_SAMESITE": "Lax",
     "PERMANENT_SESSION_LIFETIME": 8 * 3600,  # idle limit of a session (refreshed by each request)
     "SESSION_ABSOLUTE_LIFETIME": 12 * 3600,  # however active, a session ends this long after login
+    # The call secretariat's address, given to applicants whose dossier can no longer be changed (pages, mails).
+    "SECRETARIAT_EMAIL": None,
     "INVITATIONS_PER_POLE_PER_DAY": 10,  # counted in the database over the last 24 h
     "INVITATIONS_PER_USER_PER_DAY": 20,
     "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session it is tied to

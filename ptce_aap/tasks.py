@@ -78,10 +78,10 @@ def task_eligibility_rerun(job_run_id: int, call_id: int) -> str:
 
 
 @task("account_mail")
-def task_account_mail(kind: str, email: str) -> str:
+def task_account_mail(kind: str, email: str, then: str | None = None) -> str:
     """A verification or reset link asked for by address; sent only if the account allows it."""
     with jobs.transaction():
-        return accounts.send_account_mail(kind, email) or "done"
+        return accounts.send_account_mail(kind, email, then=then) or "done"
 
 
 @task("detect_conflicts")

@@ -18,7 +18,7 @@ from ptce_aap.enums import CallStatus, DossierStatus, NotificationStatus
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
 from ptce_aap.models.calls import Call
-from ptce_aap.models.dossiers import Dossier, EligibilityCheck
+from ptce_aap.models.dossiers import Dossier, DossierTransition, EligibilityCheck
 from ptce_aap.models.outbox import JobRun, Notification
 from ptce_aap.permissions import (
     can_administer,
@@ -49,15 +49,19 @@ def _page_arg() -> int:
 
 @bp.route("/")
 def dashboard():
-    counts = db.session.execute(
-        sa.select(Dossier.call_id, sa.func.count(Dossier.id)).where(Dossier.status != DossierStatus.DRAFT)
-        .group_by(Dossier.call_id)).all()
-    submitted = dict(counts)
+    # Dossiers déposés: submitted and still in the running; those the pole withdrew are counted apart.
+    withdrawn_flag = Dossier.status == DossierStatus.WITHDRAWN
+    submitted: dict[int, int] = {}
+    withdrawn: dict[int, int] = {}
+    for call_id, is_withdrawn, count in db.session.execute(
+            sa.select(Dossier.call_id, withdrawn_flag, sa.func.count(Dossier.id))
+            .where(Dossier.status != DossierStatus.DRAFT).group_by(Dossier.call_id, withdrawn_flag)):
+        (withdrawn if is_withdrawn else submitted)[call_id] = count
     calls = db.session.scalars(sa.select(Call).order_by(Call.closes_at.desc())).all()
     calls.sort(key=lambda c: CALL_ORDER.index(c.status))
     failed_notifications = db.session.scalar(
         sa.select(sa.func.count(Notification.id)).where(Notification.status == NotificationStatus.FAILED)) or 0
-    return render_template("admin/dashboard.html", calls=calls, submitted=submitted,
+    return render_template("admin/dashboard.html", calls=calls, submitted=submitted, withdrawn=withdrawn,
                            failed_notifications=failed_notifications)
 
 
@@ -131,7 +135,8 @@ def job_progress_json(run_id: int):
 
 
 # What the dossier page reads besides the dossier.
-DOSSIER_PAGE = (selectinload(Dossier.members), selectinload(Dossier.call))
+DOSSIER_PAGE = (selectinload(Dossier.members), selectinload(Dossier.call),
+                selectinload(Dossier.transitions).selectinload(DossierTransition.actor))
 
 
 def _render_dossier(dossier: Dossier, override_form: forms.OverrideForm):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -13,7 +13,7 @@ from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db, limiter
 from ptce_aap.models.accounts import User
 from ptce_aap.models.dossiers import Invitation, Pole
-from ptce_aap.permissions import can_manage_pole, require
+from ptce_aap.permissions import can_manage_pole, is_pole_member, require
 from ptce_aap.services import coeditors
 from ptce_aap.web import domain_error_response, domain_errors, key_or_404
 
@@ -75,6 +75,8 @@ def accept_invitation(token: str):
     except DomainError as exc:  # the page explains what is wrong with the link
         return render_template("applicants/invitation.html", error=exc.message, invitation=None, form=None), 400
     pole = db.session.get(Pole, invitation.pole_id)
+    if invitation.accepted_at is not None:  # used: never « Accepter » again
+        return _used(invitation, pole, status=409 if request.method == "POST" else 200)
     form = forms.ConfirmForm()
     if form.validate_on_submit():
         try:
@@ -85,5 +87,17 @@ def accept_invitation(token: str):
                                    pole=pole, form=None), 403
         db.session.commit()
         flash(_("Vous pouvez désormais compléter les dossiers du pôle « %(name)s ».", name=pole.name), "success")
-        return redirect(url_for("applicants.dashboard"))
+        return redirect(_pole_url(pole))
     return render_template("applicants/invitation.html", invitation=invitation, pole=pole, form=form, error=None)
+
+
+def _pole_url(pole: Pole) -> str:
+    """The pole's dossier (its latest one), where an accepted invitation leads; the dashboard if none."""
+    dossier_id = coeditors.latest_dossier_id(pole.id)
+    return url_for("applicants.dossier", dossier_id=dossier_id) if dossier_id else url_for("applicants.dashboard")
+
+
+def _used(invitation: Invitation, pole: Pole, *, status: int):
+    member = is_pole_member(current_user, pole.id)
+    return render_template("applicants/invitation.html", invitation=invitation, pole=pole, form=None, error=None,
+                           used=True, dossier_url=_pole_url(pole) if member else None), status

@@ -99,6 +99,16 @@ class IdentityForm(VersionedForm):
         self.region_code.choices = _blank_first(region_choices())
         self.departments.choices = department_choices()
 
+    def department_groups(self) -> list[tuple[geography.Region, list[tuple[str, str, bool]]]]:
+        """The department checkboxes grouped by region, the chosen region first: ``[(region, [(code, label,
+        checked), …]), …]`` (the page shows them as one fieldset per region)."""
+        chosen = set(self.departments.data or [])
+        by_region: dict[str, list] = {}
+        for code, department in geography.departments().items():
+            by_region.setdefault(department.region, []).append((code, department.label, code in chosen))
+        regions = sorted(geography.regions().values(), key=lambda r: r.code != self.region_code.data)
+        return [(region, by_region.get(region.code, [])) for region in regions]
+
 
 class MemberRowForm(CleanForm):
     class Meta:

@@ -125,6 +125,8 @@ def scalar_values(section: str, form) -> dict:
         values[field] = value
     if section == "identite":
         values["commune_insee"] = (values["commune_insee"] or "").upper()
+        # « w 691 234 567 » is W691234567: written as the RNA writes it (checked by ``dossier_checks``).
+        values["carrier_rna"] = "".join((values["carrier_rna"] or "").split()).upper()
     if section == "activites":
         values["cooperation"] = {coop.value: (form[f"coop_{coop.value}_text"].data or "").strip()
                                  for coop in CooperationForm if form[f"coop_{coop.value}"].data}

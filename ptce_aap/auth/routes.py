@@ -7,9 +7,12 @@ the same message.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
+from werkzeug.exceptions import HTTPException
 
 from ptce_aap import tokens
 from ptce_aap.auth.blueprint import bp
@@ -18,7 +21,8 @@ from ptce_aap.auth_setup import start_session
 from ptce_aap.enums import Role
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db, limiter
-from ptce_aap.services import accounts
+from ptce_aap.models.dossiers import Pole
+from ptce_aap.services import accounts, coeditors
 from ptce_aap.urls import safe_next
 
 
@@ -41,28 +45,53 @@ def home_for(user) -> str:
     return url_for("public.home")
 
 
-def _check_email_page(reason: str, email: str):
-    session["check_email"] = {"reason": reason, "email": email}
+def _check_email_page(reason: str, email: str, then: str | None = None):
+    session["check_email"] = {"reason": reason, "email": email, **({"next": then} if then else {})}
     return redirect(url_for("auth.check_email"))
+
+
+def invitation_at(path: str | None) -> dict | None:
+    """``{"email", "pole_name"}`` of the valid invitation a path of this site leads to (the link mailed to
+    a co-editor, ``/porteur/invitations/<token>``), else None: the login and sign-up pages then say where
+    the person is going, and the invitation is carried through sign-up and verification."""
+    if not path:
+        return None
+    try:
+        endpoint, args = current_app.url_map.bind_to_environ(request.environ).match(urlsplit(path).path)
+    except HTTPException:
+        return None
+    if endpoint != "applicants.accept_invitation":
+        return None
+    invitation = coeditors.invitation_or_none(args["token"])
+    if invitation is None:
+        return None
+    pole = db.session.get(Pole, invitation.pole_id)
+    return {"email": invitation.email, "pole_name": pole.name if pole else "",
+            "used": invitation.accepted_at is not None}
 
 
 @bp.route("/inscription", methods=["GET", "POST"])
 @rate_limited
 def register():
+    next_url = safe_next(request.args.get("next"))
     if current_user.is_authenticated:
-        return redirect(home_for(current_user))
+        return redirect(next_url or home_for(current_user))
+    invitation = invitation_at(next_url)
     form = RegisterForm()
+    if request.method == "GET" and invitation and not invitation["used"]:
+        form.email.data = invitation["email"]  # the invitation is bound to this address
     if form.validate_on_submit():
         try:
-            accounts.register_applicant(form.email.data, form.password.data, full_name=form.full_name.data)
+            accounts.register_applicant(form.email.data, form.password.data, full_name=form.full_name.data,
+                                        then=next_url)
         except DomainError as exc:
             db.session.rollback()
             field = getattr(form, exc.field or "", None)
             (field.errors if field is not None else form.form_errors).append(exc.message)
         else:
             db.session.commit()
-            return _check_email_page("register", form.email.data)
-    return render_template("auth/register.html", form=form,
+            return _check_email_page("register", form.email.data, next_url)
+    return render_template("auth/register.html", form=form, next_url=next_url, invitation=invitation,
                            min_length=current_app.config["PASSWORD_MIN_LENGTH"])
 
 
@@ -73,7 +102,7 @@ def check_email():
     reason = info.get("reason", "register")
     max_age = tokens.max_age_of(tokens.RESET_PASSWORD if reason == "reset" else tokens.VERIFY_EMAIL)
     return render_template("auth/check_email.html", reason=reason, email=info.get("email", ""),
-                           hours=max(1, max_age // 3600))
+                           hours=max(1, max_age // 3600), next_url=safe_next(info.get("next")))
 
 
 @bp.route("/verifier/<token>", methods=["GET", "POST"])
@@ -85,12 +114,13 @@ def verify_email(token: str):
         user = accounts.read_verification_token(token)
     except tokens.TokenError as exc:
         return _invalid_link("verify", expired=exc.expired)
+    then = accounts.verification_then(token)  # where they were going when they signed up (an invitation)
     if user.is_email_verified:
         if current_user.is_authenticated and current_user.id == user.id:
             flash(_("Votre adresse électronique est déjà vérifiée."), "info")
-            return redirect(home_for(user))
+            return redirect(then or home_for(user))
         flash(_("Votre adresse électronique est déjà vérifiée. Vous pouvez vous connecter."), "info")
-        return redirect(url_for("auth.login"))
+        return redirect(url_for("auth.login", next=then) if then else url_for("auth.login"))
     form = ConfirmEmailForm()
     if form.validate_on_submit():
         try:
@@ -108,21 +138,22 @@ def verify_email(token: str):
             db.session.commit()
             start_session(user)
             flash(_("Votre adresse électronique est vérifiée. Bienvenue sur la plateforme !"), "success")
-            return redirect(home_for(user))
+            return redirect(then or home_for(user))
     return render_template("auth/confirm_email.html", form=form, token=token, email=user.email)
 
 
 @bp.route("/verification/renvoyer", methods=["GET", "POST"])
 @rate_limited
 def resend_verification():
+    next_url = safe_next(request.args.get("next"))
     form = EmailForm()
     if request.method == "GET" and request.args.get("email"):
         form.email.data = request.args["email"].strip().lower()[:254]
     if form.validate_on_submit():
-        accounts.resend_verification(form.email.data)
+        accounts.resend_verification(form.email.data, then=next_url)
         db.session.commit()
-        return _check_email_page("resend", form.email.data)
-    return render_template("auth/resend_verification.html", form=form)
+        return _check_email_page("resend", form.email.data, next_url)
+    return render_template("auth/resend_verification.html", form=form, next_url=next_url)
 
 
 @bp.route("/connexion", methods=["GET", "POST"])
@@ -149,7 +180,7 @@ def login():
             flash(_("Vous êtes connecté(e). Bonjour %(name)s !", name=user.display_name), "success")
             return redirect(next_url or home_for(user))
     return render_template("auth/login.html", form=form, error=error, unverified_email=unverified_email,
-                           next_url=next_url)
+                           next_url=next_url, invitation=invitation_at(next_url))
 
 
 @bp.route("/deconnexion", methods=["POST"])

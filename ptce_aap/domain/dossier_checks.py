@@ -7,6 +7,7 @@ The summary page and the pre-submission check use it; every problem is blocking 
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -42,6 +43,8 @@ LIMITS = {
 }
 
 MIN_YEAR = 1945
+RNA_FORMAT = re.compile(r"W[0-9]{9}")  # Répertoire national des associations: W and 9 digits (W691234567)
+RNA_EXAMPLE = "W691234567"
 
 
 @dataclass(frozen=True)
@@ -128,6 +131,10 @@ def check_identity(d, today: date) -> Iterable[Problem]:
         yield Problem(s, "carrier_siret", "SIRET de la structure porteuse : à renseigner.")
     elif (msg := siret_problem(d.carrier_siret)) is not None:
         yield Problem(s, "carrier_siret", msg, "invalid")
+    rna = (getattr(d, "carrier_rna", "") or "").strip()  # optional: only associations have one
+    if rna and "carrier_rna" not in (d.raw_inputs or {}) and not RNA_FORMAT.fullmatch(rna):
+        yield Problem(s, "carrier_rna", f"Le numéro RNA « {rna} » n'a pas le bon format : il s'écrit avec la "
+                      f"lettre W suivie de 9 chiffres, par exemple {RNA_EXAMPLE}.", "invalid")
     if _blank(d.commune_insee):
         yield Problem(s, "commune_insee", "Code INSEE de la commune : à renseigner.")
     elif geography.department_of_insee(d.commune_insee) is None:

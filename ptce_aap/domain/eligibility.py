@@ -2,15 +2,10 @@
 
 ``CATALOG`` (at the end) is the one list of rules: code, short label, default mode and parameters, the
 function; ``RULE_ORDER``, ``RULE_LABELS``, ``RULES`` and ``defaults.DEFAULT_ELIGIBILITY`` are derived from it.
-
 A service (``ptce_aap.services.eligibility``) turns ORM objects into ``DossierFacts`` and ``CallFacts``;
-``evaluate`` runs every rule the call did not switch off and returns a ``Verdict``. Each rule returns a
-``RuleResult`` whose French message tells the applicant what is wrong and what to fix, with the numbers
-involved; a passed rule says what was verified. The verdict is eligible iff every *blocking* rule passes:
-advisory failures are reported but never make a dossier ineligible.
-
-The plain-French statement of each rule shown on the public call page is ``domain.rules_text``; the
-messages here are its concrete, dossier-specific counterpart.
+``evaluate`` runs every rule the call did not switch off and returns a ``Verdict`` (eligible iff every *blocking*
+rule passes). A ``RuleResult`` tells in French what is wrong, with the numbers, and (a draft only: a submitted
+dossier is frozen) what to fix; a passed rule says what was verified. ``domain.rules_text`` states each rule.
 """
 
 from __future__ import annotations
@@ -115,13 +110,18 @@ class CallFacts:
 class RuleResult:
     code: str
     passed: bool
-    message_fr: str
+    message_fr: str  # for a draft: what is wrong and what to change in the dossier
     mode: RuleMode | None = None  # set by ``evaluate``
     not_analysed: bool = False  # passed, with files the antivirus never analysed (shown "non analysé")
+    finding_fr: str | None = None  # the same without what to change (a submitted dossier is frozen); stored
 
     @property
     def message(self) -> str:
         return self.message_fr
+
+    @property
+    def finding(self) -> str:
+        return self.finding_fr if self.finding_fr is not None else self.message_fr
 
     @property
     def is_blocking(self) -> bool:
@@ -134,7 +134,7 @@ class RuleResult:
     def as_dict(self) -> dict:
         """The JSON stored in ``EligibilityCheck.results``."""
         return {"code": self.code, "passed": self.passed, "mode": (self.mode or RuleMode.BLOCKING).value,
-                "message": self.message_fr} | ({"not_analysed": True} if self.not_analysed else {})
+                "message": self.finding} | ({"not_analysed": True} if self.not_analysed else {})
 
 
 @dataclass(frozen=True)
@@ -159,6 +159,18 @@ class Verdict:
 
 def plural(n: int, singular: str, plural_form: str) -> str:
     return singular if n == 1 else plural_form
+
+
+def failed(code: str, finding: str, advice: str = "") -> RuleResult:
+    """A draft is told what to change (``advice``); a submitted dossier, frozen, only what was found."""
+    dot = finding.endswith(".")
+    message = finding if not advice else f"{finding} {advice}" if dot else f"{finding} : {advice}"
+    return RuleResult(code, False, message, finding_fr=finding if dot or not advice else f"{finding}.")
+
+
+def joined(code: str, parts: list[RuleResult]) -> RuleResult:
+    findings = " ".join(p.finding for p in parts)
+    return RuleResult(code, False, " ".join(p.message_fr for p in parts), finding_fr=findings)
 
 
 def siren_of(siret: str | None) -> str | None:
@@ -192,14 +204,14 @@ def _names(members: list[MemberFacts]) -> str:
 def rule_siret(d: DossierFacts, c: CallFacts, params: Mapping) -> RuleResult:
     value = (d.carrier_siret or "").strip()
     if not value:
-        return RuleResult("siret", False, "Le numéro SIRET de la structure porteuse n’est pas renseigné : "
-                          f"indiquez-le dans la section {IDENTITY_SECTION}.")
+        return failed("siret", "Le numéro SIRET de la structure porteuse n’est pas renseigné",
+                      f"indiquez-le dans la section {IDENTITY_SECTION}.")
     try:
         siret_mod.validate(value)
     except ValidationError:
-        return RuleResult("siret", False, f"Le numéro SIRET de la structure porteuse ({value}) n’est pas valide : "
-                          "il doit comporter 14 chiffres, clé de contrôle incluse. Corrigez-le dans la section "
-                          f"{IDENTITY_SECTION}.")
+        return failed("siret", f"Le numéro SIRET de la structure porteuse ({value}) n’est pas valide : il doit "
+                      "comporter 14 chiffres, clé de contrôle incluse.",
+                      f"Corrigez-le dans la section {IDENTITY_SECTION}.")
     return RuleResult("siret", True, f"Le numéro SIRET de la structure porteuse ({value}) est valide.")
 
 
@@ -215,12 +227,12 @@ PRIVATE_FORMS_TEXT = ("une association, une coopérative, une SCIC, une SCOP, un
 def rule_legal_person(d: DossierFacts, c: CallFacts, params: Mapping) -> RuleResult:
     form = d.carrier_legal_form
     if not form:
-        return RuleResult("legal_person", False, "La forme juridique de la structure porteuse n’est pas renseignée : "
-                          f"choisissez-la dans la section {IDENTITY_SECTION}.")
+        return failed("legal_person", "La forme juridique de la structure porteuse n’est pas renseignée",
+                      f"choisissez-la dans la section {IDENTITY_SECTION}.")
     if form == LegalForm.COLLECTIVITE:
-        return RuleResult("legal_person", False, "La structure porteuse est une collectivité : une collectivité ne "
-                          "peut pas porter le pôle. Confiez le portage à une personne morale de droit privé "
-                          f"({PRIVATE_FORMS_TEXT}).")
+        return failed("legal_person", "La structure porteuse est une collectivité : une collectivité ne peut pas "
+                      "porter le pôle.", "Confiez le portage à une personne morale de droit privé "
+                      f"({PRIVATE_FORMS_TEXT}).")
     if form not in PRIVATE_LEGAL_FORMS:
         return RuleResult("legal_person", False, "La forme juridique « Autre » de la structure porteuse ne permet "
                           "pas d’établir qu’il s’agit d’une personne morale de droit privé : le pôle doit être "
@@ -237,17 +249,17 @@ def rule_min_members(d: DossierFacts, c: CallFacts, params: Mapping) -> RuleResu
     else:
         counted = f"compte {count} {plural(count, 'membre personne morale', 'membres personnes morales')}"
     if count < minimum:
-        return RuleResult("min_members", False, f"Le pôle {counted} ; il en faut au moins {minimum}. Ajoutez les "
-                          f"structures membres manquantes dans la section {MEMBERS_SECTION}.")
+        return failed("min_members", f"Le pôle {counted} ; il en faut au moins {minimum}.",
+                      f"Ajoutez les structures membres manquantes dans la section {MEMBERS_SECTION}.")
     return RuleResult("min_members", True, f"Le pôle {counted} (au moins {minimum} requis).")
 
 
 def rule_ess_core(d: DossierFacts, c: CallFacts, params: Mapping) -> RuleResult:
     found = _members_with(d, {MemberCategory.ESS})
     if not found:
-        return RuleResult("ess_core", False, "Aucun membre du pôle n’est une entreprise de l’économie sociale et "
-                          "solidaire : ajoutez au moins une entreprise de l’ESS (au sens de l’article 1er de la loi "
-                          "n° 2014-856 du 31 juillet 2014) à la liste des membres.")
+        return failed("ess_core", "Aucun membre du pôle n’est une entreprise de l’économie sociale et solidaire",
+                      "ajoutez au moins une entreprise de l’ESS (au sens de l’article 1er de la loi n° 2014-856 du "
+                      "31 juillet 2014) à la liste des membres.")
     what = plural(len(found), "Entreprise de l’ESS", "Entreprises de l’ESS")
     return RuleResult("ess_core", True, f"{what} parmi les membres : {_names(found)}.")
 
@@ -255,8 +267,8 @@ def rule_ess_core(d: DossierFacts, c: CallFacts, params: Mapping) -> RuleResult:
 def rule_enterprise_partner(d: DossierFacts, c: CallFacts, params: Mapping) -> RuleResult:
     found = _members_with(d, {MemberCategory.ENTERPRISE})
     if not found:
-        return RuleResult("enterprise_partner", False, "Aucun membre du pôle n’est une entreprise hors économie "
-                          "sociale et solidaire : ajoutez au moins une entreprise hors ESS à la liste des membres.")
+        return failed("enterprise_partner", "Aucun membre du pôle n’est une entreprise hors économie sociale et "
+                      "solidaire", "ajoutez au moins une entreprise hors ESS à la liste des membres.")
     what = plural(len(found), "Entreprise hors ESS", "Entreprises hors ESS")
     return RuleResult("enterprise_partner", True, f"{what} parmi les membres : {_names(found)}.")
 
@@ -264,10 +276,10 @@ def rule_enterprise_partner(d: DossierFacts, c: CallFacts, params: Mapping) -> R
 def rule_territorial_link(d: DossierFacts, c: CallFacts, params: Mapping) -> RuleResult:
     found = _members_with(d, OTHER_ARTICLE9)
     if not found:
-        return RuleResult("territorial_link", False, "Aucun membre du pôle n’est un autre acteur mentionné à "
-                          "l’article 9 de la loi (collectivité territoriale ou groupement, centre de recherche ou "
-                          "établissement d’enseignement supérieur, organisme de formation ou autre acteur) : "
-                          "ajoutez-en au moins un à la liste des membres.")
+        return failed("territorial_link", "Aucun membre du pôle n’est un autre acteur mentionné à l’article 9 de "
+                      "la loi (collectivité territoriale ou groupement, centre de recherche ou établissement "
+                      "d’enseignement supérieur, organisme de formation ou autre acteur)",
+                      "ajoutez-en au moins un à la liste des membres.")
     what = plural(len(found), "Autre acteur de l’article 9", "Autres acteurs de l’article 9")
     return RuleResult("territorial_link", True, f"{what} parmi les membres : {_names(found)}.")
 
@@ -276,8 +288,8 @@ def rule_same_territory(d: DossierFacts, c: CallFacts, params: Mapping) -> RuleR
     allow_adjacent = bool(params.get("allow_adjacent", True))
     declared = [code for code in d.departments if code]
     if not declared:
-        return RuleResult("same_territory", False, "Le pôle n’a déclaré aucun département couvert : choisissez-les "
-                          f"dans la section {IDENTITY_SECTION}.")
+        return failed("same_territory", "Le pôle n’a déclaré aucun département couvert",
+                      f"choisissez-les dans la section {IDENTITY_SECTION}.")
     allowed = set(declared)
     if allow_adjacent:
         for code in declared:
@@ -290,9 +302,9 @@ def rule_same_territory(d: DossierFacts, c: CallFacts, params: Mapping) -> RuleR
                            for m in outside)
         where = f"hors {covered.replace('les ', 'des ', 1)}"
         where += " et de leurs départements limitrophes" if allow_adjacent else ""
-        return RuleResult("same_territory", False, f"{n} {plural(n, 'membre est situé', 'membres sont situés')} "
-                          f"{where} : {listed}. Ajoutez ces départements aux départements couverts par le pôle "
-                          "ou corrigez le département des membres concernés.")
+        return failed("same_territory", f"{n} {plural(n, 'membre est situé', 'membres sont situés')} {where} : "
+                      f"{listed}.", "Ajoutez ces départements aux départements couverts par le pôle ou corrigez le "
+                      "département des membres concernés.")
     where = f"dans {covered}" + (" ou dans des départements limitrophes" if allow_adjacent else "")
     return RuleResult("same_territory", True, f"Tous les membres sont situés {where}.")
 
@@ -300,9 +312,9 @@ def rule_same_territory(d: DossierFacts, c: CallFacts, params: Mapping) -> RuleR
 def rule_not_previously_funded(d: DossierFacts, c: CallFacts, params: Mapping) -> RuleResult:
     siren = siren_of(d.carrier_siret)
     if siren is None:
-        return RuleResult("not_previously_funded", False, "Sans numéro SIRET valide de la structure porteuse, "
-                          "l’absence de soutien lors d’un précédent appel à projets PTCE ne peut pas être "
-                          "vérifiée : corrigez le SIRET.")
+        return failed("not_previously_funded", "Sans numéro SIRET valide de la structure porteuse, l’absence de "
+                      "soutien lors d’un précédent appel à projets PTCE ne peut pas être vérifiée",
+                      "corrigez le SIRET.")
     if siren in c.previously_funded_sirens:
         return RuleResult("not_previously_funded", False, f"La structure porteuse (SIREN {siren}) a déjà été "
                           "lauréate d’un précédent appel à projets PTCE : un pôle déjà soutenu n’est pas éligible.")
@@ -315,7 +327,7 @@ def rule_documents(d: DossierFacts, c: CallFacts, params: Mapping) -> RuleResult
     analysed (none configured, or it was down) is accepted, said "non analysée", unless the call sets
     ``require_clean_scan``: then the rule fails and asks for it again."""
     require_clean = bool(params.get("require_clean_scan", False))
-    problems: list[str] = []
+    problems: list[tuple[str, str]] = []  # (finding, what to do in a draft)
     missing: list[str] = []
     unscanned = 0
     for code, label in c.required_documents:
@@ -328,20 +340,20 @@ def rule_documents(d: DossierFacts, c: CallFacts, params: Mapping) -> RuleResult
             continue
         if not any(a.scan_status == ScanStatus.CLEAN for a in ready):
             if require_clean:
-                problems.append(f"« {ready[-1].filename or label} » ({label}) n’a pas été analysé par "
-                                "l’antivirus : envoyez-le de nouveau.")
+                problems.append((f"« {ready[-1].filename or label} » ({label}) n’a pas été analysé par "
+                                 "l’antivirus", "envoyez-le de nouveau."))
             else:
                 unscanned += 1
     for a in d.attachments:
         if a.status == AttachmentStatus.QUARANTINED or a.scan_status == ScanStatus.INFECTED:
-            problems.append(f"« {a.filename} » a été bloqué par l’antivirus : remplacez-le.")
+            problems.append((f"« {a.filename} » a été bloqué par l’antivirus", "remplacez-le."))
         elif a.status in (AttachmentStatus.UPLOADING, AttachmentStatus.PROCESSING):
-            problems.append(f"« {a.filename} » est en cours de vérification.")
+            problems.append((f"« {a.filename} » est en cours de vérification.", ""))
     if missing:
-        problems.insert(0, plural(len(missing), "Pièce obligatoire manquante : ", "Pièces obligatoires manquantes : ")
-                        + ", ".join(missing) + ".")
+        problems.insert(0, (plural(len(missing), "Pièce obligatoire manquante : ", "Pièces obligatoires manquantes : ")
+                            + ", ".join(missing) + ".", ""))
     if problems:
-        return RuleResult("documents", False, " ".join(problems))
+        return joined("documents", [failed("documents", finding, advice) for finding, advice in problems])
     n = len(c.required_documents)
     if n == 0:
         return RuleResult("documents", True, "L’appel ne demande aucune pièce obligatoire.")
@@ -356,39 +368,41 @@ def rule_documents(d: DossierFacts, c: CallFacts, params: Mapping) -> RuleResult
 
 def rule_budget_balanced(d: DossierFacts, c: CallFacts, params: Mapping) -> RuleResult:
     if d.financing_line_count == 0:
-        return RuleResult("budget_balanced", False, "Le plan de financement est vide : saisissez les dépenses de la "
-                          "cellule d’animation et les ressources qui les financent.")
+        return failed("budget_balanced", "Le plan de financement est vide", "saisissez les dépenses de la cellule "
+                      "d’animation et les ressources qui les financent.")
     gap = abs(d.resources_eur - d.expenses_eur)
     summary = f"{amount(d.resources_eur)} de ressources pour {amount(d.expenses_eur)} de dépenses"
     if gap != 0:  # to the euro… and to the cent, as the completeness check of the draft
-        return RuleResult("budget_balanced", False, f"Le plan de financement n’est pas équilibré : {summary} "
-                          f"(écart de {amount(gap)}). Ajustez les ressources ou les dépenses.")
+        return failed("budget_balanced", f"Le plan de financement n’est pas équilibré : {summary} (écart de "
+                      f"{amount(gap)}).", "Ajustez les ressources ou les dépenses.")
     return RuleResult("budget_balanced", True, f"Le plan de financement est équilibré : {summary}.")
 
 
 def rule_state_share(d: DossierFacts, c: CallFacts, params: Mapping) -> RuleResult:
     requested = d.amount_requested_eur
     if requested is None:
-        return RuleResult("state_share", False, "Le montant demandé à l’État n’est pas renseigné : indiquez-le dans "
-                          f"la section {BUDGET_SECTION}.")
+        return failed("state_share", "Le montant demandé à l’État n’est pas renseigné",
+                      f"indiquez-le dans la section {BUDGET_SECTION}.")
     cap = (c.category_caps or {}).get(d.category_code or "") or c.max_amount_eur
     share = c.max_state_share
-    problems = []
+    problems = []  # RuleResults, one per problem, joined below
     if cap is not None and requested > cap:
-        problems.append(f"Le montant demandé ({amount(requested)}) dépasse le plafond de l’appel ({amount(cap)}).")
+        problems.append(failed("state_share", f"Le montant demandé ({amount(requested)}) dépasse le plafond de "
+                               f"l’appel ({amount(cap)})."))
     budget = d.total_budget_eur
     if not budget:
-        problems.append("Le budget total du projet n’est pas renseigné : la part demandée à l’État ne peut pas être "
-                        "calculée.")
+        problems.append(failed("state_share", "Le budget total du projet n’est pas renseigné : la part demandée à "
+                               "l’État ne peut pas être calculée."))
     elif budget < d.expenses_eur:
-        problems.append(f"Le budget total du projet ({amount(budget)}) est inférieur aux dépenses du plan de "
-                        f"financement ({amount(d.expenses_eur)}) : corrigez l’un ou l’autre.")
+        problems.append(failed("state_share", f"Le budget total du projet ({amount(budget)}) est inférieur aux "
+                               f"dépenses du plan de financement ({amount(d.expenses_eur)})",
+                               "corrigez l’un ou l’autre."))
     elif requested > budget * share:
         limit = (budget * share).quantize(Decimal("0.01"))
-        problems.append(f"Le montant demandé ({amount(requested)}) dépasse {format_share(share)} du budget du "
-                        f"projet ({amount(budget)}), soit {amount(limit)} au plus.")
+        problems.append(failed("state_share", f"Le montant demandé ({amount(requested)}) dépasse {format_share(share)}"
+                               f" du budget du projet ({amount(budget)}), soit {amount(limit)} au plus."))
     if problems:
-        return RuleResult("state_share", False, " ".join(problems))
+        return joined("state_share", problems)
     actual = format_share((requested / budget).quantize(Decimal("0.0001")))
     return RuleResult("state_share", True, f"Le montant demandé ({amount(requested)}) respecte le plafond de l’appel "
                       f"({amount(cap)}) et représente {actual} du budget du projet ({amount(budget)}), pour "

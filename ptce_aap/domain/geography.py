@@ -82,12 +82,16 @@ def _communes() -> tuple[dict[str, str], dict[str, list[str]]] | None:
         return None
     names: dict[str, str] = {}
     by_postal: dict[str, list[str]] = {}
+    population: dict[str, int] = {}
     for commune in json.loads(COMMUNES_FILE.read_text(encoding="utf-8")):
         if commune.get("type", "commune-actuelle") not in {"commune-actuelle", "arrondissement-municipal"}:
             continue
         names[commune["code"]] = commune["nom"]
         for postal in commune.get("codesPostaux", []):
             by_postal.setdefault(postal, []).append(commune["code"])
+        population[commune["code"]] = commune.get("population") or 0
+    for codes in by_postal.values():  # every commune of the postal code, the most populous first
+        codes.sort(key=lambda code: (-population[code], names[code]))
     return names, by_postal
 
 
@@ -103,7 +107,13 @@ def insee_problem(insee: str) -> str | None:
         return None
     names, by_postal = data
     if insee in by_postal:
-        matches = ", ".join(f"{names[c]} ({c})" for c in by_postal[insee][:3])
-        return (f"{insee} est un code postal, pas un code INSEE (code officiel géographique) : "
-                f"pour cette adresse, saisissez le code INSEE de la commune, par exemple {matches}.")
+        codes = by_postal[insee]
+        if len(codes) == 1:
+            return (f"{insee} est un code postal, pas un code INSEE (code officiel géographique) : pour cette "
+                    f"adresse, saisissez le code INSEE de la commune, {names[codes[0]]} ({codes[0]}).")
+        # Every commune of the postal code (26400: 24 communes, Crest among them), never a sample.
+        matches = ", ".join(f"{names[c]} ({c})" for c in codes)
+        return (f"{insee} est un code postal, pas un code INSEE (code officiel géographique) : pour cette "
+                f"adresse, saisissez le code INSEE de votre commune parmi les {len(codes)} communes de ce code "
+                f"postal : {matches}.")
     return f"Le code INSEE {insee} ne correspond à aucune commune : vérifiez-le sur le site de l'Insee."

@@ -19,7 +19,7 @@ from ptce_aap.models.outbox import Notification
 from ptce_aap.passwords import hash_password, needs_rehash, password_problems, verify_password
 from ptce_aap.services.notifications import notify
 from ptce_aap.tokens import TokenError
-from ptce_aap.urls import external_url
+from ptce_aap.urls import external_url, safe_next
 
 
 def normalise_email(email: str) -> str:
@@ -119,10 +119,15 @@ def verification_fingerprint(user: User) -> str:
     return tokens.fingerprint(user.id, user.email, user.password_hash or "")
 
 
-def send_verification_email(user: User) -> None:
-    """Mail ``user`` a signed link that verifies the address (valid EMAIL_TOKEN_MAX_AGE seconds)."""
-    token = tokens.make_token(tokens.VERIFY_EMAIL, {"uid": user.id, "email": user.email,
-                                                    "fp": verification_fingerprint(user)})
+def send_verification_email(user: User, *, then: str | None = None) -> None:
+    """Mail ``user`` a signed link that verifies the address (valid EMAIL_TOKEN_MAX_AGE seconds).
+
+    ``then``: a path of this site where the person was going when they signed up (an invitation to
+    co-edit a dossier): carried in the signed link, they land there once verified."""
+    payload = {"uid": user.id, "email": user.email, "fp": verification_fingerprint(user)}
+    if safe_next(then):
+        payload["then"] = then
+    token = tokens.make_token(tokens.VERIFY_EMAIL, payload)
     notify(user.email, "verify_email",
            {"name": one_line(user.display_name, max_length=80), "link": external_url("auth.verify_email", token=token)},
            dedupe_key=f"verify_email:{user.id}:{_token_key(token)}", user=user)
@@ -146,15 +151,17 @@ _TEMPLATES = {MAIL_VERIFY: "verify_email", MAIL_RESET: "reset_password"}
 # Per address and kind: the request limits are per IP, so without this anyone could flood one mailbox
 # from many addresses. Counted in the database, so it holds across workers and processes.
 ACCOUNT_MAILS_PER_HOUR = 3
+MAX_THEN_LENGTH = 500  # the path carried through a verification link (an invitation link is ~150)
 
 
-def queue_account_mail(kind: str, email: str) -> None:
+def queue_account_mail(kind: str, email: str, *, then: str | None = None) -> None:
     if kind not in ACCOUNT_MAILS:
         raise ValueError(kind)
-    jobs.schedule("account_mail", kind=kind, email=normalise_email(email))
+    extra = {"then": then} if kind == MAIL_VERIFY and safe_next(then) and len(then) <= MAX_THEN_LENGTH else {}
+    jobs.schedule("account_mail", kind=kind, email=normalise_email(email), **extra)
 
 
-def send_account_mail(kind: str, email: str) -> None:
+def send_account_mail(kind: str, email: str, *, then: str | None = None) -> None:
     """The ``account_mail`` task: mail what ``queue_account_mail`` asked for, if the account allows it."""
     user = find_user_by_email(email)
     if user is None or not user.is_active or _mails_in_last_hour(user.email, _TEMPLATES[kind]) >= ACCOUNT_MAILS_PER_HOUR:
@@ -163,7 +170,7 @@ def send_account_mail(kind: str, email: str) -> None:
         send_password_reset_email(user)
         audit.record("user.password_reset_requested", user, actor=None)
     elif kind == MAIL_VERIFY and not user.is_email_verified:
-        send_verification_email(user)
+        send_verification_email(user, then=then)
         audit.record("user.verification_sent", user, actor=None)
 
 
@@ -181,7 +188,7 @@ def _replaceable(user: User) -> bool:
             and user.last_login_at is None)
 
 
-def register_applicant(email: str, password: str, *, full_name: str) -> User | None:
+def register_applicant(email: str, password: str, *, full_name: str, then: str | None = None) -> User | None:
     """Create an unverified applicant account and queue the verification link.
 
     An address that already has an unverified, self-registered account is registered again: the new
@@ -209,13 +216,13 @@ def register_applicant(email: str, password: str, *, full_name: str) -> User | N
         hash_password(password)
         audit.record("user.register_existing", existing, actor=None)
         user = None
-    queue_account_mail(MAIL_VERIFY, email)
+    queue_account_mail(MAIL_VERIFY, email, then=then)
     return user
 
 
-def resend_verification(email: str) -> None:
+def resend_verification(email: str, *, then: str | None = None) -> None:
     """Queue a new verification link for ``email`` (sent if it names an active, unverified account)."""
-    queue_account_mail(MAIL_VERIFY, email)
+    queue_account_mail(MAIL_VERIFY, email, then=then)
 
 
 def read_verification_token(token: str) -> User:
@@ -231,6 +238,14 @@ def read_verification_token(token: str) -> User:
                                                                   payload.get("fp", "")):
         raise TokenError()
     return user
+
+
+def verification_then(token: str) -> str | None:
+    """The path carried by a verification link (``send_verification_email``), if any and safe."""
+    try:
+        return safe_next(tokens.read_token(tokens.VERIFY_EMAIL, token).get("then"))
+    except TokenError:
+        return None
 
 
 def confirm_email(token: str, password: str) -> User:

@@ -15,7 +15,7 @@ from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
 from ptce_aap.models.accounts import User
 from ptce_aap.models.base import utcnow
-from ptce_aap.models.dossiers import Invitation, Pole, PoleMembership
+from ptce_aap.models.dossiers import Dossier, Invitation, Pole, PoleMembership
 from ptce_aap.services.notifications import notify
 from ptce_aap.urls import external_url
 
@@ -88,6 +88,14 @@ def read_invitation(token: str) -> Invitation:
     return invitation
 
 
+def invitation_or_none(token: str) -> Invitation | None:
+    """The invitation a link names while it can still be used or shown, else None (no message needed)."""
+    try:
+        return read_invitation(token)
+    except DomainError:
+        return None
+
+
 def accept(token: str, *, user) -> Pole:
     invitation = read_invitation(token)
     if invitation.email != user.email.lower():
@@ -134,6 +142,12 @@ def editors(pole_id: int) -> list[PoleMembership]:
         sa.select(PoleMembership).where(PoleMembership.pole_id == pole_id)
         .options(joinedload(PoleMembership.user)).order_by(PoleMembership.is_owner.desc(), PoleMembership.id)
     ).all()
+
+
+def latest_dossier_id(pole_id: int) -> int | None:
+    """The pole's most recent dossier, where a new co-editor is taken."""
+    return db.session.scalar(sa.select(Dossier.id).where(Dossier.pole_id == pole_id).order_by(Dossier.id.desc())
+                             .limit(1))
 
 
 def pending_invitations(pole_id: int) -> list[Invitation]:

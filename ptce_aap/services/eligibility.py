@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask import current_app
 
 from ptce_aap import audit, jobs
 from ptce_aap.domain import dossier_checks
@@ -232,7 +233,30 @@ def mail_context(dossier: Dossier, check: EligibilityCheck) -> dict:
                                               else " (point d’attention, non bloquant)")}
                   for r in failed_results(check)]
     return {"pole_name": one_line(dossier.pole_name, max_length=200), "verdict_text": verdict_text, "failed": failed,
+            "next_steps": next_steps(dossier, check, has_points=bool(failed)),
             "link": external_url("applicants.dossier", dossier_id=dossier.id)}
+
+
+def secretariat_text() -> str:
+    """« secrétariat de l’appel à projets (adresse) », with its address when the platform has one."""
+    address = current_app.config.get("SECRETARIAT_EMAIL")
+    return "secrétariat de l’appel à projets" + (f" ({address})" if address else "")
+
+
+def next_steps(dossier: Dossier, check: EligibilityCheck, *, has_points: bool) -> list[str]:
+    """What the pole can do after the result, the dossier being submitted: it can no longer be changed, so
+    never « ajoutez… » but who to write to. The same sentences on the dossier page and in the mail."""
+    receipt = f" en indiquant votre numéro de récépissé {dossier.receipt_number}" if dossier.receipt_number else ""
+    if not check.is_eligible:
+        return [f"Un dossier déposé ne peut plus être modifié. Si ce résultat vous paraît erroné (une pièce ou une "
+                f"information mal prise en compte), écrivez au {secretariat_text()}{receipt} : il peut réexaminer "
+                "votre dossier et revenir sur ce résultat."]
+    steps = ["Votre dossier sera examiné par les rapporteurs."]
+    if has_points:
+        steps.append("Les points d’attention ci-dessus ne rendent pas le dossier irrecevable : ils éclairent son "
+                     "examen. Un dossier déposé ne peut plus être modifié ; pour apporter une précision, écrivez "
+                     f"au {secretariat_text()}{receipt}.")
+    return steps
 
 
 def notify_result(dossier: Dossier, check: EligibilityCheck, recipients: list | None = None) -> None:

@@ -13,7 +13,7 @@ from flask import render_template
 
 from ptce_aap import storage as file_storage
 from ptce_aap.domain.text import one_line
-from ptce_aap.enums import AttachmentStatus
+from ptce_aap.enums import AttachmentStatus, DossierStatus
 from ptce_aap.extensions import db
 from ptce_aap.formatting import format_paris
 from ptce_aap.models.dossiers import Dossier, PoleMembership
@@ -60,6 +60,8 @@ def issue_receipt(dossier_id: int) -> str:
             "pole_name": one_line(dossier.pole_name, max_length=200), "receipt_number": dossier.receipt_number,
             "submitted_at_text": format_paris(dossier.submitted_at),
             "link": external_url("applicants.dossier", dossier_id=dossier.id),
+            # Withdrawn before this job ran: the mail must not announce the examination.
+            "withdrawn": dossier.status == DossierStatus.WITHDRAWN,
         }, dedupe_key=f"submission_receipt:{dossier.id}:{user.id}", user=user, attachments=[{
             "filename": f"recepisse-{dossier.receipt_number}.pdf", "mime": "application/pdf", "storage_key": key}])
     return "issued"

@@ -63,8 +63,11 @@ def test_applicant_journey_from_registration_to_receipt(page, worker, smtp, live
     page.get_by_label("Adresse").fill("12 rue de la République")
     page.get_by_label(re.compile("^Code INSEE")).fill("69123")
     page.get_by_label(re.compile("^Commune")).fill("Lyon")
-    page.get_by_label("Région").select_option(label="Auvergne-Rhône-Alpes")
-    page.get_by_label(re.compile("^Départements couverts")).select_option(["69", "01"])
+    page.get_by_label("Région", exact=True).select_option(label="Auvergne-Rhône-Alpes")
+    page.get_by_label("Rechercher un département").fill("rhône")  # the picker: search, then tick
+    tick_box(page, "69 — Rhône", exact=True)
+    page.get_by_label("Rechercher un département").fill("")
+    tick_box(page, "01 — Ain", exact=True)
     _save(page)
     check_accessibility(page, context="identity section")
 

@@ -123,16 +123,18 @@ def test_ineligible_dossier_mail_explains_every_failed_rule(make_dossier, applic
     text = _text(_eligibility_mails(smtp)[0])
     assert "Résultat\u00a0: dossier irrecevable : il ne remplit pas les conditions d’éligibilité de l’appel à projets" in text
     assert "Les points suivants ne sont pas satisfaits\u00a0:\n" in text
+    # What was found, with the numbers — but the dossier is submitted: nothing tells to change it.
     for line in (
-        "- La structure porteuse est une collectivité : une collectivité ne peut pas porter le pôle. Confiez le "
-        "portage à une personne morale de droit privé (une association, une coopérative, une SCIC, une SCOP, une "
-        "mutuelle, une fondation ou une société).\n",
-        "- Aucun membre du pôle n’est une entreprise hors économie sociale et solidaire : ajoutez au moins une "
-        "entreprise hors ESS à la liste des membres.\n",
+        "- La structure porteuse est une collectivité : une collectivité ne peut pas porter le pôle.\n",
+        "- Aucun membre du pôle n’est une entreprise hors économie sociale et solidaire.\n",
         "- 1 membre est situé hors des départements couverts par le pôle (69, 01) et de leurs départements "
-        "limitrophes : Structure membre 4 (75). Ajoutez ces départements aux départements couverts par le pôle ou "
-        "corrigez le département des membres concernés. (point d’attention, non bloquant)\n"):
+        "limitrophes : Structure membre 4 (75). (point d’attention, non bloquant)\n"):
         assert line in text
+    for instruction in ("Ajoutez", "ajoutez", "Confiez", "corrigez", "Corrigez", "indiquez-le", "choisissez"):
+        assert instruction not in text
+    assert ("Un dossier déposé ne peut plus être modifié. Si ce résultat vous paraît erroné (une pièce ou une "
+            "information mal prise en compte), écrivez au secrétariat de l’appel à projets en indiquant votre "
+            f"numéro de récépissé {d.receipt_number}") in " ".join(text.split()), text
     html = _eligibility_mails(smtp)[0].get_body(preferencelist=("html",)).get_content()
     assert "<li>Aucun membre du pôle n’est une entreprise hors économie sociale et solidaire" in html
 
