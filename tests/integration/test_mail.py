@@ -39,6 +39,9 @@ CONTEXTS = {
                  "amount_text": "50 000 €", "motivation": "Projet solide.\nBon ancrage territorial.",
                  "link": "/porteur/dossiers/3"},
     "publication": {"name": "Camille Martin", "call_title": "AAP PTCE 2026", "link": "/appels/aap-ptce-2026/resultats"},
+    "deadline_moved": {"name": "Camille Martin", "call_title": "AAP PTCE 2026", "pole_name": "Pôle Sud Coop",
+                       "deadline_text": "15 mars 2026 à 12 h", "previous_text": "1 mars 2026 à 12 h", "later": True,
+                       "link": "/porteur/dossiers/3"},
 }
 
 SUBJECTS = {
@@ -52,6 +55,7 @@ SUBJECTS = {
     "review_reminder": "Rappel\u00a0: 1 évaluation à rendre avant le 30 avril 2026",
     "decision": "Décision sur la candidature de «\u00a0Pôle Sud Coop\u00a0»",
     "publication": "Résultats publiés — AAP PTCE 2026",
+    "deadline_moved": "Nouvelle date limite de dépôt pour «\u00a0AAP PTCE 2026\u00a0»",
 }
 
 FOOTER = "Ce message automatique vous a été envoyé par la plateforme de l'appel à projets PTCE"
