@@ -173,7 +173,8 @@ MODES = ("blocking", "advisory", "off")
 
 
 def eligibility_problems(settings: Mapping) -> dict[str, str]:
-    """``{"eligibility-<code>": message}`` for each rule whose mode or parameters are wrong."""
+    """``{"eligibility-<code>": message}`` for a rule whose mode is wrong, ``eligibility-<code>__<parameter>``
+    for a wrong parameter."""
     problems = {}
     for rule in CATALOG:
         values = settings.get(rule.code)
@@ -187,7 +188,7 @@ def eligibility_problems(settings: Mapping) -> dict[str, str]:
             else:
                 ok = isinstance(value, int) and not isinstance(value, bool) and kind[1] <= value <= kind[2]
             if not ok:
-                problems[f"eligibility-{rule.code}"] = (
+                problems[f"eligibility-{rule.code}__{name}"] = (
                     "Paramètre incorrect." if kind == "bool" else
                     f"Saisissez un nombre entier entre {kind[1]} et {kind[2]}.")
         unknown = set(values) - {"mode", *RULE_PARAMETERS[rule.code]}

@@ -130,7 +130,7 @@ def test_rows_and_rules_are_checked():
     settings["min_members"]["minimum"] = 0
     settings["siret"]["mode"] = "sometimes"
     problems = cs.settings_problems(_values(eligibility_settings=settings))
-    assert "eligibility-min_members" in problems and "eligibility-siret" in problems
+    assert "eligibility-min_members__minimum" in problems and "eligibility-siret" in problems
 
 
 # --- the service ------------------------------------------------------------------------------------------
