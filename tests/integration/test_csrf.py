@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 from werkzeug.routing import AnyConverter, IntegerConverter
 
-from ptce_aap.enums import Role
+from ptce_aap.enums import CallStatus, Role
 from ptce_aap.models.base import utcnow
 
 PASSWORD = "Mot-de-passe-2026!"
@@ -136,6 +136,7 @@ def world(app, db, make_call, make_dossier, make_user, smtp, worker):
     call = make_call(slug="ptce-2027", title="Appel à projets PTCE 2027")
     make_call(slug="ptce-2020", title="Appel clos", opens_at=utcnow().replace(year=2020),
               closes_at=utcnow().replace(year=2020, month=12))
+    make_call(slug="ptce-2028", title="Appel en préparation", status=CallStatus.DRAFT)  # its full settings form
     make_dossier(call=call, owner=applicant, pole_name="Pôle brouillon")
     complete = make_dossier(call=call, owner=applicant, pole_name="Pôle complet", complete=True)
     submitted = make_dossier(call=call, owner=applicant, pole_name="Pôle déposé", complete=True)
@@ -182,7 +183,7 @@ def world(app, db, make_call, make_dossier, make_user, smtp, worker):
         "applicant": (clients["applicant"], ["/porteur/", _link(to_applicant, "/porteur/invitations/"), "/admin/",
                                              f"/porteur/dossiers/{theirs.id}"]),
         "coeditor": (clients["coeditor"], ["/porteur/"]),
-        "admin": (clients["admin"], ["/admin/", "/admin/notifications", "/porteur/"]),
+        "admin": (clients["admin"], ["/admin/", "/admin/notifications", "/admin/appels", "/porteur/"]),
         "reviewer": (clients["reviewer"], ["/rapporteur/"]),
     }
 
