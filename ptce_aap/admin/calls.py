@@ -5,6 +5,7 @@ admin role (the blueprint's gate) and ``can_manage_call``."""
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -61,10 +62,11 @@ def _rules_explained(call: Call | None, values: dict) -> dict[str, str]:
     """Each rule's French explanation, whatever its mode (the page explains also those switched off)."""
     settings = {rule.code: {**(values.get("eligibility_settings") or {}).get(rule.code, {}), "mode": "blocking"}
                 for rule in CATALOG}
-    texts = explain_rules(settings, max_amount_eur=values.get("max_amount_eur") or 0,
-                          max_state_share=values.get("max_state_share") or 0,
-                          closes_at=values.get("closes_at") or (call.closes_at if call else None),
-                          gettext=_, format_amount=format_eur, format_datetime=format_paris)
+    cap, share, closes_at = values.get("max_amount_eur"), values.get("max_state_share"), values.get("closes_at")
+    texts = explain_rules(settings, max_amount_eur=cap or 0, max_state_share=share or Decimal("0.5"),
+                          closes_at=closes_at, gettext=_,
+                          format_amount=format_eur if cap else lambda _v: _("le montant maximal par dossier"),
+                          format_datetime=format_paris if closes_at else lambda _v: _("la date limite de dépôt"))
     return {t.code: t.text for t in texts}
 
 

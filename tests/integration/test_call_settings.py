@@ -221,7 +221,14 @@ def test_moving_the_deadline_mails_each_drafter_once_per_change(db, admin_user, 
     assert [n.recipient for n in sent] == [drafter.email]
     assert sent[0].context["deadline_text"] == format_datetime(first) and sent[0].context["later"] is True
     assert sent[0].dedupe_key.endswith(f":{first:%Y%m%d%H%M}")
-    calls.move_deadline(call, first + timedelta(days=1), by=admin_user)
+    # A second request that read the old deadline (a double click) makes the same change: no second mail.
+    previous = call.closes_at - timedelta(days=7)
+    call.closes_at = previous  # arrange: what the other request saw
+    calls.move_deadline(call, first, by=admin_user)
+    db.session.commit()
+    assert db.session.scalar(sa.select(sa.func.count(Notification.id))
+                             .where(Notification.template == "deadline_moved")) == 1
+    calls.move_deadline(call, first + timedelta(days=1), by=admin_user)  # a new change: a new mail
     db.session.commit()
     assert db.session.scalar(sa.select(sa.func.count(Notification.id))
                              .where(Notification.template == "deadline_moved")) == 2
