@@ -23,6 +23,7 @@ from ptce_aap.enums import CALL_TRANSITIONS, CallStatus, DossierStatus
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
 from ptce_aap.formatting import format_eur, format_paris
+from ptce_aap.markdown import render_markdown
 from ptce_aap.models.calls import Call
 from ptce_aap.models.dossiers import Dossier
 from ptce_aap.permissions import can_manage_call, require
@@ -79,7 +80,8 @@ def _render(form, *, mode: str, call: Call | None = None, source: Call | None = 
     return render_template(
         "admin/call_form.html", form=form, mode=mode, call=call, source=source, missing=missing,
         transitions=transitions, status_actions=STATUS_ACTIONS,
-        rules=CATALOG, explained=_rules_explained(call, values), focus=request.form.get("row_action", "")), status
+        rules=CATALOG, explained=_rules_explained(call, values), focus=request.form.get("row_action", ""),
+        preview=render_markdown(values.get("description_md"))), status
 
 
 def _row_action(form: CallForm) -> bool:

@@ -124,6 +124,18 @@ def test_rows_are_added_and_removed_without_saving_nor_losing_anything(admin, db
     assert db.session.scalar(sa.select(sa.func.count(Call.id))) == 0
 
 
+def test_the_description_is_kept_as_typed_and_shown_sanitised(admin, db):
+    typed = "## Objectifs\n\n<script>alert(1)</script><a href=\"javascript:alert(2)\" onclick=\"x()\">lien</a>"
+    response = admin.post("/admin/appels/nouveau", data=_form(description_md=typed))
+    assert response.status_code == 302
+    call = db.session.scalar(sa.select(Call))
+    assert call.description_md == typed.replace("\r\n", "\n")
+    preview = re.search(r'id="apercu-presentation".*?</div>\s*</div>', admin.get(response.headers["Location"])
+                        .get_data(as_text=True), re.S).group(0)
+    assert "<h2>Objectifs</h2>" in preview
+    assert "<script" not in preview and "javascript:" not in preview and "onclick" not in preview
+
+
 def test_a_taken_slug_is_refused_beside_its_field(admin, make_call, db):
     make_call(slug="ptce-2027")
     response = admin.post("/admin/appels/nouveau", data=_form(slug="ptce-2027"))

@@ -91,7 +91,7 @@ def test_slugs_are_ascii_and_cut_between_words():
 
 @pytest.mark.parametrize("field,value,message", [
     ("title", "", "obligatoire"), ("title", "x" * 201, "200"), ("title", "deux\nlignes", "une seule ligne"),
-    ("slug", "Majuscules", "minuscules"), ("slug", "../admin", "minuscules"), ("slug", "a" * 81, "80"),
+    ("description_md", "x" * 20_001, "20\u202f000 caractères"), ("slug", "Majuscules", "minuscules"), ("slug", "../admin", "minuscules"), ("slug", "a" * 81, "80"),
     ("envelope_eur", Decimal("-1"), "négatif"), ("envelope_eur", Decimal("0"), "supérieur à zéro"),
     ("envelope_eur", Decimal("1e12"), "trop élevé"), ("envelope_eur", Decimal("NaN"), "en euros"),
     ("envelope_eur", None, "obligatoire"), ("max_amount_eur", Decimal("3000000.01"), "dépasser l'enveloppe"),
