@@ -31,6 +31,7 @@ from ptce_aap.services import calls as call_service
 from ptce_aap.web import domain_errors, load_or_404, page_arg, settle
 
 PER_PAGE = 25
+DEADLINE_FIELDS = {"csrf_token", "closes_at", "closes_at_time"}
 ADDABLE = {"add_category": "categories", "add_document_type": "document_types"}
 REMOVABLE = {"remove_category": "categories", "remove_document_type": "document_types"}
 # The button that leads to each status, on the call's page and its confirmation.
@@ -102,9 +103,12 @@ def _row_action(form: CallForm) -> bool:
     return False
 
 
-def _checked(form: CallForm) -> dict | None:
-    """The form's values when every field is acceptable, else ``None`` with every problem beside its field."""
+def _checked(form: CallForm, *, except_id: int | None = None) -> dict | None:
+    """The form's values when every field is acceptable, else ``None`` with every problem beside its field.
+    A short address left empty is made from the title, free among the calls."""
     values = form.read()
+    if not (form.slug.data or "").strip() and values["title"]:
+        values["slug"] = call_service.free_slug(values["title"], except_id=except_id)
     for message in form.show(settings_problems(values)):
         flash(message, "error")
     return None if form.has_errors() else values
@@ -152,7 +156,7 @@ def edit_call(slug: str):
         form.fill(values)
         return _render(form, mode="edit", call=call, values=values)
     form = CallForm()
-    if not form.validate() or _row_action(form) or (typed := _checked(form)) is None:
+    if not form.validate() or _row_action(form) or (typed := _checked(form, except_id=call.id)) is None:
         return _render(form, mode="edit", call=call, values=form.read(),
                        status=200 if request.form.get("row_action") else 400)
     def save():
@@ -174,8 +178,11 @@ def _edit_deadline(call: Call, values: dict):
         return _render(form, mode="readonly", call=call, values=values)
     valid = form.validate()
     closes_at = parse_into(form.closes_at, parse_paris, form.closes_at.data, form.closes_at_time.data)
+    changes = {"closes_at": closes_at}
+    if set(request.form) - DEADLINE_FIELDS:  # a settings page opened before the call did: the service decides
+        changes = {k: v for k, v in CallForm().read().items() if v is not None} | changes
     if valid and not form.closes_at.errors:
-        moved = _saved(form, lambda: call_service.update_call(call, {"closes_at": closes_at}, by=current_user))
+        moved = _saved(form, lambda: call_service.update_call(call, changes, by=current_user))
         if moved is not None:
             flash(_("La date limite de dépôt a été modifiée ; les porteurs qui ont un brouillon en sont informés "
                     "par courriel.") if moved else _("La date limite de dépôt n’a pas changé."), "success")

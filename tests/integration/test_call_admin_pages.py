@@ -136,6 +136,12 @@ def test_the_description_is_kept_as_typed_and_shown_sanitised(admin, db):
     assert "<script" not in preview and "javascript:" not in preview and "onclick" not in preview
 
 
+def test_a_title_whose_address_is_taken_gets_a_free_one(admin, make_call, db):
+    make_call(slug="appel-a-projets-ptce-2027")
+    response = admin.post("/admin/appels/nouveau", data=_form())
+    assert response.headers["Location"].endswith("/admin/appels/appel-a-projets-ptce-2027-2/parametres")
+
+
 def test_a_taken_slug_is_refused_beside_its_field(admin, make_call, db):
     make_call(slug="ptce-2027")
     response = admin.post("/admin/appels/nouveau", data=_form(slug="ptce-2027"))
@@ -172,8 +178,12 @@ def test_an_open_call_shows_its_settings_read_only_and_its_deadline_moves_with_o
     page = _text(admin.get(f"/admin/appels/{call.slug}/parametres"))
     assert "Modifier la date limite de dépôt" in page and 'name="envelope_eur"' not in page
     new = (call.closes_at + timedelta(days=10)).astimezone(PARIS)
-    data = {"closes_at": f"{new:%Y-%m-%d}", "closes_at_time": "17:00",
-            "title": "Tentative", "envelope_eur": "1"}  # other fields are not read once open
+    data = {"closes_at": f"{new:%Y-%m-%d}", "closes_at_time": "17:00"}
+    stale = admin.post(f"/admin/appels/{call.slug}/parametres",  # a settings page opened before the call did
+                       data=data | {"title": "Tentative", "envelope_eur": "1"})
+    assert stale.status_code == 400 and "seule sa date limite de dépôt" in _text(stale)
+    db.session.refresh(call)
+    assert call.title != "Tentative" and call.closes_at != new
 
     assert admin.post(f"/admin/appels/{call.slug}/parametres", data=data).status_code == 302
     assert admin.post(f"/admin/appels/{call.slug}/parametres", data=data).status_code == 302  # the same again
