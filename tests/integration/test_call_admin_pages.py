@@ -259,3 +259,14 @@ def test_the_calls_list_shows_status_dates_counts_and_pages(admin, make_call, ma
         make_call()
     assert 'aria-label="Pagination"' in _text(admin.get("/admin/appels"))
     assert admin.get("/admin/appels?page=99999999").status_code == 200
+
+
+def test_the_call_form_is_in_english_after_switching(admin, make_call):
+    call = make_call(status=CallStatus.DRAFT)
+    assert admin.post("/langue/en").status_code == 302
+    page = _text(admin.get(f"/admin/appels/{call.slug}/parametres"))
+    for english in ("Settings of the call for projects", "Title of the call for projects", "Add a category",
+                    "Calendar (Paris time)", "Save the settings", "Open the call"):
+        assert english in page
+    for french in ("Ajouter une catégorie", "Enregistrer les paramètres", "Calendrier (heure de Paris)"):
+        assert french not in page
