@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from stdnum.exceptions import InvalidChecksum, ValidationError
@@ -83,7 +83,7 @@ def paris_to_utc(day: date, moment: time) -> datetime:
     first, second = naive.replace(tzinfo=PARIS, fold=0), naive.replace(tzinfo=PARIS, fold=1)
     shown = f"{day:%d/%m/%Y} à {moment:%H:%M}"
     if first.utcoffset() != second.utcoffset():
-        back = first.astimezone(timezone.utc).astimezone(PARIS).replace(tzinfo=None)
+        back = first.astimezone(UTC).astimezone(PARIS).replace(tzinfo=None)
         if back != naive:
             raise SettingError(
                 f"Le {shown} n'existe pas à Paris : cette nuit-là, on passe à l'heure d'été et les horloges "
@@ -91,7 +91,7 @@ def paris_to_utc(day: date, moment: time) -> datetime:
         raise SettingError(
             f"Le {shown} existe deux fois à Paris : cette nuit-là, on passe à l'heure d'hiver et les horloges "
             "reviennent de 3 h à 2 h. Choisissez une heure avant 02:00 ou à partir de 03:00.")
-    return first.astimezone(timezone.utc)
+    return first.astimezone(UTC)
 
 
 def parse_paris(date_text: str | None, time_text: str | None) -> datetime | None:

@@ -243,7 +243,7 @@ def test_the_calls_list_shows_status_dates_counts_and_pages(admin, make_call, ma
     call = make_call(title="Appel avec brouillons")
     make_dossier(call=call)
     page = _text(admin.get("/admin/appels"))
-    row = re.search(r'<tr data-call="%s">.*?</tr>' % call.slug, page, re.S).group(0)
+    row = re.search(rf'<tr data-call="{call.slug}">.*?</tr>', page, re.S).group(0)
     assert "Ouvert" in row and "(heure de Paris)" in row and "<td>1</td>" in row
 
     def add(n):

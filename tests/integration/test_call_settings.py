@@ -4,7 +4,7 @@ drafters once per change), the opening guard listing what is missing, a past cal
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
@@ -20,7 +20,7 @@ from ptce_aap.models.calls import Call
 from ptce_aap.models.outbox import Notification
 from ptce_aap.services import calls
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def _values(**overrides) -> dict:
