@@ -11,6 +11,7 @@ import re
 import uuid
 from contextlib import contextmanager
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -198,6 +199,30 @@ def test_regional_opinion_ranking_and_deadline(trail, db, admin_user, make_call,
         regional.set_regional_deadline(call, deadline, by=admin_user, now=utcnow())
     expect(trail, "call.regional_deadline_set", call, actor=admin_user,
            summary={"before": None, "after": deadline.isoformat()})
+def test_call_settings_deadline_and_copy(trail, db, admin_user, make_call, make_dossier):
+    now = utcnow().replace(microsecond=0)
+    draft = make_call(status=CallStatus.DRAFT, max_state_share=Decimal("0.5"))
+    with trail.request():
+        calls.update_call(draft, calls.call_values(draft) | {"title": "Appel renommé",
+                                                             "max_state_share": Decimal("0.4")}, by=admin_user)
+    event = expect(trail, "call.updated", draft, actor=admin_user)
+    assert event.summary["after"] == {"title": "Appel renommé", "max_state_share": "0.4"}
+    assert event.summary["before"]["max_state_share"] in {"0.5", "0.5000"}
+
+    open_call = make_call(status=CallStatus.OPEN)
+    make_dossier(call=open_call)
+    before, after = open_call.closes_at, open_call.closes_at + timedelta(days=3)
+    with trail.request():
+        calls.move_deadline(open_call, after, by=admin_user)
+    expect(trail, "call.deadline_moved", open_call, actor=admin_user,
+           summary={"before": {"closes_at": before.isoformat()}, "after": {"closes_at": after.isoformat()}})
+
+    with trail.request():
+        copy = calls.duplicate_call(open_call, calls.duplicate_values(open_call) | {
+            "opens_at": now + timedelta(days=1), "closes_at": now + timedelta(days=20)}, by=admin_user)
+    expect(trail, "call.duplicated", copy, actor=admin_user,
+           summary={"before": {"from": open_call.slug}, "after": {"slug": copy.slug}})
+    expect(trail, "call.created", copy, actor=admin_user)
 
 
 def test_notification_retry(trail, db, admin_user, applicant):

@@ -140,6 +140,7 @@ def world(app, db, make_call, make_dossier, make_user, smtp, worker):
                      reviewers_per_dossier=4)
     make_call(slug="ptce-2020", title="Appel clos", opens_at=utcnow().replace(year=2020),
               closes_at=utcnow().replace(year=2020, month=12), has_regional_instruction=True)
+    make_call(slug="ptce-2028", title="Appel en préparation", status=CallStatus.DRAFT)  # its full settings form
     make_dossier(call=call, owner=applicant, pole_name="Pôle brouillon")
     complete = make_dossier(call=call, owner=applicant, pole_name="Pôle complet", complete=True)
     submitted = make_dossier(call=call, owner=applicant, pole_name="Pôle déposé", complete=True)
@@ -233,7 +234,7 @@ def world(app, db, make_call, make_dossier, make_user, smtp, worker):
         "applicant": (clients["applicant"], ["/porteur/", _link(to_applicant, "/porteur/invitations/"), "/admin/",
                                              f"/porteur/dossiers/{theirs.id}"]),
         "coeditor": (clients["coeditor"], ["/porteur/"]),
-        "admin": (clients["admin"], ["/admin/", "/admin/notifications", "/porteur/",
+        "admin": (clients["admin"], ["/admin/", "/admin/notifications", "/admin/appels", "/porteur/",
                                      f"/admin/appels/{call.slug}/notes"]),
         "reviewer": (clients["reviewer"], ["/rapporteur/"]),
         "regional": (clients["regional"], ["/rapporteur/", f"/rapporteur/dossiers/{submitted.id}/declin"]),

@@ -50,6 +50,9 @@ CONTEXTS = {
                             "conflicts_link": "/rapporteur/appels/aap-ptce-2026/conflits"},
     "reviewer_added": {"name": "Alex Lefèvre", "call_title": "AAP PTCE 2026", "link": "/rapporteur/",
                        "conflicts_link": "/rapporteur/appels/aap-ptce-2026/conflits"},
+    "deadline_moved": {"name": "Camille Martin", "call_title": "AAP PTCE 2026", "pole_name": "Pôle Sud Coop",
+                       "deadline_text": "15 mars 2026 à 12 h", "previous_text": "1 mars 2026 à 12 h", "later": True,
+                       "link": "/porteur/dossiers/3"},
 }
 
 SUBJECTS = {
@@ -67,6 +70,7 @@ SUBJECTS = {
     "publication": "Résultats publiés — AAP PTCE 2026",
     "reviewer_invitation": "Vous êtes invité(e) comme rapporteur\u00a0: «\u00a0AAP PTCE 2026\u00a0»",
     "reviewer_added": "Vous êtes rapporteur pour «\u00a0AAP PTCE 2026\u00a0»",
+    "deadline_moved": "Nouvelle date limite de dépôt pour «\u00a0AAP PTCE 2026\u00a0»",
 }
 
 FOOTER = "Ce message automatique vous a été envoyé par la plateforme de l'appel à projets PTCE"

@@ -376,6 +376,7 @@ ALLOWED_DOMAIN_ERROR_CATCHES = {
     "ptce_aap.admin.routes.override_verdict": "the dossier page again, the reason typed and the error beside it",
     "ptce_aap.admin.grid.grid": "the grid page again, the new criterion typed and the error beside its field",
     "ptce_aap.admin.grid.grid_edit": "the grid page again, the criterion's edits typed and the error beside them",
+    "ptce_aap.admin.calls._saved": "the call form again (new, settings, copy, deadline), the error beside its field",
     "ptce_aap.applicants.coeditors.invite_coeditor": "the invitation form again, the address still typed in it",
     "ptce_aap.applicants.coeditors.accept_invitation": "the invitation page again, saying what is wrong",
     "ptce_aap.applicants.dashboard.new_dossier": "the new dossier form again, the error beside the pole name",
