@@ -130,6 +130,20 @@ def test_pages_write_no_dsfr_table_alert_or_badge_by_hand():
     assert offenders == []
 
 
+def test_icon_buttons_in_a_button_group_keep_their_text():
+    """In a ``fr-btns-group`` without an icon modifier, DSFR shows a button with an icon as a bare 40 px icon
+    (its text hidden): a group holding icon buttons says where the icons go (``fr-btns-group--icon-left``)."""
+    offenders = []
+    for path in sorted((ROOT / "templates").rglob("*.html")):
+        if path.name == "_header_tools.html":  # the header's tool links have DSFR rules of their own
+            continue
+        text = path.read_text(encoding="utf-8")
+        for group in re.finditer(r'<(ul|div) class="(fr-btns-group[^"]*)"(.*?)</\1>', text, re.S):
+            if re.search(r'fr-icon-|icon=', group.group(3)) and "fr-btns-group--icon-" not in group.group(2):
+                offenders.append(f"{path.relative_to(ROOT)}:{text[:group.start()].count(chr(10)) + 1}")
+    assert offenders == []
+
+
 def test_row_field_shows_its_error_on_the_row_tied_by_aria_describedby():
     """A field of a row list (members, budget lines): visible label completed for screen readers, its error under
     it and announced with it (issue 9 point 7: errors were only in the list at the top)."""
