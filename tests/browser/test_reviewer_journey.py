@@ -52,11 +52,11 @@ def _invite(page, call, *, email: str, name: str, institution: str, new_kind: st
     page.get_by_label("Adresse électronique").fill(email)
     page.get_by_label("Prénom et nom").fill(name)
     if new_kind:
-        page.get_by_label("Institution", exact=True).select_option(label="Nouvelle institution…")
+        page.get_by_label(re.compile(r"^Institution")).select_option(label="Nouvelle institution…")
         page.get_by_label("Nom de la nouvelle institution").fill(institution)
         page.get_by_label("Type d’institution").select_option(label=new_kind)
     else:
-        page.get_by_label("Institution", exact=True).select_option(label=institution)
+        page.get_by_label(re.compile(r"^Institution")).select_option(label=institution)
     check_accessibility(page, context=f"invite {email}")
     page.get_by_role("button", name="Inviter", exact=True).click()
     page.wait_for_url(re.compile(rf"/admin/appels/{call.slug}/rapporteurs$"))
@@ -113,12 +113,14 @@ def test_pool_assignment_conflict_scoring_and_scores(page, worker, smtp, live_se
     link = _path(re.search(r"https?://\S+/compte/\S+", invitation.get_body(("plain",)).get_content()).group(0))
     assert any("Pôle des Tisserands" in m.get_body(("plain",)).get_content() for m in mails)  # the assignment
     page.goto(link)
+    assert page.locator("h1").inner_text() == "Choisir votre mot de passe"  # not « nouveau »: she had none
     check_accessibility(page, context="choose password")
-    page.get_by_label("Nouveau mot de passe", exact=True).fill(PASSWORD)
+    page.get_by_label(re.compile(r"^Nouveau mot de passe")).fill(PASSWORD)
     page.get_by_label("Confirmation du nouveau mot de passe").fill(PASSWORD)
     _shot(page, "choose_password")
     page.get_by_role("button", name=re.compile(r"mot de passe", re.I)).click()
     page.wait_for_url(re.compile(r"/compte/connexion"))
+    page.get_by_text("Votre mot de passe est enregistré").wait_for()
     _shot(page, "after_password")
     _login(page, "louise.martin@example.org", PASSWORD)
     page.goto("/rapporteur/")
