@@ -143,6 +143,14 @@ def test_a_declined_dossier_on_the_scores_page_leads_to_a_replacement(client, lo
     assert "(Notes des dossiers" not in body and ">Notes des dossiers</a>" in body  # breadcrumb and navigation
 
 
+def test_a_dossier_and_its_reviewers_link_to_each_other(client, login_as, world):
+    call, dossier = world["call"], world["dossier"]
+    login_as(world["admin"])
+    reviewers = f"/admin/appels/{call.slug}/affectations/dossiers/{dossier.id}"
+    assert f'href="{reviewers}" id="lien-rapporteurs"' in text(client.get(f"/admin/dossiers/{dossier.id}"))
+    assert f'href="/admin/dossiers/{dossier.id}" id="lien-dossier"' in text(client.get(reviewers))
+
+
 def test_pool_breadcrumbs_say_the_pool_page_title(client, login_as, world):
     call = world["call"]
     login_as(world["admin"])
