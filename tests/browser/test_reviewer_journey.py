@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from ptce_aap import jobs
 from ptce_aap.domain.scores import Line, rounded_total
 from ptce_aap.enums import AssignmentStatus, InstitutionKind, Role
+from ptce_aap.models.accounts import User
 from ptce_aap.models.reviews import Assignment, ConflictOfInterest, Review
 from tests.browser.conftest import ARTIFACTS, check_accessibility
 from tests.fixtures.builders import DEFAULT_PASSWORD
@@ -147,8 +148,8 @@ def test_pool_assignment_conflict_scoring_and_scores(page, worker, smtp, live_se
     for url in (f"/rapporteur/dossiers/{woven.id}/evaluation", f"/rapporteur/dossiers/{woven.id}"):
         assert page.request.get(url).status == 404
     db.session.expire_all()
-    louise = db.session.scalar(sa.select(Assignment).filter_by(dossier_id=woven.id)
-                               .join(Assignment.reviewer).where(sa.text("users.email = 'louise.martin@example.org'")))
+    louise = db.session.scalar(sa.select(Assignment).join(User, User.id == Assignment.reviewer_id)
+                               .where(Assignment.dossier_id == woven.id, User.email == "louise.martin@example.org"))
     assert louise.status == AssignmentStatus.DECLINED_CONFLICT
     assert db.session.scalar(sa.select(sa.func.count(ConflictOfInterest.id))
                              .where(ConflictOfInterest.reviewer_id == louise.reviewer_id)) == 1
