@@ -31,7 +31,7 @@ FILTERS = {"tous": _l("Tous les dossiers"), "incomplets": _l("Rapporteurs manqua
            "complets": _l("Complets"), "refus": _l("Avec un refus")}
 REASONS = {
     Reason.NO_REVIEWER: _l("aucun rapporteur sans conflit d’intérêts"),
-    Reason.ONE_INSTITUTION: _l("un seul organisme sans conflit d’intérêts"),
+    Reason.ONE_INSTITUTION: _l("une seule institution sans conflit d’intérêts"),
     Reason.TOO_FEW: _l("pas assez de rapporteurs sans conflit d’intérêts"),
     Reason.CAPACITY: _l("les rapporteurs disponibles ont atteint leur charge maximale"),
 }

@@ -216,6 +216,7 @@ def reset_password(token: str):
     except tokens.TokenError as exc:
         return _invalid_link("reset", expired=exc.expired)
     form = ResetPasswordForm(owner_email=user.email)
+    first = user.password_hash is None  # an account created for them (reviewer invited): no password yet
     if form.validate_on_submit():
         try:
             accounts.reset_password(user, form.password.data)
@@ -226,10 +227,11 @@ def reset_password(token: str):
             db.session.commit()
             if current_user.is_authenticated:
                 logout_user()
-            flash(_("Votre mot de passe a été modifié. Connectez-vous avec votre nouveau mot de passe."),
-                  "success")
+            flash(_("Votre mot de passe est enregistré. Connectez-vous avec votre adresse électronique et ce "
+                    "mot de passe.") if first else
+                  _("Votre mot de passe a été modifié. Connectez-vous avec votre nouveau mot de passe."), "success")
             return redirect(url_for("auth.login"))
-    return render_template("auth/reset_password.html", form=form, token=token,
+    return render_template("auth/reset_password.html", form=form, token=token, first=first,
                            min_length=current_app.config["PASSWORD_MIN_LENGTH"])
 
 

@@ -287,8 +287,8 @@ def check_manual(state: State, dossier: Dossier, reviewer_id: int) -> str | None
     live = [a for a in rows if state.counts(a)]
     institutions = {state.frozen_institution(a) for a in live} | {state.institution_of(member)}
     if state.k >= 2 and len(live) + 1 >= state.k and len(institutions) < 2:
-        return ("Les rapporteurs d'un dossier doivent venir d'au moins deux organismes différents : "
-                "choisissez un rapporteur d'un autre organisme.")
+        return ("Les rapporteurs d'un dossier doivent venir d'au moins deux institutions différentes : "
+                "choisissez un rapporteur d'une autre institution.")
     return None
 
 

@@ -91,7 +91,7 @@ def test_uncovered_dossiers_are_shown_with_their_reason(client, login_as, world,
     login_as(world["admin"])
     body = text(client.get(f"/admin/appels/{call.slug}/affectations/proposition"))
     assert f'data-dossier="{world["dossiers"][0].id}" data-reason="one_institution"' in body
-    assert "un seul organisme sans conflit d’intérêts" in body
+    assert "une seule institution sans conflit d’intérêts" in body
 
 
 def test_manual_add_and_remove_with_confirmation(client, login_as, world, db):

@@ -170,7 +170,7 @@ def test_manual_assign_and_unassign(app, db, setting, make_user):
         db.session.commit()
         with pytest.raises(DomainError, match="déjà affecté"):
             assignments.assign(dossier, anct1, by=admin)
-        with pytest.raises(DomainError, match="deux organismes"):
+        with pytest.raises(DomainError, match="deux institutions différentes"):
             assignments.assign(dossier, anct2, by=admin)
         assignments.assign(dossier, cdc1, by=admin)
         db.session.commit()
