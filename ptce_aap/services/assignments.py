@@ -25,7 +25,14 @@ from sqlalchemy.orm import joinedload
 from ptce_aap import audit
 from ptce_aap.domain import assignment as solver
 from ptce_aap.domain.text import one_line
-from ptce_aap.enums import AssignmentStatus, CallStatus, ConflictSource, DossierStatus, ReviewStage
+from ptce_aap.enums import (
+    ASSIGNMENT_TRANSITIONS,
+    AssignmentStatus,
+    CallStatus,
+    ConflictSource,
+    DossierStatus,
+    ReviewStage,
+)
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
 from ptce_aap.formatting import format_paris
@@ -297,8 +304,15 @@ def can_decline(assignment: Assignment) -> bool:
         assignment.review is None or assignment.review.submitted_at is None)
 
 
-def _set_status(assignment: Assignment, status: AssignmentStatus) -> None:
-    assignment.status = status
+def set_assignment_status(assignment: Assignment, to: AssignmentStatus) -> AssignmentStatus:
+    """The only write path of ``Assignment.status``: the move must be in ``ASSIGNMENT_TRANSITIONS`` (a
+    ``DomainError`` otherwise, before anything changes). Returns the status before. The callers audit the
+    change in their own words (``assignment.declined``, ``review.started``/``submitted``/``reopened``)."""
+    current = assignment.status or AssignmentStatus.ASSIGNED  # a row not yet flushed gets its default
+    if to not in ASSIGNMENT_TRANSITIONS[current]:
+        raise DomainError(f"Transition impossible : {current.label} → {to.label}.")
+    assignment.status = to
+    return current
 
 
 def decline(assignment: Assignment, *, by, reason: str, for_conflict: bool) -> Assignment:
@@ -313,8 +327,8 @@ def decline(assignment: Assignment, *, by, reason: str, for_conflict: bool) -> A
     if not reason:
         raise DomainError("Indiquez la raison pour laquelle vous déclinez ce dossier.", field="reason")
     dossier = assignment.dossier
-    before = assignment.status.value
-    _set_status(assignment, AssignmentStatus.DECLINED_CONFLICT if for_conflict else AssignmentStatus.DECLINED)
+    before = set_assignment_status(
+        assignment, AssignmentStatus.DECLINED_CONFLICT if for_conflict else AssignmentStatus.DECLINED).value
     assignment.declined_at = utcnow()
     assignment.decline_reason = reason[:2000]
     audit.record("assignment.declined", assignment, actor=by, summary={

@@ -23,28 +23,24 @@ SIRENS = ["111111111", "222222222", "333333333", "444444444", "555555555"]
 DEPARTMENTS = ["01", "38", "69", "75", "2A"]
 
 
+def concerns(conflict, reviewer, dossier, institutions) -> bool:
+    """The rule's words, for one conflict row, one reviewer and one dossier."""
+    names = ({dossier.carrier_siren} | {m.siren for m in dossier.members}) - {"", None}
+    departments = {x for x in dossier.departments or [] if x}
+    institution = institutions.get(conflict.institution_id)
+    return (conflict.reviewer_id == reviewer.id and conflict.call_id == dossier.call_id
+            and conflict.cleared_at is None
+            and (conflict.pole_id == dossier.pole_id or conflict.siren in names or conflict.department in departments
+                 or (institution is not None and institution.siren in names)))
+
+
 def reference(db, reviewers, dossiers) -> set[tuple[int, int]]:
-    """Pair by pair, straight from the words of the rule."""
+    """Pair by pair, straight from the words of the rule: a conflict row concerns it, or the reviewer co-edits."""
     conflicts = db.session.query(ConflictOfInterest).all()
     institutions = {i.id: i for i in db.session.query(Institution).all()}
     coedits = {(m.user_id, m.pole_id) for m in db.session.query(PoleMembership).all()}
-    found = set()
-    for reviewer in reviewers:
-        for dossier in dossiers:
-            names = {dossier.carrier_siren} | {m.siren for m in dossier.members}
-            names.discard("")
-            names.discard(None)
-            departments = {x for x in dossier.departments or [] if x}
-
-            def concerns(c):
-                institution = institutions.get(c.institution_id)
-                return (c.reviewer_id == reviewer.id and c.call_id == dossier.call_id and c.cleared_at is None
-                        and (c.pole_id == dossier.pole_id or c.siren in names or c.department in departments
-                             or (institution is not None and institution.siren in names)))
-
-            if (reviewer.id, dossier.pole_id) in coedits or any(concerns(c) for c in conflicts):
-                found.add((reviewer.id, dossier.id))
-    return found
+    return {(r.id, d.id) for r in reviewers for d in dossiers
+            if (r.id, d.pole_id) in coedits or any(concerns(c, r, d, institutions) for c in conflicts)}
 
 
 def build_world(db, rng, make_call, make_dossier, make_user):
