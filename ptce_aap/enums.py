@@ -309,6 +309,19 @@ class AssignmentStatus(Labelled):
                 cls.DECLINED: _l("Décliné"), cls.IN_PROGRESS: _l("En cours"), cls.SUBMITTED: _l("Rendu")}
 
 
+# The moves ``services.assignments.set_assignment_status`` allows (a new row starts ``assigned``): the review
+# starts, is handed in, is reopened by an admin; the reviewer declines before handing it in. A decline is final.
+ASSIGNMENT_TRANSITIONS: dict[AssignmentStatus, set[AssignmentStatus]] = {
+    AssignmentStatus.ASSIGNED: {AssignmentStatus.IN_PROGRESS, AssignmentStatus.DECLINED,
+                                AssignmentStatus.DECLINED_CONFLICT},
+    AssignmentStatus.IN_PROGRESS: {AssignmentStatus.SUBMITTED, AssignmentStatus.DECLINED,
+                                   AssignmentStatus.DECLINED_CONFLICT},
+    AssignmentStatus.SUBMITTED: {AssignmentStatus.IN_PROGRESS},
+    AssignmentStatus.DECLINED: set(),
+    AssignmentStatus.DECLINED_CONFLICT: set(),
+}
+
+
 class InstitutionKind(Labelled):
     """What an institution on the committee is (reviewers come from ≥ 2 different institutions)."""
 

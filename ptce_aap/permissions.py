@@ -10,6 +10,7 @@ assigned to them, never one where a conflict of interest exists; an admin sees e
 
 from __future__ import annotations
 
+from collections import defaultdict
 from functools import wraps
 
 import sqlalchemy as sa
@@ -146,15 +147,74 @@ def can_manage_pole(user, pole) -> bool:
 
 # --- reviewers ----------------------------------------------------------------------------------------
 
-def reviewer_assignment(user, dossier) -> Assignment | None:
-    """The user's live assignment on ``dossier``, or None if they have none, declined it, or any conflict of
-    interest concerns them and this dossier. The one place that reads assignments and conflicts for access.
+def conflicted_pairs(reviewer_ids, dossiers) -> set[tuple[int, int]]:
+    """``(reviewer_id, dossier_id)`` pairs of ``reviewer_ids`` × ``dossiers`` where a conflict of interest
+    stands: THE conflict rule, for one pair or a million, in at most three queries whatever the numbers.
 
-    A conflict (of the dossier's call, not cleared by an admin) concerns the dossier when it names its pole,
-    the SIREN of its structure porteuse or of one of its members, one of its departments, or an institution
-    whose SIREN is the structure porteuse's or a member's (the institution is involved in the pole).
-    Co-editing the pole is a conflict too. A declined assignment (for a conflict or not) gives no access.
-    """
+    A conflict (a ``ConflictOfInterest`` row of the dossier's call, not cleared by an admin) concerns the
+    dossier when it names its pole, the SIREN of its structure porteuse or of one of its members, one of its
+    departments, or an institution whose SIREN is the structure porteuse's or a member's (the institution is
+    involved in the pole). Co-editing the pole is a conflict too. ``dossiers``: anything with ``id``,
+    ``call_id``, ``pole_id``, ``carrier_siren`` and ``departments`` (models or rows); members are read from
+    the database. Every other reader of the rule (access, dashboards, regional groups, the assignment
+    solver) goes through this function."""
+    reviewer_ids = {r for r in reviewer_ids if r is not None}
+    dossiers = list(dossiers)
+    if not reviewer_ids or not dossiers:
+        return set()
+    conflicts = db.session.execute(
+        sa.select(ConflictOfInterest.reviewer_id, ConflictOfInterest.call_id, ConflictOfInterest.pole_id,
+                  ConflictOfInterest.siren, ConflictOfInterest.department, Institution.siren)
+        .outerjoin(Institution, Institution.id == ConflictOfInterest.institution_id)
+        .where(ConflictOfInterest.reviewer_id.in_(reviewer_ids), ConflictOfInterest.cleared_at.is_(None),
+               ConflictOfInterest.call_id.in_({d.call_id for d in dossiers}))).all()
+    # What a conflict may name, per call: (call id, kind, value) → dossier ids. Empty values name nothing.
+    named: dict[tuple, set[int]] = defaultdict(set)
+    for d in dossiers:
+        named[(d.call_id, "pole", d.pole_id)].add(d.id)
+        if d.carrier_siren:
+            named[(d.call_id, "siren", d.carrier_siren)].add(d.id)
+        for department in d.departments or []:
+            if department:
+                named[(d.call_id, "department", department)].add(d.id)
+    if any(siren or institution_siren for _r, _c, _p, siren, _d, institution_siren in conflicts):
+        call_of = {d.id: d.call_id for d in dossiers}
+        for dossier_id, siren in db.session.execute(sa.select(Member.dossier_id, Member.siren).where(
+                Member.dossier_id.in_(list(call_of)), Member.siren != "")):
+            if siren:
+                named[(call_of[dossier_id], "siren", siren)].add(dossier_id)
+    found: set[tuple[int, int]] = set()
+    for reviewer_id, call_id, pole_id, siren, department, institution_siren in conflicts:
+        for key in ((call_id, "pole", pole_id), (call_id, "siren", siren), (call_id, "department", department),
+                    (call_id, "siren", institution_siren)):
+            if key[2] is not None and key[2] != "":
+                found.update((reviewer_id, dossier_id) for dossier_id in named.get(key, ()))
+    by_pole: dict[int, set[int]] = defaultdict(set)
+    for d in dossiers:
+        by_pole[d.pole_id].add(d.id)
+    for pole_id, user_id in db.session.execute(sa.select(PoleMembership.pole_id, PoleMembership.user_id).where(
+            PoleMembership.user_id.in_(reviewer_ids), PoleMembership.pole_id.in_(set(by_pole)))):
+        found.update((user_id, dossier_id) for dossier_id in by_pole[pole_id])
+    return found
+
+
+def conflicted_dossier_ids(user, dossiers) -> set[int]:
+    """The ids of ``dossiers`` on which ``user`` has a conflict of interest (``conflicted_pairs``): the
+    reviewer's dashboard and regional workspace hide them."""
+    if not getattr(user, "is_authenticated", False):
+        return set()
+    return {dossier_id for _r, dossier_id in conflicted_pairs([user.id], dossiers)}
+
+
+def has_conflict_on(user, dossier) -> bool:
+    """``conflicted_pairs`` for one pair (not cached: a conflict declared in the request counts at once)."""
+    return getattr(user, "is_authenticated", False) and bool(conflicted_pairs([user.id], [dossier]))
+
+
+def reviewer_assignment(user, dossier) -> Assignment | None:
+    """The user's live assignment on ``dossier``, or None if they have none, declined it (for a conflict or
+    not: no access either way), or a conflict of interest concerns them and this dossier
+    (``conflicted_pairs``). The one place that reads assignments for access."""
     if not getattr(user, "is_authenticated", False):
         return None
     cache = _request_cache("_ptce_reviewer_assignments")
@@ -164,60 +224,10 @@ def reviewer_assignment(user, dossier) -> Assignment | None:
     assignment = db.session.scalar(sa.select(Assignment).where(
         Assignment.dossier_id == dossier.id, Assignment.reviewer_id == user.id,
         Assignment.status.not_in(DECLINED)).order_by(Assignment.id))
-    if assignment is not None:
-        member_sirens = sa.select(Member.siren).where(Member.dossier_id == dossier.id, Member.siren != "")
-        carrier = dossier.carrier_siren
-
-        def names_a_siren(column):  # never ``column == None``: SQL's IS NULL would match other targets' rows
-            return sa.or_(column == carrier, column.in_(member_sirens)) if carrier else column.in_(member_sirens)
-
-        departments = [d for d in (dossier.departments or []) if d]
-        involved = sa.select(Institution.id).where(names_a_siren(Institution.siren))
-        conflict = sa.select(ConflictOfInterest.id).where(
-            ConflictOfInterest.reviewer_id == user.id,
-            ConflictOfInterest.cleared_at.is_(None),
-            ConflictOfInterest.call_id == dossier.call_id,
-            sa.or_(ConflictOfInterest.pole_id == dossier.pole_id,
-                   names_a_siren(ConflictOfInterest.siren),
-                   ConflictOfInterest.department.in_(departments),
-                   ConflictOfInterest.institution_id.in_(involved)))
-        if db.session.scalar(sa.select(conflict.exists())) or is_pole_member(user, dossier.pole_id):
-            assignment = None
+    if assignment is not None and has_conflict_on(user, dossier):
+        assignment = None
     cache[key] = assignment
     return assignment
-
-
-def reviewer_blocked_dossiers(user, dossiers) -> set[int]:
-    """The ids of ``dossiers`` that ``reviewer_assignment``'s conflict rule hides from ``user``: the same rule
-    (pole, SIREN, department, involved institution, co-editor), in at most four queries for a whole list (the
-    reviewer's dashboard), whatever its length. Keep both in step."""
-    dossiers = list(dossiers)
-    if not dossiers or not getattr(user, "is_authenticated", False):
-        return set()
-    call_ids = {d.call_id for d in dossiers}
-    conflicts = db.session.scalars(sa.select(ConflictOfInterest).where(
-        ConflictOfInterest.reviewer_id == user.id, ConflictOfInterest.cleared_at.is_(None),
-        ConflictOfInterest.call_id.in_(call_ids))).all()
-    own_poles = set(db.session.scalars(sa.select(PoleMembership.pole_id).where(PoleMembership.user_id == user.id)))
-    institution_sirens = dict(db.session.execute(sa.select(Institution.id, Institution.siren).where(
-        Institution.id.in_({c.institution_id for c in conflicts if c.institution_id}))).all()) \
-        if any(c.institution_id for c in conflicts) else {}
-    sirens: dict[int, set[str]] = {}
-    if conflicts:
-        for dossier_id, siren in db.session.execute(sa.select(Member.dossier_id, Member.siren).where(
-                Member.dossier_id.in_([d.id for d in dossiers]), Member.siren != "")):
-            sirens.setdefault(dossier_id, set()).add(siren)
-    blocked = set()
-    for d in dossiers:
-        names = sirens.get(d.id, set()) | ({d.carrier_siren} if d.carrier_siren else set())
-        departments = {x for x in (d.departments or []) if x}
-        if d.pole_id in own_poles or any(
-                c.call_id == d.call_id and (c.pole_id == d.pole_id or (c.siren and c.siren in names)
-                                            or (c.department and c.department in departments)
-                                            or (institution_sirens.get(c.institution_id) or None) in names)
-                for c in conflicts):
-            blocked.add(d.id)
-    return blocked
 
 
 def _is_reviewer_of(user, dossier) -> bool:
@@ -240,40 +250,6 @@ def can_edit_review(user, review: Review) -> bool:
 
 
 # --- regional groups (calls with regional instruction) --------------------------------------------------
-
-def conflicted_dossier_ids(user, dossiers) -> set[int]:
-    """The ids of ``dossiers`` on which ``user`` has a conflict of interest: the rule of
-    ``reviewer_assignment`` (a conflict of the dossier's call, not cleared, naming its pole, the SIREN of its
-    structure porteuse or of a member, or one of its departments; or co-editing the pole), in bulk: three
-    queries whatever the number of dossiers."""
-    dossiers = list(dossiers)
-    if not dossiers or not getattr(user, "is_authenticated", False):
-        return set()
-    call_ids = {d.call_id for d in dossiers}
-    conflicts = db.session.scalars(sa.select(ConflictOfInterest).where(
-        ConflictOfInterest.reviewer_id == user.id, ConflictOfInterest.cleared_at.is_(None),
-        ConflictOfInterest.call_id.in_(call_ids))).all()
-    coedited = set(db.session.scalars(sa.select(PoleMembership.pole_id).where(
-        PoleMembership.user_id == user.id, PoleMembership.pole_id.in_({d.pole_id for d in dossiers}))))
-    sirens: dict[int, set[str]] = {}
-    if any(c.siren for c in conflicts):
-        for dossier_id, siren in db.session.execute(sa.select(Member.dossier_id, Member.siren).where(
-                Member.dossier_id.in_([d.id for d in dossiers]), Member.siren != "")):
-            sirens.setdefault(dossier_id, set()).add(siren)
-    found = set()
-    for d in dossiers:
-        mine = [c for c in conflicts if c.call_id == d.call_id]
-        departments = {x for x in (d.departments or []) if x}
-        if d.pole_id in coedited or any(
-                c.pole_id == d.pole_id or (c.siren and (c.siren == d.carrier_siren or c.siren in sirens.get(d.id, ())))
-                or (c.department and c.department in departments) for c in mine):
-            found.add(d.id)
-    return found
-
-
-def has_conflict_on(user, dossier) -> bool:
-    return dossier.id in conflicted_dossier_ids(user, [dossier])
-
 
 def regional_group_of(user, call) -> RegionalGroup | None:
     """The regional group ``user`` belongs to in ``call``'s pool (None: none, or no regional instruction)."""

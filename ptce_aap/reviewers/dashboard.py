@@ -21,7 +21,7 @@ from ptce_aap.extensions import db
 from ptce_aap.models.calls import Call
 from ptce_aap.models.dossiers import Dossier
 from ptce_aap.models.reviews import Assignment, Review
-from ptce_aap.permissions import DECLINED, reviewer_blocked_dossiers
+from ptce_aap.permissions import DECLINED, conflicted_dossier_ids
 from ptce_aap.reviewers.blueprint import bp
 from ptce_aap.web import page_arg
 
@@ -59,7 +59,7 @@ def assigned_rows(user) -> list[Row]:
         .join(Call, Call.id == Dossier.call_id)
         .outerjoin(Review, Review.assignment_id == Assignment.id)
         .where(Assignment.reviewer_id == user.id, Assignment.status.not_in(DECLINED))).all()
-    blocked = reviewer_blocked_dossiers(user, [d for _a, d, _c, _r in rows])
+    blocked = conflicted_dossier_ids(user, [d for _a, d, _c, _r in rows])
     return [Row(a, d, c, r, a.due_at or c.review_deadline_at) for a, d, c, r in rows if d.id not in blocked]
 
 

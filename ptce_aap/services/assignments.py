@@ -25,16 +25,24 @@ from sqlalchemy.orm import joinedload
 from ptce_aap import audit
 from ptce_aap.domain import assignment as solver
 from ptce_aap.domain.text import one_line
-from ptce_aap.enums import AssignmentStatus, CallStatus, ConflictSource, DossierStatus, ReviewStage
+from ptce_aap.enums import (
+    ASSIGNMENT_TRANSITIONS,
+    AssignmentStatus,
+    CallStatus,
+    ConflictSource,
+    DossierStatus,
+    ReviewStage,
+)
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
 from ptce_aap.formatting import format_paris
 from ptce_aap.models.accounts import User
 from ptce_aap.models.base import utcnow
 from ptce_aap.models.calls import Call
-from ptce_aap.models.dossiers import Dossier, Member, PoleMembership
+from ptce_aap.models.dossiers import Dossier
 from ptce_aap.models.pool import ReviewerPoolMember
 from ptce_aap.models.reviews import Assignment, ConflictOfInterest
+from ptce_aap.permissions import conflicted_pairs
 from ptce_aap.services.notifications import notify
 from ptce_aap.urls import external_url
 
@@ -58,13 +66,11 @@ class StaleProposal(DomainError):
 
 def blocked_pairs(call: Call, *, dossier_ids: Iterable[int] | None = None,
                   reviewer_ids: Iterable[int] | None = None) -> set[tuple[int, int]]:
-    """``(dossier_id, reviewer_id)`` pairs of ``call`` where a conflict of interest stands: the bulk form of
-    ``permissions.reviewer_assignment``'s rule, in five queries whatever the numbers. A conflict of the call
-    not cleared by an admin names the dossier's pole, the SIREN of its structure porteuse or of a member, or
-    one of its departments; or the reviewer co-edits the pole. By default: every dossier of the call, and the
-    reviewers of its pool and of its assignments."""
-    dossier_query = sa.select(Dossier.id, Dossier.pole_id, Dossier.carrier_siren, Dossier.departments).where(
-        Dossier.call_id == call.id)
+    """``(dossier_id, reviewer_id)`` pairs of ``call`` where a conflict of interest stands
+    (``permissions.conflicted_pairs``, the one conflict rule), in a constant number of queries. By default:
+    every dossier of the call, and the reviewers of its pool and of its assignments."""
+    dossier_query = sa.select(Dossier.id, Dossier.call_id, Dossier.pole_id, Dossier.carrier_siren,
+                              Dossier.departments).where(Dossier.call_id == call.id)
     if dossier_ids is not None:
         dossier_query = dossier_query.where(Dossier.id.in_(list(dossier_ids)))
     dossiers = db.session.execute(dossier_query).all()
@@ -73,37 +79,7 @@ def blocked_pairs(call: Call, *, dossier_ids: Iterable[int] | None = None,
             ReviewerPoolMember.call_id == call.id)))
         reviewer_ids |= set(db.session.scalars(sa.select(Assignment.reviewer_id).join(Dossier).where(
             Dossier.call_id == call.id)))
-    reviewer_ids = list(reviewer_ids)
-    if not dossiers or not reviewer_ids:
-        return set()
-    by_pole, by_siren, by_department = defaultdict(set), defaultdict(set), defaultdict(set)
-    for dossier_id, pole_id, carrier_siren, departments in dossiers:
-        by_pole[pole_id].add(dossier_id)
-        if carrier_siren:
-            by_siren[carrier_siren].add(dossier_id)
-        for department in departments or []:
-            if department:
-                by_department[department].add(dossier_id)
-    member_query = sa.select(Member.dossier_id, Member.siren).join(Dossier).where(Dossier.call_id == call.id,
-                                                                                  Member.siren != "")
-    if dossier_ids is not None:
-        member_query = member_query.where(Member.dossier_id.in_([d[0] for d in dossiers]))
-    for dossier_id, siren in db.session.execute(member_query):
-        by_siren[siren].add(dossier_id)
-    blocked: set[tuple[int, int]] = set()
-    conflicts = db.session.execute(
-        sa.select(ConflictOfInterest.reviewer_id, ConflictOfInterest.pole_id, ConflictOfInterest.siren,
-                  ConflictOfInterest.department)
-        .where(ConflictOfInterest.call_id == call.id, ConflictOfInterest.cleared_at.is_(None),
-               ConflictOfInterest.reviewer_id.in_(reviewer_ids)))
-    for reviewer_id, pole_id, siren, department in conflicts:
-        hit = by_pole.get(pole_id, set()) | by_siren.get(siren, set()) | by_department.get(department, set())
-        blocked.update((dossier_id, reviewer_id) for dossier_id in hit)
-    coeditors = db.session.execute(sa.select(PoleMembership.pole_id, PoleMembership.user_id).where(
-        PoleMembership.user_id.in_(reviewer_ids), PoleMembership.pole_id.in_(list(by_pole))))
-    for pole_id, user_id in coeditors:
-        blocked.update((dossier_id, user_id) for dossier_id in by_pole[pole_id])
-    return blocked
+    return {(dossier_id, reviewer_id) for reviewer_id, dossier_id in conflicted_pairs(reviewer_ids, dossiers)}
 
 
 # --- the state a proposal is computed from -------------------------------------------------------------
@@ -328,8 +304,15 @@ def can_decline(assignment: Assignment) -> bool:
         assignment.review is None or assignment.review.submitted_at is None)
 
 
-def _set_status(assignment: Assignment, status: AssignmentStatus) -> None:
-    assignment.status = status
+def set_assignment_status(assignment: Assignment, to: AssignmentStatus) -> AssignmentStatus:
+    """The only write path of ``Assignment.status``: the move must be in ``ASSIGNMENT_TRANSITIONS`` (a
+    ``DomainError`` otherwise, before anything changes). Returns the status before. The callers audit the
+    change in their own words (``assignment.declined``, ``review.started``/``submitted``/``reopened``)."""
+    current = assignment.status or AssignmentStatus.ASSIGNED  # a row not yet flushed gets its default
+    if to not in ASSIGNMENT_TRANSITIONS[current]:
+        raise DomainError(f"Transition impossible : {current.label} → {to.label}.")
+    assignment.status = to
+    return current
 
 
 def decline(assignment: Assignment, *, by, reason: str, for_conflict: bool) -> Assignment:
@@ -344,8 +327,8 @@ def decline(assignment: Assignment, *, by, reason: str, for_conflict: bool) -> A
     if not reason:
         raise DomainError("Indiquez la raison pour laquelle vous déclinez ce dossier.", field="reason")
     dossier = assignment.dossier
-    before = assignment.status.value
-    _set_status(assignment, AssignmentStatus.DECLINED_CONFLICT if for_conflict else AssignmentStatus.DECLINED)
+    before = set_assignment_status(
+        assignment, AssignmentStatus.DECLINED_CONFLICT if for_conflict else AssignmentStatus.DECLINED).value
     assignment.declined_at = utcnow()
     assignment.decline_reason = reason[:2000]
     audit.record("assignment.declined", assignment, actor=by, summary={

@@ -1,8 +1,9 @@
 """Conflicts of interest of a call's reviewers: the one write path of ``ConflictOfInterest`` rows.
 
 Three sources, one table: *declared* by the reviewer, *set* by an admin, *detected* by the platform
-(``detect_conflicts``, pure rules in ``domain.conflicts``). Access reads the rows that are not cleared
-(``permissions.reviewer_assignment``): a conflicted reviewer loses the dossier as soon as the row is
+(``detect_conflicts``, pure rules in ``domain.conflicts``). Access, dashboards, regional groups and the
+assignment solver read the rows that are not cleared through one rule (``permissions.conflicted_pairs``,
+whose tests compare it with a reference): a conflicted reviewer loses the dossier as soon as the row is
 committed. Like HotCRP's « pinned » conflicts, what an admin set cannot be withdrawn by the reviewer, and a
 detected conflict is never simply deleted by a person: an admin clears it with a reason, the row stays and
 says who, when and why (re-detection keeps it cleared). The caller commits.

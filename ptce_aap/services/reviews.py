@@ -11,7 +11,8 @@ What may be saved when:
   missing, field by field, for the form to show them all at once.
 
 ``Assignment.status`` follows the review (in progress once started, submitted once handed in, back in
-progress when reopened): the reminders read it. Its writer here is ``_set_progress``.
+progress when reopened): the reminders read it. It moves through ``set_assignment_status`` (the
+transitions of ``ASSIGNMENT_TRANSITIONS``), before the review itself changes.
 
 The dossier follows its reviews (through ``set_dossier_status``): an eligible dossier is *in review* once
 a first review starts, *reviewed* once every live assignment's review is submitted, and back *in review*
@@ -34,6 +35,7 @@ from ptce_aap.extensions import db
 from ptce_aap.models.base import utcnow
 from ptce_aap.models.calls import Criterion
 from ptce_aap.models.reviews import Assignment, Review, ReviewScore
+from ptce_aap.services.assignments import set_assignment_status
 from ptce_aap.services.dossiers import set_dossier_status
 from ptce_aap.services.notifications import notify
 from ptce_aap.urls import external_url
@@ -75,19 +77,16 @@ def lines(review: Review, criteria: list[Criterion]) -> list[scores.Line]:
     return [scores.Line(c.weight, c.max_score, by_criterion.get(c.id)) for c in criteria]
 
 
-def _set_progress(assignment: Assignment, status: AssignmentStatus) -> None:
-    assignment.status = status
-
-
 def start_review(assignment: Assignment, *, by) -> Review:
     """The assignment's review, created (empty) the first time the reviewer opens the form."""
     if assignment.review is not None:
         return assignment.review
     if assignment.status in (AssignmentStatus.DECLINED, AssignmentStatus.DECLINED_CONFLICT):
         raise DomainError("Vous avez décliné ce dossier : vous ne pouvez pas l'évaluer.")
+    if assignment.status != AssignmentStatus.IN_PROGRESS:
+        set_assignment_status(assignment, AssignmentStatus.IN_PROGRESS)
     review = Review(assignment=assignment)
     db.session.add(review)
-    _set_progress(assignment, AssignmentStatus.IN_PROGRESS)
     db.session.flush()
     audit.record("review.started", review, actor=by, summary={"after": {"dossier": assignment.dossier_id}})
     dossier = assignment.dossier
@@ -193,8 +192,8 @@ def submit_review(review: Review, *, by, expected_version: int | None = None, no
     if problems:
         field, message = problems[0]
         raise DomainError(message, field=field)
+    set_assignment_status(review.assignment, AssignmentStatus.SUBMITTED)
     review.submitted_at = now or utcnow()
-    _set_progress(review.assignment, AssignmentStatus.SUBMITTED)
     db.session.flush()
     dossier = review.assignment.dossier
     if dossier.status == DossierStatus.IN_REVIEW and _all_submitted(dossier.id):
@@ -219,8 +218,8 @@ def reopen_review(review: Review, *, by, reason: str) -> None:
     if len(reason) > REASON_MAX:
         raise DomainError(f"Le motif ne peut pas dépasser {REASON_MAX} caractères.", field="reason")
     before = review.submitted_at
+    set_assignment_status(review.assignment, AssignmentStatus.IN_PROGRESS)
     review.submitted_at = None
-    _set_progress(review.assignment, AssignmentStatus.IN_PROGRESS)
     if dossier.status == DossierStatus.REVIEWED:
         set_dossier_status(dossier, DossierStatus.IN_REVIEW, by=by, expected_from=DossierStatus.REVIEWED,
                            reason=reason)

@@ -4,8 +4,9 @@
 - no module over 500 lines;
 - ``ptce_aap.domain`` imports neither Flask nor SQLAlchemy nor the app's extensions and models;
 - no service imports a blueprint package;
-- one writer per state: ``Dossier.status``, ``Call.status``, ``Attachment.status`` are assigned by their
-  ``set_*_status`` only (no ``sa.update(…).values(status=…)`` either);
+- one writer per state: ``Dossier.status``, ``Call.status``, ``Attachment.status``, ``Assignment.status`` are
+  assigned by their ``set_*_status`` only (no ``sa.update(…).values(status=…)`` either); ``Review.submitted_at``
+  by ``submit_review`` and ``reopen_review`` only;
 - services and ``domain`` never commit; only ``tokens`` uses itsdangerous; mail links are not built from
   hard-coded paths; views catch a ``DomainError`` only to show a form again (the list says where and why);
 - a function-local import says why (a heavy or optional dependency) on its line.
@@ -309,6 +310,35 @@ def test_a_new_dossier_starts_without_status_then_goes_through_the_write_path():
 def test_call_status_is_assigned_only_by_its_write_path():
     assert _status_writers("Call", {"c", "call"}, "call", "CallStatus") == [
         "ptce_aap.services.calls.set_call_status"]
+
+
+def test_assignment_status_is_assigned_only_by_its_write_path():
+    """Declines (``services.assignments``) and the review's progress (``services.reviews``) go through
+    ``set_assignment_status`` and its ``ASSIGNMENT_TRANSITIONS``."""
+    assert _status_writers("Assignment", {"a", "assignment"}, "assignment", "AssignmentStatus") == [
+        "ptce_aap.services.assignments.set_assignment_status"]
+
+
+def _attribute_writers(attribute: str, names: set[str], suffix: str) -> list[str]:
+    """Every ``<x>.<attribute> = …`` (or ``setattr``) where ``x`` is named like the model."""
+    def matches(node):
+        if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        elif _callee(node) == "setattr" and len(node.args) == 3 and isinstance(node.args[1], ast.Constant) \
+                and node.args[1].value == attribute:
+            targets = [ast.Attribute(value=node.args[0], attr=attribute)]
+        else:
+            return False
+        return any(isinstance(t, ast.Attribute) and t.attr == attribute
+                   and (_subject(t.value) in names or _subject(t.value).endswith(suffix)) for t in targets)
+
+    return _where(matches)
+
+
+def test_review_submission_is_written_only_by_submit_and_reopen():
+    """``Review.submitted_at`` (the lock on a review) moves with its assignment's status, in two places."""
+    assert _attribute_writers("submitted_at", {"r", "review"}, "review") == [
+        "ptce_aap.services.reviews.reopen_review", "ptce_aap.services.reviews.submit_review"]
 
 
 def test_the_status_writer_checks_see_what_they_should():
