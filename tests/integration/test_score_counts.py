@@ -46,3 +46,24 @@ def test_one_uncalibrated_reviewer_is_said_in_the_singular(client, login_as, wor
     login_as(make_user("admin@example.org", roles=(Role.ADMIN,)))
     row = row_of(client.get(f"/admin/appels/{world['call'].slug}/notes").get_data(as_text=True), world["dossier"])
     assert "1 rapporteur non calibré (une seule évaluation)" in row and "<td data-submitted>1 / 2</td>" in row
+
+
+def test_the_reopen_reason_is_shown_above_the_reopened_evaluation(client, login_as, world, make_scored_review,  # noqa: F811
+                                                                  make_user, db):
+    review = make_scored_review(world["mine"], [4, 3, 5, 2, 4, 1])
+    login_as(world["reviewer"])
+    before = unescape(client.get(f"/rapporteur/dossiers/{world['dossier'].id}/evaluation").get_data(as_text=True))
+    assert 'id="reouverture"' not in before
+    login_as(make_user("admin@example.org", roles=(Role.ADMIN,)))
+    assert client.post(f"/admin/evaluations/{review.id}/reouvrir",
+                       data={"reason": "La note 5 du critère 3 n'est pas motivée."}).status_code == 302
+    login_as(world["reviewer"])
+    html = unescape(client.get(f"/rapporteur/dossiers/{world['dossier'].id}/evaluation").get_data(as_text=True))
+    alert = html.split('id="reouverture"')[1].split("</div>")[0]
+    assert "Votre évaluation a été rouverte par le secrétariat" in alert
+    assert "La note 5 du critère 3 n'est pas motivée." in alert
+    assert html.index('id="reouverture"') < html.index('id="review-form"')
+    # the skip link to the grid, at the top and first in the dossier's contents
+    assert html.index('href="#grille-notation"') < html.index("ptce-review-reading")
+    assert 'class="fr-summary__link" href="#grille-notation">Aller à la grille de notation' in html
+    assert 'id="grille-notation"' in html
