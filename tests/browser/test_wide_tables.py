@@ -9,8 +9,10 @@ from datetime import timedelta
 
 import pytest
 
-from ptce_aap.enums import Role
+from ptce_aap.enums import ConflictSource, Role
 from ptce_aap.models.base import utcnow
+from ptce_aap.models.reviews import ConflictOfInterest
+from ptce_aap.services.notifications import notify
 from tests.browser.conftest import ARTIFACTS, check_accessibility
 from tests.fixtures.builders import DEFAULT_PASSWORD
 
@@ -53,7 +55,10 @@ def _check(page, pages: list[tuple[str, str]]) -> None:
             cells = _cells_past_the_edge(page)
             if cells:
                 past[f"{url} at {width} px"] = cells[:4]
-            check_accessibility(page, context=f"{url} at {width} px")
+            try:
+                check_accessibility(page, context=f"{url} at {width} px")
+            except AssertionError as exc:
+                past[f"axe: {url} at {width} px"] = str(exc)[:300]
     assert past == {}
 
 
@@ -78,8 +83,14 @@ def filled(make_call, make_eligible_dossier, make_pool_member, make_institution,
         make_assignment(d, members[1].user)
     first = make_assignment(dossiers[0], make_pool_member(call, institution=institutions[1]).user)
     make_scored_review(first, [4, 3, 5, 2, 4, 1], note="Une note confidentielle assez longue pour le comité.")
+    db.session.add(ConflictOfInterest(reviewer_id=reviewer.id, call_id=call.id, pole_id=dossiers[2].pole_id,
+                                      source=ConflictSource.DECLARED, declared_by_id=reviewer.id,
+                                      reason="J'ai accompagné ce pôle pendant deux ans comme conseillère."))
+    notify(reviewer.email, "reviewer_added", {"name": reviewer.display_name, "call_title": call.title,
+                                              "link": "/rapporteur/", "conflicts_link": "/rapporteur/"},
+           dedupe_key="wide-tables", user=reviewer)
     db.session.commit()
-    return {"call": call, "reviewer": reviewer, "admin": admin_user}
+    return {"call": call, "reviewer": reviewer, "admin": admin_user, "dossier": dossiers[1]}
 
 
 def test_admin_tables_fit_at_1280_and_375(page, filled):
@@ -87,9 +98,13 @@ def test_admin_tables_fit_at_1280_and_375(page, filled):
     _log_in(page, filled["admin"].email)
     _check(page, [("/admin/appels", "calls"), (f"/admin/appels/{slug}/rapporteurs", "pool"),
                   (f"/admin/appels/{slug}/affectations", "assignments"), (f"/admin/appels/{slug}/notes", "scores"),
-                  (f"/admin/appels/{slug}/dossiers", "dossiers")])
+                  (f"/admin/appels/{slug}/dossiers", "dossiers"), ("/admin/", "admin-dashboard"),
+                  (f"/admin/appels/{slug}/conflits", "conflicts"), (f"/admin/appels/{slug}/grille", "grid"),
+                  (f"/admin/appels/{slug}/affectations/dossiers/{filled['dossier'].id}", "assignment-dossier"),
+                  (f"/admin/appels/{slug}/affectations/proposition", "proposal")])
 
 
 def test_the_reviewer_dashboard_fits_at_1280_and_375(page, filled):
     _log_in(page, filled["reviewer"].email)
-    _check(page, [("/rapporteur/", "reviewer-dashboard")])
+    _check(page, [("/rapporteur/", "reviewer-dashboard"),
+                  (f"/rapporteur/appels/{filled['call'].slug}/conflits", "reviewer-conflicts")])
