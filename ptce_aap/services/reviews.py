@@ -31,9 +31,9 @@ from ptce_aap.domain.text import one_line
 from ptce_aap.enums import AssignmentStatus, DossierStatus, Recommendation
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
+from ptce_aap.models.audit import AuditEvent
 from ptce_aap.models.base import utcnow
 from ptce_aap.models.calls import Criterion
-from ptce_aap.models.audit import AuditEvent
 from ptce_aap.models.reviews import Assignment, Review, ReviewScore
 from ptce_aap.services.dossiers import set_dossier_status
 from ptce_aap.services.notifications import notify
