@@ -4,6 +4,7 @@ proposal and its confirmation, one dossier's candidates (manual add), removal af
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
@@ -27,8 +28,9 @@ from ptce_aap.services import assignments as service
 from ptce_aap.web import domain_errors, load_or_404, page_arg
 
 PER_PAGE = 50
+HANDLE_SHOWN = 10  # dossiers listed (with a suggested replacement) in the « à traiter » box
 FILTERS = {"tous": _l("Tous les dossiers"), "incomplets": _l("Rapporteurs manquants"),
-           "complets": _l("Complets"), "refus": _l("Avec un refus")}
+           "complets": _l("Complets"), "refus": _l("Avec un refus ou un conflit")}
 REASONS = {
     Reason.NO_REVIEWER: _l("aucun rapporteur sans conflit d’intérêts"),
     Reason.ONE_INSTITUTION: _l("une seule institution sans conflit d’intérêts"),
@@ -43,31 +45,69 @@ def _call(slug: str) -> Call:
     return call
 
 
-def _live_count():
-    return sa.select(sa.func.count(Assignment.id)).where(
-        Assignment.dossier_id == Dossier.id, Assignment.stage == ReviewStage.NATIONAL,
-        Assignment.status.in_(service.LIVE)).correlate(Dossier).scalar_subquery()
+@dataclass
+class Coverage:
+    """Who really reviews what on the call's eligible dossiers: an assignment counts (toward K and the
+    reviewer's load) when it is live and no conflict of interest blocks it; a blocked one is a hole to fill."""
+
+    counted: dict[int, int] = field(default_factory=dict)  # dossier id → assignments that count
+    declined: set[int] = field(default_factory=set)  # dossiers with a declined assignment
+    conflicted: dict[int, list[int]] = field(default_factory=dict)  # dossier id → reviewers blocked on it
+    loads: dict[int, int] = field(default_factory=dict)  # reviewer id → assignments that count
+    blocked: set[tuple[int, int]] = field(default_factory=set)
+
+    def to_handle(self, dossier_id: int, k: int) -> bool:
+        """A conflicted assignment to remove, or a decline not yet replaced."""
+        return dossier_id in self.conflicted or (dossier_id in self.declined and self.counted[dossier_id] < k)
 
 
-def _declined_count():
-    return sa.select(sa.func.count(Assignment.id)).where(
-        Assignment.dossier_id == Dossier.id, Assignment.status.in_(service.DECLINED)).correlate(Dossier) \
-        .scalar_subquery()
+def _coverage(call: Call, dossier_ids: list[int]) -> Coverage:
+    """In three to seven queries whatever the numbers (``service.blocked_pairs`` is bulk)."""
+    coverage = Coverage(counted=dict.fromkeys(dossier_ids, 0))
+    rows = db.session.execute(
+        sa.select(Assignment.dossier_id, Assignment.reviewer_id, Assignment.status).join(Dossier)
+        .where(Dossier.call_id == call.id, Dossier.status.in_(service.ELIGIBLE),
+               Assignment.stage == ReviewStage.NATIONAL)).all()
+    live = {r for _d, r, status in rows if status in service.LIVE}
+    coverage.blocked = service.blocked_pairs(call, reviewer_ids=live) if live else set()
+    for dossier_id, reviewer_id, status in rows:
+        if status in service.DECLINED:
+            coverage.declined.add(dossier_id)
+        elif status in service.LIVE:
+            if (dossier_id, reviewer_id) in coverage.blocked:
+                coverage.conflicted.setdefault(dossier_id, []).append(reviewer_id)
+            else:
+                coverage.counted[dossier_id] = coverage.counted.get(dossier_id, 0) + 1
+                coverage.loads[reviewer_id] = coverage.loads.get(reviewer_id, 0) + 1
+    return coverage
 
 
-def _pool_with_loads(call: Call):
-    """``[(member, load)]`` of the call's pool, by name, in two queries."""
-    members = db.session.scalars(
+def _pool(call: Call):
+    """The call's pool, by name, in one query."""
+    return db.session.scalars(
         sa.select(ReviewerPoolMember).join(User, User.id == ReviewerPoolMember.user_id)
         .where(ReviewerPoolMember.call_id == call.id)
         .options(joinedload(ReviewerPoolMember.user), joinedload(ReviewerPoolMember.institution))
         .order_by(sa.func.lower(User.full_name), User.id)).all()
-    loads = dict(db.session.execute(
-        sa.select(Assignment.reviewer_id, sa.func.count(Assignment.id)).join(Dossier)
-        .where(Dossier.call_id == call.id, Dossier.status.in_(service.ELIGIBLE),
-               Assignment.stage == ReviewStage.NATIONAL, Assignment.status.in_(service.LIVE))
-        .group_by(Assignment.reviewer_id)).all())
-    return [(m, loads.get(m.user_id, 0)) for m in members]
+
+
+def _to_handle(call: Call, coverage: Coverage, order: list[int]):
+    """The first ``HANDLE_SHOWN`` dossiers with a decline or a conflict to handle, each with its suggested
+    replacement (one solve for them all): ``([(dossier, [reviewers blocked], [suggested users])], total)``."""
+    ids = [i for i in order if coverage.to_handle(i, call.reviewers_per_dossier)]
+    if not ids:
+        return [], 0
+    shown = ids[:HANDLE_SHOWN]
+    state = service.load_state(call)
+    try:
+        suggestions = service.suggest_replacements(state, shown)
+    except SolverFailed:  # the page still lists what to handle; the dossier's own page suggests again
+        suggestions = {}
+    blocked_ids = {r for i in shown for r in coverage.conflicted.get(i, [])}
+    people = {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(blocked_ids)))} \
+        if blocked_ids else {}
+    return [(state.dossiers[i], [people[r] for r in coverage.conflicted.get(i, [])], suggestions.get(i, []))
+            for i in shown], len(ids)
 
 
 @bp.route("/appels/<slug>/affectations")
@@ -76,35 +116,37 @@ def assignments(slug: str):
     k = call.reviewers_per_dossier
     chosen = request.args.get("filtre", "tous")
     chosen = chosen if chosen in FILTERS else "tous"
-    live, declined = _live_count(), _declined_count()
-    base = [Dossier.call_id == call.id, Dossier.status.in_(service.ELIGIBLE)]
-    conditions = {"tous": [], "incomplets": [live < k], "complets": [live >= k], "refus": [declined > 0]}
-    counts = db.session.execute(sa.select(
-        sa.func.count(Dossier.id), sa.func.count(Dossier.id).filter(live < k),
-        sa.func.count(Dossier.id).filter(sa.and_(declined > 0, live < k))).where(*base)).one()
-    total = db.session.scalar(sa.select(sa.func.count(Dossier.id)).where(*base, *conditions[chosen])) or 0
+    order = list(db.session.scalars(
+        sa.select(Dossier.id).where(Dossier.call_id == call.id, Dossier.status.in_(service.ELIGIBLE))
+        .order_by(sa.func.lower(Dossier.pole_name), Dossier.id)))
+    coverage = _coverage(call, order)
+    keep = {"tous": lambda i: True, "incomplets": lambda i: coverage.counted[i] < k,
+            "complets": lambda i: coverage.counted[i] >= k,
+            "refus": lambda i: i in coverage.declined or i in coverage.conflicted}[chosen]
+    chosen_ids = [i for i in order if keep(i)]
+    total = len(chosen_ids)
     pages = max(1, math.ceil(total / PER_PAGE))
     page = min(page_arg(), pages)
-    dossiers = db.session.scalars(
-        sa.select(Dossier).where(*base, *conditions[chosen])
-        .order_by(sa.func.lower(Dossier.pole_name), Dossier.id).limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
+    page_ids = chosen_ids[(page - 1) * PER_PAGE: page * PER_PAGE]
+    by_id = {d.id: d for d in db.session.scalars(sa.select(Dossier).where(Dossier.id.in_(page_ids)))} \
+        if page_ids else {}
+    dossiers = [by_id[i] for i in page_ids]
     rows = db.session.scalars(
-        sa.select(Assignment).where(Assignment.dossier_id.in_([d.id for d in dossiers]),
-                                    Assignment.stage == ReviewStage.NATIONAL)
+        sa.select(Assignment).where(Assignment.dossier_id.in_(page_ids), Assignment.stage == ReviewStage.NATIONAL)
         .options(joinedload(Assignment.reviewer), joinedload(Assignment.institution),
                  joinedload(Assignment.review))
-        .order_by(Assignment.id)).all() if dossiers else []
-    by_dossier = {d.id: [] for d in dossiers}
+        .order_by(Assignment.id)).all() if page_ids else []
+    by_dossier = {i: [] for i in page_ids}
     for a in rows:
         by_dossier[a.dossier_id].append(a)
-    blocked = service.blocked_pairs(call, dossier_ids=list(by_dossier),
-                                    reviewer_ids={a.reviewer_id for a in rows}) if rows else set()
+    handle, handle_total = _to_handle(call, coverage, order)
     args = {"filtre": chosen} if chosen != "tous" else {}
     return render_template(
-        "admin/assignments.html", call=call, k=k, dossiers=dossiers, by_dossier=by_dossier, blocked=blocked,
-        pool=_pool_with_loads(call), page=page, pages=pages, total=total, filters=FILTERS, chosen=chosen,
-        args=args, eligible=counts[0], missing=counts[1], declines=counts[2], LIVE=service.LIVE,
-        Status=AssignmentStatus)
+        "admin/assignments.html", call=call, k=k, dossiers=dossiers, by_dossier=by_dossier,
+        blocked=coverage.blocked, counted=coverage.counted, handle=handle, handle_total=handle_total,
+        pool=[(m, coverage.loads.get(m.user_id, 0)) for m in _pool(call)], page=page, pages=pages, total=total,
+        filters=FILTERS, chosen=chosen, args=args, eligible=len(order),
+        missing=sum(1 for i in order if coverage.counted[i] < k), Status=AssignmentStatus)
 
 
 @bp.route("/appels/<slug>/affectations/proposition")

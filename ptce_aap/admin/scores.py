@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -29,6 +30,7 @@ from ptce_aap.models.dossiers import Dossier
 from ptce_aap.models.reviews import Assignment, Review
 from ptce_aap.permissions import DECLINED, can_manage_call, can_reopen_review, require
 from ptce_aap.reviewers.forms import ReopenReviewForm
+from ptce_aap.services import assignments as assignment_service
 from ptce_aap.services import reviews as review_service
 from ptce_aap.web import load_or_404, page_arg, show_on_form
 
@@ -48,6 +50,13 @@ class ReviewerLine:
     total: Decimal | None = None
     calibrated: Decimal | None = None
     uncalibrated: bool = False
+    conflicted: bool = False  # a conflict of interest blocks this assignment now
+    single_review: bool = False  # the reviewer handed in one review only in the call
+
+    @property
+    def counts(self) -> bool:
+        """A live assignment (not declined, not blocked by a conflict): a review is expected from it."""
+        return self.assignment.status not in DECLINED and not self.conflicted
 
 
 @dataclass
@@ -58,7 +67,17 @@ class ScoreRow:
 
     @property
     def expected(self) -> int:
-        return sum(1 for line in self.reviewers if line.assignment.status not in DECLINED)
+        return sum(1 for line in self.reviewers if line.counts)
+
+    @property
+    def withdrawn(self) -> int:
+        """Reviewers who declined or are in conflict: listed, not expected."""
+        return len(self.reviewers) - self.expected
+
+    @property
+    def uncalibrated(self) -> list[ReviewerLine]:
+        """The lines whose submitted review could not be calibrated."""
+        return [line for line in self.reviewers if line.total is not None and line.uncalibrated]
 
 
 def scores_table(call: Call) -> list[ScoreRow]:
@@ -75,12 +94,16 @@ def scores_table(call: Call) -> list[ScoreRow]:
     totals = review_service.submitted_totals(call.id)
     by_dossier, calibration = scores.call_scores(totals, call.disagreement_threshold)
     total_of = {t.review_id: t.total for t in totals}
+    reviews_by = Counter(t.reviewer_id for t in totals)
+    live = {a.reviewer_id for a in assignments if a.status not in DECLINED}
+    blocked = assignment_service.blocked_pairs(call, reviewer_ids=live) if live else set()
     for assignment in assignments:
         row = rows.get(assignment.dossier_id)
         if row is None:
             continue
         review = assignment.review
-        line = ReviewerLine(assignment)
+        line = ReviewerLine(assignment, conflicted=(assignment.dossier_id, assignment.reviewer_id) in blocked,
+                            single_review=reviews_by[assignment.reviewer_id] == 1)
         if review is not None and review.id in total_of:
             line.total = scores.rounded(total_of[review.id])
             line.calibrated = scores.rounded(calibration.calibrated[review.id])
@@ -130,7 +153,7 @@ def scores_csv(slug: str):
     for row in table:
         people = " | ".join(
             f"{line.assignment.reviewer.display_name} ({_institution(line.assignment)}) : {_number(line.total)}"
-            for line in row.reviewers if line.assignment.status not in DECLINED)
+            for line in row.reviewers if line.counts or line.total is not None)
         writer.writerow([row.dossier.id, row.dossier.pole_name, _number(row.score.mean),
                          _number(row.score.calibrated), _number(row.score.spread),
                          _("oui") if row.score.disagreement else _("non"), row.score.submitted, row.expected, people])

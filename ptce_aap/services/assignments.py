@@ -363,13 +363,43 @@ def _declare_pole_conflict(dossier: Dossier, reviewer: User, reason: str) -> Non
 def suggest_replacement(dossier: Dossier, state: State | None = None) -> list[User]:
     """The reviewers the solver would add to this dossier now (empty: none can be found, or none is missing)."""
     state = state or load_state(dossier.call)
-    if dossier.id not in state.dossiers:
-        return []
-    proposal = solver.solve(*state.inputs([dossier.id]), time_limit=PROPOSAL_TIME_LIMIT)
-    return [state.pool[r].user for d, r in proposal.new if d == dossier.id]
+    return suggest_replacements(state, [dossier.id]).get(dossier.id, [])
 
 
-def _alert_admins(assignment: Assignment, suggestion: list[User]) -> None:
+def suggest_replacements(state: State, dossier_ids: Iterable[int]) -> dict[int, list[User]]:
+    """The reviewers the solver would add now to each of ``dossier_ids`` (one solve for them all): an
+    assignment declined, or blocked by a conflict, is a hole it fills."""
+    ids = [i for i in dossier_ids if i in state.dossiers]
+    if not ids:
+        return {}
+    proposal = solver.solve(*state.inputs(ids), time_limit=PROPOSAL_TIME_LIMIT)
+    found: dict[int, list[User]] = defaultdict(list)
+    for d, r in proposal.new:
+        found[d].append(state.pool[r].user)
+    return dict(found)
+
+
+def alert_conflict(call: Call, reviewer: User, reason: str = "") -> None:
+    """A reviewer declared a conflict of interest: for each of their live assignments of ``call`` that it now
+    blocks, the secretariat is told by mail (once per assignment), with a suggested replacement."""
+    mine = db.session.scalars(sa.select(Assignment).join(Dossier).where(
+        Dossier.call_id == call.id, Dossier.status.in_(ELIGIBLE), Assignment.reviewer_id == reviewer.id,
+        Assignment.stage == ReviewStage.NATIONAL, Assignment.status.in_(LIVE)).order_by(Assignment.id)).all()
+    if not mine:
+        return
+    blocked = blocked_pairs(call, dossier_ids=[a.dossier_id for a in mine], reviewer_ids=[reviewer.id])
+    hit = [a for a in mine if (a.dossier_id, a.reviewer_id) in blocked]
+    if not hit:
+        return
+    state = load_state(call)
+    suggestions = suggest_replacements(state, [a.dossier_id for a in hit])
+    for assignment in hit:
+        _alert_admins(assignment, suggestions.get(assignment.dossier_id, []), template="assignment_conflict",
+                      reason=reason)
+
+
+def _alert_admins(assignment: Assignment, suggestion: list[User], *, template: str = "assignment_declined",
+                  reason: str | None = None) -> None:
     """The admin who made the assignment (or, if they no longer can, every active admin) is told."""
     dossier = assignment.dossier
     assigner = db.session.get(User, assignment.assigned_by_id) if assignment.assigned_by_id else None
@@ -379,12 +409,12 @@ def _alert_admins(assignment: Assignment, suggestion: list[User]) -> None:
         admins = db.session.scalars(sa.select(User).where(User.is_admin.is_(True), User.is_disabled.is_(False))
                                     .order_by(User.id)).all()
     for admin in admins:
-        notify(admin.email, "assignment_declined", {
+        notify(admin.email, template, {
             "name": one_line(admin.display_name, max_length=80),
             "reviewer": one_line(assignment.reviewer.display_name, max_length=80),
             "pole_name": one_line(dossier.pole_name, max_length=120), "call_title": dossier.call.title,
             "conflict": assignment.status == AssignmentStatus.DECLINED_CONFLICT,
-            "reason": assignment.decline_reason,
+            "reason": assignment.decline_reason if reason is None else reason,
             "suggestion": [one_line(u.display_name, max_length=80) for u in suggestion],
             "link": external_url("admin.assignments", slug=dossier.call.slug, _anchor=f"dossier-{dossier.id}")},
-            dedupe_key=f"assignment_declined:{assignment.id}:{admin.id}", user=admin)
+            dedupe_key=f"{template}:{assignment.id}:{admin.id}", user=admin)

@@ -25,6 +25,7 @@ from ptce_aap.models.calls import Call
 from ptce_aap.models.dossiers import Dossier, Member, PoleMembership
 from ptce_aap.models.pool import ReviewerPoolMember
 from ptce_aap.models.reviews import CONFLICT_TARGETS, ConflictOfInterest
+from ptce_aap.services import assignments
 
 TARGET_KINDS = ("pole", "siren", "department", "institution")
 _COLUMN = {"pole": "pole_id", "siren": "siren", "department": "department", "institution": "institution_id"}
@@ -116,6 +117,8 @@ def add_conflict(call: Call, reviewer: User, *, kind: str, value=None, reason: s
     db.session.flush()
     audit.record("conflict.declared" if source == ConflictSource.DECLARED else "conflict.set", conflict, actor=by,
                  summary={"after": _summary(conflict) | {"call_id": call.id, "reason": conflict.reason}})
+    if source == ConflictSource.DECLARED:  # the secretariat learns which of their dossiers now need someone else
+        assignments.alert_conflict(call, reviewer, conflict.reason)
     return conflict
 
 

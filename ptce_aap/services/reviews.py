@@ -32,6 +32,7 @@ from ptce_aap.domain.text import one_line
 from ptce_aap.enums import AssignmentStatus, DossierStatus, Recommendation
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
+from ptce_aap.models.audit import AuditEvent
 from ptce_aap.models.base import utcnow
 from ptce_aap.models.calls import Criterion
 from ptce_aap.models.reviews import Assignment, Review, ReviewScore
@@ -231,6 +232,16 @@ def reopen_review(review: Review, *, by, reason: str) -> None:
         "call_title": dossier.call.title, "reason": reason,
         "link": external_url("reviewers.review", dossier_id=dossier.id)},
         dedupe_key=f"review_reopened:{review.id}:{before:%Y%m%d%H%M%S%f}", user=reviewer)
+
+
+def reopening(review: Review) -> AuditEvent | None:
+    """While a review stands reopened (not submitted again), the audit event of its last reopening: who, when
+    and why (its ``summary["reason"]``), shown to the reviewer above the form. None otherwise."""
+    if review.id is None or review.submitted_at is not None:
+        return None
+    return db.session.scalar(sa.select(AuditEvent).where(
+        AuditEvent.action == "review.reopened", AuditEvent.object_type == Review.__tablename__,
+        AuditEvent.object_id == str(review.id)).order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(1))
 
 
 # --- reading (constant number of queries) ------------------------------------------------------------------

@@ -30,4 +30,25 @@
       } catch (e) { /* storage disabled: nothing kept */ }
     });
   });
+
+  // Tables marked data-stack (templates/_dsfr/components.html, ``table(..., stack=True)``): each cell learns
+  // its column's heading, so that on a phone the rows are shown as stacked blocks, every value labelled,
+  // instead of columns cut off on the right (static/ptce.css). Without JavaScript, DSFR's scrolling table.
+  document.querySelectorAll(".fr-table[data-stack] table").forEach(function (table) {
+    var heads = table.querySelectorAll("thead tr:first-child th");
+    if (!heads.length) { return; }
+    var labels = Array.prototype.map.call(heads, function (th) {
+      return th.textContent.replace(/[▲▼]/g, "").replace(/\s+/g, " ").trim();
+    });
+    table.querySelectorAll("tbody tr").forEach(function (row) {
+      var column = 0;
+      Array.prototype.forEach.call(row.children, function (cell) {
+        if (cell.tagName === "TD" && labels[column] && !cell.hasAttribute("data-label")) {
+          cell.setAttribute("data-label", labels[column]);
+        }
+        column += cell.colSpan || 1;
+      });
+    });
+    table.closest(".fr-table").classList.add("ptce-table--stacked");
+  });
 })();
