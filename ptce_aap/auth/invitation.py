@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 
 from ptce_aap import tokens
 from ptce_aap.auth.blueprint import bp
@@ -21,8 +20,8 @@ from ptce_aap.services import accounts, reviewer_invitations
 
 def _invalid(exc: tokens.TokenError):
     used = getattr(exc, "used", False)
-    return render_template("auth/invalid_link.html", kind="reviewer_invitation", expired=exc.expired, used=used,
-                           logged_in=current_user.is_authenticated), 400
+    return render_template("auth/invalid_link.html", kind="reviewer_invitation", expired=exc.expired,
+                           used=used), 400
 
 
 @bp.route("/invitation-rapporteur/<token>", methods=["GET", "POST"])

@@ -113,12 +113,12 @@ def resend_invitation(member: ReviewerPoolMember, *, by: User) -> Notification:
     if not user.is_active:
         raise DomainError("Le compte de cette personne est désactivé : l'invitation ne peut pas lui être renvoyée.")
     if not never_activated(user):
-        raise DomainError("%(name)s a déjà activé son compte : cette personne se connecte avec son mot de passe "
-                          "(ou le redéfinit depuis « Mot de passe oublié »)." % {"name": user.display_name})
+        raise DomainError(f"{user.display_name} a déjà activé son compte : cette personne se connecte avec son mot "
+                          "de passe (ou le redéfinit depuis « Mot de passe oublié »).")
     if _sent_in_last_hour(user.email) >= INVITATIONS_PER_HOUR:
-        raise DomainError("%(count)s invitations ont déjà été envoyées à %(email)s depuis une heure : attendez "
-                          "un peu avant de la renvoyer, le courriel met parfois quelques minutes à arriver (pensez "
-                          "aux courriers indésirables)." % {"count": INVITATIONS_PER_HOUR, "email": user.email})
+        raise DomainError(f"{INVITATIONS_PER_HOUR} invitations ont déjà été envoyées à {user.email} depuis une heure : "
+                          "attendez un peu avant de la renvoyer, le courriel met parfois quelques minutes à arriver "
+                          "(pensez aux courriers indésirables).")
     notification = send_invitation(call, user, inviter=by, resend=True)
     audit.record("pool.invitation_resent", member, actor=by, summary={"email": user.email, "call_id": call.id})
     return notification

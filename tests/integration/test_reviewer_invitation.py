@@ -285,3 +285,24 @@ def test_only_the_calls_admins_resend_and_not_to_other_pools(app, client, login_
     login_as(make_user("admin2@exemple.fr", roles=(Role.ADMIN,)))
     assert client.post(f"/admin/appels/{other.slug}/rapporteurs/{member.id}/invitation").status_code == 404
     assert len(mails(db)) == 1
+
+
+def test_knowing_the_address_gets_nobody_a_link(app, client, db, invited, smtp, worker):
+    """Signing up or asking « Mot de passe oublié » with an invited address: no invitation link comes of it,
+    the account is not taken over (the reset link goes to the mailbox, as for anyone), the invitation still works."""
+    _call, _member, path = invited
+    client.post("/compte/inscription", data={"email": "nina.invitee@exemple.fr", "full_name": "Intrus",
+                                             "password": "Intrus-mot-de-passe-2026!",
+                                             "password_confirm": "Intrus-mot-de-passe-2026!", "accept_terms": "y"})
+    client.post("/compte/mot-de-passe-oublie", data={"email": "nina.invitee@exemple.fr"})
+    worker()
+
+    assert len(mails(db)) == 1  # the admin's invitation only
+    person = user(db)
+    assert (person.password_hash, person.full_name) == (None, "Nina Invitée")
+    # Whatever is mailed goes to the invited mailbox only (the reset link, and the usual verification mail,
+    # which needs a password this account does not have).
+    messages = smtp.wait_for(3)
+    assert {m["To"] for m in messages} == {"nina.invitee@exemple.fr"}
+    assert "Réinitialisation de votre mot de passe" in [m["Subject"] for m in messages]
+    assert app.test_client().get(path).status_code == 200
