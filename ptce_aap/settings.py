@@ -74,6 +74,7 @@ DEFAULTS = {
     "EMAIL_TOKEN_MAX_AGE": 48 * 3600,
     "RESET_TOKEN_MAX_AGE": 3600,
     "INVITATION_TOKEN_MAX_AGE": 7 * 24 * 3600,
+    "REVIEWER_INVITATION_TOKEN_MAX_AGE": 14 * 24 * 3600,  # a reviewer's invitation: long enough to be read
     "LOGIN_RATE_LIMIT": "10 per minute;50 per hour",
     "RATELIMIT_STORAGE_URI": None,
     "RATELIMIT_STRATEGY": "moving-window",

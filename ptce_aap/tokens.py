@@ -1,7 +1,7 @@
 """Signed, salted, expiring tokens: the one place where the app signs data it hands out.
 
-A token is made for one ``Purpose`` (mailed links: email verification, password reset, invitation; the
-local storage's download links and upload policies). Each purpose has its own salt, so a token made for
+A token is made for one ``Purpose`` (mailed links: email verification, password reset, invitation to
+co-edit a dossier, invitation to join a call's reviewers; the local storage's download links and upload policies). Each purpose has its own salt, so a token made for
 one can never be read as another, and its own maximum age: seconds, or the name of the setting that gives
 them, read when the token is checked (changing the setting affects links already sent).
 
@@ -39,10 +39,14 @@ class Purpose:
 VERIFY_EMAIL = Purpose("verify_email", "ptce-aap.verify-email.v1", "EMAIL_TOKEN_MAX_AGE")
 RESET_PASSWORD = Purpose("reset_password", "ptce-aap.reset-password.v1", "RESET_TOKEN_MAX_AGE")
 INVITATION = Purpose("invitation", "ptce-aap.invitation.v1", "INVITATION_TOKEN_MAX_AGE")
+# A new reviewer's first password (``services.reviewer_invitations``): single use, like a reset link.
+REVIEWER_INVITATION = Purpose("reviewer_invitation", "ptce-aap.reviewer-invitation.v1",
+                              "REVIEWER_INVITATION_TOKEN_MAX_AGE")
 STORAGE_DOWNLOAD = Purpose("storage_download", "storage-get", STORAGE_MAX_AGE)
 STORAGE_UPLOAD = Purpose("storage_upload", "storage-post", STORAGE_MAX_AGE)
 
-PURPOSES = {p.name: p for p in (VERIFY_EMAIL, RESET_PASSWORD, INVITATION, STORAGE_DOWNLOAD, STORAGE_UPLOAD)}
+PURPOSES = {p.name: p for p in (VERIFY_EMAIL, RESET_PASSWORD, INVITATION, REVIEWER_INVITATION, STORAGE_DOWNLOAD,
+                                 STORAGE_UPLOAD)}
 
 
 class TokenError(Exception):

@@ -1,5 +1,5 @@
-"""The admin's reviewer pool of a call: the list (filters, sort, pagination), invite by e-mail, edit,
-remove, regional groups. Writes go through ``services.pool``."""
+"""The admin's reviewer pool of a call: the list (filters, sort, pagination), invite by e-mail (and send
+the invitation again), edit, remove, regional groups. Writes go through ``services.pool``."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from ptce_aap.models.calls import Call
 from ptce_aap.models.pool import ReviewerPoolMember
 from ptce_aap.permissions import can_manage_pool, require
 from ptce_aap.services import pool as pool_service
+from ptce_aap.services import reviewer_invitations
 from ptce_aap.web import domain_errors, load_or_404, page_arg, show_on_form
 
 PER_PAGE = 50
@@ -129,6 +130,19 @@ def pool_remove(slug: str, member_id: int):
         pool_service.remove_member(member, by=current_user)
         db.session.commit()
         flash(_("%(name)s a été retiré(e) du vivier des rapporteurs.", name=name), "success")
+    return redirect(url_for("admin.pool", slug=call.slug))
+
+
+@bp.route("/appels/<slug>/rapporteurs/<int:member_id>/invitation", methods=["POST"])
+@domain_errors(back=lambda slug, member_id: url_for("admin.pool", slug=slug))
+def pool_resend_invitation(slug: str, member_id: int):
+    """« Renvoyer l'invitation » to a member who never chose a password (a new link, mailed after commit)."""
+    call = _call(slug)
+    member = _member(call, member_id)
+    if ConfirmForm().validate_on_submit():
+        reviewer_invitations.resend_invitation(member, by=current_user)
+        db.session.commit()
+        flash(_("L’invitation a été renvoyée à %(email)s.", email=member.user.email), "success")
     return redirect(url_for("admin.pool", slug=call.slug))
 
 

@@ -112,3 +112,17 @@ class ChangePasswordForm(FlaskForm):
 
 class EndSessionsForm(FlaskForm):
     """« Déconnecter mes autres sessions »: a button (and its CSRF token)."""
+
+
+class WelcomePasswordForm(FlaskForm):
+    """A new reviewer's first password, from their invitation link."""
+
+    password = PasswordField(_l("Mot de passe"), validators=[InputRequired(_l("Choisissez un mot de passe."))])
+    password_confirm = _confirmation(_l("Confirmation du mot de passe"))
+
+    def __init__(self, *args, owner_email: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.owner_email = owner_email
+
+    def validate_password(self, field):
+        _check_password_rules(field.data, self.owner_email)

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.orm import joinedload
 
-from ptce_aap import audit, tokens
+from ptce_aap import audit
 from ptce_aap.domain import geography
 from ptce_aap.domain.conflicts import valid_siren
 from ptce_aap.domain.text import one_line
@@ -25,7 +25,7 @@ from ptce_aap.models.calls import Call
 from ptce_aap.models.dossiers import Dossier
 from ptce_aap.models.pool import RegionalGroup, ReviewerPoolMember
 from ptce_aap.models.reviews import Assignment
-from ptce_aap.services import accounts
+from ptce_aap.services import accounts, reviewer_invitations
 from ptce_aap.services.conflicts import detect_conflicts
 from ptce_aap.services.notifications import notify
 from ptce_aap.urls import external_url
@@ -126,8 +126,9 @@ def _state(member: ReviewerPoolMember) -> dict:
 
 def invite_reviewer(call: Call, email: str, *, full_name: str, settings: MemberSettings, by: User) -> ReviewerPoolMember:
     """Add a person to the call's pool. Without an account, one is created (reviewer role, address not yet
-    verified, no password) and mailed a link to choose a password — the reset link, which also verifies
-    the address; an existing account gets the reviewer role (audited) and a notice."""
+    verified, no password) and mailed an invitation (``reviewer_invitations``: a 14-day, single-use link to
+    choose a password, which also verifies the address); an existing account gets the reviewer role
+    (audited) and a notice — or the invitation again if it never chose a password."""
     try:
         email = validate_email((email or "").strip(), check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
@@ -154,23 +155,21 @@ def invite_reviewer(call: Call, email: str, *, full_name: str, settings: MemberS
     db.session.flush()
     audit.record("pool.member_added", member, actor=by,
                  summary={"after": _state(member) | {"email": email, "call_id": call.id, "new_account": created}})
-    _mail(call, user, created=created)
+    _mail(call, user, created=created, by=by)
     detect_conflicts(call, reviewer_ids=[user.id])
     return member
 
 
-def _mail(call: Call, user: User, *, created: bool) -> None:
+def _mail(call: Call, user: User, *, created: bool, by: User) -> None:
+    """A person without a password (a new account, or one never activated) gets the invitation link to choose
+    it; an account in use gets a notice with the link to log in."""
+    if created or reviewer_invitations.never_activated(user):
+        reviewer_invitations.send_invitation(call, user, inviter=by)
+        return
     context = {"name": one_line(user.display_name, max_length=80), "call_title": one_line(call.title, max_length=200),
-               "conflicts_link": external_url("reviewers.conflicts", slug=call.slug)}
-    if created:
-        token = tokens.make_token(tokens.RESET_PASSWORD, {"uid": user.id, "fp": accounts.password_fingerprint(user)})
-        context |= {"link": external_url("auth.reset_password", token=token),
-                    "forgot_link": external_url("auth.forgot_password")}
-        notify(user.email, "reviewer_invitation", context, dedupe_key=f"reviewer_invitation:{call.id}:{user.id}",
-               user=user)
-    else:
-        context["link"] = external_url("reviewers.dashboard")
-        notify(user.email, "reviewer_added", context, dedupe_key=f"reviewer_added:{call.id}:{user.id}", user=user)
+               "conflicts_link": external_url("reviewers.conflicts", slug=call.slug),
+               "link": external_url("reviewers.dashboard")}
+    notify(user.email, "reviewer_added", context, dedupe_key=f"reviewer_added:{call.id}:{user.id}", user=user)
 
 
 def update_member(member: ReviewerPoolMember, settings: MemberSettings, *, by: User) -> None:

@@ -461,6 +461,15 @@ def test_pool_and_conflicts(trail, db, admin_user, make_call, make_dossier, make
                                                                        regional_group_id=group.id), by=admin_user)
     expect(trail, "pool.member_updated", member, actor=admin_user,
            summary={"before": state, "after": state | {"capacity": 7, "regional_group_id": group.id}})
+    from ptce_aap.services import reviewer_invitations
+
+    with trail.request():
+        resent = reviewer_invitations.resend_invitation(member, by=admin_user)
+    expect(trail, "pool.invitation_resent", member, actor=admin_user,
+           summary={"email": "rapporteur-coi@exemple.fr", "call_id": call.id})
+    with trail.request():
+        reviewer_invitations.accept_invitation(resent.context["link"].rsplit("/", 1)[1], "Rita-Rapporteur-2026!")
+    expect(trail, "pool.invitation_accepted", member, actor=member.user, summary={"call_id": call.id})
     reviewer = member.user
     with trail.request():
         declared = conflict_service.add_conflict(call, reviewer, kind="department", value="01", reason="Élue",

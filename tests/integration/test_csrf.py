@@ -165,6 +165,9 @@ def world(app, db, make_call, make_dossier, make_user, smtp, worker):
     pool_service.invite_reviewer(call, regional.email, full_name="", by=admin,
                                  settings=pool_service.MemberSettings(institution_id=anct.id,
                                                                       regional_group_id=group.id))
+    # A person without an account, invited by mail: their welcome page (a POST form), the admin's « resend ».
+    pool_service.invite_reviewer(call, "nouveau-rapporteur@example.org", full_name="Nina Invitée", by=admin,
+                                 settings=pool_service.MemberSettings(institution_id=anct.id))
     conflict_service.add_conflict(call, reviewer, kind="department", value="01", by=reviewer)
     conflict_service.add_conflict(call, reviewer, kind="department", value="02", by=admin)
     # Assignments: a second reviewer in the pool (two institutions), the regional reviewer assigned to the
@@ -194,6 +197,7 @@ def world(app, db, make_call, make_dossier, make_user, smtp, worker):
     worker()
     smtp.wait_for(3)
     to_coeditor, to_applicant = smtp.to(coeditor.email), smtp.to(applicant.email)
+    invited_reviewer = smtp.to("nouveau-rapporteur@example.org")
     assert clients["coeditor"].post(_link(to_coeditor, "/porteur/invitations/")).status_code == 302
     anonymous = app.test_client()
     anonymous.post("/compte/mot-de-passe-oublie", data={"email": other.email})
@@ -230,6 +234,7 @@ def world(app, db, make_call, make_dossier, make_user, smtp, worker):
                                   "/compte/mot-de-passe-oublie", "/compte/verification/renvoyer",
                                   "/compte/verifiez-vos-courriels", _link(reset, "/compte/reinitialiser/"),
                                   _link(verification, "/compte/verifier/"),
+                                  _link(invited_reviewer, "/compte/invitation-rapporteur/"),
                                   "/page-inconnue"]),
         "applicant": (clients["applicant"], ["/porteur/", _link(to_applicant, "/porteur/invitations/"), "/admin/",
                                              f"/porteur/dossiers/{theirs.id}"]),

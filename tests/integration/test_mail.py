@@ -48,8 +48,9 @@ CONTEXTS = {
                  "amount_text": "50 000 €", "motivation": "Projet solide.\nBon ancrage territorial.",
                  "link": "/porteur/dossiers/3"},
     "publication": {"name": "Camille Martin", "call_title": "AAP PTCE 2026", "link": "/appels/aap-ptce-2026/resultats"},
-    "reviewer_invitation": {"name": "Alex Lefèvre", "call_title": "AAP PTCE 2026", "link": "/compte/reinitialiser/jeton",
-                            "forgot_link": "/compte/mot-de-passe-oublie",
+    "reviewer_invitation": {"name": "Alex Lefèvre", "call_title": "AAP PTCE 2026", "inviter": "Camille Admin",
+                            "secretariat": "Ministère de l'Économie", "days": 14,
+                            "link": "/compte/invitation-rapporteur/jeton", "forgot_link": "/compte/mot-de-passe-oublie",
                             "conflicts_link": "/rapporteur/appels/aap-ptce-2026/conflits"},
     "reviewer_added": {"name": "Alex Lefèvre", "call_title": "AAP PTCE 2026", "link": "/rapporteur/",
                        "conflicts_link": "/rapporteur/appels/aap-ptce-2026/conflits"},
@@ -138,6 +139,15 @@ def test_email_variants_follow_the_context(app):
     _, text, _ = mail.render_email("assignment_declined", {**CONTEXTS["assignment_declined"], "conflict": False,
                                                            "suggestion": []})
     assert "conflit" not in text and "Aucun rapporteur disponible" in text
+    _, text, html = mail.render_email("reviewer_invitation", CONTEXTS["reviewer_invitation"])
+    assert ("Camille Admin, pour le secrétariat de l'appel à projets « AAP PTCE 2026 » (Ministère de "
+            "l'Économie), vous a ajouté(e)") in text
+    assert "il est valable 14 jours" in text and "demandez au secrétariat de vous renvoyer l'invitation" in text
+    assert "une heure" not in text and "reinitialiser" not in text + html
+    _, text, _ = mail.render_email("reviewer_invitation", {**CONTEXTS["reviewer_invitation"], "inviter": "",
+                                                           "secretariat": "", "days": 1})
+    assert "Le secrétariat de l'appel à projets « AAP PTCE 2026 » vous a ajouté(e)" in text
+    assert "il est valable 1 jour." in text
 
 
 def test_user_content_is_escaped_in_html_and_subject_stays_on_one_line(app):

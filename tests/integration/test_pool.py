@@ -46,12 +46,16 @@ def test_inviting_a_new_address_creates_an_unverified_reviewer_who_sets_a_passwo
     assert mail.recipient == "alex.martin@exemple.fr"
     assert mail.context["call_title"] == call.title
 
-    # The mailed link is the password-reset one: it sets the password and verifies the address.
+    # The mailed link is the invitation's own (not the reset link): it sets the password, verifies the
+    # address and logs the person in, on the call's conflicts page.
     client = app.test_client()
     path = mail.context["link"].split("localhost", 1)[1]
+    assert path.startswith("/compte/invitation-rapporteur/")
     assert client.get(path).status_code == 200
     response = client.post(path, data={"password": PASSWORD, "password_confirm": PASSWORD})
     assert response.status_code == 302
+    assert response.headers["Location"] == f"/rapporteur/appels/{call.slug}/conflits"
+    assert client.get("/rapporteur/").status_code == 200  # logged in
     db.session.expire_all()
     user = db.session.get(User, user.id)
     assert user.is_email_verified and user.password_hash

@@ -36,6 +36,7 @@ AUTH_FORMS = {
     "/compte/connexion": lambda n: {"email": "porteur@example.org", "password": "Pas-le-bon-2026!"},
     "/compte/mot-de-passe-oublie": lambda n: {"email": f"inconnu{n}@example.org"},
     "/compte/reinitialiser/lien-invalide": lambda n: {"password": PASSWORD},
+    "/compte/invitation-rapporteur/lien-invalide": lambda n: {"password": PASSWORD},
 }
 
 

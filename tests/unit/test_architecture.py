@@ -420,6 +420,7 @@ ALLOWED_DOMAIN_ERROR_CATCHES = {
     "ptce_aap.auth.routes.login": "the login form again (LoginError: wrong password, unverified address)",
     "ptce_aap.auth.routes.register": "the registration form again, the error beside its field",
     "ptce_aap.auth.routes.reset_password": "the new password form again, the error beside the password",
+    "ptce_aap.auth.invitation.reviewer_invitation": "the welcome form again, the error beside the password",
     "ptce_aap.reviewers.regional.regional_opinion": "the avis form again, the motivation typed kept beside the "
                                                    "error (an avis changed meanwhile, or locked)",
     "ptce_aap.admin.pool.pool_invite": "the invitation form again, everything typed kept, the error beside its field",

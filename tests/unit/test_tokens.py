@@ -13,6 +13,7 @@ from ptce_aap.tokens import (
     INVITATION,
     PURPOSES,
     RESET_PASSWORD,
+    REVIEWER_INVITATION,
     STORAGE_DOWNLOAD,
     STORAGE_UPLOAD,
     VERIFY_EMAIL,
@@ -28,7 +29,7 @@ from ptce_aap.tokens import (
 def app():
     app = Flask("tokens-unit")
     app.config.update(SECRET_KEY="s" * 40, EMAIL_TOKEN_MAX_AGE=48 * 3600, RESET_TOKEN_MAX_AGE=3600,
-                      INVITATION_TOKEN_MAX_AGE=7 * 24 * 3600)
+                      INVITATION_TOKEN_MAX_AGE=7 * 24 * 3600, REVIEWER_INVITATION_TOKEN_MAX_AGE=14 * 24 * 3600)
     with app.app_context():
         yield app
 
@@ -45,8 +46,9 @@ def test_a_token_gives_back_its_payload(app):
 
 
 def test_every_purpose_has_its_own_salt():
-    assert len({p.salt for p in PURPOSES.values()}) == len(PURPOSES) == 5
-    assert set(PURPOSES) == {"verify_email", "reset_password", "invitation", "storage_download", "storage_upload"}
+    assert len({p.salt for p in PURPOSES.values()}) == len(PURPOSES) == 6
+    assert set(PURPOSES) == {"verify_email", "reset_password", "invitation", "reviewer_invitation",
+                             "storage_download", "storage_upload"}
 
 
 @pytest.mark.parametrize("made_for, read_as", [
@@ -54,6 +56,10 @@ def test_every_purpose_has_its_own_salt():
     (RESET_PASSWORD, VERIFY_EMAIL),
     (VERIFY_EMAIL, INVITATION),
     (INVITATION, VERIFY_EMAIL),
+    (RESET_PASSWORD, REVIEWER_INVITATION),
+    (REVIEWER_INVITATION, RESET_PASSWORD),
+    (INVITATION, REVIEWER_INVITATION),
+    (REVIEWER_INVITATION, INVITATION),
     (STORAGE_DOWNLOAD, STORAGE_UPLOAD),
     (STORAGE_UPLOAD, STORAGE_DOWNLOAD),
 ])
