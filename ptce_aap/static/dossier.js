@@ -265,12 +265,25 @@
     var template = read.error === "format" ? amountMessages.invalid : amountMessages.refused;
     return template.split("__raw__").join(input.value.trim()) + " " + amountMessages[read.error];
   }
+  // Left with a pointer (a click on « Ajouter une dépense »…): the message waits for the click to be done, so
+  // that the button does not move away under the pointer.
+  var pointerDown = false, pendingCheck = null;
+  function checkAmount(input) {
+    var message = amountMessage(input);
+    showAmountError(input, message);
+    if (message) { announceAmount(message); }
+  }
   if (amountMessages && window.PtceAmounts) {
+    document.addEventListener("pointerdown", function () { pointerDown = true; }, true);
+    document.addEventListener("pointerup", function () {
+      pointerDown = false;
+      window.setTimeout(function () {
+        if (pendingCheck) { var input = pendingCheck; pendingCheck = null; checkAmount(input); }
+      }, 0);
+    }, true);
     form.addEventListener("focusout", function (event) {
       if (!isAmountField(event.target)) { return; }
-      var message = amountMessage(event.target);
-      showAmountError(event.target, message);
-      if (message) { announceAmount(message); }
+      if (pointerDown) { pendingCheck = event.target; } else { checkAmount(event.target); }
     });
     form.addEventListener("input", function (event) {  // the error goes once what is typed reads right
       if (isAmountField(event.target) && !amountMessage(event.target)) { showAmountError(event.target, null); }

@@ -242,6 +242,11 @@ def test_an_amount_format_error_shows_as_soon_as_the_field_is_left(page, make_do
     amount.fill("1 000")  # fixed: the message goes
     assert page.locator("#expenses-2-amount_eur-desc-error").count() == 0
     assert amount.get_attribute("aria-invalid") is None
+    # Left by a click on a button: the button is not moved away under the pointer, the message comes after.
+    amount.fill("-5")
+    page.get_by_role("button", name="Ajouter une dépense").click()
+    assert page.evaluate("document.activeElement.id") == "expenses-3-label"
+    page.locator("#expenses-2-amount_eur-desc-error").filter(has_text="Le montant doit être positif ou nul.").wait_for()
     assert still_here()
 
 
