@@ -139,6 +139,8 @@ def domain_error_response(exc: DomainError, *, back: str | None = None, as_json:
     settle(exc)
     if wants_json() if as_json is None else as_json:
         body = {"ok": False, "message": exc.message} | ({"field": exc.field} if exc.field else {})
+        if len(exc.problems) > 1:
+            body["problems"] = [{"field": field, "message": message} for field, message in exc.problems]
         return jsonify(body), exc.status
     flash(exc.message, exc.category)
     return redirect(back or _safe_referrer() or (request.full_path if request.method == "GET" else "/"))
@@ -162,14 +164,15 @@ def domain_errors(back: Callable[..., str] | None = None, *, as_json: bool | Non
 
 
 def show_on_form(exc: DomainError, form) -> None:
-    """Roll back, then show the error next to its field when the form has it, as an alert otherwise (for a
+    """Roll back, then show each problem next to its field when the form has it, as an alert otherwise (for a
     view that renders the form again with what was typed)."""
     settle(exc)
-    field = getattr(form, exc.field, None) if exc.field else None
-    if field is not None:
-        field.errors = [*field.errors, exc.message]
-    else:
-        flash(exc.message, exc.category)
+    for name, message in exc.problems:
+        field = getattr(form, name, None) if name else None
+        if field is not None:
+            field.errors = [*field.errors, message]
+        else:
+            flash(message, exc.category)
 
 
 ERROR_TITLES = {

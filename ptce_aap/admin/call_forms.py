@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, FieldList, FormField, StringField, TextAreaField
 
@@ -24,7 +25,7 @@ from ptce_aap.domain.call_settings import (
     split_paris,
 )
 from ptce_aap.domain.eligibility import CATALOG
-from ptce_aap.domain.formatting import format_number
+from ptce_aap.domain.formatting import format_number, format_typed
 from ptce_aap.domain.money import AmountError, parse_amount
 from ptce_aap.enums import RuleMode
 from ptce_aap.fields import ChoiceRadioField, CleanForm, RowList
@@ -34,7 +35,7 @@ MAX_ROWS = 50
 
 
 def _amount_text(value: Decimal | None) -> str:
-    return "" if value is None else format_number(value).replace("\u202f", " ").replace("\u00a0", " ")
+    return format_typed(value, str(get_locale() or "fr"), cents=True)
 
 
 def _percent_text(value: Decimal | None) -> str:

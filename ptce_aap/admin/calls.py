@@ -120,7 +120,7 @@ def _saved(form: CallForm, save) -> Call | None:
         call = save()
     except DomainError as exc:  # the form again, what was typed kept, the message beside its field
         settle(exc)
-        for message in form.show({exc.field or "": exc.message}):
+        for message in form.show({field or "": message for field, message in reversed(exc.problems)}):
             flash(message, "error")
         return None
     db.session.commit()

@@ -46,14 +46,14 @@ class AddReviewerForm(CleanForm):
 
 
 class CriterionForm(CleanForm):
-    """One criterion of a call's grid. Weight and maximum are typed as text and checked by ``services.grid``
-    (a clear message beside the field, what was typed kept)."""
+    """One criterion of a call's grid. Every field is typed as text and checked by ``services.grid`` all at
+    once (a clear message beside each field in fault, what was typed kept)."""
 
-    code = StringField(_l("Code"), validators=[Length(max=60)])
-    label = StringField(_l("Intitulé du critère"), validators=[Length(max=300)])
-    guidance = TextAreaField(_l("Indications pour les rapporteurs"), validators=[Length(max=3000)])
-    weight = StringField(_l("Poids"), validators=[Length(max=20)])
-    max_score = StringField(_l("Note maximale"), validators=[Length(max=20)], default="5")
+    code = StringField(_l("Code"))
+    label = StringField(_l("Intitulé du critère"))
+    guidance = TextAreaField(_l("Indications pour les rapporteurs"))
+    weight = StringField(_l("Poids"))
+    max_score = StringField(_l("Note maximale"), default="5")
 
     def values(self) -> dict:
         return {name: getattr(self, name).data for name in ("code", "label", "guidance", "weight", "max_score")}

@@ -206,14 +206,19 @@ def _render_section(section: str, d: Dossier, form, conflict: list | None = None
 
 
 def _attach_problems(form, problems) -> None:
-    """Show each invalid value next to its field (in red, with its message), not only in the list."""
+    """Show each problem of the list next to its field too (in red, with its message): every invalid value,
+    and every problem of a row (members, expenses, resources: a missing name or role as well as a bad SIRET),
+    since the row was added by the person. A blank top-level field of a fresh section is only listed."""
     fields = {field.id: field for field in form}
+    row_fields = {}
     for entry_list in (getattr(form, name, None) for name in ("members", "expenses", "resources")):
         for entry in entry_list or []:
-            fields.update({sub.id: sub for sub in entry.form})
+            row_fields.update({sub.id: sub for sub in entry.form})
+    fields.update(row_fields)
     for problem in problems:
         field = fields.get(problem.field)
-        if field is not None and problem.kind == "invalid" and problem.message not in field.errors:
+        if field is not None and (problem.kind == "invalid" or problem.field in row_fields) \
+                and problem.message not in field.errors:
             field.errors = [*field.errors, problem.message]
 
 

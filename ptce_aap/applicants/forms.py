@@ -99,15 +99,18 @@ class IdentityForm(VersionedForm):
         self.region_code.choices = _blank_first(region_choices())
         self.departments.choices = department_choices()
 
-    def department_groups(self) -> list[tuple[geography.Region, list[tuple[str, str, bool]]]]:
-        """The department checkboxes grouped by region, the chosen region first: ``[(region, [(code, label,
-        checked), …]), …]`` (the page shows them as one fieldset per region)."""
+    def department_groups(self) -> list[tuple[geography.Region, int, list[tuple[str, str, bool]]]]:
+        """The department checkboxes grouped by region, the chosen region first, the others in French
+        alphabetical order: ``[(region, its alphabetical position, [(code, label, checked), …]), …]`` (the
+        page shows them as one fieldset per region; static/departments.js puts a newly chosen region first)."""
         chosen = set(self.departments.data or [])
         by_region: dict[str, list] = {}
         for code, department in geography.departments().items():
             by_region.setdefault(department.region, []).append((code, department.label, code in chosen))
-        regions = sorted(geography.regions().values(), key=lambda r: r.code != self.region_code.data)
-        return [(region, by_region.get(region.code, [])) for region in regions]
+        alphabetical = list(geography.regions().values())
+        chosen_region = str(self.region_code.data or "")
+        regions = sorted(enumerate(alphabetical), key=lambda item: item[1].code != chosen_region)
+        return [(region, position, by_region.get(region.code, [])) for position, region in regions]
 
 
 class MemberRowForm(CleanForm):

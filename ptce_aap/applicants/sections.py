@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask_babel import gettext
+from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
 
 from ptce_aap.applicants import forms
 from ptce_aap.applicants.blueprint import bp
 from ptce_aap.domain import dossier_checks
+from ptce_aap.domain.formatting import format_typed
 from ptce_aap.domain.sections import SECTIONS
 from ptce_aap.enums import CooperationForm, FinancingKind
 from ptce_aap.services import dossiers as dossier_service
@@ -71,12 +72,13 @@ LIST_FIELDS = {"departments", "territory_types", "activity_domains"}
 NULLABLE_CHOICES = {"carrier_legal_form", "governance_form", "category_code"}
 
 
-def _text(value) -> str:
+def _text(value, *, cents: bool = False) -> str:
+    """A stored value as the text of its input; a number as the person types it in the page's language
+    (« 8 500,50 » in French, « 8 500.50 » in English), read back to the same value by the parsers."""
     if value is None:
         return ""
     if isinstance(value, Decimal):
-        text = f"{value:.2f}"
-        return text[:-3] if text.endswith(".00") else text.replace(".", ",")
+        return format_typed(value, str(get_locale() or "fr"), cents=cents)
     return str(value.value if hasattr(value, "value") else value)
 
 
@@ -88,7 +90,7 @@ def initial_data(section: str, dossier) -> dict:
         if isinstance(value, list):
             data[field] = list(value)
         else:
-            data[field] = raw.get(field, _text(value))
+            data[field] = raw.get(field, _text(value, cents=field.endswith("_eur")))
     if section == "activites":
         for form in CooperationForm:
             data[f"coop_{form.value}"] = form.value in (dossier.cooperation or {})
@@ -102,7 +104,7 @@ def initial_data(section: str, dossier) -> dict:
     if section == "budget":
         expenses, resources = [], []
         for i, ln in enumerate(dossier.financing_lines):
-            amount = raw.get(f"lines-{i}-amount_eur", _text(ln.amount_eur))
+            amount = raw.get(f"lines-{i}-amount_eur", _text(ln.amount_eur, cents=True))
             if ln.kind == FinancingKind.EXPENSE:
                 expenses.append({"label": ln.label, "amount_eur": amount})
             else:

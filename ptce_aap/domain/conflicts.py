@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from stdnum.exceptions import ValidationError
 from stdnum.fr import siren as siren_mod
 
+from ptce_aap.domain.text import french_sort_key
 from ptce_aap.enums import InstitutionKind, MemberCategory
 
 
@@ -53,7 +54,7 @@ def valid_siren(raw: str | None) -> str | None:
 
 
 def _names(names: list[str]) -> str:
-    return ", ".join(f"« {n} »" for n in sorted(set(names)))
+    return ", ".join(f"« {n} »" for n in sorted(set(names), key=french_sort_key))
 
 
 def detect(pool: list[PoolFacts], dossiers: list[DossierFacts], members: list[MemberFacts],

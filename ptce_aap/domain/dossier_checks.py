@@ -196,7 +196,8 @@ def check_members(d, today: date) -> Iterable[Problem]:
         elif m.department not in geography.departments():
             yield Problem(s, f"members-{i - 1}-department", f"{prefix} : département inconnu.", "invalid")
         if m.siret and (msg := siret_problem(m.siret)) is not None:
-            yield Problem(s, f"members-{i - 1}-siret", f"{prefix} : {msg}", "invalid")
+            yield Problem(s, f"members-{i - 1}-siret", f"{prefix} : {msg[0].lower()}{msg[1:]}",
+                          "invalid")
         if m.is_legal_person and not m.siret:
             yield Problem(s, f"members-{i - 1}-siret", f"{prefix} : SIRET à renseigner pour une personne morale.")
         if m.joined_on is not None and m.joined_on > today:

@@ -38,6 +38,20 @@ def format_amount(value: Decimal | int | None, locale: str = "fr") -> str:
     return f"{format_decimal(value, format=pattern, locale=str(locale))} €"
 
 
+def format_typed(value: Decimal | int | None, locale: str = "fr", *, cents: bool = False) -> str:
+    """A stored number written back into a text input so that it reads as the person would type it and the
+    parsers (``domain.money``, ``static/amounts.js``) read it back to the same value: thousands grouped by a
+    plain space (the one grouping they accept in both languages: « 5,000 » would be five euros in French),
+    the decimal mark of the page language, as the totals beside it: ``8 500,50`` in French, ``8 500.50`` in
+    English. ``cents``: an amount, with two decimals when it is not whole (``2,5`` ETP but ``8 500,50``)."""
+    if value is None:
+        return ""
+    value = Decimal(value)
+    pattern = "#,##0.00" if cents and value != value.to_integral_value() else "#,##0.##"
+    text = format_decimal(value, format=pattern, locale="fr").replace("\u202f", " ").replace("\u00a0", " ")
+    return text.replace(",", ".") if _is_english(locale) else text
+
+
 def format_size(size: int | None, locale: str = "fr") -> str:
     """A file size: ``12 octets``, ``350 ko``, ``1,2 Mo`` (1 ko = 1 024 octets); ``12 bytes``, ``1.2 MB`` in English."""
     if size is None:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from ptce_aap.domain.text import french_sort_key
+
 GEO_FILE = Path(__file__).resolve().parent.parent / "data" / "geo.json"
 INSEE_RE = re.compile(r"^(\d[\dAB]\d{3})$")
 
@@ -40,7 +42,8 @@ def _data() -> dict:
 
 @cache
 def regions() -> dict[str, Region]:
-    return {r["code"]: Region(r["code"], r["name"]) for r in sorted(_data()["regions"], key=lambda r: r["name"])}
+    return {r["code"]: Region(r["code"], r["name"]) for r in sorted(_data()["regions"],
+                                                                          key=lambda r: french_sort_key(r["name"]))}
 
 
 @cache
@@ -91,7 +94,7 @@ def _communes() -> tuple[dict[str, str], dict[str, list[str]]] | None:
             by_postal.setdefault(postal, []).append(commune["code"])
         population[commune["code"]] = commune.get("population") or 0
     for codes in by_postal.values():  # every commune of the postal code, the most populous first
-        codes.sort(key=lambda code: (-population[code], names[code]))
+        codes.sort(key=lambda code: (-population[code], french_sort_key(names[code])))
     return names, by_postal
 
 

@@ -51,3 +51,14 @@ def one_line(value: str | None, *, max_length: int = 120) -> str:
                    for c in str(value) if c.isspace() or unicodedata.category(c) not in _BAD_CATEGORIES)
     text = _SPACES.sub(" ", kept).strip()
     return text if len(text) <= max_length else text[: max_length - 1].rstrip() + "…"
+
+
+def french_sort_key(name: str | None) -> tuple[str, str]:
+    """Sort French names as a French reader expects, not by code point: accents, case, hyphens and
+    apostrophes ignored at first (« Île-de-France » between « Hauts-de-France » and « Normandie », « Évreux »
+    among the E), ties broken by the exact text. Used wherever names of places are listed (regions,
+    departments, communes) and for other French names."""
+    text = unicodedata.normalize("NFKD", name or "")
+    folded = "".join(c for c in text if not unicodedata.combining(c)).casefold()
+    folded = _SPACES.sub(" ", re.sub(r"[-'’‐]", " ", folded).replace("œ", "oe").replace("æ", "ae")).strip()
+    return folded, name or ""

@@ -17,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from ptce_aap.domain import geography
+from ptce_aap.domain.text import french_sort_key
 from ptce_aap.extensions import db
 from ptce_aap.models.calls import Call
 from ptce_aap.models.dossiers import Dossier
@@ -80,7 +81,7 @@ def dashboard():
     done = sum(1 for r in rows if r.state == "done")
     calls = sorted({r.call.id: r.call for r in rows}.values(), key=lambda c: c.title)
     regions = sorted({r.dossier.region_code: r.region for r in rows if r.dossier.region_code}.items(),
-                     key=lambda item: item[1])
+                     key=lambda item: french_sort_key(item[1]))
     call_slug = request.args.get("appel", "")
     state = request.args.get("etat", "")
     region = request.args.get("region", "")

@@ -111,7 +111,7 @@ def _check(values: dict, *, except_id: int | None = None) -> None:
         problems["slug"] = "Un autre appel à projets utilise déjà cette adresse courte : choisissez-en une autre."
     if problems:
         field, message = next(iter(problems.items()))
-        raise DomainError(message, field=field)
+        raise DomainError(message, field=field, problems=problems.items())
 
 
 def _plain(value):

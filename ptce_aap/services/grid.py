@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from ptce_aap import audit
 from ptce_aap.domain.defaults import DEFAULT_GRID
 from ptce_aap.enums import CallStatus
-from ptce_aap.errors import DomainError
+from ptce_aap.errors import DomainError, Problems
 from ptce_aap.extensions import db
 from ptce_aap.models.accounts import User
 from ptce_aap.models.calls import Call, Criterion
@@ -90,8 +90,7 @@ def _integer(raw, *, field: str, name: str, feminine: bool, maximum: int) -> int
     return value
 
 
-def clean_values(call: Call, values: dict, *, criterion: Criterion | None = None) -> dict:
-    """``{code, label, guidance, weight, max_score}`` checked and typed, or a ``DomainError`` on its field."""
+def _code(call: Call, values: dict, criterion: Criterion | None) -> str:
     code = str(values.get("code") or "").strip().lower()
     if not code:
         raise DomainError("Indiquez le code du critère.", field="code")
@@ -104,19 +103,39 @@ def clean_values(call: Call, values: dict, *, criterion: Criterion | None = None
         *([Criterion.id != criterion.id] if criterion is not None and criterion.id else [])))
     if taken is not None:
         raise DomainError(f"Le code « {code} » est déjà celui d’un autre critère de cette grille.", field="code")
+    return code
+
+
+def _label(values: dict) -> str:
     label = " ".join(str(values.get("label") or "").split())
     if not label:
         raise DomainError("Indiquez l’intitulé du critère.", field="label")
     if len(label) > LABEL_MAX:
         raise DomainError(f"L’intitulé ne doit pas dépasser {LABEL_MAX} caractères.", field="label")
+    return label
+
+
+def _guidance(values: dict) -> str:
     guidance = str(values.get("guidance") or "").strip()
     if len(guidance) > GUIDANCE_MAX:
         raise DomainError(f"Les indications ne doivent pas dépasser {GUIDANCE_MAX} caractères.", field="guidance")
-    return {"code": code, "label": label, "guidance": guidance,
-            "weight": _integer(values.get("weight"), field="weight", name="le poids", feminine=False,
-                               maximum=WEIGHT_MAX),
-            "max_score": _integer(values.get("max_score"), field="max_score", name="la note maximale",
-                                  feminine=True, maximum=MAX_SCORE_MAX)}
+    return guidance
+
+
+def clean_values(call: Call, values: dict, *, criterion: Criterion | None = None) -> dict:
+    """``{code, label, guidance, weight, max_score}`` checked and typed, or one ``DomainError`` carrying the
+    problem of every field at once (each shown beside its field after a single submit)."""
+    problems = Problems()
+    cleaned = {
+        "code": problems.check(_code, call, values, criterion),
+        "label": problems.check(_label, values),
+        "guidance": problems.check(_guidance, values),
+        "weight": problems.check(_integer, values.get("weight"), field="weight", name="le poids",
+                                 feminine=False, maximum=WEIGHT_MAX),
+        "max_score": problems.check(_integer, values.get("max_score"), field="max_score",
+                                    name="la note maximale", feminine=True, maximum=MAX_SCORE_MAX)}
+    problems.raise_any()
+    return cleaned
 
 
 def _summary(criterion: Criterion) -> dict:

@@ -18,7 +18,7 @@ from ptce_aap.domain import geography
 from ptce_aap.domain.conflicts import valid_siren
 from ptce_aap.domain.text import one_line
 from ptce_aap.enums import ActivityDomain, AssignmentStatus, InstitutionKind, Role
-from ptce_aap.errors import DomainError
+from ptce_aap.errors import DomainError, Problems
 from ptce_aap.extensions import db
 from ptce_aap.models.accounts import Institution, User
 from ptce_aap.models.calls import Call
@@ -38,18 +38,20 @@ def institutions() -> list[Institution]:
 
 def create_institution(name: str, kind: str, siren: str = "", *, by: User) -> Institution:
     """A new institution (name unique, kind from ``InstitutionKind``, SIREN optional but valid)."""
+    problems = Problems()  # every field in fault at once
     name = one_line(name or "", max_length=200).strip()
     if not name:
-        raise DomainError("Indiquez le nom de l'institution.", field="institution_name")
+        problems.add("Indiquez le nom de l'institution.", field="institution_name")
+    elif db.session.scalar(sa.select(Institution.id).where(sa.func.lower(Institution.name) == name.lower())):
+        problems.add("Une institution porte déjà ce nom : choisissez-la dans la liste.", field="institution_name")
     if kind not in {k.value for k in InstitutionKind}:
-        raise DomainError("Choisissez le type d'institution.", field="institution_kind")
+        problems.add("Choisissez le type d'institution.", field="institution_kind")
     siren_digits = (siren or "").replace(" ", "").replace(".", "")
     checked = valid_siren(siren_digits) if siren_digits else None
     if siren_digits and checked is None:
-        raise DomainError("Le SIREN doit comporter 9 chiffres et une clé de contrôle valide (ex. 732 829 320).",
-                          field="institution_siren")
-    if db.session.scalar(sa.select(Institution.id).where(sa.func.lower(Institution.name) == name.lower())):
-        raise DomainError("Une institution porte déjà ce nom : choisissez-la dans la liste.", field="institution_name")
+        problems.add("Le SIREN doit comporter 9 chiffres et une clé de contrôle valide (ex. 732 829 320).",
+                     field="institution_siren")
+    problems.raise_any()
     institution = Institution(name=name, short_name=name[:40], kind=InstitutionKind(kind), siren=checked)
     db.session.add(institution)
     db.session.flush()
@@ -93,20 +95,25 @@ class MemberSettings:
     regional_group_id: int | None = None
 
 
-def _check(call: Call, settings: MemberSettings) -> Institution:
+def _check(call: Call, settings: MemberSettings, problems: Problems | None = None) -> Institution | None:
+    """The member's settings checked all at once: every field in fault is reported together (into
+    ``problems`` when given, else raised here)."""
+    found = problems if problems is not None else Problems()
     institution = db.session.get(Institution, settings.institution_id) if settings.institution_id else None
     if institution is None:
-        raise DomainError("Choisissez l'institution du rapporteur ou créez-la.", field="institution_id")
+        found.add("Choisissez l'institution du rapporteur ou créez-la.", field="institution_id")
     if settings.capacity is not None and not 0 <= settings.capacity <= 1000:
-        raise DomainError("La charge maximale est un nombre de dossiers entre 0 et 1 000.", field="capacity")
+        found.add("La charge maximale est un nombre de dossiers entre 0 et 1 000.", field="capacity")
     if not set(settings.activity_domains) <= {d.value for d in ActivityDomain}:
-        raise DomainError("Choisissez des domaines de la liste.", field="activity_domains")
+        found.add("Choisissez des domaines de la liste.", field="activity_domains")
     if not set(settings.region_codes) <= set(geography.regions()):
-        raise DomainError("Choisissez des régions de la liste.", field="region_codes")
+        found.add("Choisissez des régions de la liste.", field="region_codes")
     if settings.regional_group_id is not None:
         group = db.session.get(RegionalGroup, settings.regional_group_id)
         if group is None or group.call_id != call.id or not call.has_regional_instruction:
-            raise DomainError("Choisissez un groupe régional de cet appel.", field="regional_group_id")
+            found.add("Choisissez un groupe régional de cet appel.", field="regional_group_id")
+    if problems is None:
+        found.raise_any()
     return institution
 
 
@@ -129,17 +136,19 @@ def invite_reviewer(call: Call, email: str, *, full_name: str, settings: MemberS
     verified, no password) and mailed an invitation (``reviewer_invitations``: a 14-day, single-use link to
     choose a password, which also verifies the address); an existing account gets the reviewer role
     (audited) and a notice — or the invitation again if it never chose a password."""
+    problems = Problems()
     try:
         email = validate_email((email or "").strip(), check_deliverability=False).normalized.lower()
-    except EmailNotValidError as exc:
-        raise DomainError("Saisissez une adresse électronique valide, par exemple prenom.nom@exemple.fr.",
-                          field="email") from exc
-    institution = _check(call, settings)
-    user = accounts.find_user_by_email(email)
+    except EmailNotValidError:
+        problems.add("Saisissez une adresse électronique valide, par exemple prenom.nom@exemple.fr.", field="email")
+        email = ""
+    institution = _check(call, settings, problems)
+    user = accounts.find_user_by_email(email) if email else None
     created = user is None
+    if created and not (full_name or "").strip():
+        problems.add("Indiquez le nom de la personne : elle n'a pas encore de compte.", field="full_name")
+    problems.raise_any()  # every field in fault at once
     if created:
-        if not (full_name or "").strip():
-            raise DomainError("Indiquez le nom de la personne : elle n'a pas encore de compte.", field="full_name")
         user = accounts.create_user(email, None, full_name=one_line(full_name, max_length=200),
                                     roles=(Role.REVIEWER,), institution=institution, by=by)
     else:

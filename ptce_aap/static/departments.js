@@ -1,6 +1,8 @@
 // The department picker of the « Identité » section (templates/applicants/_department_picker.html): a search
 // box filtering the checkboxes by name or number, and a switch limiting them to the chosen region. Without
-// JavaScript every department is shown, grouped by region. Ticked departments always stay shown.
+// JavaScript every department is shown, grouped by region. Ticked departments always stay shown; a region
+// with nothing to show is hidden, and « Aucun département ne correspond » is said (role=status) when nothing
+// matches.
 (function () {
   "use strict";
   var picker = document.querySelector("[data-department-picker]");
@@ -67,14 +69,30 @@
     if (event.key === "Enter") { event.preventDefault(); apply(); }  // never submits the section
   });
   regionOnly.addEventListener("change", apply);
+  // The chosen region first, as the hint says, also when it is changed on the page (the server orders the
+  // page it sends the same way); the others keep their order (French alphabetical, from the server).
+  var container = document.getElementById(picker.id + "-groups");
+  function chosenFirst() {
+    var region = regionSelect ? regionSelect.value : "";
+    var ordered = groups.slice().sort(function (a, b) {
+      return (a.getAttribute("data-region") === region ? 0 : 1) - (b.getAttribute("data-region") === region ? 0 : 1)
+        || groups.indexOf(a) - groups.indexOf(b);
+    });
+    ordered.forEach(function (group) { container.appendChild(group); });
+  }
+  groups.sort(function (a, b) {  // the server's order without its chosen region, to restore on a change
+    return Number(a.getAttribute("data-order")) - Number(b.getAttribute("data-order"));
+  });
   if (regionSelect) {
     regionSelect.addEventListener("change", function () {
       if (regionSelect.value) { regionOnly.checked = true; }
+      chosenFirst();
       apply();
     });
   }
   picker.addEventListener("change", function (event) {
     if (event.target.name) { summarise(); }
   });
+  chosenFirst();
   apply();
 }());

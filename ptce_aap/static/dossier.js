@@ -182,6 +182,7 @@
 
   // Live totals of the budget section, read with the server's rules (static/amounts.js): an amount the server
   // would refuse (« 5.000 », « 1e3 », « -5 ») counts for nothing here either, and the text says so.
+  var pageLang = document.documentElement.getAttribute("lang") || "fr";
   function updateTotals() {
     var amounts = window.PtceAmounts;
     if (!amounts) { return; }
@@ -192,12 +193,12 @@
     });
     var e = document.getElementById("total-expense"), r = document.getElementById("total-resource");
     var balance = document.getElementById("balance");
-    if (e) { e.textContent = amounts.formatCents(sums.expense); }
-    if (r) { r.textContent = amounts.formatCents(sums.resource); }
+    if (e) { e.textContent = amounts.formatCents(sums.expense, pageLang); }
+    if (r) { r.textContent = amounts.formatCents(sums.resource, pageLang); }
     if (balance) {
       var gap = sums.resource - sums.expense;
       var text = gap === 0 ? balance.getAttribute("data-balanced")
-        : balance.getAttribute("data-gap").split("__gap__").join(amounts.formatCents(gap));
+        : balance.getAttribute("data-gap").split("__gap__").join(amounts.formatCents(gap, pageLang));
       if (uncounted) { text += " " + balance.getAttribute("data-uncounted").split("__n__").join(String(uncounted)); }
       balance.textContent = text;
     }
@@ -205,6 +206,87 @@
   if (document.getElementById("balance")) {  // rows added in place have amounts too
     form.addEventListener("input", function (event) {
       if (event.target.hasAttribute("data-amount")) { updateTotals(); }
+    });
+  }
+
+  // An amount's format error as soon as its field loses focus (the server's rules, static/amounts.js), not
+  // only after saving; typing is never blocked, and the error goes as soon as what is typed reads right.
+  // The messages, in the page's language, are on the form (data-amount-messages); the error sits under the
+  // field as the server puts it (fr-error-text, aria-invalid, aria-describedby) and is announced.
+  var amountMessages = null;
+  try { amountMessages = JSON.parse(form.getAttribute("data-amount-messages") || "null"); } catch (e) { amountMessages = null; }
+  var amountStatus = null;
+  function announceAmount(text) {
+    if (!amountStatus) {
+      amountStatus = document.createElement("p");
+      amountStatus.className = "fr-sr-only";
+      amountStatus.setAttribute("role", "status");
+      amountStatus.setAttribute("aria-live", "polite");
+      amountStatus.id = "amount-status";
+      form.appendChild(amountStatus);
+    }
+    amountStatus.textContent = "";
+    window.setTimeout(function () { amountStatus.textContent = text; }, 50);
+  }
+  function isAmountField(el) {
+    return el && el.tagName === "INPUT" && (el.hasAttribute("data-amount") || el.hasAttribute("data-amount-check"));
+  }
+  function showAmountError(input, message) {
+    var id = input.id + "-desc-error", error = document.getElementById(id);
+    var group = input.closest(".fr-input-group");
+    if (!message) {
+      if (error && error.hasAttribute("data-typed-error")) {
+        error.parentNode.removeChild(error);
+        input.removeAttribute("aria-invalid");
+        input.classList.remove("fr-input--error");
+        if (group) { group.classList.remove("fr-input-group--error"); }
+        var rest = (input.getAttribute("aria-describedby") || "").split(" ").filter(function (x) { return x && x !== id; });
+        if (rest.length) { input.setAttribute("aria-describedby", rest.join(" ")); } else { input.removeAttribute("aria-describedby"); }
+      }
+      return;
+    }
+    if (!error) {
+      error = document.createElement("p");
+      error.id = id;
+      error.className = "fr-error-text";
+      input.insertAdjacentElement("afterend", error);
+    }
+    error.setAttribute("data-typed-error", "");
+    error.textContent = message;
+    input.setAttribute("aria-invalid", "true");
+    input.classList.add("fr-input--error");
+    if (group) { group.classList.add("fr-input-group--error"); }
+    var described = (input.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
+    if (described.indexOf(id) === -1) { described.push(id); input.setAttribute("aria-describedby", described.join(" ")); }
+  }
+  function amountMessage(input) {
+    var read = window.PtceAmounts.parseAmount(input.value);
+    if (!read.error) { return null; }
+    var template = read.error === "format" ? amountMessages.invalid : amountMessages.refused;
+    return template.split("__raw__").join(input.value.trim()) + " " + amountMessages[read.error];
+  }
+  // Left with a pointer (a click on « Ajouter une dépense »…): the message waits for the click to be done, so
+  // that the button does not move away under the pointer.
+  var pointerDown = false, pendingCheck = null;
+  function checkAmount(input) {
+    var message = amountMessage(input);
+    showAmountError(input, message);
+    if (message) { announceAmount(message); }
+  }
+  if (amountMessages && window.PtceAmounts) {
+    document.addEventListener("pointerdown", function () { pointerDown = true; }, true);
+    document.addEventListener("pointerup", function () {
+      pointerDown = false;
+      window.setTimeout(function () {
+        if (pendingCheck) { var input = pendingCheck; pendingCheck = null; checkAmount(input); }
+      }, 0);
+    }, true);
+    form.addEventListener("focusout", function (event) {
+      if (!isAmountField(event.target)) { return; }
+      if (pointerDown) { pendingCheck = event.target; } else { checkAmount(event.target); }
+    });
+    form.addEventListener("input", function (event) {  // the error goes once what is typed reads right
+      if (isAmountField(event.target) && !amountMessage(event.target)) { showAmountError(event.target, null); }
     });
   }
 })();

@@ -212,3 +212,112 @@ def test_save_pressed_while_an_autosave_is_on_its_way_is_not_a_conflict(page, ma
     db.session.expire_all()
     lines = db.session.get(Dossier, dossier.id).financing_lines
     assert [(ln.label, ln.amount_eur) for ln in lines if ln.label == "Communication"] == [("Communication", 9000)]
+
+
+def test_an_amount_format_error_shows_as_soon_as_the_field_is_left(page, make_dossier, applicant):
+    """No need to save to learn that « 1e3 » or « -5 » is refused: the message appears under the field when
+    the focus leaves it (the server's parser rules and words), typing is not blocked, and it goes once fixed."""
+    dossier = make_dossier(owner=applicant, complete=True, members=3)
+    _log_in(page, applicant.email)
+    page.goto(f"/porteur/dossiers/{dossier.id}/budget")
+    still_here = _same_page(page)
+    page.get_by_role("button", name="Ajouter une dépense").click()
+    amount = page.get_by_label("Montant de la dépense n° 3", exact=True)
+    amount.click()
+    page.keyboard.type("1e3")
+    assert amount.input_value() == "1e3"  # typing is not blocked
+    assert page.locator("#expenses-2-amount_eur-desc-error").count() == 0  # not while typing
+    page.keyboard.press("Tab")
+    error = page.locator("#expenses-2-amount_eur-desc-error")
+    assert error.inner_text() == ("« 1e3 » n'est pas accepté. Écrivez le nombre en chiffres, sans exposant : "
+                                  "1000 et non 1e3.")
+    assert amount.get_attribute("aria-invalid") == "true"
+    assert "expenses-2-amount_eur-desc-error" in amount.get_attribute("aria-describedby")
+    page.wait_for_function("document.getElementById('amount-status').textContent.indexOf('1e3') !== -1")
+    check_accessibility(page, context="budget with an amount error shown on leaving the field")
+    total = page.get_by_label("Budget total du projet")
+    total.fill("-5")
+    total.blur()
+    assert "Le montant doit être positif ou nul." in page.locator("#total_budget_eur-desc-error").inner_text()
+    amount.fill("1 000")  # fixed: the message goes
+    assert page.locator("#expenses-2-amount_eur-desc-error").count() == 0
+    assert amount.get_attribute("aria-invalid") is None
+    # Left by a click on a button: the button is not moved away under the pointer, the message comes after.
+    amount.fill("-5")
+    page.get_by_role("button", name="Ajouter une dépense").click()
+    assert page.evaluate("document.activeElement.id") == "expenses-3-label"
+    page.locator("#expenses-2-amount_eur-desc-error").filter(has_text="Le montant doit être positif ou nul.").wait_for()
+    assert still_here()
+
+
+def test_saved_amounts_keep_their_grouping_and_english_follows_the_page_language(page, make_dossier, applicant,
+                                                                               db):
+    dossier = make_dossier(owner=applicant, complete=True, members=3)
+    _log_in(page, applicant.email)
+    page.goto(f"/porteur/dossiers/{dossier.id}/budget")
+    page.get_by_role("button", name="Ajouter une dépense").click()
+    page.get_by_label("Poste de dépense n° 3", exact=True).fill("Loyer")
+    page.get_by_label("Montant de la dépense n° 3", exact=True).fill("8 500,50")
+    page.get_by_role("button", name="Enregistrer", exact=True).click()
+    page.locator("#messages").wait_for()
+    assert page.get_by_label("Montant de la dépense n° 3", exact=True).input_value() == "8 500,50"
+    applicant.locale = "en"
+    db.session.commit()
+    page.goto(f"/porteur/dossiers/{dossier.id}/budget")
+    amount = page.get_by_label("Amount of expense no. 3", exact=True)
+    assert amount.input_value() == "8 500.50"
+    before = page.locator("#total-expense").inner_text()
+    amount.fill("8 500.75")  # the live total, in English too, as the server writes it
+    assert page.locator("#total-expense").inner_text() != before
+    assert "." in page.locator("#total-expense").inner_text() and "," in page.locator("#total-expense").inner_text()
+
+
+VISIBLE_REGIONS = """() => Array.from(document.querySelectorAll('[data-region]'))
+  .filter(el => el.getClientRects().length > 0).map(el => el.getAttribute('data-region'))"""
+
+
+def test_the_department_picker_hides_empty_regions_and_puts_the_chosen_one_first(page, make_dossier, applicant):
+    dossier = make_dossier(owner=applicant, complete=True, members=3)
+    _log_in(page, applicant.email)
+    page.goto(f"/porteur/dossiers/{dossier.id}/identite")
+    page.get_by_label("Région", exact=True).select_option(label="Bretagne")
+    assert page.locator("[data-region]").first.get_attribute("data-region") == "53"  # first, as the hint says
+    assert page.get_by_label("Afficher seulement les départements de la région choisie").is_checked()
+    visible = page.evaluate(VISIBLE_REGIONS)
+    ticked = page.evaluate("""() => Array.from(new Set(Array.from(document.querySelectorAll(
+        '[data-region] input:checked')).map(b => b.closest('[data-region]').getAttribute('data-region'))))""")
+    assert visible[0] == "53" and sorted(visible) == sorted({"53", *ticked})  # no empty region on screen
+    page.get_by_label("Rechercher un département").fill("zzz")
+    status = page.locator("#departments-status")
+    status.filter(has_text="Aucun département ne correspond").wait_for()
+    assert status.get_attribute("aria-live") == "polite"
+    assert sorted(page.evaluate(VISIBLE_REGIONS)) == sorted(ticked)
+    page.get_by_label("Rechercher un département").fill("")
+    page.locator("label[for=departments-region-only]").click()  # DSFR: the label covers the box
+    assert not page.get_by_label("Afficher seulement les départements de la région choisie").is_checked()
+    page.wait_for_function("document.querySelectorAll('[data-region]').length === "
+                           "Array.from(document.querySelectorAll('[data-region]')).filter("
+                           "el => el.getClientRects().length > 0).length")
+    order = page.evaluate(VISIBLE_REGIONS)
+    names = [page.locator(f"#departments-region-{code}").inner_text() for code in order]
+    assert names[0] == "Bretagne" and names.index("Île-de-France") == names.index("Hauts-de-France") + 1
+    page.get_by_label("Région", exact=True).select_option(label="Île-de-France")
+    order = page.evaluate("() => Array.from(document.querySelectorAll('[data-region]')).map(el => "
+                          "el.getAttribute('data-region'))")
+    assert order[0] == "11" and order[1:4] == ["84", "27", "53"]  # Bretagne back in its alphabetical place
+    check_accessibility(page, context="department picker")
+
+
+def test_the_grid_editor_leaves_room_above_its_button(page, make_user, make_call):
+    from ptce_aap.enums import CallStatus, Role
+
+    make_user("grille@example.org", roles=(Role.ADMIN,), full_name="Camille Grille")
+    call = make_call(status=CallStatus.DRAFT)
+    _log_in(page, "grille@example.org")
+    page.goto(f"/admin/appels/{call.slug}/grille")
+    gap = page.evaluate("""() => {
+      const button = Array.from(document.querySelectorAll('button')).find(b => b.textContent.trim() === 'Ajouter le critère');
+      const field = document.getElementById('max_score');
+      return button.getBoundingClientRect().top - field.getBoundingClientRect().bottom;
+    }""")
+    assert gap >= 24

@@ -353,3 +353,45 @@ def test_the_services_refuse_to_change_a_submitted_dossier(db, make_dossier, app
         save(dossier_service, dossier, applicant)
     db.session.rollback()
     assert _reload(db, dossier).version == version
+
+
+def test_saved_amounts_come_back_as_typed_in_the_page_language(client, login_as, make_dossier, applicant, db):
+    """« 8 500,50 » saved comes back « 8 500,50 » (not « 8500,50 »), and the page parser reads it back to
+    the same value; in English the inputs take the page's decimal mark, as the totals: « 8 500.50 »."""
+    from ptce_aap.domain.money import parse_amount
+
+    dossier = make_dossier(owner=applicant)
+    login_as(applicant)
+    _post(client, dossier, "budget", {
+        "version": dossier.version, "total_budget_eur": "120000", "amount_requested_eur": "60 000,5",
+        "expenses-0-label": "Salaires", "expenses-0-amount_eur": "8 500,50",
+        "resources-0-source": "etat", "resources-0-funder": "État", "resources-0-label": "AAP",
+        "resources-0-amount_eur": "1234567", "resources-0-status": "sollicite"})
+    _post(client, dossier, "projet", {"version": _reload(db, dossier).version, "jobs_existing_fte": "2,5",
+                                      "jobs_to_create_fte": "12"})
+    page = client.get(f"/porteur/dossiers/{dossier.id}/budget").get_data(as_text=True)
+    for value in ('value="120 000"', 'value="60 000,50"', 'value="8 500,50"', 'value="1 234 567"'):
+        assert value in page
+    assert parse_amount("8 500,50") == Decimal("8500.50")
+    projet = client.get(f"/porteur/dossiers/{dossier.id}/projet").get_data(as_text=True)
+    assert 'value="2,5"' in projet and 'value="12"' in projet
+    applicant.locale = "en"
+    db.session.commit()
+    english = client.get(f"/porteur/dossiers/{dossier.id}/budget").get_data(as_text=True)
+    assert 'value="8 500.50"' in english and 'value="60 000.50"' in english and "8,500.50 €" in english
+    assert parse_amount("8 500.50") == Decimal("8500.50")
+
+
+def test_the_budget_page_carries_the_amount_messages_for_the_check_on_leaving_a_field(client, login_as, make_dossier,
+                                                                                     applicant):
+    import html
+    import json
+
+    dossier = make_dossier(owner=applicant)
+    login_as(applicant)
+    page = client.get(f"/porteur/dossiers/{dossier.id}/budget").get_data(as_text=True)
+    raw = page[page.index("data-amount-messages='") + len("data-amount-messages='"):]
+    messages = json.loads(html.unescape(raw[:raw.index("'")]))
+    assert messages["negative"] == "Le montant doit être positif ou nul."
+    assert set(messages) == {"invalid", "refused", "format", "exponent", "negative", "too_large"}
+    assert page.count("data-amount-check") == 2

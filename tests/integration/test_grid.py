@@ -226,3 +226,35 @@ def test_only_admins_edit_a_grid(client, login_as, draft, applicant, reviewer):
 
 def test_the_call_page_links_to_its_grid(admin, draft):
     assert f"/admin/appels/{draft.slug}/grille" in _text(admin.get(f"/admin/appels/{draft.slug}/dossiers"))
+
+
+def test_every_field_in_fault_is_reported_after_one_submit(admin, draft, db):
+    """A bad code and a weight of « 1e3 »: both messages at once, each beside its field."""
+    data = NEW | {"code": "Mauvais code!", "weight": "1e3", "label": " ", "max_score": "30"}
+    response = admin.post(f"/admin/appels/{draft.slug}/grille", data=data)
+    assert response.status_code == 400
+    text = _text(response)
+    assert "Le code du critère commence par une lettre" in text
+    assert "Le poids doit être un nombre entier positif" in text and "« 1e3 » n’en est pas un" in text
+    assert "Indiquez l’intitulé du critère." in text
+    assert "La note maximale doit être comprise entre 1 et 20." in text
+    for field in ("code", "weight", "label", "max_score"):
+        assert f'id="{field}-desc-error"' in text
+    assert 'value="1e3"' in text and 'value="Mauvais code!"' in text
+    assert _events(db, "criterion.created") == []
+
+
+def test_editing_reports_every_field_in_fault_at_once(admin, draft, db):
+    criterion = db.session.get(Call, draft.id).criteria[0]
+    response = admin.post(f"/admin/appels/{draft.slug}/grille/{criterion.id}",
+                          data=NEW | {"code": "", "weight": "0", "max_score": "x"})
+    assert response.status_code == 400
+    text = _text(response)
+    assert "Indiquez le code du critère." in text and "Le poids doit être compris entre 1 et 100." in text
+    assert "La note maximale doit être un nombre entier positif" in text
+
+
+def test_the_service_refuses_with_every_problem(draft):
+    with pytest.raises(DomainError) as refused:
+        service.clean_values(draft, NEW | {"code": "", "weight": "1e3"})
+    assert [field for field, _message in refused.value.problems] == ["code", "weight"]

@@ -113,3 +113,24 @@ def test_a_postal_code_lists_every_commune_it_covers(client, login_as, make_doss
     _post(client, _reload(db, dossier), {"commune_insee": "26108", "commune_name": "Crest"})
     page = client.get(f"/porteur/dossiers/{dossier.id}/identite").get_data(as_text=True)
     assert "commune_insee-desc-error" not in page
+
+
+def test_regions_are_in_french_alphabetical_order_after_the_chosen_one(client, login_as, make_dossier, applicant,
+                                                                       db):
+    """« Île-de-France » among the H–N (accents ignored), not last; the chosen region first, each group
+    carrying its alphabetical place so that the script can put a newly chosen region first."""
+    dossier = make_dossier(owner=applicant)
+    login_as(applicant)
+    _post(client, dossier, {"region_code": "53", "departments": ["35"]})
+    page = client.get(f"/porteur/dossiers/{dossier.id}/identite").get_data(as_text=True)
+    groups = re.findall(r'data-region="(\w+)" data-order="(\d+)"', page)
+    assert groups[0] == ("53", "2")  # Bretagne first, third in the alphabet
+    names = re.findall(r'id="departments-region-\w+">([^<]+)</legend>', page)
+    assert names[0] == "Bretagne"
+    rest = names[1:]
+    assert rest.index("Île-de-France") == rest.index("Hauts-de-France") + 1
+    assert rest[-1] == "Provence-Alpes-Côte d&#39;Azur"
+    assert sorted(int(order) for _code, order in groups) == list(range(18))
+    select = page[page.index('id="region_code"'):]
+    options = re.findall(r'<option value="\w+"[^>]*>([^<]+)</option>', select[:select.index("</select>")])
+    assert options.index("Île-de-France") == options.index("Hauts-de-France") + 1

@@ -253,3 +253,16 @@ def test_another_calls_member_is_not_found(client, login_as, db, make_call, make
     assert client.post(f"{base}/retrait").status_code == 404
     assert client.get("/admin/appels/inconnu/rapporteurs").status_code == 404
     assert client.get(f"/admin/appels/{call.slug}/rapporteurs/99999999999").status_code == 404
+
+
+def test_every_field_in_fault_is_reported_at_once(db, make_call, admin_user):
+    with pytest.raises(DomainError) as refused:
+        service.invite_reviewer(make_call(), "pas-une-adresse", full_name=" ", by=admin_user,
+                                settings=service.MemberSettings(institution_id=None, capacity=-1,
+                                                                region_codes=("99",)))
+    assert [field for field, _message in refused.value.problems] == [
+        "email", "institution_id", "capacity", "region_codes", "full_name"]
+    with pytest.raises(DomainError) as refused:
+        service.create_institution(" ", "planete", "123", by=admin_user)
+    assert [field for field, _m in refused.value.problems] == ["institution_name", "institution_kind",
+                                                                "institution_siren"]

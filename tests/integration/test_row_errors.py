@@ -38,7 +38,7 @@ def test_a_member_row_error_is_on_its_row_and_linked_from_the_top(client, login_
                                        "members-1-department": "01", "members-1-role": "membre",
                                        "members-1-siret": "123", "members-1-is_legal_person": "y"})
     page = _page(client, dossier, "membres")
-    message = ("Membre n° 2 (Entreprise B) : Le numéro SIRET n'est pas valide : il doit comporter 14 chiffres "
+    message = ("Membre n° 2 (Entreprise B) : le numéro SIRET n'est pas valide : il doit comporter 14 chiffres "
                "(vous en avez saisi 3).")
     second = _row(page, "members-1")
     assert f'<p id="members-1-siret-desc-error" class="fr-error-text">{message}</p>' in second.replace("&#39;", "'")
@@ -149,3 +149,47 @@ def test_without_javascript_a_blank_row_is_dropped_so_errors_land_on_their_rows(
     assert '<input autofocus class="fr-input" id="members-2-name"' in page  # the new row, empty and focused
     assert 'value=""' in _field(_row(page, "members-2"), "members-2-name")
     assert 'id="members-3-name"' not in page
+
+
+def _error(html, field_id):
+    found = re.search(rf'<p id="{field_id}-desc-error" class="fr-error-text">([^<]*)</p>', html)
+    return found.group(1).replace("&#39;", "'") if found else None
+
+
+def test_every_problem_listed_for_a_row_is_on_its_field_too(client, login_as, make_dossier, applicant):
+    """A member with only a bad SIRET: the missing name, category, role and department are marked on their
+    fields as well as the SIRET, and the list at the top says the same, in sentence case after the colon."""
+    dossier = make_dossier(owner=applicant)
+    login_as(applicant)
+    _post(client, dossier, "membres", {**GOOD, "version": dossier.version, "members-1-siret": "123"})
+    page = _page(client, dossier, "membres")
+    second = _row(page, "members-1")
+    expected = {"members-1-name": "Membre n° 2 : nom à renseigner.",
+                "members-1-category": "Membre n° 2 : catégorie à choisir.",
+                "members-1-role": "Membre n° 2 : rôle à choisir.",
+                "members-1-department": "Membre n° 2 : département à choisir.",
+                "members-1-siret": "Membre n° 2 : le numéro SIRET n'est pas valide : il doit comporter 14 chiffres "
+                                   "(vous en avez saisi 3)."}
+    summary = page[page.index('id="problemes"'):page.index('id="section-form"')].replace("&#39;", "'")
+    for field_id, message in expected.items():
+        assert _error(second, field_id) == message
+        control = _field(second, field_id)
+        assert 'aria-invalid="true"' in control and f'aria-describedby="{field_id}-desc-error"' in control
+        assert f'<a href="#{field_id}">{message}</a>' in summary
+    assert "desc-error" not in _row(page, "members-0")
+
+
+def test_every_problem_listed_for_a_budget_line_is_on_its_field_too(client, login_as, make_dossier, applicant):
+    dossier = make_dossier(owner=applicant)
+    login_as(applicant)
+    _post(client, dossier, "budget", {"version": dossier.version, "expenses-0-label": "Salaires",
+                                      "resources-0-funder": "Région", "resources-0-amount_eur": "1 000"})
+    page = _page(client, dossier, "budget")
+    resource = _row(page, "resources-0")
+    for field_id, message in {"resources-0-label": "Ressource « Région » : intitulé à renseigner.",
+                              "resources-0-source": "Ressource « Région » : origine du financement à choisir.",
+                              "resources-0-status": "Ressource « Région » : indiquez si le financement est acquis "
+                                                    "ou sollicité."}.items():
+        assert _error(resource, field_id) == message
+        assert 'aria-invalid="true"' in _field(resource, field_id)
+    assert _error(_row(page, "expenses-0"), "expenses-0-amount_eur") == "Dépense « Salaires » : montant à renseigner."

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ptce_aap.domain.formatting import format_amount
+from ptce_aap.domain.formatting import format_amount, format_typed
 from ptce_aap.domain.money import AmountError, parse_amount
 from ptce_aap.settings import ROOT
 
@@ -73,3 +73,23 @@ def test_the_browser_formats_totals_as_the_server():
     done = subprocess.run([NODE, "-e", script, str(AMOUNTS_JS)], capture_output=True, text=True, check=True,
                           timeout=30)
     assert json.loads(done.stdout) == [format_amount(Decimal(v) / 100) for v in values]
+
+
+def test_the_browser_formats_totals_in_the_page_language_as_the_server():
+    values = [0, 7, 100, 1234, 850050, 20200050, 99999999999, -500000]
+    script = ("const a = require(process.argv[1]);"
+              f"process.stdout.write(JSON.stringify({json.dumps(values)}.map(v => a.formatCents(v, 'en'))));")
+    done = subprocess.run([NODE, "-e", script, str(AMOUNTS_JS)], capture_output=True, text=True, check=True,
+                          timeout=30)
+    assert json.loads(done.stdout) == [format_amount(Decimal(v) / 100, "en") for v in values]
+    assert json.loads(done.stdout)[4] == "8,500.50 €"
+
+
+@settings(max_examples=40, deadline=None)
+@given(cents=st.integers(min_value=0, max_value=99999999999), locale=st.sampled_from(["fr", "en"]))
+def test_a_stored_amount_written_back_into_its_input_reads_back_the_same_on_both_sides(cents, locale):
+    """The text put back into an input after saving (« 8 500,50 », « 8 500.50 » in English) is read by the
+    server and the browser as the amount that was stored."""
+    text = format_typed(Decimal(cents) / 100, locale, cents=True)
+    assert server(text) == {"cents": cents}
+    assert browser([text]) == [{"cents": cents}]

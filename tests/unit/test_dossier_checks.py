@@ -165,7 +165,7 @@ def test_no_member():
      "invalid"),
     ({"siret": ""}, "members-1-siret", "Membre n° 2 (Structure membre 2) : SIRET à renseigner pour une personne "
      "morale.", "missing"),
-    ({"siret": "123"}, "members-1-siret", "Membre n° 2 (Structure membre 2) : Le numéro SIRET n'est pas valide : "
+    ({"siret": "123"}, "members-1-siret", "Membre n° 2 (Structure membre 2) : le numéro SIRET n'est pas valide : "
      "il doit comporter 14 chiffres (vous en avez saisi 3).", "invalid"),
     ({"joined_on": TODAY + timedelta(days=1)}, "members-1-joined_on",
      "Membre n° 2 (Structure membre 2) : la date d'adhésion est dans le futur.", "invalid"),

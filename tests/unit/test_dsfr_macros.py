@@ -28,7 +28,7 @@ def render():
 def test_table_with_scroll_region_and_caption(render):
     html = render('{% call table("Dossiers déposés", id="dossiers") %}<tbody><tr><td>1</td></tr></tbody>{% endcall %}')
     assert html == (
-        '<div class="fr-table" id="dossiers"> <div class="fr-table__wrapper"><div class="fr-table__container" '
+        '<div class="fr-table ptce-table--wrap" id="dossiers"> <div class="fr-table__wrapper"><div class="fr-table__container" '
         'tabindex="0" role="region" aria-label="Dossiers déposés"><div class="fr-table__content"> <table> '
         "<caption>Dossiers déposés</caption> <tbody><tr><td>1</td></tr></tbody> </table> </div></div></div> </div>")
 
@@ -36,10 +36,17 @@ def test_table_with_scroll_region_and_caption(render):
 def test_table_hidden_caption_without_region_with_table_attributes(render):
     html = render('{% call table("Dépenses", classes="ptce-edit-table", hide_caption=True, region=False, '
                   'attrs={"data-total": "expense"}) %}{% endcall %}')
-    assert html.startswith('<div class="fr-table ptce-edit-table fr-table--no-caption"> '
+    assert html.startswith('<div class="fr-table ptce-edit-table fr-table--no-caption ptce-table--wrap"> '
                            '<div class="fr-table__wrapper"><div class="fr-table__container"><div class="fr-table__content"> '
                            '<table data-total="expense"> <caption>Dépenses</caption>')
     assert "role=" not in html and "tabindex" not in html
+
+
+def test_table_can_keep_cells_on_one_line_and_stack_rows_on_a_phone(render):
+    """Long texts wrap by default (a 1280 px screen keeps every column); ``stack`` marks the table for the
+    phone layout (labelled blocks, static/ptce.js)."""
+    html = render('{% call table("Dossiers", wrap=False, stack=True) %}{% endcall %}')
+    assert html.startswith('<div class="fr-table" data-stack>')
 
 
 def test_table_region_label_differs_from_caption(render):

@@ -49,3 +49,13 @@ def test_one_line_folds_breaks_drops_controls_and_cuts():
     assert one_line(None) == ""
     assert one_line("abcdefghij", max_length=5) == "abcd…"
     assert one_line("abcde", max_length=5) == "abcde"
+
+
+def test_french_names_sort_ignoring_accents_case_and_hyphens():
+    from ptce_aap.domain.text import french_sort_key
+
+    names = ["Occitanie", "Île-de-France", "Hauts-de-France", "Auvergne-Rhône-Alpes", "Évreux", "Ernée", "étampes",
+             "La Réunion", "Le Havre", "L'Haÿ-les-Roses", "Œuilly", "Oyonnax", "Grand Est"]
+    assert sorted(names, key=french_sort_key) == [
+        "Auvergne-Rhône-Alpes", "Ernée", "étampes", "Évreux", "Grand Est", "Hauts-de-France", "Île-de-France",
+        "L'Haÿ-les-Roses", "La Réunion", "Le Havre", "Occitanie", "Œuilly", "Oyonnax"]
