@@ -42,7 +42,17 @@ from ptce_aap.models.base import utcnow
 from ptce_aap.models.calls import Call
 from ptce_aap.models.dossiers import Dossier, FinancingLine, Member
 from ptce_aap.models.reviews import Assignment
-from ptce_aap.services import accounts, assignments, calls, conflicts, dossiers, eligibility, pool, regional, reviews
+from ptce_aap.services import (
+    accounts,
+    assignments,
+    calls,
+    conflicts,
+    dossiers,
+    eligibility,
+    pool,
+    regional,
+    reviews,
+)
 
 REVIEW_SLUG = "ptce-2026"
 
@@ -160,8 +170,10 @@ def _owner(index: int, password: str) -> User:
 
 
 def _scores(criteria, values: list[int], text: str) -> reviews.ReviewValues:
-    return reviews.ReviewValues(scores={c.id: (v, f"{text} ({c.label.lower()}).") for c, v in zip(criteria, values)},
-                                recommendation=None, confidential_note="")
+    return reviews.ReviewValues(
+        scores={c.id: (v, f"{text} ({c.label.lower()})." if v is not None else "")
+                for c, v in zip(criteria, values, strict=True)},
+        recommendation=None, confidential_note="")
 
 
 def _review(assignment: Assignment, values: list[int], recommendation: Recommendation, *, submit: bool,
