@@ -34,6 +34,7 @@ from ptce_aap.enums import (
     MemberCategory,
     MemberRole,
     Recommendation,
+    Role,
 )
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
@@ -109,7 +110,7 @@ def _siret(n: int) -> str:
 def institutions(admin: User) -> dict[str, Institution]:
     found = {}
     for short, (name, kind, siren) in INSTITUTIONS.items():
-        institution = db.session.scalar(sa.select(Institution).where(sa.func.lower(Institution.name) == name.lower()))
+        institution = db.session.scalar(sa.select(Institution).where(Institution.name == name))
         found[short] = institution or pool.create_institution(name, kind.value, siren, by=admin)
     return found
 
@@ -166,7 +167,7 @@ def _owner(index: int, password: str) -> User:
     email = "porteur1@demo.ptce.fr" if index == 0 else f"pole{index + 1}@demo.ptce.fr"
     user = accounts.find_user_by_email(email)
     return user or accounts.create_user(email, password, full_name=f"Coordination {POLES[index][0]}",
-                                        verified=True, check_password=False)
+                                        roles=(Role.APPLICANT,), verified=True, check_password=False)
 
 
 def _scores(criteria, values: list[int], text: str) -> reviews.ReviewValues:
