@@ -43,7 +43,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--solves", type=int, default=3)
-    parser.add_argument("--profile", default="", help="label (or start of it) of a page to profile")
+    parser.add_argument("--profile", default="", help="labels (or their starts, comma-separated) to profile")
     parser.add_argument("--out", default="", help="another file to write the results to")
     args = parser.parse_args()
     name = f"ptce_bench_{uuid.uuid4().hex[:8]}"
@@ -217,7 +217,7 @@ def run(n: int, solves: int, profile: str) -> dict:
     with app.app_context():
         engine = db.engine
     for label, (key, url) in pages.items():
-        if profile and not label.startswith(profile):
+        if profile and not any(label.startswith(p.strip()) for p in profile.split(",")):
             continue
         client = _client(app, key)
         count: list[int] = []
@@ -236,7 +236,7 @@ def run(n: int, solves: int, profile: str) -> dict:
                 client.get(url)
             profiler.disable()
             out = io.StringIO()
-            pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(45)
+            pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(60)
             print(label, url)
             print(out.getvalue())
             continue

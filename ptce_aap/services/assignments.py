@@ -91,14 +91,19 @@ def blocked_pairs(call: Call, *, dossier_ids: Iterable[int] | None = None,
     for dossier_id, siren in db.session.execute(member_query):
         by_siren[siren].add(dossier_id)
     blocked: set[tuple[int, int]] = set()
-    conflicts = db.session.execute(
+    conflict_query = (
         sa.select(ConflictOfInterest.reviewer_id, ConflictOfInterest.pole_id, ConflictOfInterest.siren,
                   ConflictOfInterest.department)
         .where(ConflictOfInterest.call_id == call.id, ConflictOfInterest.cleared_at.is_(None),
                ConflictOfInterest.reviewer_id.in_(reviewer_ids)))
-    for reviewer_id, pole_id, siren, department in conflicts:
-        hit = by_pole.get(pole_id, set()) | by_siren.get(siren, set()) | by_department.get(department, set())
-        blocked.update((dossier_id, reviewer_id) for dossier_id in hit)
+    if dossier_ids is not None:  # a page of dossiers: only the conflicts that can name one of them
+        conflict_query = conflict_query.where(sa.or_(
+            ConflictOfInterest.pole_id.in_(list(by_pole)), ConflictOfInterest.siren.in_(list(by_siren)),
+            ConflictOfInterest.department.in_(list(by_department))))
+    for reviewer_id, pole_id, siren, department in db.session.execute(conflict_query):
+        for index, key in ((by_pole, pole_id), (by_siren, siren), (by_department, department)):
+            if key is not None and key in index:
+                blocked.update((dossier_id, reviewer_id) for dossier_id in index[key])
     coeditors = db.session.execute(sa.select(PoleMembership.pole_id, PoleMembership.user_id).where(
         PoleMembership.user_id.in_(reviewer_ids), PoleMembership.pole_id.in_(list(by_pole))))
     for pole_id, user_id in coeditors:
