@@ -270,6 +270,11 @@ def _reviews(rows: list[Dossier], created: list[Assignment], now: datetime) -> N
                     submit=True, now=now)
             if index in (1, 5) and len(pair) == 2:
                 _review(pair[1], values[:3] + [None] * 3, Recommendation.FAVORABLE, submit=False, now=now)
+    started = {a.reviewer_id for a in created if a.review is not None}
+    for a in created:  # every demo reviewer has at least a draft under way
+        if a.reviewer_id not in started and a.review is None:
+            _review(a, [3, 4, None, None, None, None], Recommendation.RESERVED, submit=False, now=now)
+            started.add(a.reviewer_id)
 
 
 def _regional(group, rows: list[Dossier], people: dict[str, User], now: datetime) -> None:

@@ -59,6 +59,9 @@ def test_demo_review_call_is_filled_through_the_services_and_idempotent(app, db)
     # Every demo reviewer has dossiers, and some reviews exist for the call; one dossier disagrees.
     reviewers = db.session.scalars(sa.select(User).where(User.email.like("rapporteur.%"))).all()
     assert len(reviewers) == 6 and all(any(a.reviewer_id == r.id for a in rows) for r in reviewers)
+    started = db.session.scalars(sa.select(Assignment.reviewer_id).join(Review).join(Dossier)
+                                 .where(Dossier.call_id == call.id)).all()
+    assert set(started) == {r.id for r in reviewers}  # each has a review, submitted or in progress
     submitted = [a for a in rows if a.status == AssignmentStatus.SUBMITTED]
     assert len(submitted) >= 6 and any(a.status == AssignmentStatus.IN_PROGRESS for a in rows)
     by_score, _calibration = scores.call_scores(reviews.submitted_totals(call.id), call.disagreement_threshold)
