@@ -4,6 +4,8 @@ Writes go through ``services.conflicts``."""
 
 from __future__ import annotations
 
+import math
+
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -22,9 +24,10 @@ from ptce_aap.models.pool import ReviewerPoolMember
 from ptce_aap.models.reviews import ConflictOfInterest
 from ptce_aap.permissions import can_manage_pool, require
 from ptce_aap.services import conflicts as conflict_service
-from ptce_aap.web import domain_errors, load_or_404, show_on_form
+from ptce_aap.web import domain_errors, load_or_404, page_arg, show_on_form
 
 MAX_ID = 2**31 - 1
+PER_PAGE = 100
 
 
 def _call(slug: str) -> Call:
@@ -42,13 +45,18 @@ def _pool_users(call: Call) -> list[User]:
 def _render(call: Call, form: AdminConflictForm, status: int = 200):
     source = request.args.get("source", "")
     source = ConflictSource(source) if source in {s.value for s in ConflictSource} else None
-    rows = conflict_service.conflicts_of_call(call, source=source)
+    total = conflict_service.count_of_call(call, source=source)
+    pages = max(1, math.ceil(total / PER_PAGE))
+    page = min(page_arg(), pages)
+    rows = conflict_service.conflicts_of_call(call, source=source, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
     poles = conflict_service.submitted_poles(call)
     names = dict(poles)
     institutions = conflict_service.institution_names(c.institution_id for c, *_rest in rows)
     return render_template(
-        "admin/conflicts.html", call=call, rows=rows, form=form, confirm_form=ConfirmForm(), source=source,
-        sources=list(ConflictSource), describe=lambda c: conflict_service.describe(c, names, institutions)), status
+        "admin/conflicts.html", call=call, rows=rows, total=total, page=page, pages=pages, form=form,
+        confirm_form=ConfirmForm(), source=source, sources=list(ConflictSource),
+        args={"source": source.value} if source else {},
+        describe=lambda c: conflict_service.describe(c, names, institutions)), status
 
 
 @bp.route("/appels/<slug>/conflits", methods=["GET", "POST"])

@@ -1,4 +1,5 @@
-"""``flask ptce demo``: demo accounts of every role and one open call (idempotent)."""
+"""``flask ptce demo``: demo accounts of every role, one open call for applicants and one call in review with
+its reviewer pool, assignments, reviews, conflicts and regional avis (``demo_review``). Idempotent."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ import click
 import sqlalchemy as sa
 from flask.cli import with_appcontext
 
+from ptce_aap.cli import demo_review
 from ptce_aap.enums import CallStatus, Role
 from ptce_aap.extensions import db
-from ptce_aap.models.accounts import User
 from ptce_aap.models.base import utcnow
 from ptce_aap.models.calls import Call
 from ptce_aap.services import accounts, calls
@@ -19,13 +20,9 @@ from ptce_aap.services import accounts, calls
 DEMO_PASSWORD = "Demo-ptce-2026!"  # noqa: S105 (demo accounts only, printed by the command)
 
 DEMO_ACCOUNTS = [
-    # email, name, roles, institution (name, short)
+    # email, name, roles, institution (short name in ``demo_review.INSTITUTIONS``)
     ("admin@demo.ptce.fr", "Camille Martin (secrétariat)", (Role.ADMIN,), None),
-    ("rapporteur.ess@demo.ptce.fr", "Nadia Benali", (Role.REVIEWER,),
-     ("Ministère de l'Économie — Direction générale du Trésor, mission ESS", "ESS")),
-    ("rapporteur.anct@demo.ptce.fr", "Louis Garnier", (Role.REVIEWER,),
-     ("Agence nationale de la cohésion des territoires", "ANCT")),
-    ("rapporteur.cdc@demo.ptce.fr", "Élise Roux", (Role.REVIEWER,), ("Caisse des Dépôts — Banque des Territoires", "CDC")),
+    *((email, name, (Role.REVIEWER,), short) for email, name, short, _load, _group in demo_review.REVIEWERS),
     ("porteur1@demo.ptce.fr", "Julie Perrin", (Role.APPLICANT,), None),
     ("porteur2@demo.ptce.fr", "Marc Lefèvre", (Role.APPLICANT,), None),
 ]
@@ -34,18 +31,24 @@ DEMO_ACCOUNTS = [
 @click.command("demo")
 @with_appcontext
 def demo_command():
-    """Create demo data (idempotent): accounts of every role and one open call."""
+    """Create demo data (idempotent): accounts of every role, one open call, one call in review."""
     created = []
-    for email, name, roles, institution in DEMO_ACCOUNTS:
+    admin_email, admin_name, admin_roles, _none = DEMO_ACCOUNTS[0]
+    admin = accounts.find_user_by_email(admin_email)
+    if admin is None:
+        admin = accounts.create_user(admin_email, DEMO_PASSWORD, full_name=admin_name, roles=admin_roles,
+                                     verified=True, check_password=False)
+        created.append(admin_email)
+    institutions = demo_review.institutions(admin)
+    for email, name, roles, institution in DEMO_ACCOUNTS[1:]:
         if accounts.find_user_by_email(email) is None:
-            inst = accounts.get_or_create_institution(*institution) if institution else None
-            accounts.create_user(email, DEMO_PASSWORD, full_name=name, roles=roles, institution=inst,
+            accounts.create_user(email, DEMO_PASSWORD, full_name=name, roles=roles,
+                                 institution=institutions[institution] if institution else None,
                                  verified=True, check_password=False)
             created.append(email)
     slug = "ptce-2027"
     if db.session.scalar(sa.select(Call).where(Call.slug == slug)) is None:
         now = utcnow().replace(microsecond=0)
-        admin = db.session.scalar(sa.select(User).where(User.email == DEMO_ACCOUNTS[0][0]))
         calls.create_call(
             slug=slug,
             title="Appel à projets PTCE 2027",
@@ -63,12 +66,17 @@ def demo_command():
                         {"code": "developpement", "label": "Développement",
                          "max_amount_eur": Decimal("100000")}],
         )
+    demo_review.build_review_call(admin, DEMO_PASSWORD)
     db.session.commit()
     click.echo("Données de démonstration prêtes." + (f" Comptes créés : {len(created)}." if created else ""))
     click.echo(f"Mot de passe de tous les comptes de démonstration : {DEMO_PASSWORD}")
     for email, _name, roles, institution in DEMO_ACCOUNTS:
         label = ", ".join(str(r.label) for r in roles)
-        click.echo(f"  {email:32} {label}" + (f" ({institution[1]})" if institution else ""))
+        click.echo(f"  {email:36} {label}" + (f" ({institution})" if institution else ""))
+    click.echo(f"Appel en instruction « {demo_review.REVIEW_SLUG} » : dossiers affectés aux rapporteurs, évaluations, "
+               "conflits d'intérêts et avis du groupe régional Auvergne-Rhône-Alpes (Louis Garnier, Thomas Girard).")
+    click.echo(f"  Porteurs de ses dossiers : porteur1@demo.ptce.fr et pole2 … pole{len(demo_review.POLES)}"
+               "@demo.ptce.fr (même mot de passe).")
 
 
 COMMANDS = [demo_command]

@@ -218,21 +218,34 @@ def detect_conflicts(call: Call, *, reviewer_ids: list[int] | None = None, by: U
     return added, removed
 
 
-def conflicts_of_call(call: Call, *, reviewer_id: int | None = None, source: ConflictSource | None = None):
-    """The call's conflict rows (of one reviewer, of one source), each with its reviewer, their institution in
-    the pool, the person who declared it and the person who cleared it: (conflict, reviewer, institution name,
-    declared_by, cleared_by), in two queries
+def _filtered(query, call: Call, reviewer_id: int | None, source: ConflictSource | None):
+    query = query.where(ConflictOfInterest.call_id == call.id)
+    if reviewer_id is not None:
+        query = query.where(ConflictOfInterest.reviewer_id == reviewer_id)
+    if source is not None:
+        query = query.where(ConflictOfInterest.source == source)
+    return query
+
+
+def count_of_call(call: Call, *, reviewer_id: int | None = None, source: ConflictSource | None = None) -> int:
+    return db.session.scalar(_filtered(sa.select(sa.func.count(ConflictOfInterest.id)), call, reviewer_id,
+                                       source)) or 0
+
+
+def conflicts_of_call(call: Call, *, reviewer_id: int | None = None, source: ConflictSource | None = None,
+                      limit: int | None = None, offset: int = 0):
+    """The call's conflict rows (of one reviewer, of one source; ``limit`` rows from ``offset`` for a page),
+    each with its reviewer, their institution in the pool, the person who declared it and the person who
+    cleared it: (conflict, reviewer, institution name, declared_by, cleared_by), in two queries
     whatever their number (the other people are loaded by id in one query)."""
     query = (sa.select(ConflictOfInterest, User, Institution.name).join(User, User.id == ConflictOfInterest.reviewer_id)
              .outerjoin(ReviewerPoolMember, sa.and_(ReviewerPoolMember.call_id == call.id,
                                                     ReviewerPoolMember.user_id == ConflictOfInterest.reviewer_id))
              .outerjoin(Institution, Institution.id == ReviewerPoolMember.institution_id)
-             .where(ConflictOfInterest.call_id == call.id)
              .order_by(sa.func.lower(User.full_name), User.id, ConflictOfInterest.source, ConflictOfInterest.id))
-    if reviewer_id is not None:
-        query = query.where(ConflictOfInterest.reviewer_id == reviewer_id)
-    if source is not None:
-        query = query.where(ConflictOfInterest.source == source)
+    query = _filtered(query, call, reviewer_id, source)
+    if limit is not None:
+        query = query.limit(limit).offset(offset)
     rows = db.session.execute(query).all()
     people_ids = {i for c, _u, _i in rows for i in (c.declared_by_id, c.cleared_by_id) if i}
     people = {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(people_ids)))} \

@@ -150,6 +150,13 @@ def test_the_bulk_conflict_rule_agrees_with_the_access_rule(app, db, make_call, 
         if rng.random() < 0.3:
             db.session.add(PoleMembership(pole_id=rng.choice(dossiers).pole_id, user_id=user.id))
             db.session.commit()
+    extra = make_pool_member(call)  # a department conflict for sure (the random draw may miss one)
+    for dossier in dossiers:
+        make_assignment(dossier, extra.user)
+    db.session.add(ConflictOfInterest(reviewer_id=extra.user_id, call_id=call.id, source=ConflictSource.DECLARED,
+                                      department=dossiers[4].departments[0]))
+    db.session.commit()
+    members.append(extra)
     blocked = assignments.blocked_pairs(call)
     expected = set()
     for member in members:
@@ -158,6 +165,11 @@ def test_the_bulk_conflict_rule_agrees_with_the_access_rule(app, db, make_call, 
                 if permissions.reviewer_assignment(member.user, dossier) is None:
                     expected.add((dossier.id, member.user_id))
     assert blocked == expected
+    # A page of dossiers (the admin's assignment page) reads only the conflicts that can name them: same answer.
+    for page in ([dossiers[0]], dossiers[1:3], dossiers[3:]):
+        ids = {d.id for d in page}
+        assert assignments.blocked_pairs(call, dossier_ids=ids, reviewer_ids={m.user_id for m in members}) == {
+            pair for pair in expected if pair[0] in ids}
     assert blocked and len(blocked) < len(members) * len(dossiers)
 
 

@@ -3,6 +3,8 @@ reviewer's own (declare, see, withdraw) — who may reach what, odd ids, and con
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import sqlalchemy as sa
 
@@ -209,3 +211,25 @@ def test_conflict_pages_query_counts_are_constant(client, login_as, db, make_cal
     many = queries_for(client, db, url)
     assert_same(few, many)
     assert_same(few_mine, many_mine)
+
+
+def test_admin_conflicts_page_is_paginated_with_its_source_filter(client, login_as, db, world, admin_user,
+                                                                  monkeypatch):
+    from ptce_aap.admin import conflicts as page_module
+
+    monkeypatch.setattr(page_module, "PER_PAGE", 2)
+    call, them = world["call"], world["them"].user
+    for department in ("38", "73"):
+        service.add_conflict(call, them, kind="department", value=department, by=them)
+    db.session.commit()
+    login_as(admin_user)
+    url = f"/admin/appels/{call.slug}/conflits"
+    total = len(db.session.scalars(sa.select(ConflictOfInterest).where(ConflictOfInterest.call_id == call.id)).all())
+    pages = [client.get(f"{url}?page={n}").get_data(as_text=True) for n in (1, 2, 99)]
+    shown = [set(re.findall(r'data-conflict="(\d+)"', body)) for body in pages]
+    assert total >= 4 and len(shown[0]) == 2 and len(shown[1]) == 2 and not shown[0] & shown[1]
+    assert shown[2] and shown[2] <= {str(c.id) for c in db.session.scalars(sa.select(ConflictOfInterest))}
+    assert f"{total} conflits d’intérêts — page 1 sur {-(-total // 2)}" in text(client.get(url))
+    declared = client.get(f"{url}?source=declared&page=2")  # 3 declared: 2 pages, the filter kept in the links
+    html = declared.get_data(as_text=True)
+    assert "page 2 sur 2" in text(declared) and "source=declared" in html[html.index("fr-pagination"):]

@@ -52,13 +52,17 @@ def test_demo_command_is_idempotent_and_prints_logins(app, db):
     assert second.exit_code == 0
     db.session.expire_all()
     users = db.session.scalars(sa.select(User).order_by(User.email)).all()
-    assert len(users) == 6
-    assert sum(u.is_admin for u in users) == 1 and sum(u.is_reviewer for u in users) == 3
-    assert len({u.institution_id for u in users if u.is_reviewer}) == 3
-    assert sum(u.is_applicant for u in users) == 2
-    calls = db.session.scalars(sa.select(Call)).all()
-    assert [(c.slug, c.status) for c in calls] == [("ptce-2027", CallStatus.OPEN)]
-    assert [c.weight for c in calls[0].criteria] == [25, 20, 15, 15, 15, 10]
+    demo_poles = 8  # the call in review: one applicant account per pole, porteur1 owning the first
+    assert len(users) == 9 + demo_poles - 1
+    assert sum(u.is_admin for u in users) == 1 and sum(u.is_reviewer for u in users) == 6
+    assert len({u.institution_id for u in users if u.is_reviewer}) == 6
+    assert sum(u.is_applicant for u in users) == 2 + demo_poles - 1
+    calls = db.session.scalars(sa.select(Call).order_by(Call.slug)).all()
+    assert [(c.slug, c.status) for c in calls] == [("ptce-2026", CallStatus.REVIEW), ("ptce-2027", CallStatus.OPEN)]
+    assert [c.weight for c in calls[1].criteria] == [25, 20, 15, 15, 15, 10]
+    from ptce_aap.models.dossiers import Dossier
+
+    assert db.session.scalar(sa.select(sa.func.count(Dossier.id)).where(Dossier.call_id == calls[1].id)) == 0
 
 
 def _logged_lines(action) -> list[str]:
