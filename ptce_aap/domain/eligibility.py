@@ -349,13 +349,12 @@ def rule_documents(d: DossierFacts, c: CallFacts, params: Mapping) -> RuleResult
     attached = plural(n, N_("La pièce obligatoire est jointe"), N_("Les %(count)s pièces obligatoires sont jointes",
                                                                    count=n))
     if unscanned:  # accepted by the call, but never called "sound": no antivirus looked at them
+        not_analysed = plural(unscanned, N_("non analysée"), N_("non analysées"))
         return RuleResult("documents", True, N_("%(attached)s ; %(count)s %(unscanned)s par l’antivirus (l’appel "
                                                 "accepte les pièces non analysées).", attached=attached,
-                                                count=unscanned, unscanned=plural(
-                                                    unscanned, N_("non analysée"), N_("non analysées"))),
-                          not_analysed=True)
-    return RuleResult("documents", True, N_("%(attached)s %(sound)s", attached=attached,
-                                            sound=plural(n, N_("et saine."), N_("et saines."))))
+                                                count=unscanned, unscanned=not_analysed), not_analysed=True)
+    sound = plural(n, N_("et saine."), N_("et saines."))
+    return RuleResult("documents", True, N_("%(attached)s %(sound)s", attached=attached, sound=sound))
 
 
 def rule_budget_balanced(d: DossierFacts, c: CallFacts, params: Mapping) -> RuleResult:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from ptce_aap.domain.messages import N_, Message
+
 GEO_FILE = Path(__file__).resolve().parent.parent / "data" / "geo.json"
 INSEE_RE = re.compile(r"^(\d[\dAB]\d{3})$")
 
@@ -96,14 +98,16 @@ def commune_name(insee: str) -> str | None:
     return data[0].get(insee) if data else None
 
 
-def insee_problem(insee: str) -> str | None:
-    """A French message when ``insee`` is not the code of a current commune (often a postal code instead)."""
+def insee_problem(insee: str) -> Message | None:
+    """A message when ``insee`` is not the code of a current commune (often a postal code instead)."""
     data = _communes()
     if data is None or insee in data[0]:
         return None
     names, by_postal = data
     if insee in by_postal:
         matches = ", ".join(f"{names[c]} ({c})" for c in by_postal[insee][:3])
-        return (f"{insee} est un code postal, pas un code INSEE (code officiel géographique) : "
-                f"pour cette adresse, saisissez le code INSEE de la commune, par exemple {matches}.")
-    return f"Le code INSEE {insee} ne correspond à aucune commune : vérifiez-le sur le site de l'Insee."
+        return N_("%(code)s est un code postal, pas un code INSEE (code officiel géographique) : pour cette "
+                  "adresse, saisissez le code INSEE de la commune, par exemple %(matches)s.", code=insee,
+                  matches=matches)
+    return N_("Le code INSEE %(code)s ne correspond à aucune commune : vérifiez-le sur le site de l'Insee.",
+              code=insee)
