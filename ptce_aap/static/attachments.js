@@ -6,10 +6,10 @@
 // POST confirm_url → the server verifies the object; then the page is reloaded to show the file.
 (function () {
   "use strict";
-  // The page's language: texts given by templates/base.html (#ptce-texts, ``i18n.JS_TEXTS``), else French.
+  // The page's language: texts given by templates/base.html (meta ptce-texts, i18n.JS_TEXTS), else French.
   var TEXTS = (function () {
-    var el = document.getElementById("ptce-texts");
-    try { return el ? JSON.parse(el.textContent) : {}; } catch (e) { return {}; }
+    var el = document.querySelector('meta[name="ptce-texts"]');
+    try { return el ? JSON.parse(el.getAttribute("content")) : {}; } catch (e) { return {}; }
   })();
   function t(text, values) {
     var out = TEXTS[text] || text;

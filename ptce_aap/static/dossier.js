@@ -2,10 +2,10 @@
 // Without JavaScript the "Enregistrer" button does the same work.
 (function () {
   "use strict";
-  // The page's language: texts given by templates/base.html (#ptce-texts, ``i18n.JS_TEXTS``), else French.
+  // The page's language: texts given by templates/base.html (meta ptce-texts, i18n.JS_TEXTS), else French.
   var TEXTS = (function () {
-    var el = document.getElementById("ptce-texts");
-    try { return el ? JSON.parse(el.textContent) : {}; } catch (e) { return {}; }
+    var el = document.querySelector('meta[name="ptce-texts"]');
+    try { return el ? JSON.parse(el.getAttribute("content")) : {}; } catch (e) { return {}; }
   })();
   function t(text, values) {
     var out = TEXTS[text] || text;
