@@ -73,4 +73,6 @@ def init_app(app) -> None:
     domain's messages."""
     formatting.init_app(app)
     app.jinja_env.filters["tr"] = translate
+    # Safety net: a domain message printed as it is (``{{ error }}``) is translated too.
+    app.jinja_env.finalize = lambda value: translate(value) if isinstance(value, Message) else value
     app.jinja_env.globals["js_texts"] = js_texts

@@ -186,6 +186,8 @@ ERROR_TITLES = {
     503: N_("Service momentanément indisponible"),
 }
 
+UNKNOWN_ERROR = N_("Erreur")
+
 ERROR_TEXTS = {
     400: N_("La requête n'a pas pu être traitée. Si vous envoyiez un formulaire, rechargez la page et réessayez."),
     401: N_("Connectez-vous pour accéder à cette page."),
@@ -201,7 +203,7 @@ ERROR_TEXTS = {
 
 
 def render_error(code: int, description: str | None = None):
-    title = _(ERROR_TITLES.get(code, N_("Erreur")))
+    title = _(ERROR_TITLES.get(code, UNKNOWN_ERROR))
     text = description or _(ERROR_TEXTS.get(code, ERROR_TEXTS[500]))
     if _accepts_json():
         return jsonify({"error": {"code": code, "title": title, "message": text,

@@ -28,10 +28,9 @@ PRIVATE_LEGAL_FORMS = frozenset({
 # Article 9 actors other than enterprises.
 OTHER_ARTICLE9 = frozenset({MemberCategory.COLLECTIVITY, MemberCategory.RESEARCH, MemberCategory.TRAINING,
                             MemberCategory.OTHER})
-# Section titles, quoted in messages (translated with them).
-IDENTITY_SECTION = N_(BY_CODE["identite"].title)
-MEMBERS_SECTION = N_(BY_CODE["membres"].title)
-BUDGET_SECTION = N_(BY_CODE["budget"].title)
+# Section titles, quoted in messages (translated with them): « Membres du pôle ».
+IDENTITY_SECTION, MEMBERS_SECTION, BUDGET_SECTION = (N_("« %(title)s »", title=N_(BY_CODE[code].title))
+                                                     for code in ("identite", "membres", "budget"))
 
 
 @dataclass(frozen=True)
@@ -176,13 +175,13 @@ def rule_siret(d: DossierFacts, c: CallFacts, params: Mapping) -> RuleResult:
     value = (d.carrier_siret or "").strip()
     if not value:
         return RuleResult("siret", False, N_("Le numéro SIRET de la structure porteuse n’est pas renseigné : "
-                                             "indiquez-le dans la section « %(section)s ».", section=IDENTITY_SECTION))
+                                             "indiquez-le dans la section %(section)s.", section=IDENTITY_SECTION))
     try:
         siret_mod.validate(value)
     except ValidationError:
         return RuleResult("siret", False, N_(
             "Le numéro SIRET de la structure porteuse (%(siret)s) n’est pas valide : il doit comporter 14 chiffres, "
-            "clé de contrôle incluse. Corrigez-le dans la section « %(section)s ».", siret=value,
+            "clé de contrôle incluse. Corrigez-le dans la section %(section)s.", siret=value,
             section=IDENTITY_SECTION))
     return RuleResult("siret", True, N_("Le numéro SIRET de la structure porteuse (%(siret)s) est valide.",
                                         siret=value))
@@ -202,7 +201,7 @@ def rule_legal_person(d: DossierFacts, c: CallFacts, params: Mapping) -> RuleRes
     if not form:
         return RuleResult("legal_person", False, N_(
             "La forme juridique de la structure porteuse n’est pas renseignée : choisissez-la dans la section "
-            "« %(section)s ».", section=IDENTITY_SECTION))
+            "%(section)s.", section=IDENTITY_SECTION))
     if form == LegalForm.COLLECTIVITE:
         return RuleResult("legal_person", False, N_(
             "La structure porteuse est une collectivité : une collectivité ne peut pas porter le pôle. Confiez le "
@@ -224,7 +223,7 @@ def rule_min_members(d: DossierFacts, c: CallFacts, params: Mapping) -> RuleResu
     if count < minimum:
         return RuleResult("min_members", False, N_(
             "Le pôle %(counted)s ; il en faut au moins %(minimum)s. Ajoutez les structures membres manquantes "
-            "dans la section « %(section)s ».", counted=counted, minimum=minimum, section=MEMBERS_SECTION))
+            "dans la section %(section)s.", counted=counted, minimum=minimum, section=MEMBERS_SECTION))
     return RuleResult("min_members", True, N_("Le pôle %(counted)s (au moins %(minimum)s requis).",
                                               counted=counted, minimum=minimum))
 
@@ -269,7 +268,7 @@ def rule_same_territory(d: DossierFacts, c: CallFacts, params: Mapping) -> RuleR
     declared = [code for code in d.departments if code]
     if not declared:
         return RuleResult("same_territory", False, N_(
-            "Le pôle n’a déclaré aucun département couvert : choisissez-les dans la section « %(section)s ».",
+            "Le pôle n’a déclaré aucun département couvert : choisissez-les dans la section %(section)s.",
             section=IDENTITY_SECTION))
     allowed = set(declared)
     if allow_adjacent:
@@ -377,7 +376,7 @@ def rule_state_share(d: DossierFacts, c: CallFacts, params: Mapping) -> RuleResu
     requested = d.amount_requested_eur
     if requested is None:
         return RuleResult("state_share", False, N_(
-            "Le montant demandé à l’État n’est pas renseigné : indiquez-le dans la section « %(section)s ».",
+            "Le montant demandé à l’État n’est pas renseigné : indiquez-le dans la section %(section)s.",
             section=BUDGET_SECTION))
     cap = (c.category_caps or {}).get(d.category_code or "") or c.max_amount_eur
     share = c.max_state_share

@@ -7,7 +7,7 @@ it as a ``str``) that also remembers its message id and parameters, so that the 
     N_("Le pôle compte %(count)s membres.", count=3)
 
 ``N_`` is a keyword pybabel extracts: write the French text as a literal. Parameters may be plain values,
-other messages (translated too), ``Money``/``Share``/``Moment`` (formatted in the reader's language) or an
+other messages (translated too), ``Money``/``Share``/``Moment``/``Size`` (formatted in the reader's language) or an
 enum member of ``ptce_aap.enums`` (its label, translated). ``join`` puts messages side by side.
 Messages survive JSON (``to_json``/``from_json``: the stored eligibility results).
 """
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from ptce_aap.domain.formatting import format_amount, format_datetime, format_share
+from ptce_aap.domain.formatting import format_amount, format_datetime, format_share, format_size
 
 Gettext = Callable[[str], str]
 
@@ -45,6 +45,14 @@ class Share:
 
 
 @dataclass(frozen=True)
+class Size:
+    size: int  # bytes
+
+    def render(self, locale: str) -> str:
+        return format_size(self.size, locale)
+
+
+@dataclass(frozen=True)
 class Moment:
     at: datetime
 
@@ -55,7 +63,7 @@ class Moment:
 def _value(value, gettext: Gettext, locale: str):
     if isinstance(value, Message):
         return value.translate(gettext, locale)
-    if isinstance(value, Money | Share | Moment):
+    if isinstance(value, Money | Share | Moment | Size):
         return value.render(locale)
     if hasattr(value, "label_msgid"):  # a Labelled enum member
         return gettext(value.label_msgid)
@@ -142,6 +150,8 @@ def _encode(value):
         return {"share": str(value.value)}
     if isinstance(value, Moment):
         return {"at": value.at.isoformat()}
+    if isinstance(value, Size):
+        return {"bytes": value.size}
     if hasattr(value, "label_msgid"):
         return {"msgid": value.label_msgid, "params": {}}
     return value
@@ -155,5 +165,7 @@ def _decode(value):
             return Share(Decimal(value["share"]))
         if "at" in value:
             return Moment(datetime.fromisoformat(value["at"]))
+        if "bytes" in value:
+            return Size(int(value["bytes"]))
         return Message.from_json(value)
     return value

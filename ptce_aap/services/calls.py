@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from ptce_aap import audit
 from ptce_aap.domain.defaults import DEFAULT_DOCUMENT_TYPES, DEFAULT_ELIGIBILITY, DEFAULT_GRID
+from ptce_aap.domain.messages import N_
 from ptce_aap.enums import CALL_TRANSITIONS, CallStatus
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
@@ -34,12 +35,12 @@ def create_call(*, slug: str, title: str, opens_at: datetime, closes_at: datetim
 
 def _guard_open(call: Call, now: datetime) -> None:
     if not call.criteria or sum(c.weight or 0 for c in call.criteria) <= 0:
-        raise DomainError("L'appel à projets ne peut pas être ouvert sans grille de notation.")
+        raise DomainError(N_("L'appel à projets ne peut pas être ouvert sans grille de notation."))
     if call.closes_at <= now:
-        raise DomainError("L'appel à projets ne peut pas être ouvert : sa date de clôture est passée.",
+        raise DomainError(N_("L'appel à projets ne peut pas être ouvert : sa date de clôture est passée."),
                           field="closes_at")
     if call.opens_at >= call.closes_at:
-        raise DomainError("La date d'ouverture doit précéder la date de clôture.", field="opens_at")
+        raise DomainError(N_("La date d'ouverture doit précéder la date de clôture."), field="opens_at")
 
 
 # Checks run before entering a status, beyond the transition table (SPEC §2).
@@ -50,7 +51,8 @@ def set_call_status(call: Call, to: CallStatus, *, by, now: datetime | None = No
     """The only write path of ``Call.status``: checks the transition and its guard, then audits it."""
     current = call.status
     if to not in CALL_TRANSITIONS[current]:
-        raise DomainError(f"Transition impossible pour l'appel à projets : {current.label} → {to.label}.")
+        raise DomainError(N_("Transition impossible pour l'appel à projets : %(before)s → %(after)s.", before=current,
+                             after=to))
     now = now or utcnow()
     guard = GUARDS.get(to)
     if guard is not None:

@@ -18,6 +18,10 @@ from ptce_aap.settings import ROOT
 
 PO = ROOT / "ptce_aap" / "translations" / "en" / "LC_MESSAGES" / "messages.po"
 DOMAIN = ROOT / "ptce_aap" / "domain"
+SERVICES = ROOT / "ptce_aap" / "services"
+# Where ``N_`` messages are written: the domain, the services' refusals, the error pages and script texts.
+SOURCES = [*sorted(DOMAIN.glob("*.py")), *sorted(SERVICES.glob("*.py")), ROOT / "ptce_aap" / "web.py",
+           ROOT / "ptce_aap" / "i18n.py"]
 STATIC = ROOT / "ptce_aap" / "static"
 
 
@@ -27,9 +31,9 @@ def catalog() -> dict[str, str]:
 
 
 def domain_msgids() -> dict[str, str]:
-    """{msgid: where} of every ``N_("…")`` call of the domain whose first argument is a literal."""
+    """{msgid: where} of every ``N_("…")`` call whose first argument is a literal."""
     found = {}
-    for path in sorted(DOMAIN.glob("*.py")):
+    for path in SOURCES:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "N_" and node.args \
                     and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
@@ -39,13 +43,29 @@ def domain_msgids() -> dict[str, str]:
 
 def test_every_domain_message_has_an_english_translation():
     ids, english = domain_msgids(), catalog()
-    assert len(ids) > 150
+    assert len(ids) > 250
     missing = [f"{msgid!r} ({where})" for msgid, where in ids.items() if not english.get(msgid, "").strip()]
     assert not missing, "Domain messages without English (run scripts/translations.sh):\n" + "\n".join(missing)
     # A real translation, not the French copied: only pure placeholders and acronyms may be identical.
     copied = [msgid for msgid in ids if english[msgid] == msgid and re.search(r"[^\W\d_]{4,}", re.sub(
         r"%\(\w+\)s|SCIC|SCOP", "", msgid))]
     assert not copied, f"French copied as English: {copied}"
+
+
+REFUSALS = {"DomainError", "AttachmentRefused", "LoginError"}
+
+
+def test_refusals_of_the_services_are_translatable_messages():
+    """A refusal raised with a French literal or f-string would be shown in French to an English reader."""
+    plain = []
+    for path in sorted(SERVICES.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            name = getattr(node.func, "id", None) or getattr(node.func, "attr", None) if isinstance(
+                node, ast.Call) else None
+            if name in REFUSALS | {"__init__"} and any(isinstance(a, ast.JoinedStr) or (
+                    isinstance(a, ast.Constant) and isinstance(a.value, str) and " " in a.value) for a in node.args):
+                plain.append(f"{path.name}:{node.lineno}")
+    assert not plain, f"refusals written as plain French (use N_): {plain}"
 
 
 def test_messages_translate_with_their_parameters():
