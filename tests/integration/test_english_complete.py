@@ -123,10 +123,12 @@ def french_in(text: str, ignored: list[str]) -> list[str]:
     return found
 
 
-def crawl_in_english(client, seeds: list[str], ignored: list[str], role: str) -> dict[str, list[str]]:
-    """GET every page reachable from ``seeds``; ``{page: [French sentences]}`` for pages that have some."""
+def crawl_in_english(client, seeds: list[str], ignored: list[str], role: str):
+    """GET every page reachable from ``seeds``: ``({page: [French sentences]}`` for pages that have some,
+    ``{page: visible text})``."""
     assert client.post("/langue/en").status_code == 302
     report: dict[str, list[str]] = {}
+    texts: dict[str, str] = {}
     queue, seen = deque(seeds), set()
     while queue:
         path = queue.popleft()
@@ -144,12 +146,13 @@ def crawl_in_english(client, seeds: list[str], ignored: list[str], role: str) ->
         assert '<html lang="en"' in html, f"{role} {path} is not in English"
         parser = TextParser()
         parser.feed(html)
+        texts[f"{role} {path}"] = re.sub(r"\s+", " ", " ".join(parser.chunks))
         french = french_in("\n".join(parser.chunks), ignored)
         if french:
             report[f"{role} {path}"] = sorted(set(french))
         queue.extend(p for link in parser.links if (p := _link_path(link)) and "deconnexion" not in p)
     assert len(seen) > 3
-    return report
+    return report, texts
 
 
 def _login(app, email: str):
@@ -160,7 +163,8 @@ def _login(app, email: str):
 
 @pytest.fixture
 def english_world(app, db, make_call, make_dossier, make_user):
-    """A draft left empty, a draft full of errors, an ineligible and an eligible submitted dossier."""
+    """A draft left empty, a draft full of errors (with a pending co-editor invitation), an ineligible, an
+    eligible and a withdrawn dossier."""
     from ptce_aap.models.dossiers import FinancingLine
     from ptce_aap.services import eligibility as eligibility_service
     from ptce_aap.services import submission
@@ -183,6 +187,10 @@ def english_world(app, db, make_call, make_dossier, make_user):
                                                     amount_eur=Decimal("1000")))
     db.session.commit()
     eligibility_service.run_check(ineligible)
+    withdrawn = make_dossier(call=call, owner=applicant, pole_name="Pôle retiré", complete=True)
+    submission.submit_dossier(withdrawn, by=applicant, now=utcnow())
+    submission.withdraw_dossier(withdrawn, by=applicant, reason="Le pôle se réorganise.")
+    db.session.commit()
     wrong = make_dossier(call=call, owner=applicant, pole_name="Pôle à corriger", complete=True, members=3)
     wrong.carrier_siret = "12345678901234"
     wrong.commune_insee = "2A004"
@@ -196,10 +204,13 @@ def english_world(app, db, make_call, make_dossier, make_user):
     wrong.financing_lines[1].amount_eur = None
     wrong.attachments = wrong.attachments[:2]
     db.session.commit()
+    applicant_client = _login(app, applicant.email)
+    assert applicant_client.post(f"/porteur/dossiers/{wrong.id}/coediteurs",
+                                 data={"email": "invitee@example.org"}).status_code == 302
     return {
         "visitor": (app.test_client(), ["/", "/appels", "/appels/ptce-2027", "/compte/connexion",
                                         "/compte/inscription", "/compte/mot-de-passe-oublie", "/page-inconnue"]),
-        "applicant": (_login(app, applicant.email), ["/porteur/", f"/porteur/dossiers/{wrong.id}",
+        "applicant": (applicant_client, ["/porteur/", f"/porteur/dossiers/{wrong.id}",
                                                      f"/porteur/dossiers/{ineligible.id}"]),
         "admin": (_login(app, "admin@example.org"), ["/admin/", "/admin/notifications"]),
     }
@@ -207,9 +218,20 @@ def english_world(app, db, make_call, make_dossier, make_user):
 
 def test_no_french_is_left_on_any_page_in_english(db, english_world):
     ignored = user_content(db)
-    report = {}
+    report, texts = {}, {}
     for role, (client, seeds) in english_world.items():
-        report.update(crawl_in_english(client, seeds, ignored, role))
+        role_report, role_texts = crawl_in_english(client, seeds, ignored, role)
+        report.update(role_report)
+        texts.update(role_texts)
+    # The crawl did reach the messages it is about: completeness, validation, eligibility, choices, notices.
+    everything = "\n".join(texts.values())
+    for expected in [": required (0 if none).", "Region: required.", "Member no. 1", "is not a valid number", "The financing plan is not balanced",
+                     "The lead organisation is a local authority", "Territorial roots of the members",
+                     "Private-law legal entity", "Food and sustainable agriculture", "Pooling of projects",
+                     "is shown in French, as it was published", "they are written in French", "Withdrawn",
+                     "Page not found", "Access denied", "invitee@example.org"]:
+        assert expected in everything, expected
+    assert any(page.endswith("/deposer") for page in texts) and any("/admin/dossiers/" in page for page in texts)
     listed = "\n".join(f"{page}:\n    " + "\n    ".join(sentences) for page, sentences in report.items())
     assert not report, f"French left in English mode on {len(report)} page(s):\n{listed}"
 
