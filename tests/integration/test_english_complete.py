@@ -14,7 +14,6 @@ import re
 from collections import deque
 from decimal import Decimal
 from html.parser import HTMLParser
-from urllib.parse import urlsplit
 
 import pytest
 
