@@ -40,8 +40,10 @@
     return {cents: cents};
   }
 
-  // As the server's `eur` filter (domain/formatting.format_amount, French): "120 000 €", "120 000,50 €".
-  function formatCents(cents) {
+  // As the server's `eur` filter (domain/formatting.format_amount): "120 000 €", "120 000,50 €" in French;
+  // "120,000 €", "120,000.50 €" when `locale` is "en".
+  function formatCents(cents, locale) {
+    var english = locale === "en";
     var sign = cents < 0 ? "-" : "";
     var abs = Math.abs(cents);
     var whole = String(Math.floor(abs / 100)), rest = abs % 100, groups = [];
@@ -50,8 +52,8 @@
       whole = whole.slice(0, -3);
     }
     groups.unshift(whole);
-    var text = sign + groups.join("\u202f");
-    if (rest) { text += "," + (rest < 10 ? "0" : "") + rest; }
+    var text = sign + groups.join(english ? "," : "\u202f");
+    if (rest) { text += (english ? "." : ",") + (rest < 10 ? "0" : "") + rest; }
     return text + " €";
   }
 

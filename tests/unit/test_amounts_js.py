@@ -73,3 +73,12 @@ def test_the_browser_formats_totals_as_the_server():
     done = subprocess.run([NODE, "-e", script, str(AMOUNTS_JS)], capture_output=True, text=True, check=True,
                           timeout=30)
     assert json.loads(done.stdout) == [format_amount(Decimal(v) / 100) for v in values]
+
+
+def test_the_browser_formats_totals_as_the_server_in_english():
+    values = [0, 1, 7, 99, 100, 1234, 100000, 20700000, 20200050, 99999999999, -500000, -1]
+    script = ("const a = require(process.argv[1]);"
+              f"process.stdout.write(JSON.stringify({json.dumps(values)}.map(v => a.formatCents(v, 'en'))));")
+    done = subprocess.run([NODE, "-e", script, str(AMOUNTS_JS)], capture_output=True, text=True, check=True,
+                          timeout=30)
+    assert json.loads(done.stdout) == [format_amount(Decimal(v) / 100, "en") for v in values]
