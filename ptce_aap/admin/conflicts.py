@@ -48,7 +48,8 @@ def _render(call: Call, form: AdminConflictForm, status: int = 200):
     institutions = conflict_service.institution_names(c.institution_id for c, *_rest in rows)
     return render_template(
         "admin/conflicts.html", call=call, rows=rows, form=form, confirm_form=ConfirmForm(), source=source,
-        sources=list(ConflictSource), describe=lambda c: conflict_service.describe(c, names, institutions)), status
+        sources=list(ConflictSource), describe=lambda c: conflict_service.describe(c, names, institutions),
+        reason_of=conflict_service.reason_of), status
 
 
 @bp.route("/appels/<slug>/conflits", methods=["GET", "POST"])
@@ -113,7 +114,8 @@ def conflict_clear(slug: str, conflict_id: int):
     names = dict(conflict_service.submitted_poles(call))
     institutions = conflict_service.institution_names([conflict.institution_id])
     return render_template("admin/conflict_clear.html", call=call, conflict=conflict, form=form,
-                           target=conflict_service.describe(conflict, names, institutions)), \
+                           target=conflict_service.describe(conflict, names, institutions),
+                           reason_of=conflict_service.reason_of), \
         (400 if request.method == "POST" else 200)
 
 

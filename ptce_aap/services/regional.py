@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import contains_eager
 
 from ptce_aap import audit
+from ptce_aap.domain.messages import N_
 from ptce_aap.enums import OpinionStatus, Recommendation
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
@@ -179,18 +180,19 @@ def save_opinion(dossier: Dossier, group: RegionalGroup, *, recommendation: str,
     ``seen_version``: the ``opinion_version`` of the avis as the author saw it; if another member changed the
     avis since, nothing is written (their text is not overwritten unseen). Records the author; audited."""
     if not is_routed_to(dossier, group):
-        raise DomainError("Ce dossier ne relève pas de votre groupe régional.")
+        raise DomainError(N_("Ce dossier ne relève pas de votre groupe régional."))
     _check_open(group.call, now)
     try:
         recommendation = Recommendation(recommendation)
     except ValueError:
-        raise DomainError("Choisissez l'avis du groupe : favorable, réservé ou défavorable.",
+        raise DomainError(N_("Choisissez l'avis du groupe : favorable, réservé ou défavorable."),
                           field="recommendation") from None
     motivation = (motivation or "").strip()
     if not motivation:
-        raise DomainError("Motivez l'avis du groupe : la motivation est obligatoire.", field="motivation")
+        raise DomainError(N_("Motivez l'avis du groupe : la motivation est obligatoire."), field="motivation")
     if len(motivation) > MOTIVATION_MAX:
-        raise DomainError(f"La motivation ne doit pas dépasser {MOTIVATION_MAX} caractères.", field="motivation")
+        raise DomainError(N_("La motivation ne doit pas dépasser %(max)s caractères.", max=MOTIVATION_MAX),
+                          field="motivation")
     _lock_group(group)
     opinion = db.session.scalar(opinion_query(dossier, group))
     if opinion_version(opinion) != (seen_version or ""):
@@ -223,8 +225,8 @@ def save_ranking(group: RegionalGroup, ranks: dict[int, int], *, by, now: dateti
     dossiers, opinions = group_dossiers(group)
     ids = {d.id for d in dossiers}
     if set(ranks) != ids:
-        raise DomainError("Le classement doit comprendre tous les dossiers du groupe, et eux seuls : rechargez la "
-                          "page, la liste des dossiers a changé.", field="ranks")
+        raise DomainError(N_("Le classement doit comprendre tous les dossiers du groupe, et eux seuls : rechargez la "
+                             "page, la liste des dossiers a changé."), field="ranks")
     values = sorted(ranks.values())
     if values != list(range(1, len(ids) + 1)):
         duplicates = sorted({r for r in values if values.count(r) > 1})
@@ -257,11 +259,11 @@ def save_ranking(group: RegionalGroup, ranks: dict[int, int], *, by, now: dateti
 def set_regional_deadline(call: Call, deadline: datetime, *, by, now: datetime) -> None:
     """Set, extend or reopen (after it passed) the regional deadline; it must lie in the future. Audited."""
     if not call.has_regional_instruction:
-        raise DomainError("Cet appel n'a pas d'instruction régionale.")
+        raise DomainError(N_("Cet appel n'a pas d'instruction régionale."))
     if deadline.tzinfo is None:
         raise ValueError("naive datetime: pass an aware datetime")
     if deadline <= now:
-        raise DomainError("Choisissez une échéance à venir.", field="deadline")
+        raise DomainError(N_("Choisissez une échéance à venir."), field="deadline")
     before = call.regional_deadline_at
     if before == deadline:
         return

@@ -17,12 +17,12 @@ from html.parser import HTMLParser
 
 import pytest
 
-from ptce_aap.enums import LegalForm, MemberCategory, Role
+from ptce_aap.enums import CallStatus, LegalForm, MemberCategory, Recommendation, Role
 from ptce_aap.models.base import utcnow
 from tests.integration.test_csrf import PASSWORD, _link_path
 
 # Words and phrases identical in English, or French on purpose (the State's logo is « République française »).
-ALLOWED = ["République\nFrançaise", "République Française", "République française", "Caisse des Dépôts", "Marianne", "PTCE", "SIRET", "SIREN", "RNA", "INSEE",
+ALLOWED = ["/appels/", "République\nFrançaise", "République Française", "République française", "Caisse des Dépôts", "Marianne", "PTCE", "SIRET", "SIREN", "RNA", "INSEE",
            "ESS", "ESUS", "SCIC", "SCOP", "DSFR", "ETP", "Français"]
 ACCENTED = re.compile(r"\b\w*[éèêëàâçùûôîïœ]\w*\b", re.IGNORECASE)
 # Frequent French words that are not English words (nor common in English text).
@@ -80,8 +80,10 @@ class TextParser(HTMLParser):
 def user_content(db) -> list[str]:
     """Everything people typed or the secretariat wrote, and proper names: ignored, longest first."""
     from ptce_aap.domain import geography
-    from ptce_aap.models.accounts import User
+    from ptce_aap.models.accounts import Institution, User
     from ptce_aap.models.calls import Call, CallCategory, Criterion, DocumentType
+    from ptce_aap.models.pool import RegionalGroup
+    from ptce_aap.models.reviews import Assignment, ConflictOfInterest, Review, ReviewScore
     from ptce_aap.models.dossiers import Attachment, Dossier, DossierTransition, FinancingLine, Member
 
     found: set[str] = set()
@@ -99,6 +101,10 @@ def user_content(db) -> list[str]:
                            (DocumentType, ("label", "description")), (Member, ("name",)),
                            (FinancingLine, ("label", "funder")), (Attachment, ("filename",)),
                            (User, ("full_name",)), (DossierTransition, ("reason",)),
+                           (Institution, ("name",)), (RegionalGroup, ("name",)),
+                           (Review, ("confidential_note",)), (ReviewScore, ("comment",)),
+                           (Assignment, ("decline_reason",)),
+                           (ConflictOfInterest, ("cleared_reason",)),
                            (Dossier, ("pole_name", "carrier_legal_name", "address", "commune_name", "activity_other",
                                       "cooperation", "governance_text", "summary", "strategy", "innovation",
                                       "territorial_anchoring", "expected_impacts", "jobs_text", "rd_partners",
@@ -160,17 +166,57 @@ def _login(app, email: str):
     return client
 
 
+def _review_world(db, call, dossier, admin, make_user, make_call) -> dict:
+    """The committee's side of ``call``: a reviewer pool (institutions, a regional group), detected, declared
+    and admin conflicts, assignments, a draft and a submitted review, a call in preparation (its grid)."""
+    from ptce_aap.models.pool import RegionalGroup, ReviewerPoolMember
+    from ptce_aap.models.reviews import Assignment, Review, ReviewScore
+    from ptce_aap.services import conflicts as conflict_service
+    from ptce_aap.services import pool as pool_service
+
+    group = RegionalGroup(call_id=call.id, region_code=dossier.region_code, name="Groupe régional")
+    db.session.add(group)
+    db.session.flush()
+    carrier_siren = dossier.carrier_siret[:9]  # the pole's own SIREN: a detected conflict
+    staked = pool_service.create_institution("Institution liée", "caisse_des_depots", carrier_siren, by=admin)
+    anct = pool_service.create_institution("Agence nationale", "state_agency", "", by=admin)
+    reviewer = make_user("rapporteur@example.org", roles=(Role.REVIEWER,), full_name="Louis Rapporteur")
+    regional = make_user("regional@example.org", roles=(Role.REVIEWER,), full_name="Rose Régionale")
+    second = make_user("rapporteuse@example.org", roles=(Role.REVIEWER,), full_name="Lise Rapporteuse")
+    colleague = make_user("collegue@example.org", roles=(Role.REVIEWER,), full_name="Paul Collègue")
+    pool_service.invite_reviewer(call, reviewer.email, full_name="", by=admin,
+                                 settings=pool_service.MemberSettings(institution_id=staked.id))
+    pool_service.invite_reviewer(call, regional.email, full_name="", by=admin,
+                                 settings=pool_service.MemberSettings(institution_id=anct.id,
+                                                                      regional_group_id=group.id))
+    for person in (second, colleague):
+        db.session.add(ReviewerPoolMember(call_id=call.id, user_id=person.id, institution_id=anct.id))
+    conflict_service.add_conflict(call, reviewer, kind="department", value="01", by=reviewer)
+    conflict_service.add_conflict(call, reviewer, kind="department", value="02", by=admin)
+    conflict_service.detect_conflicts(call)
+    db.session.add(Assignment(dossier_id=dossier.id, reviewer_id=regional.id, institution_id=anct.id))
+    for person, done in ((second, None), (colleague, utcnow())):
+        assignment = Assignment(dossier_id=dossier.id, reviewer_id=person.id, institution_id=anct.id)
+        db.session.add(Review(assignment=assignment, recommendation=Recommendation.FAVORABLE, submitted_at=done,
+                              scores=[ReviewScore(criterion_id=c.id, score=3) for c in call.criteria]))
+    draft = make_call(slug="ptce-brouillon", title="Appel en préparation", status=CallStatus.DRAFT)
+    draft.criteria[0].weight = 30
+    db.session.commit()
+    return {"reviewer": reviewer, "regional": regional, "second": second, "draft": draft}
+
+
 @pytest.fixture
 def english_world(app, db, make_call, make_dossier, make_user):
     """A draft left empty, a draft full of errors (with a pending co-editor invitation), an ineligible, an
-    eligible and a withdrawn dossier."""
+    eligible and a withdrawn dossier; reviewers with conflicts, assignments, reviews, a regional group."""
     from ptce_aap.models.dossiers import FinancingLine
     from ptce_aap.services import eligibility as eligibility_service
     from ptce_aap.services import submission
 
     applicant = make_user("porteur@example.org", full_name="Julie Porteur")
-    make_user("admin@example.org", roles=(Role.ADMIN,), full_name="Camille Admin")
-    call = make_call(slug="ptce-2027", title="Appel à projets PTCE 2027")
+    admin = make_user("admin@example.org", roles=(Role.ADMIN,), full_name="Camille Admin")
+    call = make_call(slug="ptce-2027", title="Appel à projets PTCE 2027", has_regional_instruction=True,
+                     reviewers_per_dossier=4)
     make_call(slug="ptce-2020", title="Appel clos", opens_at=utcnow().replace(year=2020),
               closes_at=utcnow().replace(year=2020, month=12))
     make_dossier(call=call, owner=applicant, pole_name="Pôle brouillon")
@@ -203,6 +249,7 @@ def english_world(app, db, make_call, make_dossier, make_user):
     wrong.financing_lines[1].amount_eur = None
     wrong.attachments = wrong.attachments[:2]
     db.session.commit()
+    people = _review_world(db, call, eligible, admin, make_user, make_call)
     applicant_client = _login(app, applicant.email)
     assert applicant_client.post(f"/porteur/dossiers/{wrong.id}/coediteurs",
                                  data={"email": "invitee@example.org"}).status_code == 302
@@ -211,7 +258,20 @@ def english_world(app, db, make_call, make_dossier, make_user):
                                         "/compte/inscription", "/compte/mot-de-passe-oublie", "/page-inconnue"]),
         "applicant": (applicant_client, ["/porteur/", f"/porteur/dossiers/{wrong.id}",
                                                      f"/porteur/dossiers/{ineligible.id}"]),
-        "admin": (_login(app, "admin@example.org"), ["/admin/", "/admin/notifications"]),
+        "admin": (_login(app, "admin@example.org"), [
+            "/admin/", "/admin/notifications", "/admin/appels", "/admin/appels/nouveau",
+            *(f"/admin/appels/{call.slug}/{page}" for page in (
+                "parametres", "notes", "affectations", "affectations/proposition",
+                f"affectations/dossiers/{eligible.id}", "rapporteurs", "conflits", "avis-regionaux")),
+            "/admin/appels/ptce-brouillon/grille", "/admin/appels/ptce-brouillon/parametres",
+            f"/admin/dossiers/{eligible.id}/lecture"]),
+        "reviewer": (_login(app, people["reviewer"].email), ["/rapporteur/", f"/rapporteur/appels/{call.slug}/conflits"]),
+        "regional": (_login(app, people["regional"].email), [
+            "/rapporteur/", f"/rapporteur/dossiers/{eligible.id}/declin", f"/rapporteur/appels/{call.slug}/region",
+            f"/rapporteur/appels/{call.slug}/region/dossiers/{eligible.id}"]),
+        "second": (_login(app, people["second"].email), [
+            "/rapporteur/", f"/rapporteur/dossiers/{eligible.id}", f"/rapporteur/dossiers/{eligible.id}/evaluation",
+            f"/rapporteur/dossiers/{eligible.id}/evaluation/remise"]),
     }
 
 
@@ -231,6 +291,22 @@ def test_no_french_is_left_on_any_page_in_english(db, english_world):
                      "Page not found", "Access denied", "invitee@example.org"]:
         assert expected in everything, expected
     assert any(page.endswith("/deposer") for page in texts) and any("/admin/dossiers/" in page for page in texts)
+    # The committee's pages, with data on them: calls, grid, pool, conflicts, assignments, scores, regional
+    # opinions; the reviewers' dashboard, reading view, scoring form, conflicts, decline and regional workspace.
+    for expected in ["The institution's SIREN", "Department 01", "With reservations", "Unfavourable",
+                     "This reviewer has a conflict of interest with this application.",
+                     "The scoring grid can no longer be changed"]:
+        assert expected in everything, expected
+    for page in ["admin /admin/appels", "admin /admin/appels/nouveau", "admin /admin/appels/ptce-brouillon/grille",
+                 "admin /admin/appels/ptce-2027/rapporteurs", "admin /admin/appels/ptce-2027/conflits",
+                 "admin /admin/appels/ptce-2027/affectations", "admin /admin/appels/ptce-2027/notes",
+                 "admin /admin/appels/ptce-2027/avis-regionaux", "reviewer /rapporteur/",
+                 "reviewer /rapporteur/appels/ptce-2027/conflits", "regional /rapporteur/appels/ptce-2027/region"]:
+        assert page in texts, page
+    for pattern in [r"second /rapporteur/dossiers/\d+", r"second /rapporteur/dossiers/\d+/evaluation",
+                    r"regional /rapporteur/dossiers/\d+/declin", r"regional /rapporteur/appels/ptce-2027/region/dossiers/\d+",
+                    r"admin /admin/appels/ptce-2027/affectations/dossiers/\d+", r"admin /admin/appels/ptce-2027/conflits/\d+/lever"]:
+        assert any(re.fullmatch(pattern, page) for page in texts), pattern
     listed = "\n".join(f"{page}:\n    " + "\n    ".join(sentences) for page, sentences in report.items())
     assert not report, f"French left in English mode on {len(report)} page(s):\n{listed}"
 
