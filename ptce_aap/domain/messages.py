@@ -98,6 +98,9 @@ class Message(str):
     def __radd__(self, other):
         return Joined((other, self), "") if isinstance(other, str) else NotImplemented
 
+    def __reduce__(self):  # copies and pickles keep the id and parameters (str's would keep the French only)
+        return _message, (self.msgid, self.params)
+
     def to_json(self) -> dict:
         return {"msgid": self.msgid, "params": {k: _encode(v) for k, v in self.params.items()}}
 
@@ -123,8 +126,15 @@ class Joined(Message):
     def translate(self, gettext: Gettext, locale: str) -> str:
         return self.sep.join(p.translate(gettext, locale) for p in self.parts)
 
+    def __reduce__(self):
+        return Joined, (self.parts, self.sep)
+
     def to_json(self) -> dict:
         return {"join": [p.to_json() for p in self.parts], "sep": self.sep}
+
+
+def _message(msgid: str, params: dict) -> Message:  # for ``Message.__reduce__``
+    return Message(msgid, **params)
 
 
 def N_(msgid: str, /, **params) -> Message:  # noqa: N802 -- a keyword pybabel knows
