@@ -18,7 +18,7 @@ from stdnum.fr import siret as siret_mod
 
 from ptce_aap.domain.eligibility import CATALOG
 from ptce_aap.domain.formatting import PARIS
-from ptce_aap.domain.messages import N_, Message
+from ptce_aap.domain.messages import N_, Message, Number
 from ptce_aap.domain.money import MAX_AMOUNT, ascii_int
 from ptce_aap.domain.text import name_problem
 
@@ -141,7 +141,7 @@ def parse_count(text: str | None, *, maximum: int) -> int | None:
     value = ascii_int(text, maximum=maximum)
     if value is None:
         raise SettingError(N_("Saisissez un nombre entier entre 0 et %(maximum)s.",
-                              maximum=f"{maximum:,}".replace(",", "\u202f")))
+                              maximum=Number(maximum)))
     return value
 
 
@@ -230,7 +230,7 @@ def _text_problem(value, *, max_length: int, required: bool, single_line: bool =
     if not isinstance(value, str) or (required and not value.strip()):
         return N_("Ce champ est obligatoire.") if required else N_("Texte incorrect.")
     if len(value) > max_length:
-        return N_("%(max)s caractères au maximum.", max=f"{max_length:,}".replace(",", "\u202f"))
+        return N_("%(max)s caractères au maximum.", max=Number(max_length))
     if single_line and name_problem(value, max_length=max_length):
         return N_("Écrivez ce texte sur une seule ligne, sans adresse web ni caractère de contrôle.")
     return None

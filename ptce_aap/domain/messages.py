@@ -7,7 +7,7 @@ it as a ``str``) that also remembers its message id and parameters, so that the 
     N_("Le pôle compte %(count)s membres.", count=3)
 
 ``N_`` is a keyword pybabel extracts: write the French text as a literal. Parameters may be plain values,
-other messages (translated too), ``Money``/``Share``/``Moment``/``Size`` (formatted in the reader's language) or an
+other messages (translated too), ``Money``/``Number``/``Share``/``Moment``/``Size`` (formatted in the reader's language) or an
 enum member of ``ptce_aap.enums`` (its label, translated). ``join`` puts messages side by side.
 Messages survive JSON (``to_json``/``from_json``: the stored eligibility results).
 """
@@ -19,7 +19,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from ptce_aap.domain.formatting import format_amount, format_datetime, format_share, format_size
+from ptce_aap.domain.formatting import (
+    format_amount,
+    format_datetime,
+    format_number,
+    format_share,
+    format_size,
+)
 
 Gettext = Callable[[str], str]
 
@@ -34,6 +40,14 @@ class Money:
 
     def render(self, locale: str) -> str:
         return format_amount(self.eur, locale)
+
+
+@dataclass(frozen=True)
+class Number:
+    value: int | Decimal
+
+    def render(self, locale: str) -> str:
+        return format_number(self.value, locale)
 
 
 @dataclass(frozen=True)
@@ -63,7 +77,7 @@ class Moment:
 def _value(value, gettext: Gettext, locale: str):
     if isinstance(value, Message):
         return value.translate(gettext, locale)
-    if isinstance(value, Money | Share | Moment | Size):
+    if isinstance(value, Money | Number | Share | Moment | Size):
         return value.render(locale)
     if hasattr(value, "label_msgid"):  # a Labelled enum member
         return gettext(value.label_msgid)
@@ -107,7 +121,8 @@ class Message(str):
     @staticmethod
     def from_json(data: dict) -> Message:
         if "join" in data:
-            return join((Message.from_json(part) for part in data["join"]), data.get("sep", " "))
+            return join((Message.from_json(part) for part in data["join"]), data.get("sep", " "),
+                        strip=data.get("strip", ""))
         return Message(data["msgid"], **{k: _decode(v) for k, v in (data.get("params") or {}).items()})
 
 
@@ -116,21 +131,24 @@ class Joined(Message):
 
     parts: tuple[Message, ...]
     sep: str
+    strip: str  # characters taken off the end of each part (« . » for a list of sentences: « a ; b »)
 
-    def __new__(cls, parts: Iterable[Message], sep: str = " "):
+    def __new__(cls, parts: Iterable[Message], sep: str = " ", strip: str = ""):
         parts = tuple(p if isinstance(p, Message) else Message("%(text)s", text=p) for p in parts)  # verbatim
-        self = str.__new__(cls, sep.join(parts))
-        self.msgid, self.params, self.parts, self.sep = "", {}, parts, sep
+        self = str.__new__(cls, sep.join(p.rstrip(strip) if strip else p for p in parts))
+        self.msgid, self.params, self.parts, self.sep, self.strip = "", {}, parts, sep, strip
         return self
 
     def translate(self, gettext: Gettext, locale: str) -> str:
-        return self.sep.join(p.translate(gettext, locale) for p in self.parts)
+        texts = (p.translate(gettext, locale) for p in self.parts)
+        return self.sep.join(t.rstrip(self.strip) if self.strip else t for t in texts)
 
     def __reduce__(self):
-        return Joined, (self.parts, self.sep)
+        return Joined, (self.parts, self.sep, self.strip)
 
     def to_json(self) -> dict:
-        return {"join": [p.to_json() for p in self.parts], "sep": self.sep}
+        return {"join": [p.to_json() for p in self.parts], "sep": self.sep} | ({"strip": self.strip} if self.strip
+                                                                                 else {})
 
 
 def _message(msgid: str, params: dict) -> Message:  # for ``Message.__reduce__``
@@ -142,8 +160,9 @@ def N_(msgid: str, /, **params) -> Message:  # noqa: N802 -- a keyword pybabel k
     return Message(msgid, **params)
 
 
-def join(parts: Iterable[Message], sep: str = " ") -> Message:
-    return Joined(parts, sep)
+def join(parts: Iterable[Message], sep: str = " ", *, strip: str = "") -> Message:
+    """``parts`` side by side, each translated; ``strip``: characters taken off the end of each part."""
+    return Joined(parts, sep, strip)
 
 
 def plural(n: int, singular: Message, plural_form: Message) -> Message:
@@ -158,6 +177,8 @@ def _encode(value):
         return {"eur": str(value.eur)}
     if isinstance(value, Share):
         return {"share": str(value.value)}
+    if isinstance(value, Number):
+        return {"number": str(value.value)}
     if isinstance(value, Moment):
         return {"at": value.at.isoformat()}
     if isinstance(value, Size):
@@ -173,6 +194,8 @@ def _decode(value):
             return Money(Decimal(value["eur"]))
         if "share" in value:
             return Share(Decimal(value["share"]))
+        if "number" in value:
+            return Number(Decimal(value["number"]))
         if "at" in value:
             return Moment(datetime.fromisoformat(value["at"]))
         if "bytes" in value:

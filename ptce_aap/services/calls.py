@@ -269,8 +269,8 @@ def _guard_open(call: Call, now: datetime) -> None:
     if len(missing) == 1:
         raise DomainError(missing[0][1], field=missing[0][0])
     if missing:
-        raise DomainError(N_("L'appel à projets ne peut pas être ouvert : %(reasons)s", reasons=join(
-            [m for _f, m in missing], " ")), field=missing[0][0])
+        raise DomainError(N_("L'appel à projets ne peut pas être ouvert : %(reasons)s.", reasons=join(
+            [m for _f, m in missing], " ; ", strip=".")), field=missing[0][0])
 
 
 # Checks run before entering a status, beyond the transition table (SPEC §2).

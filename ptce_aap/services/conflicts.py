@@ -113,9 +113,10 @@ def add_conflict(call: Call, reviewer: User, *, kind: str, value=None, reason: s
     if existing is not None:
         if existing.is_active:
             raise DomainError(N_("Ce conflit d'intérêts est déjà enregistré."), field=column)
+        cleared_on = existing.cleared_at.strftime("%d/%m/%Y")
         raise DomainError(N_("Un conflit détecté sur cette cible a été levé par l'administration le %(date)s "
                              "(motif : %(reason)s). Pour le rétablir, adressez-vous au secrétariat de l'appel.",
-                             date=f"{existing.cleared_at:%d/%m/%Y}", reason=existing.cleared_reason), field=column)
+                             date=cleared_on, reason=existing.cleared_reason), field=column)
     source = ConflictSource.DECLARED if by.id == reviewer.id else ConflictSource.ADMIN
     conflict = ConflictOfInterest(call_id=call.id, reviewer_id=reviewer.id, source=source,
                                   reason=(reason or "").strip()[:MAX_REASON], declared_by_id=by.id,

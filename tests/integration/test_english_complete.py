@@ -82,9 +82,9 @@ def user_content(db) -> list[str]:
     from ptce_aap.domain import geography
     from ptce_aap.models.accounts import Institution, User
     from ptce_aap.models.calls import Call, CallCategory, Criterion, DocumentType
+    from ptce_aap.models.dossiers import Attachment, Dossier, DossierTransition, FinancingLine, Member
     from ptce_aap.models.pool import RegionalGroup
     from ptce_aap.models.reviews import Assignment, ConflictOfInterest, Review, ReviewScore
-    from ptce_aap.models.dossiers import Attachment, Dossier, DossierTransition, FinancingLine, Member
 
     found: set[str] = set()
 
