@@ -96,3 +96,28 @@ def test_every_french_text_of_the_scripts_is_translated():
         outside = [lit for lit in LITERAL.findall(SCRIPT_TEXT.sub("", source)) if FRENCH.search(lit)]
         assert not outside, f"{path.name}: French shown without t(…): {outside}"
     assert all(english.get(text, "").strip() for text in known)
+
+
+def test_a_selection_conflict_reads_in_english():
+    """The selection's explanations (issue 11) are messages too: in English, no French word is left."""
+    from ptce_aap.domain.selection import Candidate, Constraints, SelectionInputError, simulate
+
+    english = catalog()
+
+    def gettext(text):
+        return english.get(text) or text
+
+    cands = [Candidate(1, Decimal("80"), Decimal("150000"), "53", "", "Alpha"),
+             Candidate(2, Decimal("70"), Decimal("100000"), "53", "", "Beta")]
+    result = simulate(cands, Decimal("200000"), Constraints(forced_in=frozenset({1, 2})))
+    message = result.conflict.message
+    assert "retenu d'office" in message  # French where no one translates (mails, logs)
+    text = message.translate(gettext, "en")
+    assert "selected outright" in text and "200,000 €" in text, text
+    assert not re.search(r"[éèàç]|\b(?:le|la|les|des|du|une|est|pour|dossiers?)\b", text, re.IGNORECASE), text
+    try:
+        simulate(cands, Decimal("200000"), Constraints(amounts={1: Decimal("150000.001")}))
+    except SelectionInputError as exc:
+        refusal = exc.args[0]
+    assert refusal.translate(gettext, "en") == "The adjusted amount of “Alpha” must be a positive amount in euros " \
+                                               "and cents."
