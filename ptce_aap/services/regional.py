@@ -29,8 +29,8 @@ from ptce_aap.models.reviews import RegionalOpinion
 from ptce_aap.permissions import REGIONALLY_ROUTED, is_routed_to, regional_opinions_open
 
 MOTIVATION_MAX = 5000
-LOCKED = ("Les avis régionaux de cet appel sont verrouillés : l'échéance de l'instruction régionale est passée "
-          "ou l'appel n'est plus à ce stade. Seul un administrateur peut repousser l'échéance.")
+LOCKED = N_("Les avis régionaux de cet appel sont verrouillés : l'échéance de l'instruction régionale est passée "
+            "ou l'appel n'est plus à ce stade. Seul un administrateur peut repousser l'échéance.")
 
 
 class OpinionChanged(DomainError):
@@ -196,9 +196,9 @@ def save_opinion(dossier: Dossier, group: RegionalGroup, *, recommendation: str,
     _lock_group(group)
     opinion = db.session.scalar(opinion_query(dossier, group))
     if opinion_version(opinion) != (seen_version or ""):
-        raise OpinionChanged("Un autre membre du groupe a modifié cet avis pendant que vous le rédigiez. Votre texte "
-                          "est conservé ci-dessous : relisez l'avis enregistré, puis enregistrez de nouveau.",
-                          field="motivation")
+        raise OpinionChanged(N_("Un autre membre du groupe a modifié cet avis pendant que vous le rédigiez. Votre "
+                                "texte est conservé ci-dessous : relisez l'avis enregistré, puis enregistrez de "
+                                "nouveau."), field="motivation")
     before = _state(opinion)
     if opinion is None:
         opinion = RegionalOpinion(call_id=dossier.call_id, dossier_id=dossier.id, group_id=group.id)
@@ -231,10 +231,10 @@ def save_ranking(group: RegionalGroup, ranks: dict[int, int], *, by, now: dateti
     if values != list(range(1, len(ids) + 1)):
         duplicates = sorted({r for r in values if values.count(r) > 1})
         if duplicates:
-            message = ("Chaque rang ne peut être donné qu'à un dossier : le rang "
-                       + ", ".join(str(r) for r in duplicates) + " est donné plusieurs fois.")
+            message = N_("Chaque rang ne peut être donné qu'à un dossier : le rang %(ranks)s est donné plusieurs "
+                         "fois.", ranks=", ".join(str(r) for r in duplicates))
         else:
-            message = f"Donnez à chaque dossier un rang différent, de 1 à {len(ids)}."
+            message = N_("Donnez à chaque dossier un rang différent, de 1 à %(count)s.", count=len(ids))
         raise DomainError(message, field="ranks")
     before = {str(d): o.rank for d, o in opinions.items() if o.rank is not None}
     for dossier_id, opinion in opinions.items():
