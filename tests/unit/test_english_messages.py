@@ -53,18 +53,29 @@ def test_every_domain_message_has_an_english_translation():
 
 
 REFUSALS = {"DomainError", "AttachmentRefused", "LoginError"}
+INTERNAL_ERRORS = {"ValueError", "TypeError", "RuntimeError", "AssertionError", "KeyError", "LookupError",
+                   "GiveUp", "SolverError", "SolverFailed"}  # job and solver failures: logs, not pages
 
 
 def test_refusals_of_the_services_are_translatable_messages():
     """A refusal raised with a French literal or f-string would be shown in French to an English reader."""
     plain = []
-    for path in sorted(SERVICES.glob("*.py")):
+    for path in [*sorted(SERVICES.glob("*.py")), *sorted(DOMAIN.glob("*.py"))]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             name = getattr(node.func, "id", None) or getattr(node.func, "attr", None) if isinstance(
                 node, ast.Call) else None
             if name in REFUSALS | {"__init__"} and any(isinstance(a, ast.JoinedStr) or (
                     isinstance(a, ast.Constant) and isinstance(a.value, str) and " " in a.value) for a in node.args):
                 plain.append(f"{path.name}:{node.lineno}")
+            # Any other refusal raised with a French text (``OpinionChanged("…")``…); programming errors
+            # (ValueError…) are English and never shown.
+            if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call) and node.exc.args \
+                    and (getattr(node.exc.func, "id", None) or getattr(node.exc.func, "attr", None)) \
+                    not in INTERNAL_ERRORS:
+                first = node.exc.args[0]
+                if isinstance(first, ast.JoinedStr) or (isinstance(first, ast.Constant) and isinstance(
+                        first.value, str) and " " in first.value):
+                    plain.append(f"{path.name}:{node.lineno}")
     assert not plain, f"refusals written as plain French (use N_): {plain}"
 
 
