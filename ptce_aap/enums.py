@@ -10,7 +10,18 @@ class Labelled(StrEnum):
 
     @property
     def label(self) -> str:
-        return str(type(self).labels().get(self, self.value))
+        return str(self.lazy_label)
+
+    @property
+    def lazy_label(self):
+        """The label translated when shown (for forms built at import time)."""
+        return type(self).labels().get(self, self.value)
+
+    @property
+    def label_msgid(self) -> str:
+        """The French label as a message id (``domain.messages`` translates it where it is shown)."""
+        lazy = self.lazy_label
+        return lazy._args[0] if getattr(lazy, "_args", None) else str(lazy)
 
     @classmethod
     def labels(cls) -> dict:
@@ -18,7 +29,8 @@ class Labelled(StrEnum):
 
     @classmethod
     def choices(cls) -> list[tuple[str, str]]:
-        return [(m.value, m.label) for m in cls]
+        """(value, label) pairs whose labels are translated when rendered, not when the form class is built."""
+        return [(m.value, m.lazy_label) for m in cls]
 
 
 class Role(Labelled):

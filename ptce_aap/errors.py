@@ -9,7 +9,8 @@ T = TypeVar("T")
 
 
 class DomainError(Exception):
-    """A rule of the domain refused the action; ``message`` is French and shown to the user.
+    """A rule of the domain refused the action; ``message`` is French and shown to the user, written with
+    ``domain.messages.N_`` so that it is shown in the reader's language (``i18n.translate``).
 
     ``web.domain_error_response`` is the one place that turns it into a response: after a rollback (or a
     commit when ``persist``), a flash (``category``) and a redirect for a page, ``{"ok": false, "message"}``

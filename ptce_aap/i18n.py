@@ -3,9 +3,40 @@
 from __future__ import annotations
 
 from flask import current_app, has_request_context, session
+from flask_babel import get_locale, gettext
 from flask_login import current_user
 
 from ptce_aap import formatting
+from ptce_aap.domain.messages import N_, Message
+
+# The French texts the scripts (ptce_aap/static/*.js) show, each written there as ``t("…")``: the page gives
+# them translated (templates/base.html, ``js_texts``). ``%(name)s`` placeholders are filled by the script.
+JS_TEXTS = (
+    N_("Vos saisies non enregistrées ont été remises dans le formulaire : cliquez sur « Enregistrer »."),
+    N_("Vos saisies non enregistrées ont été remises dans le formulaire ; enregistrement en cours…"),
+    N_("Enregistrement en cours…"),
+    N_("L'enregistrement automatique est interrompu : vos saisies sont conservées dans ce navigateur. Cliquez "
+       "sur « Enregistrer »."),
+    N_("L'enregistrement automatique a échoué : cliquez sur « Enregistrer »."),
+    N_("Connexion perdue : vos saisies sont conservées dans ce navigateur. Cliquez sur « Enregistrer » dès que "
+       "possible."),
+    N_("%(count)s / %(max)s caractères"),
+    N_("%(count)s / %(max)s caractères — %(over)s de trop"),
+    N_("Le serveur n'a pas pu traiter la demande (erreur %(status)s). Réessayez."),
+    N_("La connexion au serveur a été perdue. Vérifiez votre connexion et réessayez."),
+    N_("Le fichier a été refusé par le serveur de stockage (erreur %(status)s). Vérifiez sa taille et son "
+       "format, puis réessayez."),
+    N_("L'envoi a été interrompu (connexion perdue ?). Réessayez."),
+    N_("Envoi en cours : %(percent)s %% (%(loaded)s sur %(total)s)"),
+    N_("Envoi en cours : %(percent)s %%"),
+    N_("Choisissez un fichier à envoyer."),
+    N_("Fichier envoyé, vérification en cours…"),
+    N_("%(size)s Mo"),
+    N_("%(size)s ko"),
+    N_("%(size)s octets"),
+    N_(" (%(count)s critère non noté)"),
+    N_(" (%(count)s critères non notés)"),
+)
 
 
 def select_locale() -> str:
@@ -20,6 +51,28 @@ def select_locale() -> str:
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
+def translate(value):
+    """A message of the domain (``domain.messages.Message``, or its JSON as stored in eligibility results) in
+    the reader's language; anything else as it is."""
+    if isinstance(value, dict) and ("msgid" in value or "join" in value):
+        value = Message.from_json(value)
+    if isinstance(value, Message):
+        return value.translate(gettext, str(get_locale() or "fr"))
+    return value
+
+
+def js_texts() -> dict[str, str]:
+    """``{French: translated}`` for the scripts; empty in French (they show their French source)."""
+    if str(get_locale() or "fr") == current_app.config["BABEL_DEFAULT_LOCALE"]:
+        return {}
+    return {str(text): gettext(text) for text in JS_TEXTS}
+
+
 def init_app(app) -> None:
-    """Template filters for amounts, numbers and Paris time (``ptce_aap.formatting``)."""
+    """Template filters for amounts, numbers and Paris time (``ptce_aap.formatting``), and ``tr`` for the
+    domain's messages."""
     formatting.init_app(app)
+    app.jinja_env.filters["tr"] = translate
+    # Safety net: a domain message printed as it is (``{{ error }}``) is translated too.
+    app.jinja_env.finalize = lambda value: translate(value) if isinstance(value, Message) else value
+    app.jinja_env.globals["js_texts"] = js_texts

@@ -27,9 +27,11 @@ from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
 from ptce_aap import permissions
+from ptce_aap.domain.messages import N_
 from ptce_aap.enums import Role
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
+from ptce_aap.i18n import translate
 from ptce_aap.settings import ROOT
 
 DSFR_DIST = ROOT / "node_modules" / "@gouvfr" / "dsfr" / "dist"
@@ -138,11 +140,11 @@ def domain_error_response(exc: DomainError, *, back: str | None = None, as_json:
     page for a GET)."""
     settle(exc)
     if wants_json() if as_json is None else as_json:
-        body = {"ok": False, "message": exc.message} | ({"field": exc.field} if exc.field else {})
+        body = {"ok": False, "message": translate(exc.message)} | ({"field": exc.field} if exc.field else {})
         if len(exc.problems) > 1:
-            body["problems"] = [{"field": field, "message": message} for field, message in exc.problems]
+            body["problems"] = [{"field": field, "message": translate(message)} for field, message in exc.problems]
         return jsonify(body), exc.status
-    flash(exc.message, exc.category)
+    flash(translate(exc.message), exc.category)
     return redirect(back or _safe_referrer() or (request.full_path if request.method == "GET" else "/"))
 
 
@@ -170,39 +172,41 @@ def show_on_form(exc: DomainError, form) -> None:
     for name, message in exc.problems:
         field = getattr(form, name, None) if name else None
         if field is not None:
-            field.errors = [*field.errors, message]
+            field.errors = [*field.errors, translate(message)]
         else:
-            flash(message, exc.category)
+            flash(translate(message), exc.category)
 
 
 ERROR_TITLES = {
-    400: "Requête invalide",
-    401: "Authentification requise",
-    403: "Accès refusé",
-    404: "Page non trouvée",
-    405: "Méthode non autorisée",
-    413: "Fichier trop volumineux",
-    429: "Trop de tentatives",
-    500: "Erreur inattendue",
-    503: "Service momentanément indisponible",
+    400: N_("Requête invalide"),
+    401: N_("Authentification requise"),
+    403: N_("Accès refusé"),
+    404: N_("Page non trouvée"),
+    405: N_("Méthode non autorisée"),
+    413: N_("Fichier trop volumineux"),
+    429: N_("Trop de tentatives"),
+    500: N_("Erreur inattendue"),
+    503: N_("Service momentanément indisponible"),
 }
 
+UNKNOWN_ERROR = N_("Erreur")
+
 ERROR_TEXTS = {
-    400: "La requête n'a pas pu être traitée. Si vous envoyiez un formulaire, rechargez la page et réessayez.",
-    401: "Connectez-vous pour accéder à cette page.",
-    403: "Vous n'avez pas les droits nécessaires pour accéder à cette page.",
-    404: "La page que vous cherchez est introuvable. Vérifiez l'adresse ou revenez à l'accueil.",
-    405: "Cette action n'est pas possible sur cette page.",
-    413: "Le fichier envoyé dépasse la taille autorisée.",
-    429: "Vous avez fait trop de tentatives. Patientez quelques minutes avant de réessayer.",
-    500: "Une erreur inattendue s'est produite. L'équipe technique a été prévenue ; vos données "
-         "enregistrées ne sont pas perdues.",
-    503: "Le service est momentanément indisponible. Réessayez dans quelques instants.",
+    400: N_("La requête n'a pas pu être traitée. Si vous envoyiez un formulaire, rechargez la page et réessayez."),
+    401: N_("Connectez-vous pour accéder à cette page."),
+    403: N_("Vous n'avez pas les droits nécessaires pour accéder à cette page."),
+    404: N_("La page que vous cherchez est introuvable. Vérifiez l'adresse ou revenez à l'accueil."),
+    405: N_("Cette action n'est pas possible sur cette page."),
+    413: N_("Le fichier envoyé dépasse la taille autorisée."),
+    429: N_("Vous avez fait trop de tentatives. Patientez quelques minutes avant de réessayer."),
+    500: N_("Une erreur inattendue s'est produite. L'équipe technique a été prévenue ; vos données "
+            "enregistrées ne sont pas perdues."),
+    503: N_("Le service est momentanément indisponible. Réessayez dans quelques instants."),
 }
 
 
 def render_error(code: int, description: str | None = None):
-    title = _(ERROR_TITLES.get(code, "Erreur"))
+    title = _(ERROR_TITLES.get(code, UNKNOWN_ERROR))
     text = description or _(ERROR_TEXTS.get(code, ERROR_TEXTS[500]))
     if _accepts_json():
         return jsonify({"error": {"code": code, "title": title, "message": text,

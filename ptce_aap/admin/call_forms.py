@@ -29,6 +29,7 @@ from ptce_aap.domain.formatting import format_number, format_typed
 from ptce_aap.domain.money import AmountError, parse_amount
 from ptce_aap.enums import RuleMode
 from ptce_aap.fields import ChoiceRadioField, CleanForm, RowList
+from ptce_aap.i18n import translate
 
 DATES = ("opens_at", "closes_at", "review_deadline_at", "regional_deadline_at")
 MAX_ROWS = 50
@@ -66,6 +67,7 @@ class ProblemsMixin:
         """Each problem beside its field (unless the field already shows one); returns those without a field."""
         fields, unplaced = self.fields_by_name(), []
         for name, message in problems.items():
+            message = translate(message)  # a domain message, in the reader's language
             field = fields.get(name)
             if field is None:
                 unplaced.append(message)
@@ -244,8 +246,9 @@ def parse_into(field, parser, *args, **kwargs):
     try:
         return parser(*args, **kwargs)
     except (SettingError, AmountError) as exc:
-        if str(exc) not in field.errors:
-            field.errors = [*field.errors, str(exc)]
+        message = translate(exc.message)
+        if message not in field.errors:
+            field.errors = [*field.errors, message]
         return None
 
 

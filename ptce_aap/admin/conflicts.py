@@ -56,7 +56,8 @@ def _render(call: Call, form: AdminConflictForm, status: int = 200):
         "admin/conflicts.html", call=call, rows=rows, total=total, page=page, pages=pages, form=form,
         confirm_form=ConfirmForm(), source=source, sources=list(ConflictSource),
         args={"source": source.value} if source else {},
-        describe=lambda c: conflict_service.describe(c, names, institutions)), status
+        describe=lambda c: conflict_service.describe(c, names, institutions),
+        reason_of=conflict_service.reason_of), status
 
 
 @bp.route("/appels/<slug>/conflits", methods=["GET", "POST"])
@@ -121,7 +122,8 @@ def conflict_clear(slug: str, conflict_id: int):
     names = dict(conflict_service.submitted_poles(call))
     institutions = conflict_service.institution_names([conflict.institution_id])
     return render_template("admin/conflict_clear.html", call=call, conflict=conflict, form=form,
-                           target=conflict_service.describe(conflict, names, institutions)), \
+                           target=conflict_service.describe(conflict, names, institutions),
+                           reason_of=conflict_service.reason_of), \
         (400 if request.method == "POST" else 200)
 
 

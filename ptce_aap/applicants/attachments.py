@@ -24,6 +24,7 @@ from ptce_aap.applicants.sections import SECTION_TITLES
 from ptce_aap.downloads import DOWNLOADABLE, serve_attachment
 from ptce_aap.enums import AttachmentStatus
 from ptce_aap.extensions import db
+from ptce_aap.i18n import translate
 from ptce_aap.models.base import utcnow
 from ptce_aap.models.dossiers import Attachment, Dossier
 from ptce_aap.permissions import can_download_attachment, can_edit_dossier, require
@@ -43,7 +44,7 @@ def _page_url(dossier: Dossier, code: str | None = None) -> str:
 
 
 def _json_error(message: str, status: int):
-    return jsonify({"ok": False, "message": message}), status
+    return jsonify({"ok": False, "message": translate(message)}), status
 
 
 def _render_page(d: Dossier, *, errors: dict | None = None, replacing: Attachment | None = None,
@@ -137,7 +138,7 @@ def upload_through_app(dossier_id: int):
     """The form without JavaScript: the file is streamed into the store, then verified."""
     d = viewable_dossier(dossier_id, full=True)
     if not can_edit_dossier(current_user, d):
-        flash(service.NOT_EDITABLE, "info")
+        flash(translate(service.NOT_EDITABLE), "info")
         return redirect(url_for("applicants.dossier", dossier_id=d.id))
     code = request.form.get("document_type", "")
     replaces = request.form.get("replaces", type=int)
@@ -179,7 +180,7 @@ def delete_attachment(dossier_id: int, attachment_id: int):
     if not can_edit_dossier(current_user, d):
         if wants_json:
             return _json_error(service.NOT_EDITABLE, 409)
-        flash(service.NOT_EDITABLE, "info")
+        flash(translate(service.NOT_EDITABLE), "info")
         return redirect(_page_url(d))
     if request.method == "GET":
         return _render_page(d, deleting=attachment)

@@ -21,6 +21,7 @@ from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
 from ptce_aap.fields import choice_errors
 from ptce_aap.formatting import format_paris
+from ptce_aap.i18n import translate
 from ptce_aap.models.dossiers import Dossier
 from ptce_aap.permissions import can_edit_dossier, can_manage_pole
 from ptce_aap.services import coeditors
@@ -217,9 +218,10 @@ def _attach_problems(form, problems) -> None:
     fields.update(row_fields)
     for problem in problems:
         field = fields.get(problem.field)
+        message = translate(problem.message)
         if field is not None and (problem.kind == "invalid" or problem.field in row_fields) \
-                and problem.message not in field.errors:
-            field.errors = [*field.errors, problem.message]
+                and message not in field.errors:
+            field.errors = [*field.errors, message]
 
 
 def _merge_or_conflict(section: str, d: Dossier, mine):

@@ -12,6 +12,7 @@ from ptce_aap.auth.routes import rate_limited
 from ptce_aap.auth_setup import keep_session
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
+from ptce_aap.i18n import translate
 from ptce_aap.services import accounts
 
 
@@ -50,7 +51,7 @@ def change_password():
             if exc.field == "current_password":
                 form.current_password.errors.append(_("Ce n’est pas votre mot de passe actuel."))
             else:  # the password rules, already translated
-                form.password.errors.append(exc.message)
+                form.password.errors.append(translate(exc.message))
         else:
             db.session.commit()
             keep_session(user)

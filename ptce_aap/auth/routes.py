@@ -21,6 +21,7 @@ from ptce_aap.auth_setup import start_session
 from ptce_aap.enums import Role
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db, limiter
+from ptce_aap.i18n import translate
 from ptce_aap.models.dossiers import Pole
 from ptce_aap.services import accounts, coeditors
 from ptce_aap.urls import safe_next
@@ -87,7 +88,7 @@ def register():
         except DomainError as exc:
             db.session.rollback()
             field = getattr(form, exc.field or "", None)
-            (field.errors if field is not None else form.form_errors).append(exc.message)
+            (field.errors if field is not None else form.form_errors).append(translate(exc.message))
         else:
             db.session.commit()
             return _check_email_page("register", form.email.data, next_url)
@@ -222,7 +223,7 @@ def reset_password(token: str):
             accounts.reset_password(user, form.password.data)
         except DomainError as exc:
             db.session.rollback()
-            form.password.errors.append(exc.message)
+            form.password.errors.append(translate(exc.message))
         else:
             db.session.commit()
             if current_user.is_authenticated:

@@ -18,6 +18,7 @@ from stdnum.fr import siret as siret_mod
 
 from ptce_aap.domain.eligibility import CATALOG
 from ptce_aap.domain.formatting import PARIS
+from ptce_aap.domain.messages import N_, Message, Number
 from ptce_aap.domain.money import MAX_AMOUNT, ascii_int
 from ptce_aap.domain.text import name_problem
 
@@ -37,7 +38,12 @@ _SPACES = re.compile(r"[\s\u00a0\u202f]")
 
 
 class SettingError(ValueError):
-    """A typed setting is not acceptable; ``str(exc)`` is a French message."""
+    """A typed setting is not acceptable; ``message`` (and ``str(exc)``) is a French message, translatable
+    (``domain.messages``)."""
+
+    def __init__(self, message: Message):
+        super().__init__(message)
+        self.message = message
 
 
 # --- typed text -> values ----------------------------------------------------------------------------
@@ -53,13 +59,13 @@ def parse_date(text: str | None) -> date | None:
     elif french:
         day, month, year = (int(x) for x in french.groups())
     else:
-        raise SettingError("Saisissez une date au format JJ/MM/AAAA, par exemple 31/03/2027.")
+        raise SettingError(N_("Saisissez une date au format JJ/MM/AAAA, par exemple 31/03/2027."))
     try:
         value = date(year, month, day)
     except ValueError:
-        raise SettingError("Cette date n'existe pas : vérifiez le jour et le mois.") from None
+        raise SettingError(N_("Cette date n'existe pas : vérifiez le jour et le mois.")) from None
     if not FIRST_YEAR <= value.year <= LAST_YEAR:
-        raise SettingError(f"Saisissez une année entre {FIRST_YEAR} et {LAST_YEAR}.")
+        raise SettingError(N_("Saisissez une année entre %(first)s et %(last)s.", first=FIRST_YEAR, last=LAST_YEAR))
     return value
 
 
@@ -72,7 +78,7 @@ def parse_time(text: str | None) -> time | None:
     hour = int(match.group(1)) if match else 99
     minute = int(match.group(2) or 0) if match else 99
     if hour > 23 or minute > 59:
-        raise SettingError("Saisissez une heure au format HH:MM, par exemple 17:00.")
+        raise SettingError(N_("Saisissez une heure au format HH:MM, par exemple 17:00."))
     return time(hour, minute)
 
 
@@ -81,16 +87,16 @@ def paris_to_utc(day: date, moment: time) -> datetime:
     02:00–03:00 skipped) or that happens twice (the autumn change, 02:00–03:00 lived twice) is refused."""
     naive = datetime.combine(day, moment)
     first, second = naive.replace(tzinfo=PARIS, fold=0), naive.replace(tzinfo=PARIS, fold=1)
-    shown = f"{day:%d/%m/%Y} à {moment:%H:%M}"
+    shown = {"day": f"{day:%d/%m/%Y}", "time": f"{moment:%H:%M}"}
     if first.utcoffset() != second.utcoffset():
         back = first.astimezone(UTC).astimezone(PARIS).replace(tzinfo=None)
         if back != naive:
-            raise SettingError(
-                f"Le {shown} n'existe pas à Paris : cette nuit-là, on passe à l'heure d'été et les horloges "
-                "sautent de 2 h à 3 h. Choisissez une autre heure, par exemple 03:00.")
-        raise SettingError(
-            f"Le {shown} existe deux fois à Paris : cette nuit-là, on passe à l'heure d'hiver et les horloges "
-            "reviennent de 3 h à 2 h. Choisissez une heure avant 02:00 ou à partir de 03:00.")
+            raise SettingError(N_(
+                "Le %(day)s à %(time)s n'existe pas à Paris : cette nuit-là, on passe à l'heure d'été et les "
+                "horloges sautent de 2 h à 3 h. Choisissez une autre heure, par exemple 03:00.", **shown))
+        raise SettingError(N_(
+            "Le %(day)s à %(time)s existe deux fois à Paris : cette nuit-là, on passe à l'heure d'hiver et les "
+            "horloges reviennent de 3 h à 2 h. Choisissez une heure avant 02:00 ou à partir de 03:00.", **shown))
     return first.astimezone(UTC)
 
 
@@ -100,9 +106,9 @@ def parse_paris(date_text: str | None, time_text: str | None) -> datetime | None
     if day is None and moment is None:
         return None
     if day is None:
-        raise SettingError("Indiquez aussi la date.")
+        raise SettingError(N_("Indiquez aussi la date."))
     if moment is None:
-        raise SettingError("Indiquez aussi l'heure, par exemple 17:00.")
+        raise SettingError(N_("Indiquez aussi l'heure, par exemple 17:00."))
     return paris_to_utc(day, moment)
 
 
@@ -120,10 +126,10 @@ def parse_percent(text: str | None) -> Decimal | None:
     if not cleaned:
         return None
     if not _PERCENT.fullmatch(cleaned):
-        raise SettingError("Saisissez un pourcentage entre 0 et 100, par exemple 50 ou 12,5.")
+        raise SettingError(N_("Saisissez un pourcentage entre 0 et 100, par exemple 50 ou 12,5."))
     value = Decimal(cleaned)
     if value <= 0 or value > 100:
-        raise SettingError("Saisissez un pourcentage supérieur à 0 et au plus égal à 100.")
+        raise SettingError(N_("Saisissez un pourcentage supérieur à 0 et au plus égal à 100."))
     return (value / 100).quantize(Decimal("0.0001"))
 
 
@@ -134,7 +140,8 @@ def parse_count(text: str | None, *, maximum: int) -> int | None:
         return None
     value = ascii_int(text, maximum=maximum)
     if value is None:
-        raise SettingError(f"Saisissez un nombre entier entre 0 et {maximum:,}.".replace(",", "\u202f"))
+        raise SettingError(N_("Saisissez un nombre entier entre 0 et %(maximum)s.",
+                              maximum=Number(maximum)))
     return value
 
 
@@ -156,9 +163,9 @@ def siret_problem(value: str) -> str | None:
     try:
         siret_mod.validate(value)
     except InvalidChecksum:
-        return "Ce numéro SIRET n'est pas valide : sa clé de contrôle est incorrecte. Vérifiez chaque chiffre."
+        return N_("Ce numéro SIRET n'est pas valide : sa clé de contrôle est incorrecte. Vérifiez chaque chiffre.")
     except ValidationError:
-        return "Ce numéro SIRET n'est pas valide : il doit comporter 14 chiffres."
+        return N_("Ce numéro SIRET n'est pas valide : il doit comporter 14 chiffres.")
     return None
 
 
@@ -179,7 +186,7 @@ def eligibility_problems(settings: Mapping) -> dict[str, str]:
     for rule in CATALOG:
         values = settings.get(rule.code)
         if not isinstance(values, Mapping) or values.get("mode") not in MODES:
-            problems[f"eligibility-{rule.code}"] = "Choisissez le mode de cette règle."
+            problems[f"eligibility-{rule.code}"] = N_("Choisissez le mode de cette règle.")
             continue
         for name, kind in RULE_PARAMETERS[rule.code].items():
             value = values.get(name)
@@ -188,44 +195,44 @@ def eligibility_problems(settings: Mapping) -> dict[str, str]:
             else:
                 ok = isinstance(value, int) and not isinstance(value, bool) and kind[1] <= value <= kind[2]
             if not ok:
-                problems[f"eligibility-{rule.code}__{name}"] = (
-                    "Paramètre incorrect." if kind == "bool" else
-                    f"Saisissez un nombre entier entre {kind[1]} et {kind[2]}.")
+                problems[f"eligibility-{rule.code}__{name}"] = N_("Paramètre incorrect.") if kind == "bool" else \
+                    N_("Saisissez un nombre entier entre %(low)s et %(high)s.", low=kind[1], high=kind[2])
         unknown = set(values) - {"mode", *RULE_PARAMETERS[rule.code]}
         if unknown:
-            problems[f"eligibility-{rule.code}"] = "Paramètre inconnu : " + ", ".join(sorted(unknown)) + "."
+            problems[f"eligibility-{rule.code}"] = N_("Paramètre inconnu : %(names)s.",
+                                                        names=", ".join(sorted(unknown)))
     return problems
 
 
 def _money_problem(value, *, required: bool, positive: bool = True) -> str | None:
     if value is None:
-        return "Ce montant est obligatoire." if required else None
+        return N_("Ce montant est obligatoire.") if required else None
     if not isinstance(value, Decimal) or not value.is_finite():
-        return "Saisissez un montant en euros."
+        return N_("Saisissez un montant en euros.")
     if value < 0:
-        return "Le montant ne peut pas être négatif."
+        return N_("Le montant ne peut pas être négatif.")
     if positive and value == 0:
-        return "Le montant doit être supérieur à zéro."
+        return N_("Le montant doit être supérieur à zéro.")
     if value > MAX_AMOUNT or value != value.quantize(Decimal("0.01")):
-        return "Ce montant est trop élevé ou trop précis : vérifiez le nombre de chiffres."
+        return N_("Ce montant est trop élevé ou trop précis : vérifiez le nombre de chiffres.")
     return None
 
 
 def _fraction_problem(value) -> str | None:
     if not isinstance(value, Decimal) or not value.is_finite() or not 0 < value <= 1:
-        return "Saisissez un pourcentage supérieur à 0 et au plus égal à 100."
+        return N_("Saisissez un pourcentage supérieur à 0 et au plus égal à 100.")
     if value != value.quantize(Decimal("0.0001")):
-        return "Saisissez un pourcentage avec deux décimales au plus."
+        return N_("Saisissez un pourcentage avec deux décimales au plus.")
     return None
 
 
 def _text_problem(value, *, max_length: int, required: bool, single_line: bool = True) -> str | None:
     if not isinstance(value, str) or (required and not value.strip()):
-        return "Ce champ est obligatoire." if required else "Texte incorrect."
+        return N_("Ce champ est obligatoire.") if required else N_("Texte incorrect.")
     if len(value) > max_length:
-        return f"{max_length:,} caractères au maximum.".replace(",", "\u202f")
+        return N_("%(max)s caractères au maximum.", max=Number(max_length))
     if single_line and name_problem(value, max_length=max_length):
-        return "Écrivez ce texte sur une seule ligne, sans adresse web ni caractère de contrôle."
+        return N_("Écrivez ce texte sur une seule ligne, sans adresse web ni caractère de contrôle.")
     return None
 
 
@@ -235,21 +242,21 @@ def _dates_problems(v: Mapping) -> dict[str, str]:
     for name in ("opens_at", "closes_at", "review_deadline_at", "regional_deadline_at"):
         value = v.get(name)
         if value is None and name in ("opens_at", "closes_at"):
-            problems[name] = "Indiquez la date et l'heure."
+            problems[name] = N_("Indiquez la date et l'heure.")
         elif value is not None and (not isinstance(value, datetime) or value.tzinfo is None):
-            problems[name] = "Date et heure incorrectes."
+            problems[name] = N_("Date et heure incorrectes.")
     if problems:
         return problems
     if closes <= opens:
-        problems["closes_at"] = "La date limite de dépôt doit être postérieure à l'ouverture de l'appel."
+        problems["closes_at"] = N_("La date limite de dépôt doit être postérieure à l'ouverture de l'appel.")
     review, regional = v.get("review_deadline_at"), v.get("regional_deadline_at")
     if review is not None and review <= closes:
-        problems["review_deadline_at"] = "La date limite des évaluations doit être postérieure à la date limite de dépôt."
+        problems["review_deadline_at"] = N_("La date limite des évaluations doit être postérieure à la date limite de dépôt.")
     if regional is not None and regional <= closes:
-        problems["regional_deadline_at"] = ("La date limite des avis régionaux doit être postérieure à la date "
+        problems["regional_deadline_at"] = N_("La date limite des avis régionaux doit être postérieure à la date "
                                             "limite de dépôt.")
     elif regional is not None and review is not None and regional > review:
-        problems["regional_deadline_at"] = ("La date limite des avis régionaux doit précéder la date limite des "
+        problems["regional_deadline_at"] = N_("La date limite des avis régionaux doit précéder la date limite des "
                                             "évaluations nationales.")
     return problems
 
@@ -260,12 +267,12 @@ def _row_problems(rows, kind: str, envelope) -> dict[str, str]:
         where = f"{kind}-{i}"
         code = row.get("code")
         if _text_problem(row.get("label"), max_length=200, required=True):
-            problems[f"{where}-label"] = "Indiquez un libellé d'une ligne (200 caractères au maximum)."
+            problems[f"{where}-label"] = N_("Indiquez un libellé d'une ligne (200 caractères au maximum).")
         if not isinstance(code, str) or not CODE.fullmatch(code):
-            problems[f"{where}-code"] = ("Le code s'écrit en minuscules sans accent, chiffres et « _ » "
+            problems[f"{where}-code"] = N_("Le code s'écrit en minuscules sans accent, chiffres et « _ » "
                                          "(40 caractères au maximum).")
         elif code in seen:
-            problems[f"{where}-code"] = "Ce code est déjà utilisé par une autre ligne."
+            problems[f"{where}-code"] = N_("Ce code est déjà utilisé par une autre ligne.")
         seen.add(code)
         if kind == "categories":
             cap = _money_problem(row.get("max_amount_eur"), required=False)
@@ -273,12 +280,13 @@ def _row_problems(rows, kind: str, envelope) -> dict[str, str]:
                 problems[f"{where}-max_amount_eur"] = cap
             elif isinstance(envelope, Decimal) and row.get("max_amount_eur") is not None \
                     and row["max_amount_eur"] > envelope:
-                problems[f"{where}-max_amount_eur"] = "Le plafond de la catégorie dépasse l'enveloppe de l'appel."
+                problems[f"{where}-max_amount_eur"] = N_("Le plafond de la catégorie dépasse l'enveloppe de l'appel.")
             quota = row.get("quota")
             if quota is not None and (not isinstance(quota, int) or not 0 <= quota <= MAX_QUOTA):
-                problems[f"{where}-quota"] = f"Saisissez un nombre entier entre 0 et {MAX_QUOTA}."
+                problems[f"{where}-quota"] = N_("Saisissez un nombre entier entre 0 et %(maximum)s.",
+                                                   maximum=MAX_QUOTA)
         elif _text_problem(row.get("description", ""), max_length=2000, required=False, single_line=False):
-            problems[f"{where}-description"] = "2 000 caractères au maximum."
+            problems[f"{where}-description"] = N_("2 000 caractères au maximum.")
     return problems
 
 
@@ -291,7 +299,7 @@ def settings_problems(v: Mapping) -> dict[str, str]:
             problems[name] = problem
     slug = v.get("slug")
     if not isinstance(slug, str) or not SLUG.fullmatch(slug) or len(slug) > SLUG_MAX:
-        problems["slug"] = ("L'adresse courte s'écrit en minuscules sans accent, chiffres et tirets, par exemple "
+        problems["slug"] = N_("L'adresse courte s'écrit en minuscules sans accent, chiffres et tirets, par exemple "
                             "ptce-2027 (80 caractères au maximum).")
     if problem := _text_problem(v.get("description_md", ""), max_length=DESCRIPTION_MAX, required=False,
                                 single_line=False):
@@ -302,15 +310,16 @@ def settings_problems(v: Mapping) -> dict[str, str]:
             problems[name] = problem
     envelope, cap = v.get("envelope_eur"), v.get("max_amount_eur")
     if "envelope_eur" not in problems and "max_amount_eur" not in problems and cap > envelope:
-        problems["max_amount_eur"] = "Le montant maximal par dossier ne peut pas dépasser l'enveloppe de l'appel."
+        problems["max_amount_eur"] = N_("Le montant maximal par dossier ne peut pas dépasser l'enveloppe de l'appel.")
     for name in ("max_state_share", "disagreement_threshold"):
         if problem := _fraction_problem(v.get(name)):
             problems[name] = problem
     reviewers = v.get("reviewers_per_dossier")
     if not isinstance(reviewers, int) or isinstance(reviewers, bool) or not 1 <= reviewers <= MAX_REVIEWERS:
-        problems["reviewers_per_dossier"] = f"Saisissez un nombre entier entre 1 et {MAX_REVIEWERS}."
+        problems["reviewers_per_dossier"] = N_("Saisissez un nombre entier entre %(low)s et %(high)s.", low=1,
+                                                  high=MAX_REVIEWERS)
     if not isinstance(v.get("has_regional_instruction"), bool):
-        problems["has_regional_instruction"] = "Valeur incorrecte."
+        problems["has_regional_instruction"] = N_("Valeur incorrecte.")
     siret = v.get("awarding_body_siret", "")
     if siret and (problem := siret_problem(siret)):
         problems["awarding_body_siret"] = problem
@@ -325,11 +334,11 @@ def deadline_problem(closes_at: datetime, *, opens_at: datetime, review_deadline
                      regional_deadline_at: datetime | None, now: datetime, is_open: bool) -> str | None:
     """Why the deadline of an open (or closed) call cannot move to ``closes_at``, else ``None``."""
     if closes_at <= opens_at:
-        return "La date limite de dépôt doit être postérieure à l'ouverture de l'appel."
+        return N_("La date limite de dépôt doit être postérieure à l'ouverture de l'appel.")
     if is_open and closes_at <= now + timedelta(minutes=1):
-        return ("La nouvelle date limite est déjà passée : pour clore l'appel maintenant, utilisez « Clore "
+        return N_("La nouvelle date limite est déjà passée : pour clore l'appel maintenant, utilisez « Clore "
                 "l'appel ».")
     for other in (review_deadline_at, regional_deadline_at):
         if other is not None and closes_at >= other:
-            return "La date limite de dépôt doit précéder les dates limites des évaluations et des avis régionaux."
+            return N_("La date limite de dépôt doit précéder les dates limites des évaluations et des avis régionaux.")
     return None

@@ -1,11 +1,11 @@
 """The eligibility rules of a call (SPEC §3: article 9 of law 2014-856, décret 2015-431). Pure: no Flask, no DB.
 
-``CATALOG`` (at the end) is the one list of rules: code, short label, default mode and parameters, the
-function; ``RULE_ORDER``, ``RULE_LABELS``, ``RULES`` and ``defaults.DEFAULT_ELIGIBILITY`` are derived from it.
-A service (``ptce_aap.services.eligibility``) turns ORM objects into ``DossierFacts`` and ``CallFacts``;
-``evaluate`` runs every rule the call did not switch off and returns a ``Verdict`` (eligible iff every *blocking*
-rule passes). A ``RuleResult`` tells in French what is wrong, with the numbers, and (a draft only: a submitted
-dossier is frozen) what to fix; a passed rule says what was verified. ``domain.rules_text`` states each rule.
+``CATALOG`` (at the end) is the one list of rules; ``RULE_ORDER``, ``RULE_LABELS``, ``RULES`` and
+``defaults.DEFAULT_ELIGIBILITY`` derive from it. ``evaluate`` runs the rules the call did not switch off on
+``DossierFacts`` (built by ``services.eligibility``) and returns a ``Verdict``, eligible iff every *blocking* rule
+passes. Each ``RuleResult`` says what is wrong, with the numbers, and (a draft only: a submitted dossier is
+frozen) what to fix, or what was verified: a French ``domain.messages.Message`` that pages translate.
+``domain.rules_text`` states the rules in general terms.
 """
 
 from __future__ import annotations
@@ -19,10 +19,9 @@ from stdnum.exceptions import ValidationError
 from stdnum.fr import siret as siret_mod
 
 from ptce_aap.domain import geography
-from ptce_aap.domain.formatting import format_amount as amount
-from ptce_aap.domain.formatting import format_datetime as format_datetime_fr
-from ptce_aap.domain.formatting import format_share
-from ptce_aap.domain.sections import quoted_title
+from ptce_aap.domain.eligibility_facts import AttachmentFacts, DossierFacts, MemberFacts  # noqa: F401 (re-exported)
+from ptce_aap.domain.messages import N_, Message, Moment, Money, Share, join, plural
+from ptce_aap.domain.sections import BY_CODE
 from ptce_aap.enums import AttachmentStatus, LegalForm, MemberCategory, RuleMode, ScanStatus
 
 PRIVATE_LEGAL_FORMS = frozenset({
@@ -31,46 +30,9 @@ PRIVATE_LEGAL_FORMS = frozenset({
 # Article 9 actors other than enterprises.
 OTHER_ARTICLE9 = frozenset({MemberCategory.COLLECTIVITY, MemberCategory.RESEARCH, MemberCategory.TRAINING,
                             MemberCategory.OTHER})
-IDENTITY_SECTION = quoted_title("identite")
-MEMBERS_SECTION = quoted_title("membres")
-BUDGET_SECTION = quoted_title("budget")
-
-
-# --- Inputs ------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class MemberFacts:
-    name: str
-    category: str | None  # a MemberCategory value
-    siret: str = ""
-    department: str = ""
-    is_legal_person: bool = True
-
-
-@dataclass(frozen=True)
-class AttachmentFacts:
-    document_type_code: str
-    status: str  # an AttachmentStatus value
-    scan_status: str  # a ScanStatus value
-    filename: str = ""
-
-
-@dataclass(frozen=True)
-class DossierFacts:
-    """What the rules read of a dossier. Amounts are ``Decimal`` euros; ``None`` when not given."""
-
-    carrier_siret: str = ""
-    carrier_legal_form: str | None = None  # a LegalForm value
-    members: tuple[MemberFacts, ...] = ()
-    departments: tuple[str, ...] = ()
-    expenses_eur: Decimal = Decimal(0)
-    resources_eur: Decimal = Decimal(0)
-    financing_line_count: int = 0
-    amount_requested_eur: Decimal | None = None
-    total_budget_eur: Decimal | None = None
-    attachments: tuple[AttachmentFacts, ...] = ()
-    submitted_at: datetime | None = None
-    category_code: str | None = None
+# Section titles, quoted in messages (translated with them): « Membres du pôle ».
+IDENTITY_SECTION, MEMBERS_SECTION, BUDGET_SECTION = (N_("« %(title)s »", title=N_(BY_CODE[code].title))
+                                                     for code in ("identite", "membres", "budget"))
 
 
 @dataclass(frozen=True)
@@ -104,23 +66,21 @@ class CallFacts:
         return RuleMode(self.rule(code).get("mode", RuleMode.OFF))
 
 
-# --- Outputs -----------------------------------------------------------------------------------------
-
 @dataclass(frozen=True)
 class RuleResult:
     code: str
     passed: bool
-    message_fr: str  # for a draft: what is wrong and what to change in the dossier
+    message_fr: Message  # for a draft: what is wrong and what to change (a French ``str`` pages translate)
     mode: RuleMode | None = None  # set by ``evaluate``
     not_analysed: bool = False  # passed, with files the antivirus never analysed (shown "non analysé")
-    finding_fr: str | None = None  # the same without what to change (a submitted dossier is frozen); stored
+    finding_fr: Message | None = None  # the same without what to change (a submitted dossier is frozen); stored
 
     @property
-    def message(self) -> str:
+    def message(self) -> Message:
         return self.message_fr
 
     @property
-    def finding(self) -> str:
+    def finding(self) -> Message:
         return self.finding_fr if self.finding_fr is not None else self.message_fr
 
     @property
@@ -128,13 +88,15 @@ class RuleResult:
         return self.mode == RuleMode.BLOCKING
 
     @property
-    def label(self) -> str:
-        return RULE_LABELS.get(self.code, self.code)
+    def label(self) -> Message:
+        return RULE_LABELS.get(self.code, N_("%(code)s", code=self.code))
 
     def as_dict(self) -> dict:
         """The JSON stored in ``EligibilityCheck.results``."""
+        finding = self.finding
         return {"code": self.code, "passed": self.passed, "mode": (self.mode or RuleMode.BLOCKING).value,
-                "message": self.finding} | ({"not_analysed": True} if self.not_analysed else {})
+                "message": str(finding)} | ({"msg": finding.to_json()} if isinstance(finding, Message) else {}) \
+            | ({"not_analysed": True} if self.not_analysed else {})
 
 
 @dataclass(frozen=True)
@@ -155,22 +117,18 @@ class Verdict:
         return [r for r in self.results if not r.passed and not r.is_blocking]
 
 
-# --- Helpers -----------------------------------------------------------------------------------------
-
-def plural(n: int, singular: str, plural_form: str) -> str:
-    return singular if n == 1 else plural_form
-
-
-def failed(code: str, finding: str, advice: str = "") -> RuleResult:
+def failed(code: str, finding: Message, advice: Message | None = None) -> RuleResult:
     """A draft is told what to change (``advice``); a submitted dossier, frozen, only what was found."""
-    dot = finding.endswith(".")
-    message = finding if not advice else f"{finding} {advice}" if dot else f"{finding} : {advice}"
-    return RuleResult(code, False, message, finding_fr=finding if dot or not advice else f"{finding}.")
+    if advice is None:
+        return RuleResult(code, False, finding)
+    if finding.endswith("."):
+        return RuleResult(code, False, join([finding, advice]), finding_fr=finding)
+    return RuleResult(code, False, N_("%(finding)s : %(advice)s", finding=finding, advice=advice),
+                      finding_fr=N_("%(finding)s.", finding=finding))
 
 
 def joined(code: str, parts: list[RuleResult]) -> RuleResult:
-    findings = " ".join(p.finding for p in parts)
-    return RuleResult(code, False, " ".join(p.message_fr for p in parts), finding_fr=findings)
+    return RuleResult(code, False, join(p.message_fr for p in parts), finding_fr=join(p.finding for p in parts))
 
 
 def siren_of(siret: str | None) -> str | None:
@@ -195,131 +153,144 @@ def _members_with(dossier: DossierFacts, categories) -> list[MemberFacts]:
     return [m for m in legal_persons(dossier) if m.category in categories]
 
 
-def _names(members: list[MemberFacts]) -> str:
-    return ", ".join(m.name or "membre sans nom" for m in members)
+def _names(members: list[MemberFacts]) -> Message:  # names as typed
+    return join((N_("%(name)s", name=m.name) if m.name else N_("membre sans nom") for m in members), ", ")
 
-
-# --- Rules -------------------------------------------------------------------------------------------
 
 def rule_siret(d: DossierFacts, c: CallFacts, params: Mapping) -> RuleResult:
     value = (d.carrier_siret or "").strip()
     if not value:
-        return failed("siret", "Le numéro SIRET de la structure porteuse n’est pas renseigné",
-                      f"indiquez-le dans la section {IDENTITY_SECTION}.")
+        return failed("siret", N_("Le numéro SIRET de la structure porteuse n’est pas renseigné"),
+                      N_("indiquez-le dans la section %(section)s.", section=IDENTITY_SECTION))
     try:
         siret_mod.validate(value)
     except ValidationError:
-        return failed("siret", f"Le numéro SIRET de la structure porteuse ({value}) n’est pas valide : il doit "
-                      "comporter 14 chiffres, clé de contrôle incluse.",
-                      f"Corrigez-le dans la section {IDENTITY_SECTION}.")
-    return RuleResult("siret", True, f"Le numéro SIRET de la structure porteuse ({value}) est valide.")
+        return failed("siret", N_("Le numéro SIRET de la structure porteuse (%(siret)s) n’est pas valide : il doit "
+                                  "comporter 14 chiffres, clé de contrôle incluse.", siret=value),
+                      N_("Corrigez-le dans la section %(section)s.", section=IDENTITY_SECTION))
+    return RuleResult("siret", True, N_("Le numéro SIRET de la structure porteuse (%(siret)s) est valide.",
+                                        siret=value))
 
 
 LEGAL_FORM_NAMES = {
-    LegalForm.ASSOCIATION: "une association", LegalForm.SCIC: "une SCIC", LegalForm.SCOP: "une SCOP",
-    LegalForm.COOPERATIVE: "une coopérative", LegalForm.MUTUELLE: "une mutuelle",
-    LegalForm.FONDATION: "une fondation", LegalForm.ESUS_COMPANY: "une société commerciale ESUS",
+    LegalForm.ASSOCIATION: N_("une association"), LegalForm.SCIC: N_("une SCIC"), LegalForm.SCOP: N_("une SCOP"),
+    LegalForm.COOPERATIVE: N_("une coopérative"), LegalForm.MUTUELLE: N_("une mutuelle"),
+    LegalForm.FONDATION: N_("une fondation"), LegalForm.ESUS_COMPANY: N_("une société commerciale ESUS"),
 }
-PRIVATE_FORMS_TEXT = ("une association, une coopérative, une SCIC, une SCOP, une mutuelle, une fondation ou une "
-                      "société")
+PRIVATE_FORMS_TEXT = N_("une association, une coopérative, une SCIC, une SCOP, une mutuelle, une fondation ou une "
+                        "société")
 
 
 def rule_legal_person(d: DossierFacts, c: CallFacts, params: Mapping) -> RuleResult:
     form = d.carrier_legal_form
     if not form:
-        return failed("legal_person", "La forme juridique de la structure porteuse n’est pas renseignée",
-                      f"choisissez-la dans la section {IDENTITY_SECTION}.")
+        return failed("legal_person", N_("La forme juridique de la structure porteuse n’est pas renseignée"),
+                      N_("choisissez-la dans la section %(section)s.", section=IDENTITY_SECTION))
     if form == LegalForm.COLLECTIVITE:
-        return failed("legal_person", "La structure porteuse est une collectivité : une collectivité ne peut pas "
-                      "porter le pôle.", "Confiez le portage à une personne morale de droit privé "
-                      f"({PRIVATE_FORMS_TEXT}).")
+        return failed("legal_person", N_("La structure porteuse est une collectivité : une collectivité ne peut pas "
+                                         "porter le pôle."),
+                      N_("Confiez le portage à une personne morale de droit privé (%(forms)s).",
+                         forms=PRIVATE_FORMS_TEXT))
     if form not in PRIVATE_LEGAL_FORMS:
-        return RuleResult("legal_person", False, "La forme juridique « Autre » de la structure porteuse ne permet "
-                          "pas d’établir qu’il s’agit d’une personne morale de droit privé : le pôle doit être "
-                          f"porté par {PRIVATE_FORMS_TEXT}.")
-    return RuleResult("legal_person", True, f"La structure porteuse est {LEGAL_FORM_NAMES[LegalForm(form)]}, "
-                      "personne morale de droit privé.")
+        return RuleResult("legal_person", False, N_(
+            "La forme juridique « Autre » de la structure porteuse ne permet pas d’établir qu’il s’agit d’une "
+            "personne morale de droit privé : le pôle doit être porté par %(forms)s.", forms=PRIVATE_FORMS_TEXT))
+    return RuleResult("legal_person", True, N_("La structure porteuse est %(form)s, personne morale de droit privé.",
+                                               form=LEGAL_FORM_NAMES[LegalForm(form)]))
 
 
 def rule_min_members(d: DossierFacts, c: CallFacts, params: Mapping) -> RuleResult:
     minimum = int(params.get("minimum", 3))
     count = len(legal_persons(d))  # distinct SIRENs
-    if count == 0:
-        counted = "ne compte aucun membre personne morale"
-    else:
-        counted = f"compte {count} {plural(count, 'membre personne morale', 'membres personnes morales')}"
+    counted = N_("ne compte aucun membre personne morale") if count == 0 else plural(
+        count, N_("compte %(count)s membre personne morale", count=count),
+        N_("compte %(count)s membres personnes morales", count=count))
     if count < minimum:
-        return failed("min_members", f"Le pôle {counted} ; il en faut au moins {minimum}.",
-                      f"Ajoutez les structures membres manquantes dans la section {MEMBERS_SECTION}.")
-    return RuleResult("min_members", True, f"Le pôle {counted} (au moins {minimum} requis).")
+        return failed("min_members", N_("Le pôle %(counted)s ; il en faut au moins %(minimum)s.", counted=counted,
+                                        minimum=minimum),
+                      N_("Ajoutez les structures membres manquantes dans la section %(section)s.",
+                         section=MEMBERS_SECTION))
+    return RuleResult("min_members", True, N_("Le pôle %(counted)s (au moins %(minimum)s requis).",
+                                              counted=counted, minimum=minimum))
 
 
 def rule_ess_core(d: DossierFacts, c: CallFacts, params: Mapping) -> RuleResult:
     found = _members_with(d, {MemberCategory.ESS})
     if not found:
-        return failed("ess_core", "Aucun membre du pôle n’est une entreprise de l’économie sociale et solidaire",
-                      "ajoutez au moins une entreprise de l’ESS (au sens de l’article 1er de la loi n° 2014-856 du "
-                      "31 juillet 2014) à la liste des membres.")
-    what = plural(len(found), "Entreprise de l’ESS", "Entreprises de l’ESS")
-    return RuleResult("ess_core", True, f"{what} parmi les membres : {_names(found)}.")
+        return failed("ess_core", N_("Aucun membre du pôle n’est une entreprise de l’économie sociale et solidaire"),
+                      N_("ajoutez au moins une entreprise de l’ESS (au sens de l’article 1er de la loi n° 2014-856 "
+                         "du 31 juillet 2014) à la liste des membres."))
+    return RuleResult("ess_core", True, plural(
+        len(found), N_("Entreprise de l’ESS parmi les membres : %(names)s.", names=_names(found)),
+        N_("Entreprises de l’ESS parmi les membres : %(names)s.", names=_names(found))))
 
 
 def rule_enterprise_partner(d: DossierFacts, c: CallFacts, params: Mapping) -> RuleResult:
     found = _members_with(d, {MemberCategory.ENTERPRISE})
     if not found:
-        return failed("enterprise_partner", "Aucun membre du pôle n’est une entreprise hors économie sociale et "
-                      "solidaire", "ajoutez au moins une entreprise hors ESS à la liste des membres.")
-    what = plural(len(found), "Entreprise hors ESS", "Entreprises hors ESS")
-    return RuleResult("enterprise_partner", True, f"{what} parmi les membres : {_names(found)}.")
+        return failed("enterprise_partner", N_("Aucun membre du pôle n’est une entreprise hors économie sociale et "
+                                               "solidaire"),
+                      N_("ajoutez au moins une entreprise hors ESS à la liste des membres."))
+    return RuleResult("enterprise_partner", True, plural(
+        len(found), N_("Entreprise hors ESS parmi les membres : %(names)s.", names=_names(found)),
+        N_("Entreprises hors ESS parmi les membres : %(names)s.", names=_names(found))))
 
 
 def rule_territorial_link(d: DossierFacts, c: CallFacts, params: Mapping) -> RuleResult:
     found = _members_with(d, OTHER_ARTICLE9)
     if not found:
-        return failed("territorial_link", "Aucun membre du pôle n’est un autre acteur mentionné à l’article 9 de "
-                      "la loi (collectivité territoriale ou groupement, centre de recherche ou établissement "
-                      "d’enseignement supérieur, organisme de formation ou autre acteur)",
-                      "ajoutez-en au moins un à la liste des membres.")
-    what = plural(len(found), "Autre acteur de l’article 9", "Autres acteurs de l’article 9")
-    return RuleResult("territorial_link", True, f"{what} parmi les membres : {_names(found)}.")
+        return failed("territorial_link", N_(
+            "Aucun membre du pôle n’est un autre acteur mentionné à l’article 9 de la loi (collectivité "
+            "territoriale ou groupement, centre de recherche ou établissement d’enseignement supérieur, organisme "
+            "de formation ou autre acteur)"), N_("ajoutez-en au moins un à la liste des membres."))
+    return RuleResult("territorial_link", True, plural(
+        len(found), N_("Autre acteur de l’article 9 parmi les membres : %(names)s.", names=_names(found)),
+        N_("Autres acteurs de l’article 9 parmi les membres : %(names)s.", names=_names(found))))
 
 
 def rule_same_territory(d: DossierFacts, c: CallFacts, params: Mapping) -> RuleResult:
     allow_adjacent = bool(params.get("allow_adjacent", True))
     declared = [code for code in d.departments if code]
     if not declared:
-        return failed("same_territory", "Le pôle n’a déclaré aucun département couvert",
-                      f"choisissez-les dans la section {IDENTITY_SECTION}.")
+        return failed("same_territory", N_("Le pôle n’a déclaré aucun département couvert"),
+                      N_("choisissez-les dans la section %(section)s.", section=IDENTITY_SECTION))
     allowed = set(declared)
     if allow_adjacent:
         for code in declared:
             allowed |= geography.adjacent_departments(code)
     outside = [m for m in d.members if m.department not in allowed]
-    covered = "les départements couverts par le pôle (" + ", ".join(declared) + ")"
+    codes = ", ".join(declared)
     if outside:
         n = len(outside)
-        listed = ", ".join(f"{m.name or 'membre sans nom'} ({m.department or 'département non renseigné'})"
-                           for m in outside)
-        where = f"hors {covered.replace('les ', 'des ', 1)}"
-        where += " et de leurs départements limitrophes" if allow_adjacent else ""
-        return failed("same_territory", f"{n} {plural(n, 'membre est situé', 'membres sont situés')} {where} : "
-                      f"{listed}.", "Ajoutez ces départements aux départements couverts par le pôle ou corrigez le "
-                      "département des membres concernés.")
-    where = f"dans {covered}" + (" ou dans des départements limitrophes" if allow_adjacent else "")
-    return RuleResult("same_territory", True, f"Tous les membres sont situés {where}.")
+        listed = join((N_("%(name)s (%(department)s)", name=m.name or N_("membre sans nom"),
+                          department=m.department or N_("département non renseigné")) for m in outside), ", ")
+        where = N_("hors des départements couverts par le pôle (%(codes)s) et de leurs départements limitrophes",
+                   codes=codes) if allow_adjacent else N_("hors des départements couverts par le pôle (%(codes)s)",
+                                                          codes=codes)
+        return failed("same_territory", plural(
+            n, N_("%(count)s membre est situé %(where)s : %(members)s.", count=n, where=where, members=listed),
+            N_("%(count)s membres sont situés %(where)s : %(members)s.", count=n, where=where, members=listed)),
+            N_("Ajoutez ces départements aux départements couverts par le pôle ou corrigez le département des "
+               "membres concernés."))
+    where = N_("dans les départements couverts par le pôle (%(codes)s)", codes=codes)
+    if allow_adjacent:
+        where = N_("%(where)s ou dans des départements limitrophes", where=where)
+    return RuleResult("same_territory", True, N_("Tous les membres sont situés %(where)s.", where=where))
 
 
 def rule_not_previously_funded(d: DossierFacts, c: CallFacts, params: Mapping) -> RuleResult:
     siren = siren_of(d.carrier_siret)
     if siren is None:
-        return failed("not_previously_funded", "Sans numéro SIRET valide de la structure porteuse, l’absence de "
-                      "soutien lors d’un précédent appel à projets PTCE ne peut pas être vérifiée",
-                      "corrigez le SIRET.")
+        return failed("not_previously_funded", N_(
+            "Sans numéro SIRET valide de la structure porteuse, l’absence de soutien lors d’un précédent appel à "
+            "projets PTCE ne peut pas être vérifiée"), N_("corrigez le SIRET."))
     if siren in c.previously_funded_sirens:
-        return RuleResult("not_previously_funded", False, f"La structure porteuse (SIREN {siren}) a déjà été "
-                          "lauréate d’un précédent appel à projets PTCE : un pôle déjà soutenu n’est pas éligible.")
-    return RuleResult("not_previously_funded", True, f"La structure porteuse (SIREN {siren}) n’a pas été lauréate "
-                      "d’un précédent appel à projets PTCE de la plateforme.")
+        return RuleResult("not_previously_funded", False, N_(
+            "La structure porteuse (SIREN %(siren)s) a déjà été lauréate d’un précédent appel à projets PTCE : un "
+            "pôle déjà soutenu n’est pas éligible.", siren=siren))
+    return RuleResult("not_previously_funded", True, N_(
+        "La structure porteuse (SIREN %(siren)s) n’a pas été lauréate d’un précédent appel à projets PTCE de la "
+        "plateforme.", siren=siren))
 
 
 def rule_documents(d: DossierFacts, c: CallFacts, params: Mapping) -> RuleResult:
@@ -327,7 +298,7 @@ def rule_documents(d: DossierFacts, c: CallFacts, params: Mapping) -> RuleResult
     analysed (none configured, or it was down) is accepted, said "non analysée", unless the call sets
     ``require_clean_scan``: then the rule fails and asks for it again."""
     require_clean = bool(params.get("require_clean_scan", False))
-    problems: list[tuple[str, str]] = []  # (finding, what to do in a draft)
+    problems: list[RuleResult] = []  # one per problem: what was found, what to do in a draft
     missing: list[str] = []
     unscanned = 0
     for code, label in c.required_documents:
@@ -340,94 +311,107 @@ def rule_documents(d: DossierFacts, c: CallFacts, params: Mapping) -> RuleResult
             continue
         if not any(a.scan_status == ScanStatus.CLEAN for a in ready):
             if require_clean:
-                problems.append((f"« {ready[-1].filename or label} » ({label}) n’a pas été analysé par "
-                                 "l’antivirus", "envoyez-le de nouveau."))
+                problems.append(failed("documents", N_("« %(file)s » (%(type)s) n’a pas été analysé par "
+                                                       "l’antivirus", file=ready[-1].filename or label, type=label),
+                                       N_("envoyez-le de nouveau.")))
             else:
                 unscanned += 1
     for a in d.attachments:
         if a.status == AttachmentStatus.QUARANTINED or a.scan_status == ScanStatus.INFECTED:
-            problems.append((f"« {a.filename} » a été bloqué par l’antivirus", "remplacez-le."))
+            problems.append(failed("documents", N_("« %(file)s » a été bloqué par l’antivirus", file=a.filename),
+                                   N_("remplacez-le.")))
         elif a.status in (AttachmentStatus.UPLOADING, AttachmentStatus.PROCESSING):
-            problems.append((f"« {a.filename} » est en cours de vérification.", ""))
+            problems.append(failed("documents", N_("« %(file)s » est en cours de vérification.", file=a.filename)))
     if missing:
-        problems.insert(0, (plural(len(missing), "Pièce obligatoire manquante : ", "Pièces obligatoires manquantes : ")
-                            + ", ".join(missing) + ".", ""))
+        names = ", ".join(missing)  # the call's document types: call content, as written
+        problems.insert(0, failed("documents", plural(
+            len(missing), N_("Pièce obligatoire manquante : %(names)s.", names=names),
+            N_("Pièces obligatoires manquantes : %(names)s.", names=names))))
     if problems:
-        return joined("documents", [failed("documents", finding, advice) for finding, advice in problems])
+        return joined("documents", problems)
     n = len(c.required_documents)
     if n == 0:
-        return RuleResult("documents", True, "L’appel ne demande aucune pièce obligatoire.")
-    text = "La pièce obligatoire est jointe" if n == 1 else f"Les {n} pièces obligatoires sont jointes"
+        return RuleResult("documents", True, N_("L’appel ne demande aucune pièce obligatoire."))
+    attached = plural(n, N_("La pièce obligatoire est jointe"), N_("Les %(count)s pièces obligatoires sont jointes",
+                                                                   count=n))
     if unscanned:  # accepted by the call, but never called "sound": no antivirus looked at them
-        text += (f" ; {unscanned} " + plural(unscanned, "non analysée", "non analysées")
-                 + " par l’antivirus (l’appel accepte les pièces non analysées).")
-        return RuleResult("documents", True, text, not_analysed=True)
-    text += plural(n, " et saine.", " et saines.")
-    return RuleResult("documents", True, text)
+        not_analysed = plural(unscanned, N_("non analysée"), N_("non analysées"))
+        return RuleResult("documents", True, N_("%(attached)s ; %(count)s %(unscanned)s par l’antivirus (l’appel "
+                                                "accepte les pièces non analysées).", attached=attached,
+                                                count=unscanned, unscanned=not_analysed), not_analysed=True)
+    sound = plural(n, N_("et saine."), N_("et saines."))
+    return RuleResult("documents", True, N_("%(attached)s %(sound)s", attached=attached, sound=sound))
 
 
 def rule_budget_balanced(d: DossierFacts, c: CallFacts, params: Mapping) -> RuleResult:
     if d.financing_line_count == 0:
-        return failed("budget_balanced", "Le plan de financement est vide", "saisissez les dépenses de la cellule "
-                      "d’animation et les ressources qui les financent.")
+        return failed("budget_balanced", N_("Le plan de financement est vide"),
+                      N_("saisissez les dépenses de la cellule d’animation et les ressources qui les financent."))
     gap = abs(d.resources_eur - d.expenses_eur)
-    summary = f"{amount(d.resources_eur)} de ressources pour {amount(d.expenses_eur)} de dépenses"
+    numbers = {"resources": Money(d.resources_eur), "expenses": Money(d.expenses_eur)}
     if gap != 0:  # to the euro… and to the cent, as the completeness check of the draft
-        return failed("budget_balanced", f"Le plan de financement n’est pas équilibré : {summary} (écart de "
-                      f"{amount(gap)}).", "Ajustez les ressources ou les dépenses.")
-    return RuleResult("budget_balanced", True, f"Le plan de financement est équilibré : {summary}.")
+        return failed("budget_balanced", N_(
+            "Le plan de financement n’est pas équilibré : %(resources)s de ressources pour %(expenses)s de "
+            "dépenses (écart de %(gap)s).", gap=Money(gap), **numbers), N_("Ajustez les ressources ou les dépenses."))
+    return RuleResult("budget_balanced", True, N_(
+        "Le plan de financement est équilibré : %(resources)s de ressources pour %(expenses)s de dépenses.",
+        **numbers))
 
 
 def rule_state_share(d: DossierFacts, c: CallFacts, params: Mapping) -> RuleResult:
     requested = d.amount_requested_eur
     if requested is None:
-        return failed("state_share", "Le montant demandé à l’État n’est pas renseigné",
-                      f"indiquez-le dans la section {BUDGET_SECTION}.")
+        return failed("state_share", N_("Le montant demandé à l’État n’est pas renseigné"),
+                      N_("indiquez-le dans la section %(section)s.", section=BUDGET_SECTION))
     cap = (c.category_caps or {}).get(d.category_code or "") or c.max_amount_eur
     share = c.max_state_share
     problems = []  # RuleResults, one per problem, joined below
     if cap is not None and requested > cap:
-        problems.append(failed("state_share", f"Le montant demandé ({amount(requested)}) dépasse le plafond de "
-                               f"l’appel ({amount(cap)})."))
+        problems.append(failed("state_share", N_("Le montant demandé (%(requested)s) dépasse le plafond de l’appel "
+                                                 "(%(cap)s).", requested=Money(requested), cap=Money(cap))))
     budget = d.total_budget_eur
     if not budget:
-        problems.append(failed("state_share", "Le budget total du projet n’est pas renseigné : la part demandée à "
-                               "l’État ne peut pas être calculée."))
+        problems.append(failed("state_share", N_("Le budget total du projet n’est pas renseigné : la part demandée "
+                                                 "à l’État ne peut pas être calculée.")))
     elif budget < d.expenses_eur:
-        problems.append(failed("state_share", f"Le budget total du projet ({amount(budget)}) est inférieur aux "
-                               f"dépenses du plan de financement ({amount(d.expenses_eur)})",
-                               "corrigez l’un ou l’autre."))
+        problems.append(failed("state_share", N_("Le budget total du projet (%(budget)s) est inférieur aux dépenses "
+                                                 "du plan de financement (%(expenses)s)", budget=Money(budget),
+                                                 expenses=Money(d.expenses_eur)), N_("corrigez l’un ou l’autre.")))
     elif requested > budget * share:
         limit = (budget * share).quantize(Decimal("0.01"))
-        problems.append(failed("state_share", f"Le montant demandé ({amount(requested)}) dépasse {format_share(share)}"
-                               f" du budget du projet ({amount(budget)}), soit {amount(limit)} au plus."))
+        problems.append(failed("state_share", N_("Le montant demandé (%(requested)s) dépasse %(share)s du budget du "
+                                                 "projet (%(budget)s), soit %(limit)s au plus.",
+                                                 requested=Money(requested), share=Share(share),
+                                                 budget=Money(budget), limit=Money(limit))))
     if problems:
         return joined("state_share", problems)
-    actual = format_share((requested / budget).quantize(Decimal("0.0001")))
-    return RuleResult("state_share", True, f"Le montant demandé ({amount(requested)}) respecte le plafond de l’appel "
-                      f"({amount(cap)}) et représente {actual} du budget du projet ({amount(budget)}), pour "
-                      f"{format_share(share)} au plus.")
+    actual = (requested / budget).quantize(Decimal("0.0001"))
+    return RuleResult("state_share", True, N_(
+        "Le montant demandé (%(requested)s) respecte le plafond de l’appel (%(cap)s) et représente %(actual)s du "
+        "budget du projet (%(budget)s), pour %(share)s au plus.", requested=Money(requested),
+        cap=Money(cap) if cap is not None else "—", actual=Share(actual), budget=Money(budget), share=Share(share)))
 
 
 def rule_deadline(d: DossierFacts, c: CallFacts, params: Mapping, *, now: datetime | None = None) -> RuleResult:
     closes_at = c.closes_at
     if closes_at is None:
-        return RuleResult("deadline", True, "L’appel n’a pas de date limite de dépôt.")
-    deadline = format_datetime_fr(closes_at)
+        return RuleResult("deadline", True, N_("L’appel n’a pas de date limite de dépôt."))
+    deadline = Moment(closes_at)
     if d.submitted_at is not None:
-        when = format_datetime_fr(d.submitted_at)
+        dates = {"when": Moment(d.submitted_at), "deadline": deadline}
         if d.submitted_at < closes_at:
-            return RuleResult("deadline", True, f"Le dossier a été déposé le {when}, avant la date limite du "
-                              f"{deadline}.")
-        return RuleResult("deadline", False, f"Le dossier a été déposé le {when}, après la date limite du "
-                          f"{deadline}.")
+            return RuleResult("deadline", True, N_("Le dossier a été déposé le %(when)s, avant la date limite du "
+                                                   "%(deadline)s.", **dates))
+        return RuleResult("deadline", False, N_("Le dossier a été déposé le %(when)s, après la date limite du "
+                                                "%(deadline)s.", **dates))
     if now is None:
-        return RuleResult("deadline", False, "Le dossier n’a pas été déposé.")
+        return RuleResult("deadline", False, N_("Le dossier n’a pas été déposé."))
     # A draft (live advice): can it still be submitted?
     if now < closes_at:
-        return RuleResult("deadline", True, f"Le dossier peut être déposé jusqu’au {deadline}.")
-    return RuleResult("deadline", False, f"La date limite de dépôt du {deadline} est dépassée : le dossier ne peut "
-                      "plus être déposé.")
+        return RuleResult("deadline", True, N_("Le dossier peut être déposé jusqu’au %(deadline)s.",
+                                               deadline=deadline))
+    return RuleResult("deadline", False, N_("La date limite de dépôt du %(deadline)s est dépassée : le dossier ne "
+                                            "peut plus être déposé.", deadline=deadline))
 
 
 # --- The catalog ---------------------------------------------------------------------------------------
@@ -435,7 +419,7 @@ def rule_deadline(d: DossierFacts, c: CallFacts, params: Mapping, *, now: dateti
 @dataclass(frozen=True)
 class Rule:
     code: str
-    label: str  # short name, for tables (admin and applicant pages)
+    label: Message  # short name, for tables (admin and applicant pages)
     check: Callable[..., RuleResult]
     default_mode: RuleMode = RuleMode.BLOCKING
     default_params: Mapping = field(default_factory=dict)
@@ -446,22 +430,22 @@ class Rule:
 
 # In the order of SPEC §3, which ``evaluate`` and ``rules_text`` keep within each group (blocking, advisory).
 CATALOG: tuple[Rule, ...] = (
-    Rule("siret", "SIRET de la structure porteuse", rule_siret),
-    Rule("legal_person", "Personne morale de droit privé", rule_legal_person),
-    Rule("min_members", "Nombre de membres personnes morales", rule_min_members, default_params={"minimum": 3}),
-    Rule("ess_core", "Entreprise de l’ESS parmi les membres", rule_ess_core),
-    Rule("enterprise_partner", "Entreprise hors ESS parmi les membres", rule_enterprise_partner),
-    Rule("territorial_link", "Autre acteur de l’article 9 parmi les membres", rule_territorial_link),
-    Rule("same_territory", "Ancrage territorial des membres", rule_same_territory, RuleMode.ADVISORY,
+    Rule("siret", N_("SIRET de la structure porteuse"), rule_siret),
+    Rule("legal_person", N_("Personne morale de droit privé"), rule_legal_person),
+    Rule("min_members", N_("Nombre de membres personnes morales"), rule_min_members, default_params={"minimum": 3}),
+    Rule("ess_core", N_("Entreprise de l’ESS parmi les membres"), rule_ess_core),
+    Rule("enterprise_partner", N_("Entreprise hors ESS parmi les membres"), rule_enterprise_partner),
+    Rule("territorial_link", N_("Autre acteur de l’article 9 parmi les membres"), rule_territorial_link),
+    Rule("same_territory", N_("Ancrage territorial des membres"), rule_same_territory, RuleMode.ADVISORY,
          {"allow_adjacent": True}),
-    Rule("not_previously_funded", "Pas de soutien antérieur", rule_not_previously_funded),
-    Rule("documents", "Pièces obligatoires", rule_documents, default_params={"require_clean_scan": False}),
-    Rule("budget_balanced", "Équilibre du plan de financement", rule_budget_balanced),
-    Rule("state_share", "Montant et part de l’État", rule_state_share),
-    Rule("deadline", "Date limite de dépôt", rule_deadline),
+    Rule("not_previously_funded", N_("Pas de soutien antérieur"), rule_not_previously_funded),
+    Rule("documents", N_("Pièces obligatoires"), rule_documents, default_params={"require_clean_scan": False}),
+    Rule("budget_balanced", N_("Équilibre du plan de financement"), rule_budget_balanced),
+    Rule("state_share", N_("Montant et part de l’État"), rule_state_share),
+    Rule("deadline", N_("Date limite de dépôt"), rule_deadline),
 )
 RULE_ORDER: tuple[str, ...] = tuple(rule.code for rule in CATALOG)
-RULE_LABELS: dict[str, str] = {rule.code: rule.label for rule in CATALOG}
+RULE_LABELS: dict[str, Message] = {rule.code: rule.label for rule in CATALOG}
 RULES: dict[str, Callable[..., RuleResult]] = {rule.code: rule.check for rule in CATALOG}
 
 

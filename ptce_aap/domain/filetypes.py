@@ -25,6 +25,8 @@ from typing import IO
 
 import filetype
 
+from ptce_aap.domain.messages import N_, Message
+
 logger = logging.getLogger("ptce_aap.filetypes")
 
 HEAD_SIZE = 8192  # what filetype reads
@@ -46,33 +48,33 @@ ODF_TYPES = {"application/vnd.oasis.opendocument.text", "application/vnd.oasis.o
 
 # Names shown to people when a content is not what its extension says.
 TYPE_NAMES = {
-    PDF: "un document PDF",
-    "image/png": "une image PNG",
-    "image/jpeg": "une image JPEG",
-    "image/gif": "une image GIF",
-    "image/webp": "une image WebP",
-    "image/tiff": "une image TIFF",
-    "image/bmp": "une image BMP",
-    "application/msword": "un document Word (.doc)",
-    "application/vnd.ms-excel": "un classeur Excel (.xls)",
-    "application/vnd.ms-powerpoint": "une présentation PowerPoint (.ppt)",
-    "application/x-ole-storage": "un ancien document Office",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "un document Word (.docx)",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "un classeur Excel (.xlsx)",
+    PDF: N_("un document PDF"),
+    "image/png": N_("une image PNG"),
+    "image/jpeg": N_("une image JPEG"),
+    "image/gif": N_("une image GIF"),
+    "image/webp": N_("une image WebP"),
+    "image/tiff": N_("une image TIFF"),
+    "image/bmp": N_("une image BMP"),
+    "application/msword": N_("un document Word (.doc)"),
+    "application/vnd.ms-excel": N_("un classeur Excel (.xls)"),
+    "application/vnd.ms-powerpoint": N_("une présentation PowerPoint (.ppt)"),
+    "application/x-ole-storage": N_("un ancien document Office"),
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": N_("un document Word (.docx)"),
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": N_("un classeur Excel (.xlsx)"),
     "application/vnd.openxmlformats-officedocument.presentationml.presentation":
-        "une présentation PowerPoint (.pptx)",
-    "application/vnd.oasis.opendocument.text": "un texte OpenDocument (.odt)",
-    "application/vnd.oasis.opendocument.spreadsheet": "un classeur OpenDocument (.ods)",
-    "application/vnd.oasis.opendocument.presentation": "une présentation OpenDocument (.odp)",
-    "application/zip": "une archive ZIP",
-    "application/x-msdownload": "un programme exécutable",
-    "application/x-executable": "un programme exécutable",
-    "text/html": "une page web",
+        N_("une présentation PowerPoint (.pptx)"),
+    "application/vnd.oasis.opendocument.text": N_("un texte OpenDocument (.odt)"),
+    "application/vnd.oasis.opendocument.spreadsheet": N_("un classeur OpenDocument (.ods)"),
+    "application/vnd.oasis.opendocument.presentation": N_("une présentation OpenDocument (.odp)"),
+    "application/zip": N_("une archive ZIP"),
+    "application/x-msdownload": N_("un programme exécutable"),
+    "application/x-executable": N_("un programme exécutable"),
+    "text/html": N_("une page web"),
 }
 
 
-def type_name(mime: str | None) -> str:
-    return TYPE_NAMES.get(mime or "", "un fichier d'un autre type" if mime else "un fichier de type inconnu")
+def type_name(mime: str | None) -> Message:
+    return TYPE_NAMES.get(mime or "", N_("un fichier d'un autre type") if mime else N_("un fichier de type inconnu"))
 
 
 # Extension -> the MIME type stored and expected. Only these are accepted.
@@ -263,7 +265,7 @@ def _check_ooxml(expected: str, reader: _Buffered) -> Verdict:
             return Verdict(True, expected)
     if has_types:  # an Office document of another kind (a .xlsx renamed .docx), or a broken one
         other = next((mime for mime, f in OOXML_TYPES.items() if f in folders), None)
-        return Verdict(False, other, type_name(other) if other else "un document Office incomplet")
+        return Verdict(False, other, type_name(other) if other else N_("un document Office incomplet"))
     return Verdict(False, "application/zip", type_name("application/zip"))
 
 
@@ -274,7 +276,7 @@ def _check_odf(expected: str, reader: _Buffered) -> Verdict:
     declared = first.data_start.decode("ascii", "replace").strip()
     if declared != expected:
         return Verdict(False, declared or None, type_name(declared) if declared in ODF_TYPES
-                       else "un autre type de document OpenDocument")
+                       else N_("un autre type de document OpenDocument"))
     return Verdict(True, expected)
 
 
@@ -302,7 +304,8 @@ def verify_content(expected: str, stream: IO[bytes], *, limit: int | None = None
         return Verdict(False, detected, type_name(detected))
     if expected in OOXML_TYPES or expected in ODF_TYPES:
         if expected in OOXML_TYPES and head.startswith(OLE_MAGIC):  # how Office stores encrypted files
-            return Verdict(False, detected, "un document Office protégé par un mot de passe ou d'un ancien format")
+            return Verdict(False, detected, N_("un document Office protégé par un mot de passe ou d'un ancien "
+                                                   "format"))
         if not head.startswith(ZIP_MAGIC):
             return Verdict(False, detected, type_name(detected))
         return _check_ooxml(expected, reader) if expected in OOXML_TYPES else _check_odf(expected, reader)

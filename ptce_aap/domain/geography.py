@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from ptce_aap.domain.messages import N_, Message
 from ptce_aap.domain.text import french_sort_key
 
 GEO_FILE = Path(__file__).resolve().parent.parent / "data" / "geo.json"
@@ -103,8 +104,8 @@ def commune_name(insee: str) -> str | None:
     return data[0].get(insee) if data else None
 
 
-def insee_problem(insee: str) -> str | None:
-    """A French message when ``insee`` is not the code of a current commune (often a postal code instead)."""
+def insee_problem(insee: str) -> Message | None:
+    """A message when ``insee`` is not the code of a current commune (often a postal code instead)."""
     data = _communes()
     if data is None or insee in data[0]:
         return None
@@ -112,11 +113,13 @@ def insee_problem(insee: str) -> str | None:
     if insee in by_postal:
         codes = by_postal[insee]
         if len(codes) == 1:
-            return (f"{insee} est un code postal, pas un code INSEE (code officiel géographique) : pour cette "
-                    f"adresse, saisissez le code INSEE de la commune, {names[codes[0]]} ({codes[0]}).")
+            return N_("%(code)s est un code postal, pas un code INSEE (code officiel géographique) : pour cette "
+                      "adresse, saisissez le code INSEE de la commune, %(name)s (%(insee)s).", code=insee,
+                      name=names[codes[0]], insee=codes[0])
         # Every commune of the postal code (26400: 24 communes, Crest among them), never a sample.
         matches = ", ".join(f"{names[c]} ({c})" for c in codes)
-        return (f"{insee} est un code postal, pas un code INSEE (code officiel géographique) : pour cette "
-                f"adresse, saisissez le code INSEE de votre commune parmi les {len(codes)} communes de ce code "
-                f"postal : {matches}.")
-    return f"Le code INSEE {insee} ne correspond à aucune commune : vérifiez-le sur le site de l'Insee."
+        return N_("%(code)s est un code postal, pas un code INSEE (code officiel géographique) : pour cette "
+                  "adresse, saisissez le code INSEE de votre commune parmi les %(count)s communes de ce code "
+                  "postal : %(matches)s.", code=insee, count=len(codes), matches=matches)
+    return N_("Le code INSEE %(code)s ne correspond à aucune commune : vérifiez-le sur le site de l'Insee.",
+              code=insee)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
+from ptce_aap.domain.messages import N_, Message
+
 MAX_AMOUNT = Decimal("999999999.99")  # fits NUMERIC(12, 2)
 _SPACES = re.compile(r"[\s\u00a0\u202f']")
 # ASCII digits only: "\d" and Decimal() also take "١٢" (Arabic-Indic) or "1_000", "1e3", "NaN".
@@ -25,11 +27,13 @@ _MINUS = "-\u2212"  # hyphen-minus and the minus sign
 
 
 class AmountError(ValueError):
-    """The text is not an acceptable amount; ``str(exc)`` is a French message, ``code`` says why: "format",
-    "exponent", "negative", "zero" or "too_large" (the same codes as ``static/amounts.js``)."""
+    """The text is not an acceptable amount; ``message`` (and ``str(exc)``) is a French message (translatable:
+    ``domain.messages``), ``code`` says why: "format", "exponent", "negative", "zero" or "too_large" (the same
+    codes as ``static/amounts.js``)."""
 
-    def __init__(self, message: str, code: str = "format"):
+    def __init__(self, message: Message, code: str = "format"):
         super().__init__(message)
+        self.message = message
         self.code = code
 
 
@@ -40,7 +44,7 @@ def _signed(cleaned: str) -> tuple[bool, str]:
     return False, cleaned
 
 
-EXPONENT_MESSAGE = "Écrivez le nombre en chiffres, sans exposant : 1000 et non 1e3."
+EXPONENT_MESSAGE = N_("Écrivez le nombre en chiffres, sans exposant : 1000 et non 1e3.")
 
 
 def ascii_int(text: str | None, *, maximum: int) -> int | None:
@@ -62,7 +66,7 @@ def parse_year(text: str | None) -> int | None:
         return None
     value = ascii_int(text, maximum=9999) if len(text) == 4 else None
     if value is None:
-        raise AmountError("Saisissez une année sur quatre chiffres, par exemple 2019.")
+        raise AmountError(N_("Saisissez une année sur quatre chiffres, par exemple 2019."))
     return value
 
 
@@ -79,14 +83,14 @@ def parse_amount(text: str | None, *, allow_zero: bool = True) -> Decimal | None
     if _EXPONENT.fullmatch(unsigned):
         raise AmountError(EXPONENT_MESSAGE, "exponent")
     if not _AMOUNT.fullmatch(unsigned) or unsigned.startswith("-"):
-        raise AmountError("Saisissez un montant en euros, par exemple 12 500 ou 12 500,50.")
+        raise AmountError(N_("Saisissez un montant en euros, par exemple 12 500 ou 12 500,50."))
     value = Decimal(unsigned)
     if negative and value != 0:
-        raise AmountError("Le montant doit être positif ou nul.", "negative")
+        raise AmountError(N_("Le montant doit être positif ou nul."), "negative")
     if value == 0 and not allow_zero:
-        raise AmountError("Le montant doit être supérieur à zéro.", "zero")
+        raise AmountError(N_("Le montant doit être supérieur à zéro."), "zero")
     if value > MAX_AMOUNT:
-        raise AmountError("Ce montant est trop élevé : vérifiez le nombre de chiffres.", "too_large")
+        raise AmountError(N_("Ce montant est trop élevé : vérifiez le nombre de chiffres."), "too_large")
     return value.quantize(Decimal("0.01"))
 
 
@@ -102,10 +106,10 @@ def parse_decimal(text: str | None, *, maximum: Decimal = Decimal("100000")) -> 
     if _EXPONENT.fullmatch(unsigned):
         raise AmountError(EXPONENT_MESSAGE, "exponent")
     if not _NUMBER.fullmatch(unsigned) or unsigned[:1] in "-+" and negative:
-        raise AmountError("Saisissez un nombre, par exemple 2 ou 2,5.")
+        raise AmountError(N_("Saisissez un nombre, par exemple 2 ou 2,5."))
     value = Decimal(unsigned)
     if negative and value != 0:
-        raise AmountError("Le nombre doit être positif ou nul, par exemple 2 ou 2,5.", "negative")
+        raise AmountError(N_("Le nombre doit être positif ou nul, par exemple 2 ou 2,5."), "negative")
     if value > maximum:
-        raise AmountError("Ce nombre est trop élevé : vérifiez votre saisie.", "too_large")
+        raise AmountError(N_("Ce nombre est trop élevé : vérifiez votre saisie."), "too_large")
     return abs(value).quantize(Decimal("0.01"))

@@ -50,8 +50,8 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 
 from . import selection_milp as milp
-from .formatting import format_amount, format_number
 from .geography import region_name
+from .messages import N_, Message, Money, Number, join
 from .selection_milp import Key, Problem
 
 MAX_SCORE_DECIMALS = 6
@@ -176,15 +176,11 @@ def simulate(candidates: Iterable[Candidate], envelope: Decimal, constraints: Co
                      ranking=ctx.ids, proven=found.proven)
 
 
-def _cents(amount: Decimal, what: str) -> int:
+def _cents(amount: Decimal, what: Message) -> int:
     amount = Decimal(amount)
     if not amount.is_finite() or amount < 0 or amount != amount.quantize(CENT):
-        raise SelectionInputError(f"{what} doit être un montant positif en euros et centimes.")
+        raise SelectionInputError(N_("%(what)s doit être un montant positif en euros et centimes.", what=what))
     return int(amount * 100)
-
-
-def _upper_first(text: str) -> str:
-    return text[:1].upper() + text[1:]
 
 
 def _score_scale(scores: list[Decimal]) -> int:
@@ -197,9 +193,9 @@ def _score_scale(scores: list[Decimal]) -> int:
     return 10 ** decimals
 
 
-def _check_number(value, what: str) -> Decimal:
+def _check_number(value, what: Message) -> Decimal:
     if value is None or not Decimal(value).is_finite():
-        raise SelectionInputError(f"{what} n'est pas un nombre.")
+        raise SelectionInputError(N_("%(what)s n'est pas un nombre.", what=what))
     return Decimal(value)
 
 
@@ -211,25 +207,28 @@ class _Context:
         by_id = {}
         for cand in candidates:
             if cand.id in by_id:
-                raise SelectionInputError(f"Le dossier {cand.id} figure deux fois.")
+                raise SelectionInputError(N_("Le dossier %(id)s figure deux fois.", id=cand.id))
             by_id[cand.id] = cand
-            _check_number(cand.amount, f"Le montant demandé par {self.name(cand)}")
+            _check_number(cand.amount, N_("Le montant demandé par %(name)s", name=self.name(cand)))
             if cand.score is not None:
-                _check_number(cand.score, f"La note de {self.name(cand)}")
+                _check_number(cand.score, N_("La note de %(name)s", name=self.name(cand)))
         if c.min_score is not None:
-            _check_number(c.min_score, "La note minimale")
-        for what, ids in (("retenus", c.forced_in), ("écartés", c.forced_out), ("ajustés", c.amounts)):
+            _check_number(c.min_score, N_("La note minimale"))
+        for what, ids in ((N_("Dossiers retenus inconnus : %(ids)s."), c.forced_in),
+                          (N_("Dossiers écartés inconnus : %(ids)s."), c.forced_out),
+                          (N_("Dossiers ajustés inconnus : %(ids)s."), c.amounts)):
             unknown = sorted(str(i) for i in ids if i not in by_id)
             if unknown:
-                raise SelectionInputError(f"Dossiers {what} inconnus : {', '.join(unknown)}.")
+                raise SelectionInputError(N_(what.msgid, ids=", ".join(unknown)))
         amount_of = {}
         for cand in candidates:
             requested = Decimal(cand.amount)
-            _cents(requested, f"Le montant demandé par {self.name(cand)}")
+            _cents(requested, N_("Le montant demandé par %(name)s", name=self.name(cand)))
             adjusted = Decimal(c.amounts.get(cand.id, requested))
-            _cents(adjusted, f"Le montant ajusté de {self.name(cand)}")
+            _cents(adjusted, N_("Le montant ajusté de %(name)s", name=self.name(cand)))
             if adjusted > requested:
-                raise SelectionInputError(f"Le montant ajusté de {self.name(cand)} dépasse le montant demandé.")
+                raise SelectionInputError(N_("Le montant ajusté de %(name)s dépasse le montant demandé.",
+                                             name=self.name(cand)))
             amount_of[cand.id] = adjusted
         self.candidates = sorted(candidates, key=lambda cand: rank_key(cand, amount_of[cand.id]))
         self.ids = tuple(cand.id for cand in self.candidates)
@@ -241,19 +240,20 @@ class _Context:
         scale = _score_scale(scored)  # the minimum score is compared in Decimal, not scaled
         for category, quota in c.quotas.items():
             if not isinstance(quota, int) or quota < 0:
-                raise SelectionInputError(f"Le quota de la catégorie {self.category(category)} doit être "
-                                          "un nombre entier positif.")
-        caps = {cat: _cents(cap, f"Le plafond de la catégorie {self.category(cat)}") for cat, cap in c.caps.items()}
+                raise SelectionInputError(N_("Le quota de la catégorie %(category)s doit être un nombre entier "
+                                             "positif.", category=self.category(category)))
+        caps = {cat: _cents(cap, N_("Le plafond de la catégorie %(category)s", category=self.category(cat)))
+                for cat, cap in c.caps.items()}
         self.scored_regions = sorted({cand.region for cand in self.candidates
                                       if cand.score is not None and cand.region})
         self.problem = Problem(
             scores=tuple(0 if cand.score is None else
                          int((cand.score * scale).to_integral_value(ROUND_HALF_EVEN)) for cand in self.candidates),
-            cents=tuple(_cents(a, "") for a in self.amounts),
+            cents=tuple(_cents(a, N_("Le montant")) for a in self.amounts),
             regions=tuple(cand.region for cand in self.candidates),
             categories=tuple(cand.category for cand in self.candidates),
             unscored=frozenset(self.index[i] for i in self.unscored),
-            envelope=_cents(self.envelope, "L'enveloppe"),
+            envelope=_cents(self.envelope, N_("L'enveloppe")),
             regions_required=frozenset(self.scored_regions if c.region_coverage else ()),
             quotas=dict(c.quotas), caps=caps,
             below_min=None if c.min_score is None else frozenset(
@@ -265,32 +265,38 @@ class _Context:
     # Labels ---------------------------------------------------------------------------------------------
 
     @staticmethod
-    def name(cand: Candidate) -> str:
-        return f"« {cand.label} »" if cand.label else f"le dossier {cand.id}"
+    def name(cand: Candidate, *, first: bool = False) -> Message:
+        """« Label », else « le dossier 12 » (« Le dossier 12 » ``first`` in a sentence)."""
+        if cand.label:
+            return N_("« %(label)s »", label=cand.label)
+        return N_("Le dossier %(id)s", id=cand.id) if first else N_("le dossier %(id)s", id=cand.id)
 
-    def category(self, code: str) -> str:
-        return f"« {self.constraints.category_labels.get(code, code)} »"
+    def category(self, code: str) -> Message:
+        return N_("« %(label)s »", label=self.constraints.category_labels.get(code, code))
 
     def ref(self, key: Key) -> ConstraintRef:
         kind, c = key[0], self.constraints
         if kind == "envelope":
-            return ConstraintRef(kind, None, f"l'enveloppe de {format_amount(self.envelope)}")
+            return ConstraintRef(kind, None, N_("l'enveloppe de %(amount)s", amount=Money(self.envelope)))
         if kind == "regions":
-            return ConstraintRef(kind, None, "au moins un lauréat par région ayant un dossier noté")
+            return ConstraintRef(kind, None, N_("au moins un lauréat par région ayant un dossier noté"))
         if kind == "region":
-            return ConstraintRef(kind, key[1], f"au moins un lauréat en région « {region_name(key[1])} »")
+            return ConstraintRef(kind, key[1], N_("au moins un lauréat en région « %(region)s »",
+                                                  region=region_name(key[1])))
         if kind == "quota":
             n = c.quotas[key[1]]
-            return ConstraintRef(kind, key[1], f"au plus {n} lauréat{'s' if n > 1 else ''} "
-                                               f"dans la catégorie {self.category(key[1])}")
+            values = {"count": n, "category": self.category(key[1])}
+            return ConstraintRef(kind, key[1], N_("au plus %(count)s lauréats dans la catégorie %(category)s", **values)
+                                 if n > 1 else N_("au plus %(count)s lauréat dans la catégorie %(category)s", **values))
         if kind == "cap":
-            return ConstraintRef(kind, key[1], f"au plus {format_amount(Decimal(c.caps[key[1]]))} "
-                                               f"pour la catégorie {self.category(key[1])}")
+            return ConstraintRef(kind, key[1], N_("au plus %(amount)s pour la catégorie %(category)s",
+                                                  amount=Money(Decimal(c.caps[key[1]])),
+                                                  category=self.category(key[1])))
         if kind == "min_score":
-            return ConstraintRef(kind, None, f"la note minimale de {format_number(Decimal(c.min_score))}")
+            return ConstraintRef(kind, None, N_("la note minimale de %(score)s", score=Number(Decimal(c.min_score))))
         cand = self.candidates[key[1]]
-        verb = "retenu" if kind == "forced_in" else "écarté"
-        return ConstraintRef(kind, cand.id, f"{self.name(cand)} {verb} d'office")
+        return ConstraintRef(kind, cand.id, N_("%(name)s retenu d'office", name=self.name(cand))
+                             if kind == "forced_in" else N_("%(name)s écarté d'office", name=self.name(cand)))
 
     # Results --------------------------------------------------------------------------------------------
 
@@ -377,47 +383,55 @@ class _Context:
         refs = tuple(self.ref(k) for k in kept)
         return Conflict(refs, self.explain(kept, refs))
 
-    def explain(self, keys: list[Key], refs: tuple[ConstraintRef, ...]) -> str:
-        labels = " ; ".join(ref.label for ref in refs)
+    def explain(self, keys: list[Key], refs: tuple[ConstraintRef, ...]) -> Message:
+        labels = join([ref.label for ref in refs], " ; ")
         if len(refs) == 1:
-            text = f"Cette contrainte ne peut pas être respectée : {labels}."
+            text = N_("Cette contrainte ne peut pas être respectée : %(labels)s.", labels=labels)
+            advice = N_("Levez-la ou modifiez-la pour obtenir une proposition.")
         else:
-            text = f"Ces contraintes ne peuvent pas être respectées ensemble : {labels}."
-        advice = ("Levez ou modifiez l'une d'elles" if len(refs) > 1 else "Levez-la ou modifiez-la")
-        return " ".join([text, *self.facts(keys), f"{advice} pour obtenir une proposition."])
+            text = N_("Ces contraintes ne peuvent pas être respectées ensemble : %(labels)s.", labels=labels)
+            advice = N_("Levez ou modifiez l'une d'elles pour obtenir une proposition.")
+        return join([text, *self.facts(keys), advice])
 
-    def facts(self, keys: list[Key]) -> list[str]:
+    def facts(self, keys: list[Key]) -> list[Message]:
         p, c = self.problem, self.constraints
         forced = [k[1] for k in keys if k[0] == "forced_in"]
         out = []
         for i in forced:
             cand = self.candidates[i]
             if i in p.unscored:
-                out.append(f"{_upper_first(self.name(cand))} n'a pas de note : il ne peut pas être retenu.")
+                out.append(N_("%(name)s n'a pas de note : il ne peut pas être retenu.",
+                              name=self.name(cand, first=True)))
             elif ("forced_out", i) in keys:
-                out.append(f"{_upper_first(self.name(cand))} est à la fois retenu et écarté d'office.")
+                out.append(N_("%(name)s est à la fois retenu et écarté d'office.", name=self.name(cand, first=True)))
             elif ("min_score",) in keys and i in (p.below_min or ()):
-                out.append(f"{_upper_first(self.name(cand))} a la note {format_number(cand.score)}, "
-                           f"sous la note minimale de {format_number(Decimal(c.min_score))}.")
+                out.append(N_("%(name)s a la note %(score)s, sous la note minimale de %(minimum)s.",
+                              name=self.name(cand, first=True), score=Number(cand.score),
+                              minimum=Number(Decimal(c.min_score))))
         if forced and ("envelope",) in keys:
             total = sum((self.amounts[i] for i in forced), Decimal(0))
-            out.append(f"Les dossiers retenus d'office demandent {format_amount(total)} en tout.")
+            out.append(N_("Les dossiers retenus d'office demandent %(amount)s en tout.", amount=Money(total)))
         for key in keys:
             if key[0] in ("quota", "cap"):
                 inside = [i for i in forced if self.candidates[i].category == key[1]]
                 total = sum((self.amounts[i] for i in inside), Decimal(0))
                 if inside:
-                    out.append(f"Dans la catégorie {self.category(key[1])}, {len(inside)} dossier"
-                               f"{'s' if len(inside) > 1 else ''} retenu{'s' if len(inside) > 1 else ''} "
-                               f"d'office pour {format_amount(total)}.")
+                    values = {"category": self.category(key[1]), "count": len(inside), "amount": Money(total)}
+                    out.append(N_("Dans la catégorie %(category)s, %(count)s dossiers retenus d'office pour "
+                                  "%(amount)s.", **values) if len(inside) > 1 else
+                               N_("Dans la catégorie %(category)s, %(count)s dossier retenu d'office pour %(amount)s.",
+                                  **values))
         for key in keys:
             if key[0] == "region":
                 members = [i for i, cand in enumerate(self.candidates)
                            if cand.region == key[1] and cand.score is not None]
-                listed = ", ".join(f"{self.name(self.candidates[i])} ({format_amount(self.amounts[i])}"
-                                   f"{', écarté' if i in p.forced_out else ''}"
-                                   f"{', sous la note minimale' if i in (p.below_min or ()) else ''})"
-                                   for i in members[:5])
-                more = f" et {len(members) - 5} autres" if len(members) > 5 else ""
-                out.append(f"Dossiers notés de la région « {region_name(key[1])} » : {listed}{more}.")
+                excluded, below = N_(", écarté"), N_(", sous la note minimale")
+                listed = join((N_("%(name)s (%(amount)s%(notes)s)", name=self.name(self.candidates[i]),
+                                  amount=Money(self.amounts[i]), notes=join(
+                                      [*([excluded] if i in p.forced_out else []),
+                                       *([below] if i in (p.below_min or ()) else [])], ""))
+                               for i in members[:5]), ", ")
+                more = N_(" et %(count)s autres", count=len(members) - 5) if len(members) > 5 else ""
+                out.append(N_("Dossiers notés de la région « %(region)s » : %(listed)s%(more)s.",
+                              region=region_name(key[1]), listed=listed, more=more))
         return out

@@ -52,7 +52,8 @@ def _render(call: Call, form: ConflictForm, poles, status: int = 200):
     return render_template(
         "reviewers/conflicts.html", call=call, rows=rows, form=form, confirm_form=ConfirmForm(), poles=poles,
         institution=institutions.get(member.institution_id),
-        describe=lambda c: conflict_service.describe(c, names, institutions)), status
+        describe=lambda c: conflict_service.describe(c, names, institutions),
+        reason_of=conflict_service.reason_of), status
 
 
 @bp.route("/appels/<slug>/conflits", methods=["GET", "POST"])

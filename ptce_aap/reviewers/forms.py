@@ -24,7 +24,7 @@ class ReviewFormBase(CleanForm):
     base = HiddenField()  # the values the form was loaded with (JSON), for a field-by-field merge
     restored = HiddenField(default="")
     recommendation = ChoiceRadioField(_l("Votre avis sur ce dossier"),
-                                      choices=[(r.value, r.label) for r in Recommendation])
+                                      choices=[(r.value, r.lazy_label) for r in Recommendation])
     confidential_note = TextAreaField(
         _l("Note confidentielle au comité"), validators=[Length(max=review_service.NOTE_MAX)])
 

@@ -23,6 +23,7 @@ from ptce_aap.enums import Role
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
 from ptce_aap.formatting import format_paris
+from ptce_aap.i18n import translate
 from ptce_aap.models.accounts import User
 from ptce_aap.models.dossiers import Dossier
 from ptce_aap.models.reviews import Assignment, Review
@@ -79,6 +80,7 @@ def _render(dossier, assignment, review, form, *, conflict=None, problems=None, 
 
 def _attach(form, problems) -> None:
     for field, message in problems:
+        message = translate(message)  # a domain message, in the reader's language
         target = getattr(form, field, None)
         if target is not None and message not in target.errors:
             target.errors = [*target.errors, message]

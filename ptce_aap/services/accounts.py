@@ -9,6 +9,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from ptce_aap import audit, jobs, tokens
+from ptce_aap.domain.messages import N_
 from ptce_aap.domain.text import one_line
 from ptce_aap.enums import Role
 from ptce_aap.errors import DomainError
@@ -55,7 +56,7 @@ def create_user(email: str, password: str | None, *, full_name: str = "", roles:
                 check_password: bool = True) -> User:
     email = normalise_email(email)
     if find_user_by_email(email) is not None:
-        raise DomainError("Un compte existe déjà avec cette adresse électronique.", field="email")
+        raise DomainError(N_("Un compte existe déjà avec cette adresse électronique."), field="email")
     user = User(email=email, full_name=full_name.strip(), session_token=secrets.token_hex(16),
                 institution=institution, email_verified_at=utcnow() if verified else None)
     for role in roles:
@@ -260,7 +261,7 @@ def confirm_email(token: str, password: str) -> User:
     if not verify_password(user.password_hash, password):
         audit.record("user.login_failed", user, actor=None,
                      summary={"email_sha256": email_digest(user.email), "reason": "verification_password"})
-        raise LoginError("invalid", "Mot de passe incorrect.")
+        raise LoginError("invalid", N_("Mot de passe incorrect."))
     if not user.is_email_verified:
         user.email_verified_at = utcnow()
         audit.record("user.email_verified", user, actor=user, summary={"after": {"email": user.email}})
@@ -277,11 +278,11 @@ def authenticate(email: str, password: str) -> User:
     if not verify_password(user.password_hash if user else None, password) or not user.is_active:
         audit.record("user.login_failed", user, actor=None, object_type="users",
                      summary={"email_sha256": email_digest(email), "reason": "invalid"})
-        raise LoginError("invalid", "Adresse électronique ou mot de passe incorrect.")
+        raise LoginError("invalid", N_("Adresse électronique ou mot de passe incorrect."))
     if not user.is_email_verified:
         audit.record("user.login_failed", user, actor=None,
                      summary={"email_sha256": email_digest(email), "reason": "unverified"})
-        raise LoginError("unverified", "Votre adresse électronique n'a pas encore été vérifiée.")
+        raise LoginError("unverified", N_("Votre adresse électronique n'a pas encore été vérifiée."))
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return user
@@ -312,7 +313,7 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
     every other session ends (the caller logs the current one in again)."""
     if not verify_password(user.password_hash, current_password or ""):
         audit.record("user.password_change_failed", user, actor=user)
-        raise DomainError("Le mot de passe actuel n'est pas le bon.", field="current_password")
+        raise DomainError(N_("Le mot de passe actuel n'est pas le bon."), field="current_password")
     set_password(user, new_password, by=user)
 
 

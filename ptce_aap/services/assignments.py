@@ -24,6 +24,7 @@ from sqlalchemy.orm import joinedload
 
 from ptce_aap import audit
 from ptce_aap.domain import assignment as solver
+from ptce_aap.domain.messages import N_, Message
 from ptce_aap.domain.text import one_line
 from ptce_aap.enums import (
     ASSIGNMENT_TRANSITIONS,
@@ -57,9 +58,9 @@ PROPOSAL_TIME_LIMIT = 20.0
 
 class StaleProposal(DomainError):
     def __init__(self):
-        super().__init__("La situation a changé depuis le calcul de cette proposition (affectations, conflits "
-                         "d'intérêts ou vivier de rapporteurs) : elle n'a pas été appliquée. Voici une "
-                         "proposition recalculée.")
+        super().__init__(N_("La situation a changé depuis le calcul de cette proposition (affectations, "
+                            "conflits d'intérêts ou vivier de rapporteurs) : elle n'a pas été appliquée. Voici une "
+                            "proposition recalculée."))
 
 
 # --- who may not review what ---------------------------------------------------------------------------
@@ -194,7 +195,7 @@ def _lock(call: Call) -> None:
 
 def _require_assignable(call: Call) -> None:
     if call.status not in ASSIGNABLE_CALL:
-        raise DomainError("Les affectations de cet appel à projets ne peuvent plus être modifiées.")
+        raise DomainError(N_("Les affectations de cet appel à projets ne peuvent plus être modifiées."))
 
 
 def confirm(call: Call, pairs: list[tuple[int, int]], fingerprint: str, *, by) -> list[Assignment]:
@@ -244,27 +245,27 @@ def _notify_reviewer(call: Call, reviewer: User, rows: list[Assignment]) -> None
 
 # --- manual changes ------------------------------------------------------------------------------------
 
-def check_manual(state: State, dossier: Dossier, reviewer_id: int) -> str | None:
+def check_manual(state: State, dossier: Dossier, reviewer_id: int) -> Message | None:
     """Why this reviewer cannot be added to this dossier by hand, or None."""
     member = state.pool.get(reviewer_id)
     if dossier.id not in state.dossiers:
-        return "Seul un dossier recevable ou en instruction reçoit des rapporteurs."
+        return N_("Seul un dossier recevable ou en instruction reçoit des rapporteurs.")
     if member is None:
-        return "Cette personne ne fait pas partie du vivier de rapporteurs de l'appel."
+        return N_("Cette personne ne fait pas partie du vivier de rapporteurs de l'appel.")
     rows = [a for a in state.assignments if a.dossier_id == dossier.id]
     mine = next((a for a in rows if a.reviewer_id == reviewer_id), None)
     if mine is not None:
-        return ("Ce rapporteur a décliné ce dossier." if mine.status in DECLINED
-                else "Ce rapporteur est déjà affecté à ce dossier.")
+        return (N_("Ce rapporteur a décliné ce dossier.") if mine.status in DECLINED
+                else N_("Ce rapporteur est déjà affecté à ce dossier."))
     if (dossier.id, reviewer_id) in state.blocked:
-        return "Ce rapporteur a un conflit d'intérêts avec ce dossier."
+        return N_("Ce rapporteur a un conflit d'intérêts avec ce dossier.")
     if member.capacity is not None and state.loads.get(reviewer_id, 0) >= member.capacity:
-        return f"Ce rapporteur a atteint sa charge maximale ({member.capacity} dossiers)."
+        return N_("Ce rapporteur a atteint sa charge maximale (%(count)s dossiers).", count=member.capacity)
     live = [a for a in rows if state.counts(a)]
     institutions = {state.frozen_institution(a) for a in live} | {state.institution_of(member)}
     if state.k >= 2 and len(live) + 1 >= state.k and len(institutions) < 2:
-        return ("Les rapporteurs d'un dossier doivent venir d'au moins deux institutions différentes : "
-                "choisissez un rapporteur d'une autre institution.")
+        return N_("Les rapporteurs d'un dossier doivent venir d'au moins deux institutions différentes : "
+                  "choisissez un rapporteur d'une autre institution.")
     return None
 
 
@@ -286,9 +287,9 @@ def unassign(assignment: Assignment, *, by) -> None:
     """An admin removes an assignment, only before its review starts (a declined one stays as history)."""
     _require_assignable(assignment.dossier.call)
     if assignment.status in DECLINED:
-        raise DomainError("Un refus reste dans l'historique du dossier : il ne peut pas être retiré.")
+        raise DomainError(N_("Un refus reste dans l'historique du dossier : il ne peut pas être retiré."))
     if assignment.review is not None or assignment.status != AssignmentStatus.ASSIGNED:
-        raise DomainError("Ce rapporteur a commencé son évaluation : l'affectation ne peut plus être retirée.")
+        raise DomainError(N_("Ce rapporteur a commencé son évaluation : l'affectation ne peut plus être retirée."))
     audit.record("assignment.removed", assignment, actor=by, summary={"before": {
         "dossier": assignment.dossier_id, "reviewer": assignment.reviewer_id,
         "institution": assignment.institution_id, "status": assignment.status.value}})
@@ -310,7 +311,7 @@ def set_assignment_status(assignment: Assignment, to: AssignmentStatus) -> Assig
     change in their own words (``assignment.declined``, ``review.started``/``submitted``/``reopened``)."""
     current = assignment.status or AssignmentStatus.ASSIGNED  # a row not yet flushed gets its default
     if to not in ASSIGNMENT_TRANSITIONS[current]:
-        raise DomainError(f"Transition impossible : {current.label} → {to.label}.")
+        raise DomainError(N_("Transition impossible : %(before)s → %(after)s.", before=current, after=to))
     assignment.status = to
     return current
 
@@ -320,12 +321,12 @@ def decline(assignment: Assignment, *, by, reason: str, for_conflict: bool) -> A
     conflict on the pole is recorded too (the reviewer will never be proposed for it again). The admins are
     alerted by mail, with a suggested replacement computed by the solver for this one dossier."""
     if assignment.reviewer_id != by.id:
-        raise DomainError("Seul le rapporteur affecté peut décliner ce dossier.")
+        raise DomainError(N_("Seul le rapporteur affecté peut décliner ce dossier."))
     if not can_decline(assignment):
-        raise DomainError("Cette évaluation a déjà été rendue ou déclinée : elle ne peut plus être déclinée.")
+        raise DomainError(N_("Cette évaluation a déjà été rendue ou déclinée : elle ne peut plus être déclinée."))
     reason = (reason or "").strip()
     if not reason:
-        raise DomainError("Indiquez la raison pour laquelle vous déclinez ce dossier.", field="reason")
+        raise DomainError(N_("Indiquez la raison pour laquelle vous déclinez ce dossier."), field="reason")
     dossier = assignment.dossier
     before = set_assignment_status(
         assignment, AssignmentStatus.DECLINED_CONFLICT if for_conflict else AssignmentStatus.DECLINED).value

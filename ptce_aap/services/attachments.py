@@ -52,7 +52,7 @@ from ptce_aap.domain.filetypes import (  # noqa: F401  (re-exported: the upload 
     key_filename,
     mime_for,
 )
-from ptce_aap.domain.formatting import format_size
+from ptce_aap.domain.messages import N_, Message, Size, join
 from ptce_aap.enums import ATTACHMENT_TRANSITIONS, AttachmentStatus, ScanStatus
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
@@ -82,10 +82,10 @@ STAGING_FOLDER = "incoming"  # the only keys upload forms are signed for: incomi
 FINAL_FOLDER = "dossiers"  # verified files: dossiers/<dossier_id>/<uuid>/<safe name>, never writable by a form
 STALE_UPLOAD_AFTER = timedelta(hours=1)  # an "uploading" row older than this was abandoned
 
-NOT_RECEIVED = "Le fichier n'a pas été reçu : l'envoi a peut-être été interrompu. Réessayez."
-NOT_EDITABLE = "Ce dossier a été déposé : ses pièces ne sont plus modifiables."
-STORAGE_DOWN = ("Le stockage des fichiers est momentanément indisponible : le fichier n'a pas été enregistré. "
-                "Réessayez dans quelques minutes.")
+NOT_RECEIVED = N_("Le fichier n'a pas été reçu : l'envoi a peut-être été interrompu. Réessayez.")
+NOT_EDITABLE = N_("Ce dossier a été déposé : ses pièces ne sont plus modifiables.")
+STORAGE_DOWN = N_("Le stockage des fichiers est momentanément indisponible : le fichier n'a pas été enregistré. "
+                  "Réessayez dans quelques minutes.")
 
 
 class AttachmentRefused(DomainError):
@@ -122,14 +122,15 @@ def _awaits_upload(key: str) -> bool:
 register_upload_check(STAGING_FOLDER, _awaits_upload)
 
 
-def too_large_message(limit: int) -> str:
-    return f"Le fichier dépasse la taille maximale de {format_size(limit)}."
+def too_large_message(limit: int) -> Message:
+    return N_("Le fichier dépasse la taille maximale de %(size)s.", size=Size(limit))
 
 
-def wrong_type_message(filename: str, expected: str | None, verdict: filetypes.Verdict) -> str:
-    return (f"« {filename} » a été refusé : son contenu n'est pas {filetypes.type_name(expected)} comme "
-            f"l'indique son extension (c'est {verdict.reason or filetypes.type_name(verdict.mime)}). "
-            "Vérifiez que vous avez choisi le bon fichier, ou enregistrez-le au bon format.")
+def wrong_type_message(filename: str, expected: str | None, verdict: filetypes.Verdict) -> Message:
+    return N_("« %(file)s » a été refusé : son contenu n'est pas %(expected)s comme l'indique son extension "
+              "(c'est %(found)s). Vérifiez que vous avez choisi le bon fichier, ou enregistrez-le au bon format.",
+              file=filename, expected=filetypes.type_name(expected),
+              found=verdict.reason or filetypes.type_name(verdict.mime))
 
 
 def upload_limit(dossier: Dossier) -> int:
@@ -162,10 +163,10 @@ def set_attachment_status(attachment: Attachment, to: AttachmentStatus, *,
     if expected_from is not None:
         allowed = {expected_from} if isinstance(expected_from, AttachmentStatus) else set(expected_from)
         if current not in allowed:
-            raise DomainError(f"Ce fichier n'est plus « {', '.join(str(s.label) for s in allowed)} » "
-                              f"mais « {current.label} ».")
+            raise DomainError(N_("Ce fichier n'est plus « %(expected)s » mais « %(current)s ».", current=current,
+                                 expected=join((N_("%(name)s", name=s) for s in allowed), ", ")))
     if to not in ATTACHMENT_TRANSITIONS[current]:
-        raise DomainError(f"Transition impossible : {current.label} → {to.label}.")
+        raise DomainError(N_("Transition impossible : %(before)s → %(after)s.", before=current, after=to))
     attachment.status = to
     logger.debug("attachment status changed", extra={"attachment_id": attachment.id, "from": current.value,
                                                       "to": to.value, "by": getattr(by, "id", None)})
@@ -177,7 +178,7 @@ def _document_type(dossier: Dossier, code: str | None):
     for dt in dossier.call.document_types:
         if dt.code == code:
             return dt
-    raise AttachmentRefused("Choisissez le type de document à envoyer.", status=400)
+    raise AttachmentRefused(N_("Choisissez le type de document à envoyer."), status=400)
 
 
 def _summary(attachment: Attachment) -> dict:
@@ -198,14 +199,15 @@ def start_upload(dossier: Dossier, *, document_type_code: str | None, filename: 
     document_type = _document_type(dossier, document_type_code)
     name = clean_filename(filename)
     if not name:
-        raise AttachmentRefused("Choisissez un fichier à envoyer.", status=400)
+        raise AttachmentRefused(N_("Choisissez un fichier à envoyer."), status=400)
     mime = mime_for(name)
     if mime is None:
-        raise AttachmentRefused(f"« {name} » n'est pas d'un format accepté. Formats acceptés : {FORMATS_TEXT}.")
+        raise AttachmentRefused(N_("« %(file)s » n'est pas d'un format accepté. Formats acceptés : %(formats)s.",
+                                   file=name, formats=FORMATS_TEXT))
     limit = upload_limit(dossier)
     if size is not None:
         if size <= 0:
-            raise AttachmentRefused(f"« {name} » est vide.")
+            raise AttachmentRefused(N_("« %(file)s » est vide.", file=name))
         if size > limit:
             raise AttachmentRefused(too_large_message(limit))
     _forget_abandoned_uploads(dossier, by=by)
@@ -247,7 +249,7 @@ def receive_upload(attachment: Attachment, dossier: Dossier, fileobj: IO[bytes])
     if size is not None and size > limit:
         raise AttachmentRefused(too_large_message(limit))
     if size == 0:
-        raise AttachmentRefused(f"« {attachment.filename} » est vide.")
+        raise AttachmentRefused(N_("« %(file)s » est vide.", file=attachment.filename))
     storage = storage_for(attachment.storage_backend)
     key = final_key(attachment)
     try:
@@ -318,7 +320,7 @@ def _refuse_size(attachment: Attachment, dossier: Dossier, size: int | None, *, 
         reject(attachment, too_large_message(limit), by=by)
         raise AttachmentRefused(too_large_message(limit), persist=True)
     if size == 0:
-        message = f"« {attachment.filename} » est vide."
+        message = N_("« %(file)s » est vide.", file=attachment.filename)
         reject(attachment, message, by=by)
         raise AttachmentRefused(message, persist=True)
 

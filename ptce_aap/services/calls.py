@@ -19,6 +19,7 @@ from ptce_aap import audit
 from ptce_aap.domain.call_settings import deadline_problem, settings_problems, slugify
 from ptce_aap.domain.defaults import DEFAULT_DOCUMENT_TYPES, DEFAULT_ELIGIBILITY, DEFAULT_GRID
 from ptce_aap.domain.formatting import format_datetime
+from ptce_aap.domain.messages import N_, join
 from ptce_aap.domain.text import one_line
 from ptce_aap.enums import CALL_TRANSITIONS, CallStatus, DossierStatus
 from ptce_aap.errors import DomainError
@@ -108,7 +109,7 @@ def _check(values: dict, *, except_id: int | None = None) -> None:
     problems = settings_problems(values)
     if not problems and db.session.scalar(sa.select(Call.id).where(Call.slug == values["slug"],
                                                                   Call.id != (except_id or 0))):
-        problems["slug"] = "Un autre appel à projets utilise déjà cette adresse courte : choisissez-en une autre."
+        problems["slug"] = N_("Un autre appel à projets utilise déjà cette adresse courte : choisissez-en une autre.")
     if problems:
         field, message = next(iter(problems.items()))
         raise DomainError(message, field=field, problems=problems.items())
@@ -168,8 +169,8 @@ def update_call(call: Call, values: dict, *, by, now: datetime | None = None) ->
     if call.status != CallStatus.DRAFT:
         others = sorted(set(changed) - {"closes_at"})
         if others:
-            raise DomainError("Cet appel à projets n'est plus un brouillon : seule sa date limite de dépôt peut "
-                              "encore être modifiée.", field=others[0])
+            raise DomainError(N_("Cet appel à projets n'est plus un brouillon : seule sa date limite de dépôt peut "
+                                 "encore être modifiée."), field=others[0])
         if changed:
             move_deadline(call, values["closes_at"], by=by, now=now)
         return changed
@@ -195,10 +196,10 @@ def move_deadline(call: Call, closes_at: datetime, *, by, now: datetime | None =
     (once per change: the old and new deadlines are in the dedupe key), from the outbox after the commit."""
     now = now or utcnow()
     if call.status not in DEADLINE_MOVABLE:
-        raise DomainError("La date limite de dépôt ne peut plus être modifiée à ce stade de l'appel à projets.",
+        raise DomainError(N_("La date limite de dépôt ne peut plus être modifiée à ce stade de l'appel à projets."),
                           field="closes_at")
     if closes_at is None:
-        raise DomainError("Indiquez la date et l'heure.", field="closes_at")
+        raise DomainError(N_("Indiquez la date et l'heure."), field="closes_at")
     problem = deadline_problem(closes_at, opens_at=call.opens_at, review_deadline_at=call.review_deadline_at,
                                regional_deadline_at=call.regional_deadline_at, now=now,
                                is_open=call.status == CallStatus.OPEN)
@@ -240,25 +241,26 @@ def missing_for_opening(call: Call, now: datetime | None = None) -> list[tuple[s
     now = now or utcnow()
     missing = []
     if not call.criteria or sum(c.weight or 0 for c in call.criteria) <= 0:
-        missing.append(("grid", "L'appel à projets ne peut pas être ouvert sans grille de notation."))
+        missing.append(("grid", N_("L'appel à projets ne peut pas être ouvert sans grille de notation.")))
     if not any(d.is_required for d in call.document_types):
-        missing.append(("document_types", "L'appel à projets ne peut pas être ouvert sans pièce obligatoire."))
+        missing.append(("document_types", N_("L'appel à projets ne peut pas être ouvert sans pièce obligatoire.")))
     if call.closes_at is None or call.closes_at <= now:
-        missing.append(("closes_at", "L'appel à projets ne peut pas être ouvert : sa date de clôture est passée."))
+        missing.append(("closes_at",
+                        N_("L'appel à projets ne peut pas être ouvert : sa date de clôture est passée.")))
     elif call.opens_at is None or call.opens_at >= call.closes_at:
-        missing.append(("opens_at", "La date d'ouverture doit précéder la date de clôture."))
+        missing.append(("opens_at", N_("La date d'ouverture doit précéder la date de clôture.")))
     elif any(d is not None and d <= call.closes_at for d in (call.review_deadline_at, call.regional_deadline_at)):
-        missing.append(("review_deadline_at", "Les dates limites des évaluations et des avis régionaux doivent "
-                                              "suivre la date limite de dépôt."))
+        missing.append(("review_deadline_at", N_("Les dates limites des évaluations et des avis régionaux doivent "
+                                                 "suivre la date limite de dépôt.")))
     if call.has_regional_instruction and call.regional_deadline_at is None:
-        missing.append(("regional_deadline_at", "L'instruction régionale est prévue : indiquez la date limite "
-                                                "des avis régionaux."))
+        missing.append(("regional_deadline_at", N_("L'instruction régionale est prévue : indiquez la date limite "
+                                                   "des avis régionaux.")))
     if not call.envelope_eur or not call.max_amount_eur or call.max_amount_eur > call.envelope_eur:
-        missing.append(("envelope_eur", "L'enveloppe et le montant maximal par dossier doivent être renseignés, "
-                                        "le second au plus égal à la première."))
+        missing.append(("envelope_eur", N_("L'enveloppe et le montant maximal par dossier doivent être renseignés, "
+                                           "le second au plus égal à la première.")))
     if not (call.awarding_body_name or "").strip() or not call.awarding_body_siret:
-        missing.append(("awarding_body_siret", "Indiquez le nom et le SIRET de l'organisme attributaire "
-                                               "(données ouvertes des subventions)."))
+        missing.append(("awarding_body_siret", N_("Indiquez le nom et le SIRET de l'organisme attributaire "
+                                                  "(données ouvertes des subventions).")))
     return missing
 
 
@@ -267,8 +269,8 @@ def _guard_open(call: Call, now: datetime) -> None:
     if len(missing) == 1:
         raise DomainError(missing[0][1], field=missing[0][0])
     if missing:
-        raise DomainError("L'appel à projets ne peut pas être ouvert : "
-                          + " ; ".join(m.rstrip(".") for _f, m in missing) + ".", field=missing[0][0])
+        raise DomainError(N_("L'appel à projets ne peut pas être ouvert : %(reasons)s.", reasons=join(
+            [m for _f, m in missing], " ; ", strip=".")), field=missing[0][0])
 
 
 # Checks run before entering a status, beyond the transition table (SPEC §2).
@@ -279,7 +281,8 @@ def set_call_status(call: Call, to: CallStatus, *, by, now: datetime | None = No
     """The only write path of ``Call.status``: checks the transition and its guard, then audits it."""
     current = call.status
     if to not in CALL_TRANSITIONS[current]:
-        raise DomainError(f"Transition impossible pour l'appel à projets : {current.label} → {to.label}.")
+        raise DomainError(N_("Transition impossible pour l'appel à projets : %(before)s → %(after)s.", before=current,
+                             after=to))
     now = now or utcnow()
     guard = GUARDS.get(to)
     if guard is not None:

@@ -10,6 +10,7 @@ from flask import current_app
 from sqlalchemy.orm import joinedload
 
 from ptce_aap import audit, tokens
+from ptce_aap.domain.messages import N_
 from ptce_aap.domain.text import one_line
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
@@ -31,17 +32,17 @@ def invite(pole: Pole, email: str, *, by) -> Invitation:
     try:
         email = validate_email(email.strip(), check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
-        raise DomainError("Saisissez une adresse électronique valide, par exemple prenom.nom@exemple.fr.",
+        raise DomainError(N_("Saisissez une adresse électronique valide, par exemple prenom.nom@exemple.fr."),
                           field="email") from exc
     already = db.session.scalar(
         sa.select(PoleMembership).join(User, User.id == PoleMembership.user_id)
         .where(PoleMembership.pole_id == pole.id, User.email == email))
     if already is not None:
-        raise DomainError("Cette personne fait déjà partie des éditeurs du dossier.", field="email")
+        raise DomainError(N_("Cette personne fait déjà partie des éditeurs du dossier."), field="email")
     _check_daily_limits(pole, by)
     if len(pending_invitations(pole.id)) >= MAX_PENDING:
-        raise DomainError(f"Ce pôle a déjà {MAX_PENDING} invitations en attente : annulez celles qui ne servent "
-                          "plus avant d'en envoyer d'autres.", field="email")
+        raise DomainError(N_("Ce pôle a déjà %(n)s invitations en attente : annulez celles qui ne servent plus "
+                             "avant d'en envoyer d'autres.", n=MAX_PENDING), field="email")
     invitation = Invitation(pole_id=pole.id, email=email, invited_by_id=by.id)
     db.session.add(invitation)
     db.session.flush()
@@ -64,27 +65,27 @@ def _check_daily_limits(pole: Pole, by) -> None:
     recent = sa.select(sa.func.count(Invitation.id)).where(Invitation.created_at >= since)
     per_pole = current_app.config["INVITATIONS_PER_POLE_PER_DAY"]
     if db.session.scalar(recent.where(Invitation.pole_id == pole.id)) >= per_pole:
-        raise DomainError(f"Ce dossier a déjà envoyé {per_pole} invitations ces dernières 24 heures : "
-                          "réessayez demain.", field="email")
+        raise DomainError(N_("Ce dossier a déjà envoyé %(n)s invitations ces dernières 24 heures : réessayez "
+                             "demain.", n=per_pole), field="email")
     per_user = current_app.config["INVITATIONS_PER_USER_PER_DAY"]
     if db.session.scalar(recent.where(Invitation.invited_by_id == by.id)) >= per_user:
-        raise DomainError(f"Vous avez déjà envoyé {per_user} invitations ces dernières 24 heures : "
-                          "réessayez demain.", field="email")
+        raise DomainError(N_("Vous avez déjà envoyé %(n)s invitations ces dernières 24 heures : réessayez demain.",
+                             n=per_user), field="email")
 
 
 def read_invitation(token: str) -> Invitation:
     try:
         payload = tokens.read_token(tokens.INVITATION, token)
     except tokens.TokenExpired as exc:
-        raise DomainError("Ce lien d'invitation a expiré : demandez à la personne qui vous a invité "
-                          "de vous envoyer une nouvelle invitation.") from exc
+        raise DomainError(N_("Ce lien d'invitation a expiré : demandez à la personne qui vous a invité "
+                             "de vous envoyer une nouvelle invitation.")) from exc
     except tokens.TokenError as exc:
-        raise DomainError("Ce lien d'invitation n'est pas valide.") from exc
+        raise DomainError(N_("Ce lien d'invitation n'est pas valide.")) from exc
     invitation = db.session.get(Invitation, payload.get("i")) if isinstance(payload.get("i"), int) else None
     if invitation is None or invitation.email != payload.get("e"):
-        raise DomainError("Ce lien d'invitation n'est pas valide.")
+        raise DomainError(N_("Ce lien d'invitation n'est pas valide."))
     if invitation.revoked_at is not None:
-        raise DomainError("Cette invitation a été annulée.")
+        raise DomainError(N_("Cette invitation a été annulée."))
     return invitation
 
 
@@ -99,8 +100,8 @@ def invitation_or_none(token: str) -> Invitation | None:
 def accept(token: str, *, user) -> Pole:
     invitation = read_invitation(token)
     if invitation.email != user.email.lower():
-        raise DomainError(f"Cette invitation a été envoyée à {invitation.email} : connectez-vous avec ce compte "
-                          "pour l'accepter.")
+        raise DomainError(N_("Cette invitation a été envoyée à %(email)s : connectez-vous avec ce compte pour "
+                             "l'accepter.", email=invitation.email))
     pole = db.session.get(Pole, invitation.pole_id)
     exists = db.session.scalar(sa.select(PoleMembership).filter_by(pole_id=pole.id, user_id=user.id))
     if exists is None:
@@ -115,9 +116,9 @@ def accept(token: str, *, user) -> Pole:
 def remove(pole: Pole, user_id: int, *, by) -> None:
     membership = db.session.scalar(sa.select(PoleMembership).filter_by(pole_id=pole.id, user_id=user_id))
     if membership is None:
-        raise DomainError("Cette personne ne fait pas partie des éditeurs du dossier.")
+        raise DomainError(N_("Cette personne ne fait pas partie des éditeurs du dossier."))
     if membership.is_owner:
-        raise DomainError("Le créateur du dossier ne peut pas être retiré.")
+        raise DomainError(N_("Le créateur du dossier ne peut pas être retiré."))
     email = membership.user.email
     db.session.delete(membership)
     for invitation in db.session.scalars(sa.select(Invitation).filter_by(pole_id=pole.id, email=email)):
@@ -130,7 +131,7 @@ def cancel(pole: Pole, invitation_id: int, *, by) -> Invitation:
     """Cancel a pending invitation (its link stops working at once)."""
     invitation = db.session.get(Invitation, invitation_id)
     if invitation is None or invitation.pole_id != pole.id or invitation.accepted_at is not None:
-        raise DomainError("Cette invitation ne peut pas être annulée.")
+        raise DomainError(N_("Cette invitation ne peut pas être annulée."))
     if invitation.revoked_at is None:
         invitation.revoked_at = utcnow()
         audit.record("pole.invitation_cancelled", pole, actor=by, summary={"before": {"email": invitation.email}})

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from ptce_aap import audit
 from ptce_aap.domain import conflicts as rules
 from ptce_aap.domain import geography
+from ptce_aap.domain.messages import N_, Message
 from ptce_aap.enums import ConflictSource, DossierStatus
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
@@ -51,37 +52,45 @@ def _target_value(call: Call, kind: str, value, *, institution_id: int | None):
     """The stored value of a target, checked; a ``DomainError`` beside the field otherwise."""
     if kind == "pole":
         if not isinstance(value, int) or value not in dict(submitted_poles(call)):
-            raise DomainError("Choisissez un pôle ayant déposé un dossier dans cet appel.", field="pole_id")
+            raise DomainError(N_("Choisissez un pôle ayant déposé un dossier dans cet appel."), field="pole_id")
         return value
     if kind == "siren":
         siren = rules.valid_siren(str(value or "").replace(" ", "").replace(".", ""))
         if siren is None:
-            raise DomainError("Le SIREN doit comporter 9 chiffres et une clé de contrôle valide "
-                              "(ex. 732 829 320).", field="siren")
+            raise DomainError(N_("Le SIREN doit comporter 9 chiffres et une clé de contrôle valide "
+                                 "(ex. 732 829 320)."), field="siren")
         return siren
     if kind == "department":
         code = str(value or "").strip().upper()
         if code not in geography.departments():
-            raise DomainError("Choisissez un département de la liste.", field="department")
+            raise DomainError(N_("Choisissez un département de la liste."), field="department")
         return code
     if kind == "institution":
         if institution_id is None:
-            raise DomainError("Aucune institution n'est renseignée pour ce rapporteur dans cet appel.",
+            raise DomainError(N_("Aucune institution n'est renseignée pour ce rapporteur dans cet appel."),
                               field="kind")
         return institution_id
-    raise DomainError("Choisissez ce sur quoi porte le conflit.", field="kind")
+    raise DomainError(N_("Choisissez ce sur quoi porte le conflit."), field="kind")
 
 
-def describe(conflict: ConflictOfInterest, pole_names: dict[int, str], institutions: dict[int, str]) -> str:
+def describe(conflict: ConflictOfInterest, pole_names: dict[int, str], institutions: dict[int, str]) -> Message:
     """What a conflict is on, in words (pole names come from the call's submitted poles)."""
     if conflict.pole_id is not None:
-        return f"Pôle « {pole_names.get(conflict.pole_id, '—')} »"
+        return N_("Pôle « %(name)s »", name=pole_names.get(conflict.pole_id, "—"))
     if conflict.siren is not None:
-        return f"Structure de SIREN {conflict.siren}"
+        return N_("Structure de SIREN %(siren)s", siren=conflict.siren)
     if conflict.department is not None:
-        return f"Département {geography.departments()[conflict.department].label}" \
-            if conflict.department in geography.departments() else f"Département {conflict.department}"
-    return f"Implication de l'institution « {institutions.get(conflict.institution_id, '—')} »"
+        departments = geography.departments()
+        return N_("Département %(name)s", name=departments[conflict.department].label
+                  if conflict.department in departments else conflict.department)
+    return N_("Implication de l'institution « %(name)s »", name=institutions.get(conflict.institution_id, "—"))
+
+
+def reason_of(conflict: ConflictOfInterest) -> str:
+    """Why the conflict is there: a detected one's reason as translatable messages, a typed one as typed."""
+    if conflict.source == ConflictSource.DETECTED:
+        return rules.reason_message(conflict.reason)
+    return conflict.reason
 
 
 def _summary(conflict: ConflictOfInterest) -> dict:
@@ -95,9 +104,9 @@ def add_conflict(call: Call, reviewer: User, *, kind: str, value=None, reason: s
     institution (the reviewer's institution in the pool: its involvement)."""
     member = pool_member(call, reviewer.id)
     if member is None:
-        raise DomainError("Cette personne ne fait pas partie des rapporteurs de cet appel.", field="reviewer_id")
+        raise DomainError(N_("Cette personne ne fait pas partie des rapporteurs de cet appel."), field="reviewer_id")
     if kind not in TARGET_KINDS:
-        raise DomainError("Choisissez ce sur quoi porte le conflit.", field="kind")
+        raise DomainError(N_("Choisissez ce sur quoi porte le conflit."), field="kind")
     column = _COLUMN[kind]
     stored = _target_value(call, kind, value, institution_id=member.institution_id)
     existing = db.session.scalar(sa.select(ConflictOfInterest).where(
@@ -105,10 +114,11 @@ def add_conflict(call: Call, reviewer: User, *, kind: str, value=None, reason: s
         getattr(ConflictOfInterest, column) == stored))
     if existing is not None:
         if existing.is_active:
-            raise DomainError("Ce conflit d'intérêts est déjà enregistré.", field=column)
-        raise DomainError("Un conflit détecté sur cette cible a été levé par l'administration le "
-                          f"{existing.cleared_at:%d/%m/%Y} (motif : {existing.cleared_reason}). "
-                          "Pour le rétablir, adressez-vous au secrétariat de l'appel.", field=column)
+            raise DomainError(N_("Ce conflit d'intérêts est déjà enregistré."), field=column)
+        cleared_on = existing.cleared_at.strftime("%d/%m/%Y")
+        raise DomainError(N_("Un conflit détecté sur cette cible a été levé par l'administration le %(date)s "
+                             "(motif : %(reason)s). Pour le rétablir, adressez-vous au secrétariat de l'appel.",
+                             date=cleared_on, reason=existing.cleared_reason), field=column)
     source = ConflictSource.DECLARED if by.id == reviewer.id else ConflictSource.ADMIN
     conflict = ConflictOfInterest(call_id=call.id, reviewer_id=reviewer.id, source=source,
                                   reason=(reason or "").strip()[:MAX_REASON], declared_by_id=by.id,
@@ -125,8 +135,8 @@ def add_conflict(call: Call, reviewer: User, *, kind: str, value=None, reason: s
 def withdraw_conflict(conflict: ConflictOfInterest, *, by: User) -> None:
     """The reviewer withdraws a conflict they declared (one set or detected is not theirs to remove)."""
     if conflict.source != ConflictSource.DECLARED or conflict.reviewer_id != by.id:
-        raise DomainError("Seuls les conflits que vous avez déclarés peuvent être retirés par vous ; "
-                          "adressez-vous au secrétariat pour les autres.")
+        raise DomainError(N_("Seuls les conflits que vous avez déclarés peuvent être retirés par vous ; "
+                             "adressez-vous au secrétariat pour les autres."))
     audit.record("conflict.withdrawn", conflict, actor=by, summary={"before": _summary(conflict)})
     _delete(conflict)
 
@@ -134,7 +144,7 @@ def withdraw_conflict(conflict: ConflictOfInterest, *, by: User) -> None:
 def remove_conflict(conflict: ConflictOfInterest, *, by: User) -> None:
     """An admin removes a declared or admin-set conflict. A detected one is cleared with a reason instead."""
     if conflict.source == ConflictSource.DETECTED:
-        raise DomainError("Un conflit détecté ne se supprime pas : levez-le en indiquant le motif.")
+        raise DomainError(N_("Un conflit détecté ne se supprime pas : levez-le en indiquant le motif."))
     audit.record("conflict.removed", conflict, actor=by, summary={"before": _summary(conflict)})
     _delete(conflict)
 
@@ -152,11 +162,11 @@ def clear_conflict(conflict: ConflictOfInterest, *, reason: str, by: User) -> No
     """An admin clears a detected conflict: the reason is required, the row stays (who, when, why)."""
     reason = (reason or "").strip()
     if conflict.source != ConflictSource.DETECTED:
-        raise DomainError("Seul un conflit détecté automatiquement se lève ; les autres se suppriment.")
+        raise DomainError(N_("Seul un conflit détecté automatiquement se lève ; les autres se suppriment."))
     if not conflict.is_active:
-        raise DomainError("Ce conflit a déjà été levé.")
+        raise DomainError(N_("Ce conflit a déjà été levé."))
     if not reason:
-        raise DomainError("Indiquez le motif : il est obligatoire et reste visible avec le conflit.", field="reason")
+        raise DomainError(N_("Indiquez le motif : il est obligatoire et reste visible avec le conflit."), field="reason")
     by_id = by.id  # read first: loading it may flush, and the row's check wants both at once
     conflict.cleared_at, conflict.cleared_by_id, conflict.cleared_reason = utcnow(), by_id, reason[:MAX_REASON]
     audit.record("conflict.cleared", conflict, actor=by,
@@ -200,7 +210,7 @@ def detect_conflicts(call: Call, *, reviewer_ids: list[int] | None = None, by: U
             continue
         if key in found:
             if conflict.is_active and conflict.reason != found[key]:
-                conflict.reason = found[key]
+                conflict.reason = str(found[key])  # stored in French; ``reason_of`` reads it back translatable
         elif conflict.is_active:
             db.session.delete(conflict)
             removed += 1
@@ -208,7 +218,7 @@ def detect_conflicts(call: Call, *, reviewer_ids: list[int] | None = None, by: U
     for (reviewer_id, column, value), reason in found.items():
         if (reviewer_id, column, value) not in covered:
             db.session.add(ConflictOfInterest(call_id=call.id, reviewer_id=reviewer_id, source=ConflictSource.DETECTED,
-                                              reason=reason, **{column: value}))
+                                              reason=str(reason), **{column: value}))
             added += 1
     db.session.flush()
     if added or removed or by is not None:

@@ -18,6 +18,7 @@ from ptce_aap import audit
 from ptce_aap.domain.dossier_checks import UNTICKED_PREFIX
 from ptce_aap.domain.eligibility import CallFacts, siren_of
 from ptce_aap.domain.geography import commune_name
+from ptce_aap.domain.messages import N_
 from ptce_aap.domain.money import AmountError, ascii_int, parse_amount, parse_decimal, parse_year
 from ptce_aap.domain.text import name_problem
 from ptce_aap.enums import DOSSIER_TRANSITIONS, DossierStatus, FinancingKind
@@ -33,8 +34,8 @@ class EditConflict(DomainError):
     """The dossier changed since the form was loaded (another tab or a co-editor)."""
 
     def __init__(self, current_version: int):
-        super().__init__("Ce dossier a été modifié entre-temps, dans un autre onglet ou par un co-éditeur. "
-                         "Vos saisies n'ont pas été perdues : comparez les deux versions ci-dessous.")
+        super().__init__(N_("Ce dossier a été modifié entre-temps, dans un autre onglet ou par un co-éditeur. "
+                            "Vos saisies n'ont pas été perdues : comparez les deux versions ci-dessous."))
         self.current_version = current_version
 
 
@@ -45,20 +46,21 @@ def accepts_submissions(call: Call, moment: datetime) -> bool:
 def start_dossier(call: Call, *, pole_name: str, by, pole: Pole | None = None) -> Dossier:
     """Create the dossier of a pole (a new pole unless one of the user's poles is given) for a call."""
     if not accepts_submissions(call, utcnow()):
-        raise DomainError("Cet appel à projets n'accepte pas de nouveau dossier.")
+        raise DomainError(N_("Cet appel à projets n'accepte pas de nouveau dossier."))
     pole_name = pole_name.strip()
     if pole is None:
         if not pole_name:
-            raise DomainError("Indiquez le nom du pôle.", field="pole_name")
+            raise DomainError(N_("Indiquez le nom du pôle."), field="pole_name")
         if name_problem(pole_name, max_length=200):  # shown in mails sent to other people: one plain line
-            raise DomainError("Saisissez le nom du pôle sur une seule ligne, sans adresse web.", field="pole_name")
+            raise DomainError(N_("Saisissez le nom du pôle sur une seule ligne, sans adresse web."),
+                              field="pole_name")
         pole = Pole(name=pole_name[:200], created_by_id=by.id)
         pole.memberships.append(PoleMembership(user_id=by.id, is_owner=True))
         db.session.add(pole)
         db.session.flush()
         audit.record("pole.created", pole, actor=by, summary={"after": {"name": pole.name}})
     elif db.session.scalar(sa.select(Dossier.id).filter_by(call_id=call.id, pole_id=pole.id)) is not None:
-        raise DomainError("Ce pôle a déjà un dossier pour cet appel à projets.")
+        raise DomainError(N_("Ce pôle a déjà un dossier pour cet appel à projets."))
     dossier = Dossier(call_id=call.id, pole_id=pole.id, pole_name=pole_name or pole.name,
                       updated_by_id=by.id, status=None)
     db.session.add(dossier)
@@ -71,8 +73,8 @@ class UnexpectedStatus(DomainError):
     """The dossier's status changed since the caller read it (another request got there first)."""
 
     def __init__(self, current: DossierStatus | None):
-        label = current.label if current is not None else "—"
-        super().__init__(f"Le statut de ce dossier a changé entre-temps (il est désormais : {label}).")
+        super().__init__(N_("Le statut de ce dossier a changé entre-temps (il est désormais : %(status)s).",
+                            status=current if current is not None else "—"))
         self.current = current
 
 
@@ -96,8 +98,8 @@ def set_dossier_status(dossier: Dossier, to: DossierStatus, *, by, expected_from
             raise UnexpectedStatus(current)
     legal = {DossierStatus.DRAFT} if current is None else DOSSIER_TRANSITIONS[current]
     if to not in legal:
-        before = current.label if current is not None else "—"
-        raise DomainError(f"Transition impossible : {before} → {to.label}.")
+        raise DomainError(N_("Transition impossible : %(before)s → %(after)s.",
+                             before=current if current is not None else "—", after=to))
     dossier.status = to
     if dossier.id is None:
         db.session.flush()
@@ -177,7 +179,7 @@ def save_fields(dossier: Dossier, values: dict, *, by, expected_version: int | N
     Saving is always possible for a draft: nothing typed is refused here, the checks flag it.
     """
     if not dossier_accepts_changes(dossier):
-        raise DomainError("Ce dossier n'est plus modifiable : il a été déposé.")
+        raise DomainError(N_("Ce dossier n'est plus modifiable : il a été déposé."))
     check_version(dossier, expected_version)
     raw_inputs = dict(dossier.raw_inputs or {})
     values = dict(values)
@@ -244,7 +246,7 @@ def _parse_date(raw: str) -> date | None:
 def replace_members(dossier: Dossier, rows: list[dict], *, by, expected_version: int | None) -> None:
     """Replace the member table with ``rows`` (dicts of the form's row fields)."""
     if not dossier_accepts_changes(dossier):
-        raise DomainError("Ce dossier n'est plus modifiable : il a été déposé.")
+        raise DomainError(N_("Ce dossier n'est plus modifiable : il a été déposé."))
     check_version(dossier, expected_version)
     before = len(dossier.members)
     dossier.members.clear()
@@ -261,7 +263,7 @@ def replace_members(dossier: Dossier, rows: list[dict], *, by, expected_version:
 def replace_financing_lines(dossier: Dossier, rows: list[dict], *, by, expected_version: int | None) -> None:
     """Replace the budget (expenses) and financing plan (resources) lines."""
     if not dossier_accepts_changes(dossier):
-        raise DomainError("Ce dossier n'est plus modifiable : il a été déposé.")
+        raise DomainError(N_("Ce dossier n'est plus modifiable : il a été déposé."))
     check_version(dossier, expected_version)
     raw_inputs = {k: v for k, v in (dossier.raw_inputs or {}).items() if not k.startswith("lines-")}
     dossier.financing_lines.clear()

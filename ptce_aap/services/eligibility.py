@@ -23,6 +23,7 @@ from ptce_aap import audit, jobs
 from ptce_aap.domain import dossier_checks
 from ptce_aap.domain import eligibility as rules
 from ptce_aap.domain.eligibility import AttachmentFacts, CallFacts, DossierFacts, MemberFacts, Verdict
+from ptce_aap.domain.messages import N_
 from ptce_aap.domain.text import one_line
 from ptce_aap.enums import DecisionOutcome, DossierStatus, JobKind, JobStatus
 from ptce_aap.errors import DomainError
@@ -154,8 +155,8 @@ def _target(is_eligible: bool) -> DossierStatus:
 
 def _require_checkable(dossier: Dossier) -> None:
     if dossier.status not in CHECKABLE:
-        raise DomainError(f"L’éligibilité d’un dossier « {dossier.status.label} » ne peut pas être examinée : "
-                          "seuls les dossiers déposés, recevables ou irrecevables le peuvent.")
+        raise DomainError(N_("L’éligibilité d’un dossier « %(status)s » ne peut pas être examinée : seuls les "
+                             "dossiers déposés, recevables ou irrecevables le peuvent.", status=dossier.status))
 
 
 def run_check(dossier: Dossier, *, by=None, facts: CallFacts | None = None) -> EligibilityCheck:
@@ -183,8 +184,8 @@ def override(dossier: Dossier, *, is_eligible: bool, reason: str, by) -> Eligibi
     kept for reference), moves the status, audits, and tells the pole if the status changed."""
     reason = (reason or "").strip()
     if not reason:
-        raise DomainError("Indiquez le motif de votre décision : il est obligatoire et sera conservé dans "
-                          "l’historique du dossier.", field="reason")
+        raise DomainError(N_("Indiquez le motif de votre décision : il est obligatoire et sera conservé dans "
+                             "l’historique du dossier."), field="reason")
     _require_checkable(dossier)
     previous = latest_check(dossier)
     before_status = dossier.status

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from ptce_aap import audit
 from ptce_aap.domain.defaults import DEFAULT_GRID
+from ptce_aap.domain.messages import N_
 from ptce_aap.enums import CallStatus
 from ptce_aap.errors import DomainError, Problems
 from ptce_aap.extensions import db
@@ -31,10 +32,8 @@ DEFAULT_MAX_SCORE = 5
 LABEL_MAX = 200
 GUIDANCE_MAX = 2000
 
-FROZEN_BY_STATUS = ("La grille de notation ne peut plus être modifiée : l’appel à projets n’est plus en "
-                    "brouillon (« %(status)s »).")
-FROZEN_BY_REVIEW = ("La grille de notation ne peut plus être modifiée : l’évaluation des dossiers a commencé "
-                    "(une première évaluation existe).")
+FROZEN_BY_REVIEW = N_("La grille de notation ne peut plus être modifiée : l’évaluation des dossiers a commencé "
+                      "(une première évaluation existe).")
 
 
 def _reviews_of(call_id: int):
@@ -49,7 +48,8 @@ def has_reviews(call: Call) -> bool:
 def frozen_reason(call: Call) -> str | None:
     """Why the grid can no longer change (a French sentence), or None while it can."""
     if call.status != CallStatus.DRAFT:
-        return FROZEN_BY_STATUS % {"status": call.status.label}
+        return N_("La grille de notation ne peut plus être modifiée : l’appel à projets n’est plus en brouillon "
+                  "(« %(status)s »).", status=call.status)
     if has_reviews(call):
         return FROZEN_BY_REVIEW
     return None
@@ -74,51 +74,64 @@ def scored_criterion_ids(call: Call) -> set[int]:
 
 # --- Checking what was typed -------------------------------------------------------------------------
 
-def _integer(raw, *, field: str, name: str, feminine: bool, maximum: int) -> int:
-    """``raw`` as an integer from 1 to ``maximum``; ``name`` says what it is (« le poids »)."""
+# For each integer of a criterion: (missing, not an integer, out of range).
+INTEGER_MESSAGES = {
+    "weight": (N_("Indiquez le poids."),
+               N_("Le poids doit être un nombre entier positif, sans virgule (par exemple 10) ; « %(text)s » n’en "
+                  "est pas un."),
+               N_("Le poids doit être compris entre 1 et %(maximum)s.")),
+    "max_score": (N_("Indiquez la note maximale."),
+                  N_("La note maximale doit être un nombre entier positif, sans virgule (par exemple 10) ; "
+                     "« %(text)s » n’en est pas un."),
+                  N_("La note maximale doit être comprise entre 1 et %(maximum)s.")),
+}
+
+
+def _integer(raw, *, field: str, maximum: int) -> int:
+    """``raw`` as an integer from 1 to ``maximum``, ``field`` a key of ``INTEGER_MESSAGES``."""
     text = str(raw if raw is not None else "").strip()
-    subject = name[0].upper() + name[1:]
+    missing, not_integer, out_of_range = INTEGER_MESSAGES[field]
     if not text:
-        raise DomainError(f"Indiquez {name}.", field=field)
+        raise DomainError(missing, field=field)
     if not re.fullmatch(r"[0-9]+", text):
-        raise DomainError(f"{subject} doit être un nombre entier positif, sans virgule (par exemple 10) ; "
-                          f"« {text[:20]} » n’en est pas un.", field=field)
+        raise DomainError(N_(not_integer.msgid, text=text[:20]), field=field)
     value = int(text)
     if not 1 <= value <= maximum:
-        raise DomainError(f"{subject} doit être {'comprise' if feminine else 'compris'} entre 1 et {maximum}.",
-                          field=field)
+        raise DomainError(N_(out_of_range.msgid, maximum=maximum), field=field)
     return value
 
 
 def _code(call: Call, values: dict, criterion: Criterion | None) -> str:
     code = str(values.get("code") or "").strip().lower()
     if not code:
-        raise DomainError("Indiquez le code du critère.", field="code")
+        raise DomainError(N_("Indiquez le code du critère."), field="code")
     if not CODE_RE.match(code):
-        raise DomainError("Le code du critère commence par une lettre et ne contient que des lettres minuscules "
-                          "sans accent, des chiffres et des tirets bas (40 caractères au plus), par exemple "
-                          "« cooperation ».", field="code")
+        raise DomainError(N_("Le code du critère commence par une lettre et ne contient que des lettres minuscules "
+                             "sans accent, des chiffres et des tirets bas (40 caractères au plus), par exemple "
+                             "« cooperation »."), field="code")
     taken = db.session.scalar(sa.select(Criterion.id).where(
         Criterion.call_id == call.id, sa.func.lower(Criterion.code) == code,
         *([Criterion.id != criterion.id] if criterion is not None and criterion.id else [])))
     if taken is not None:
-        raise DomainError(f"Le code « {code} » est déjà celui d’un autre critère de cette grille.", field="code")
+        raise DomainError(N_("Le code « %(code)s » est déjà celui d’un autre critère de cette grille.", code=code),
+                          field="code")
     return code
 
 
 def _label(values: dict) -> str:
     label = " ".join(str(values.get("label") or "").split())
     if not label:
-        raise DomainError("Indiquez l’intitulé du critère.", field="label")
+        raise DomainError(N_("Indiquez l’intitulé du critère."), field="label")
     if len(label) > LABEL_MAX:
-        raise DomainError(f"L’intitulé ne doit pas dépasser {LABEL_MAX} caractères.", field="label")
+        raise DomainError(N_("L’intitulé ne doit pas dépasser %(max)s caractères.", max=LABEL_MAX), field="label")
     return label
 
 
 def _guidance(values: dict) -> str:
     guidance = str(values.get("guidance") or "").strip()
     if len(guidance) > GUIDANCE_MAX:
-        raise DomainError(f"Les indications ne doivent pas dépasser {GUIDANCE_MAX} caractères.", field="guidance")
+        raise DomainError(N_("Les indications ne doivent pas dépasser %(max)s caractères.", max=GUIDANCE_MAX),
+                          field="guidance")
     return guidance
 
 
@@ -130,10 +143,8 @@ def clean_values(call: Call, values: dict, *, criterion: Criterion | None = None
         "code": problems.check(_code, call, values, criterion),
         "label": problems.check(_label, values),
         "guidance": problems.check(_guidance, values),
-        "weight": problems.check(_integer, values.get("weight"), field="weight", name="le poids",
-                                 feminine=False, maximum=WEIGHT_MAX),
-        "max_score": problems.check(_integer, values.get("max_score"), field="max_score",
-                                    name="la note maximale", feminine=True, maximum=MAX_SCORE_MAX)}
+        "weight": problems.check(_integer, values.get("weight"), field="weight", maximum=WEIGHT_MAX),
+        "max_score": problems.check(_integer, values.get("max_score"), field="max_score", maximum=MAX_SCORE_MAX)}
     problems.raise_any()
     return cleaned
 
@@ -197,8 +208,8 @@ def move_criterion(criterion: Criterion, offset: int, *, by) -> bool:
 def delete_criterion(criterion: Criterion, *, by) -> None:
     call = criterion.call
     if criterion.id in scored_criterion_ids(call):
-        raise DomainError(f"Le critère « {criterion.label} » a déjà reçu des notes : il ne peut pas être "
-                          "supprimé.")
+        raise DomainError(N_("Le critère « %(label)s » a déjà reçu des notes : il ne peut pas être supprimé.",
+                             label=criterion.label))
     _require_editable(call)
     audit.record("criterion.deleted", criterion, actor=by, summary={"call": call.slug, "before": _summary(criterion)})
     call.criteria.remove(criterion)

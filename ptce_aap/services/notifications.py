@@ -16,6 +16,7 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from ptce_aap import audit, jobs, mail
+from ptce_aap.domain.messages import N_
 from ptce_aap.enums import NotificationStatus
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
@@ -76,9 +77,9 @@ def retry_failed_notification(notification_id: int, *, by) -> Notification:
     new outbox row. Audited; the caller commits."""
     notification = db.session.get(Notification, notification_id)
     if notification is None:
-        raise DomainError("Cette notification n'existe pas.")
+        raise DomainError(N_("Cette notification n'existe pas."))
     if notification.status != NotificationStatus.FAILED:
-        raise DomainError("Seule une notification en échec peut être renvoyée.")
+        raise DomainError(N_("Seule une notification en échec peut être renvoyée."))
     before = {"status": notification.status.value, "attempts": notification.attempts,
               "last_error": notification.last_error}
     notification.status = NotificationStatus.PENDING

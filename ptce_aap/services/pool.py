@@ -16,6 +16,7 @@ from sqlalchemy.orm import joinedload
 from ptce_aap import audit
 from ptce_aap.domain import geography
 from ptce_aap.domain.conflicts import valid_siren
+from ptce_aap.domain.messages import N_
 from ptce_aap.domain.text import one_line
 from ptce_aap.enums import ActivityDomain, AssignmentStatus, InstitutionKind, Role
 from ptce_aap.errors import DomainError, Problems
@@ -41,15 +42,15 @@ def create_institution(name: str, kind: str, siren: str = "", *, by: User) -> In
     problems = Problems()  # every field in fault at once
     name = one_line(name or "", max_length=200).strip()
     if not name:
-        problems.add("Indiquez le nom de l'institution.", field="institution_name")
+        problems.add(N_("Indiquez le nom de l'institution."), field="institution_name")
     elif db.session.scalar(sa.select(Institution.id).where(sa.func.lower(Institution.name) == name.lower())):
-        problems.add("Une institution porte déjà ce nom : choisissez-la dans la liste.", field="institution_name")
+        problems.add(N_("Une institution porte déjà ce nom : choisissez-la dans la liste."), field="institution_name")
     if kind not in {k.value for k in InstitutionKind}:
-        problems.add("Choisissez le type d'institution.", field="institution_kind")
+        problems.add(N_("Choisissez le type d'institution."), field="institution_kind")
     siren_digits = (siren or "").replace(" ", "").replace(".", "")
     checked = valid_siren(siren_digits) if siren_digits else None
     if siren_digits and checked is None:
-        problems.add("Le SIREN doit comporter 9 chiffres et une clé de contrôle valide (ex. 732 829 320).",
+        problems.add(N_("Le SIREN doit comporter 9 chiffres et une clé de contrôle valide (ex. 732 829 320)."),
                      field="institution_siren")
     problems.raise_any()
     institution = Institution(name=name, short_name=name[:40], kind=InstitutionKind(kind), siren=checked)
@@ -69,12 +70,12 @@ def regional_groups(call: Call) -> list[RegionalGroup]:
 
 def create_regional_group(call: Call, region_code: str, *, by: User) -> RegionalGroup:
     if not call.has_regional_instruction:
-        raise DomainError("Cet appel n'a pas d'instruction régionale.")
+        raise DomainError(N_("Cet appel n'a pas d'instruction régionale."))
     if region_code not in geography.regions():
-        raise DomainError("Choisissez une région de la liste.", field="region_code")
+        raise DomainError(N_("Choisissez une région de la liste."), field="region_code")
     if db.session.scalar(sa.select(RegionalGroup.id).where(RegionalGroup.call_id == call.id,
                                                            RegionalGroup.region_code == region_code)):
-        raise DomainError("Cette région a déjà son groupe.", field="region_code")
+        raise DomainError(N_("Cette région a déjà son groupe."), field="region_code")
     group = RegionalGroup(call_id=call.id, region_code=region_code, name=geography.region_name(region_code))
     db.session.add(group)
     db.session.flush()
@@ -101,17 +102,17 @@ def _check(call: Call, settings: MemberSettings, problems: Problems | None = Non
     found = problems if problems is not None else Problems()
     institution = db.session.get(Institution, settings.institution_id) if settings.institution_id else None
     if institution is None:
-        found.add("Choisissez l'institution du rapporteur ou créez-la.", field="institution_id")
+        found.add(N_("Choisissez l'institution du rapporteur ou créez-la."), field="institution_id")
     if settings.capacity is not None and not 0 <= settings.capacity <= 1000:
-        found.add("La charge maximale est un nombre de dossiers entre 0 et 1 000.", field="capacity")
+        found.add(N_("La charge maximale est un nombre de dossiers entre 0 et 1 000."), field="capacity")
     if not set(settings.activity_domains) <= {d.value for d in ActivityDomain}:
-        found.add("Choisissez des domaines de la liste.", field="activity_domains")
+        found.add(N_("Choisissez des domaines de la liste."), field="activity_domains")
     if not set(settings.region_codes) <= set(geography.regions()):
-        found.add("Choisissez des régions de la liste.", field="region_codes")
+        found.add(N_("Choisissez des régions de la liste."), field="region_codes")
     if settings.regional_group_id is not None:
         group = db.session.get(RegionalGroup, settings.regional_group_id)
         if group is None or group.call_id != call.id or not call.has_regional_instruction:
-            found.add("Choisissez un groupe régional de cet appel.", field="regional_group_id")
+            found.add(N_("Choisissez un groupe régional de cet appel."), field="regional_group_id")
     if problems is None:
         found.raise_any()
     return institution
@@ -140,23 +141,23 @@ def invite_reviewer(call: Call, email: str, *, full_name: str, settings: MemberS
     try:
         email = validate_email((email or "").strip(), check_deliverability=False).normalized.lower()
     except EmailNotValidError:
-        problems.add("Saisissez une adresse électronique valide, par exemple prenom.nom@exemple.fr.", field="email")
+        problems.add(N_("Saisissez une adresse électronique valide, par exemple prenom.nom@exemple.fr."), field="email")
         email = ""
     institution = _check(call, settings, problems)
     user = accounts.find_user_by_email(email) if email else None
     created = user is None
     if created and not (full_name or "").strip():
-        problems.add("Indiquez le nom de la personne : elle n'a pas encore de compte.", field="full_name")
+        problems.add(N_("Indiquez le nom de la personne : elle n'a pas encore de compte."), field="full_name")
     problems.raise_any()  # every field in fault at once
     if created:
         user = accounts.create_user(email, None, full_name=one_line(full_name, max_length=200),
                                     roles=(Role.REVIEWER,), institution=institution, by=by)
     else:
         if not user.is_active:
-            raise DomainError("Le compte de cette adresse est désactivé.", field="email")
+            raise DomainError(N_("Le compte de cette adresse est désactivé."), field="email")
         if db.session.scalar(sa.select(ReviewerPoolMember.id).where(ReviewerPoolMember.call_id == call.id,
                                                                     ReviewerPoolMember.user_id == user.id)):
-            raise DomainError("Cette personne fait déjà partie des rapporteurs de cet appel.", field="email")
+            raise DomainError(N_("Cette personne fait déjà partie des rapporteurs de cet appel."), field="email")
         accounts.grant_role(user, Role.REVIEWER, by=by)
     member = ReviewerPoolMember(call_id=call.id, user_id=user.id, invited_by_id=by.id)
     _apply(member, settings)
@@ -206,8 +207,9 @@ def remove_member(member: ReviewerPoolMember, *, by: User) -> None:
     call = db.session.get(Call, member.call_id)
     count = assignment_count(call, member.user_id)
     if count:
-        raise DomainError(f"{member.user.display_name} ne peut pas être retiré(e) du vivier : {count} dossier(s) "
-                          "de cet appel lui ont déjà été attribués. Retirez d'abord ces attributions.")
+        raise DomainError(N_("%(name)s ne peut pas être retiré(e) du vivier : %(count)s dossier(s) de cet appel "
+                             "lui ont déjà été attribués. Retirez d'abord ces attributions.",
+                             name=member.user.display_name, count=count))
     audit.record("pool.member_removed", member, actor=by,
                  summary={"before": _state(member) | {"email": member.user.email, "call_id": call.id}})
     user_id = member.user_id

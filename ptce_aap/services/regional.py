@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import contains_eager
 
 from ptce_aap import audit
+from ptce_aap.domain.messages import N_
 from ptce_aap.enums import OpinionStatus, Recommendation
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
@@ -28,8 +29,8 @@ from ptce_aap.models.reviews import RegionalOpinion
 from ptce_aap.permissions import REGIONALLY_ROUTED, is_routed_to, regional_opinions_open
 
 MOTIVATION_MAX = 5000
-LOCKED = ("Les avis régionaux de cet appel sont verrouillés : l'échéance de l'instruction régionale est passée "
-          "ou l'appel n'est plus à ce stade. Seul un administrateur peut repousser l'échéance.")
+LOCKED = N_("Les avis régionaux de cet appel sont verrouillés : l'échéance de l'instruction régionale est passée "
+            "ou l'appel n'est plus à ce stade. Seul un administrateur peut repousser l'échéance.")
 
 
 class OpinionChanged(DomainError):
@@ -179,24 +180,25 @@ def save_opinion(dossier: Dossier, group: RegionalGroup, *, recommendation: str,
     ``seen_version``: the ``opinion_version`` of the avis as the author saw it; if another member changed the
     avis since, nothing is written (their text is not overwritten unseen). Records the author; audited."""
     if not is_routed_to(dossier, group):
-        raise DomainError("Ce dossier ne relève pas de votre groupe régional.")
+        raise DomainError(N_("Ce dossier ne relève pas de votre groupe régional."))
     _check_open(group.call, now)
     try:
         recommendation = Recommendation(recommendation)
     except ValueError:
-        raise DomainError("Choisissez l'avis du groupe : favorable, réservé ou défavorable.",
+        raise DomainError(N_("Choisissez l'avis du groupe : favorable, réservé ou défavorable."),
                           field="recommendation") from None
     motivation = (motivation or "").strip()
     if not motivation:
-        raise DomainError("Motivez l'avis du groupe : la motivation est obligatoire.", field="motivation")
+        raise DomainError(N_("Motivez l'avis du groupe : la motivation est obligatoire."), field="motivation")
     if len(motivation) > MOTIVATION_MAX:
-        raise DomainError(f"La motivation ne doit pas dépasser {MOTIVATION_MAX} caractères.", field="motivation")
+        raise DomainError(N_("La motivation ne doit pas dépasser %(max)s caractères.", max=MOTIVATION_MAX),
+                          field="motivation")
     _lock_group(group)
     opinion = db.session.scalar(opinion_query(dossier, group))
     if opinion_version(opinion) != (seen_version or ""):
-        raise OpinionChanged("Un autre membre du groupe a modifié cet avis pendant que vous le rédigiez. Votre texte "
-                          "est conservé ci-dessous : relisez l'avis enregistré, puis enregistrez de nouveau.",
-                          field="motivation")
+        raise OpinionChanged(N_("Un autre membre du groupe a modifié cet avis pendant que vous le rédigiez. Votre "
+                                "texte est conservé ci-dessous : relisez l'avis enregistré, puis enregistrez de "
+                                "nouveau."), field="motivation")
     before = _state(opinion)
     if opinion is None:
         opinion = RegionalOpinion(call_id=dossier.call_id, dossier_id=dossier.id, group_id=group.id)
@@ -223,16 +225,16 @@ def save_ranking(group: RegionalGroup, ranks: dict[int, int], *, by, now: dateti
     dossiers, opinions = group_dossiers(group)
     ids = {d.id for d in dossiers}
     if set(ranks) != ids:
-        raise DomainError("Le classement doit comprendre tous les dossiers du groupe, et eux seuls : rechargez la "
-                          "page, la liste des dossiers a changé.", field="ranks")
+        raise DomainError(N_("Le classement doit comprendre tous les dossiers du groupe, et eux seuls : rechargez la "
+                             "page, la liste des dossiers a changé."), field="ranks")
     values = sorted(ranks.values())
     if values != list(range(1, len(ids) + 1)):
         duplicates = sorted({r for r in values if values.count(r) > 1})
         if duplicates:
-            message = ("Chaque rang ne peut être donné qu'à un dossier : le rang "
-                       + ", ".join(str(r) for r in duplicates) + " est donné plusieurs fois.")
+            message = N_("Chaque rang ne peut être donné qu'à un dossier : le rang %(ranks)s est donné plusieurs "
+                         "fois.", ranks=", ".join(str(r) for r in duplicates))
         else:
-            message = f"Donnez à chaque dossier un rang différent, de 1 à {len(ids)}."
+            message = N_("Donnez à chaque dossier un rang différent, de 1 à %(count)s.", count=len(ids))
         raise DomainError(message, field="ranks")
     before = {str(d): o.rank for d, o in opinions.items() if o.rank is not None}
     for dossier_id, opinion in opinions.items():
@@ -257,11 +259,11 @@ def save_ranking(group: RegionalGroup, ranks: dict[int, int], *, by, now: dateti
 def set_regional_deadline(call: Call, deadline: datetime, *, by, now: datetime) -> None:
     """Set, extend or reopen (after it passed) the regional deadline; it must lie in the future. Audited."""
     if not call.has_regional_instruction:
-        raise DomainError("Cet appel n'a pas d'instruction régionale.")
+        raise DomainError(N_("Cet appel n'a pas d'instruction régionale."))
     if deadline.tzinfo is None:
         raise ValueError("naive datetime: pass an aware datetime")
     if deadline <= now:
-        raise DomainError("Choisissez une échéance à venir.", field="deadline")
+        raise DomainError(N_("Choisissez une échéance à venir."), field="deadline")
     before = call.regional_deadline_at
     if before == deadline:
         return

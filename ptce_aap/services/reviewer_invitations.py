@@ -16,6 +16,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from ptce_aap import audit, tokens
+from ptce_aap.domain.messages import N_
 from ptce_aap.domain.text import one_line
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
@@ -41,7 +42,7 @@ class InvitationUsed(TokenError):
     used = True
 
     def __init__(self):
-        super().__init__("invitation already used")
+        super().__init__("invitation_used")  # a code, never shown (the page says it in the reader's language)
 
 
 @dataclass
@@ -111,14 +112,14 @@ def resend_invitation(member: ReviewerPoolMember, *, by: User) -> Notification:
     user = db.session.get(User, member.user_id)
     call = db.session.get(Call, member.call_id)
     if not user.is_active:
-        raise DomainError("Le compte de cette personne est désactivé : l'invitation ne peut pas lui être renvoyée.")
+        raise DomainError(N_("Le compte de cette personne est désactivé : l'invitation ne peut pas lui être renvoyée."))
     if not never_activated(user):
-        raise DomainError(f"{user.display_name} a déjà activé son compte : cette personne se connecte avec son mot "
-                          "de passe (ou le redéfinit depuis « Mot de passe oublié »).")
+        raise DomainError(N_("%(name)s a déjà activé son compte : cette personne se connecte avec son mot de passe "
+                             "(ou le redéfinit depuis « Mot de passe oublié »).", name=user.display_name))
     if _sent_in_last_hour(user.email) >= INVITATIONS_PER_HOUR:
-        raise DomainError(f"{INVITATIONS_PER_HOUR} invitations ont déjà été envoyées à {user.email} depuis une heure : "
-                          "attendez un peu avant de la renvoyer, le courriel met parfois quelques minutes à arriver "
-                          "(pensez aux courriers indésirables).")
+        raise DomainError(N_("%(n)s invitations ont déjà été envoyées à %(email)s depuis une heure : attendez un peu "
+                             "avant de la renvoyer, le courriel met parfois quelques minutes à arriver (pensez aux "
+                             "courriers indésirables).", n=INVITATIONS_PER_HOUR, email=user.email))
     notification = send_invitation(call, user, inviter=by, resend=True)
     audit.record("pool.invitation_resent", member, actor=by, summary={"email": user.email, "call_id": call.id})
     return notification

@@ -28,6 +28,7 @@ import sqlalchemy as sa
 
 from ptce_aap import audit
 from ptce_aap.domain import scores
+from ptce_aap.domain.messages import N_
 from ptce_aap.domain.text import one_line
 from ptce_aap.enums import AssignmentStatus, DossierStatus, Recommendation
 from ptce_aap.errors import DomainError
@@ -53,8 +54,8 @@ class ReviewConflict(DomainError):
     """The review changed since the form was loaded (another tab): nothing is lost, the versions are compared."""
 
     def __init__(self, current_version: int):
-        super().__init__("Cette évaluation a été modifiée entre-temps, dans un autre onglet. Vos saisies n'ont "
-                         "pas été perdues : comparez les deux versions ci-dessous.")
+        super().__init__(N_("Cette évaluation a été modifiée entre-temps, dans un autre onglet. Vos saisies "
+                            "n'ont pas été perdues : comparez les deux versions ci-dessous."))
         self.current_version = current_version
 
 
@@ -83,7 +84,7 @@ def start_review(assignment: Assignment, *, by) -> Review:
     if assignment.review is not None:
         return assignment.review
     if assignment.status in (AssignmentStatus.DECLINED, AssignmentStatus.DECLINED_CONFLICT):
-        raise DomainError("Vous avez décliné ce dossier : vous ne pouvez pas l'évaluer.")
+        raise DomainError(N_("Vous avez décliné ce dossier : vous ne pouvez pas l'évaluer."))
     if assignment.status != AssignmentStatus.IN_PROGRESS:
         set_assignment_status(assignment, AssignmentStatus.IN_PROGRESS)
     review = Review(assignment=assignment)
@@ -111,15 +112,15 @@ def check_values(values: ReviewValues, criteria: list[Criterion]) -> None:
     for criterion_id, (score, comment) in values.scores.items():
         criterion = known.get(criterion_id)
         if criterion is None:
-            raise DomainError("Ce critère ne fait pas partie de la grille de cet appel.")
+            raise DomainError(N_("Ce critère ne fait pas partie de la grille de cet appel."))
         if score is not None and not (isinstance(score, int) and 0 <= score <= criterion.max_score):
-            raise DomainError(f"La note doit être un nombre entier de 0 à {criterion.max_score}.",
+            raise DomainError(N_("La note doit être un nombre entier de 0 à %(max)s.", max=criterion.max_score),
                               field=f"score_{criterion_id}")
         if len(comment) > COMMENT_MAX:
-            raise DomainError(f"Le commentaire ne peut pas dépasser {COMMENT_MAX} caractères.",
+            raise DomainError(N_("Le commentaire ne peut pas dépasser %(max)s caractères.", max=COMMENT_MAX),
                               field=f"comment_{criterion_id}")
     if len(values.confidential_note) > NOTE_MAX:
-        raise DomainError(f"La note confidentielle ne peut pas dépasser {NOTE_MAX} caractères.",
+        raise DomainError(N_("La note confidentielle ne peut pas dépasser %(max)s caractères.", max=NOTE_MAX),
                           field="confidential_note")
 
 
@@ -129,7 +130,7 @@ def save_review(review: Review, values: ReviewValues, *, by, expected_version: i
     A stale ``expected_version`` raises ``ReviewConflict``; the review is touched on every save so that
     its version moves (a concurrent save raises ``StaleDataError`` at flush)."""
     if review.submitted_at is not None:
-        raise DomainError("Cette évaluation a été remise : elle n'est plus modifiable.")
+        raise DomainError(N_("Cette évaluation a été remise : elle n'est plus modifiable."))
     if expected_version is not None and expected_version != review.version:
         raise ReviewConflict(review.version)
     criteria = criteria_of(review)
@@ -172,20 +173,20 @@ def submission_problems(review: Review, criteria: list[Criterion] | None = None)
     for c in criteria:
         row = by_criterion.get(c.id)
         if row is None or row.score is None:
-            problems.append((f"score_{c.id}", f"Notez le critère « {c.label} »."))
+            problems.append((f"score_{c.id}", N_("Notez le critère « %(label)s ».", label=c.label)))
         elif row.score in (0, c.max_score) and not row.comment.strip():
-            problems.append((f"comment_{c.id}", f"Motivez la note {row.score} / {c.max_score} du critère "
-                                                f"« {c.label} » : un commentaire est obligatoire pour une note "
-                                                f"extrême."))
+            problems.append((f"comment_{c.id}", N_("Motivez la note %(score)s / %(max)s du critère « %(label)s » : "
+                                                   "un commentaire est obligatoire pour une note extrême.",
+                                                   score=row.score, max=c.max_score, label=c.label)))
     if review.recommendation is None:
-        problems.append(("recommendation", "Choisissez un avis : favorable, réservé ou défavorable."))
+        problems.append(("recommendation", N_("Choisissez un avis : favorable, réservé ou défavorable.")))
     return problems
 
 
 def submit_review(review: Review, *, by, expected_version: int | None = None, now: datetime | None = None) -> None:
     """Hand the review in: complete, then locked (only an admin can reopen it)."""
     if review.submitted_at is not None:
-        raise DomainError("Cette évaluation a déjà été remise.")
+        raise DomainError(N_("Cette évaluation a déjà été remise."))
     if expected_version is not None and expected_version != review.version:
         raise ReviewConflict(review.version)
     criteria = criteria_of(review)
@@ -209,15 +210,15 @@ def reopen_review(review: Review, *, by, reason: str) -> None:
     by mail (queued in the outbox, sent once the caller commits)."""
     reason = (reason or "").strip()
     if review.submitted_at is None:
-        raise DomainError("Cette évaluation n'a pas été remise : elle est déjà modifiable.")
+        raise DomainError(N_("Cette évaluation n'a pas été remise : elle est déjà modifiable."))
     dossier = review.assignment.dossier
     if dossier.status in CLOSED_DOSSIERS:
-        raise DomainError(f"Le dossier est {dossier.status.label.lower()} : ses évaluations ne peuvent plus être "
-                          f"rouvertes.")
+        raise DomainError(N_("Le dossier est « %(status)s » : ses évaluations ne peuvent plus être rouvertes.",
+                             status=dossier.status))
     if not reason:
-        raise DomainError("Indiquez le motif de la réouverture.", field="reason")
+        raise DomainError(N_("Indiquez le motif de la réouverture."), field="reason")
     if len(reason) > REASON_MAX:
-        raise DomainError(f"Le motif ne peut pas dépasser {REASON_MAX} caractères.", field="reason")
+        raise DomainError(N_("Le motif ne peut pas dépasser %(max)s caractères.", max=REASON_MAX), field="reason")
     before = review.submitted_at
     set_assignment_status(review.assignment, AssignmentStatus.IN_PROGRESS)
     review.submitted_at = None

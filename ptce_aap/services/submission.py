@@ -18,6 +18,7 @@ from ptce_aap import jobs
 from ptce_aap.domain import dossier_checks
 from ptce_aap.domain.eligibility import CallFacts, siren_of
 from ptce_aap.domain.formatting import paris_today
+from ptce_aap.domain.messages import N_
 from ptce_aap.enums import CallStatus, DossierStatus
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
@@ -30,7 +31,7 @@ class AlreadySubmitted(DomainError):
     category = "info"
 
     def __init__(self):
-        super().__init__("Ce dossier a déjà été déposé : il n'a pas été déposé une seconde fois.")
+        super().__init__(N_("Ce dossier a déjà été déposé : il n'a pas été déposé une seconde fois."))
 
 
 def receipt_number_for(dossier: Dossier) -> str:
@@ -48,9 +49,9 @@ def submit_dossier(dossier: Dossier, *, by, now: datetime) -> Dossier:
     if dossier.status != DossierStatus.DRAFT:
         raise AlreadySubmitted()
     if call.status != CallStatus.OPEN or now >= call.closes_at:
-        raise DomainError("La date limite de dépôt est dépassée : le dossier ne peut plus être déposé.")
+        raise DomainError(N_("La date limite de dépôt est dépassée : le dossier ne peut plus être déposé."))
     if now < call.opens_at:
-        raise DomainError("L'appel à projets n'est pas encore ouvert.")
+        raise DomainError(N_("L'appel à projets n'est pas encore ouvert."))
     # Lock the row, then check the dossier as it is now: a co-editor's save that committed after this
     # request loaded the dossier is seen; one that comes later waits and then meets a submitted dossier.
     db.session.execute(sa.select(Dossier.id).where(Dossier.id == dossier.id).with_for_update())
@@ -66,7 +67,7 @@ def submit_dossier(dossier: Dossier, *, by, now: datetime) -> Dossier:
                           field="carrier_siret")
     problems = blocking_problems(dossier, now=now, rules=rules)
     if problems:
-        raise DomainError("Le dossier est incomplet : corrigez les points signalés avant de le déposer.")
+        raise DomainError(N_("Le dossier est incomplet : corrigez les points signalés avant de le déposer."))
     receipt = receipt_number_for(dossier)
     # Under the row lock, the status just re-read is the truth: the guard makes the move happen once.
     set_dossier_status(dossier, DossierStatus.SUBMITTED, by=by, expected_from=DossierStatus.DRAFT, at=now,
@@ -90,6 +91,6 @@ def submit_dossier(dossier: Dossier, *, by, now: datetime) -> Dossier:
 def withdraw_dossier(dossier: Dossier, *, by, reason: str = "") -> None:
     """Withdraw a submitted dossier before the committee (``permissions.dossier_is_withdrawable``)."""
     if not dossier_is_withdrawable(dossier):
-        raise DomainError("Ce dossier ne peut plus être retiré.")
+        raise DomainError(N_("Ce dossier ne peut plus être retiré."))
     set_dossier_status(dossier, DossierStatus.WITHDRAWN, by=by, expected_from=dossier.status,
                        reason=reason.strip()[:2000])

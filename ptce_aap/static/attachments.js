@@ -6,14 +6,26 @@
 // POST confirm_url → the server verifies the object; then the page is reloaded to show the file.
 (function () {
   "use strict";
+  // The page's language: texts given by templates/base.html (meta ptce-texts, i18n.JS_TEXTS), else French.
+  var TEXTS = (function () {
+    var el = document.querySelector('meta[name="ptce-texts"]');
+    try { return el ? JSON.parse(el.getAttribute("content")) : {}; } catch (e) { return {}; }
+  })();
+  function t(text, values) {
+    var out = TEXTS[text] || text;
+    Object.keys(values || {}).forEach(function (k) { out = out.split("%(" + k + ")s").join(String(values[k])); });
+    return out.split("%%").join("%");
+  }
+  var NUMBER_LOCALE = document.documentElement.lang === "en" ? "en-GB" : "fr-FR";
   if (!window.fetch || !window.FormData || !window.XMLHttpRequest || !window.Promise) { return; }
   var meta = document.querySelector('meta[name="csrf-token"]');
   var csrfToken = meta ? meta.getAttribute("content") : "";
 
   function frenchSize(bytes) {
-    if (bytes >= 1048576) { return (bytes / 1048576).toLocaleString("fr-FR", {maximumFractionDigits: 1}) + " Mo"; }
-    if (bytes >= 1024) { return (bytes / 1024).toLocaleString("fr-FR", {maximumFractionDigits: 1}) + " ko"; }
-    return bytes + " octets";
+    var digits = {maximumFractionDigits: 1};
+    if (bytes >= 1048576) { return t("%(size)s Mo", {size: (bytes / 1048576).toLocaleString(NUMBER_LOCALE, digits)}); }
+    if (bytes >= 1024) { return t("%(size)s ko", {size: (bytes / 1024).toLocaleString(NUMBER_LOCALE, digits)}); }
+    return t("%(size)s octets", {size: bytes});
   }
 
   function postJSON(url, body) {
@@ -25,13 +37,13 @@
       return response.json().catch(function () { return {}; }).then(function (data) {
         if (!response.ok || !data.ok) {
           var message = data.message || (data.error && data.error.message) ||
-            "Le serveur n'a pas pu traiter la demande (erreur " + response.status + "). Réessayez.";
+            t("Le serveur n'a pas pu traiter la demande (erreur %(status)s). Réessayez.", {status: response.status});
           throw new Error(message);
         }
         return data;
       });
     }, function () {
-      throw new Error("La connexion au serveur a été perdue. Vérifiez votre connexion et réessayez.");
+      throw new Error(t("La connexion au serveur a été perdue. Vérifiez votre connexion et réessayez."));
     });
   }
 
@@ -50,11 +62,11 @@
         if (xhr.status >= 200 && xhr.status < 300) { resolve(); return; }
         var message = "";
         try { message = JSON.parse(xhr.responseText).error.message; } catch (e) { message = ""; }
-        reject(new Error(message || ("Le fichier a été refusé par le serveur de stockage (erreur " + xhr.status +
-          "). Vérifiez sa taille et son format, puis réessayez.")));
+        reject(new Error(message || t("Le fichier a été refusé par le serveur de stockage (erreur %(status)s). "
+          + "Vérifiez sa taille et son format, puis réessayez.", {status: xhr.status})));
       };
       xhr.onerror = function () {
-        reject(new Error("L'envoi a été interrompu (connexion perdue ?). Réessayez."));
+        reject(new Error(t("L'envoi a été interrompu (connexion perdue ?). Réessayez.")));
       };
       xhr.onabort = xhr.onerror;
       xhr.send(body);
@@ -96,12 +108,12 @@
     function showProgress(loaded, total) {
       var percent = total ? Math.floor(loaded * 100 / total) : 0;
       progress.value = percent;
-      progressText.textContent = "Envoi en cours : " + percent + " % (" + frenchSize(loaded) + " sur " +
-        frenchSize(total) + ")";
+      progressText.textContent = t("Envoi en cours : %(percent)s %% (%(loaded)s sur %(total)s)",
+        {percent: percent, loaded: frenchSize(loaded), total: frenchSize(total)});
       var step = Math.floor(percent / 25) * 25;  // announce every quarter, not every event
       if (step !== lastAnnounced) {
         lastAnnounced = step;
-        status.textContent = "Envoi en cours : " + step + " %";
+        status.textContent = t("Envoi en cours : %(percent)s %%", {percent: step});
       }
     }
 
@@ -112,7 +124,7 @@
       clearError();
       var file = input.files && input.files[0];
       if (!file) {
-        showError("Choisissez un fichier à envoyer.");
+        showError(t("Choisissez un fichier à envoyer."));
         input.focus();
         return;
       }
@@ -130,8 +142,8 @@
         return sendFile(data.url, data.fields, file, showProgress);
       }).then(function () {
         showProgress(file.size, file.size);
-        status.textContent = "Fichier envoyé, vérification en cours…";
-        progressText.textContent = "Fichier envoyé, vérification en cours…";
+        status.textContent = t("Fichier envoyé, vérification en cours…");
+        progressText.textContent = t("Fichier envoyé, vérification en cours…");
         return postJSON(started.confirm_url, replaces ? {replaces: parseInt(replaces, 10)} : {});
       }).then(function (data) {
         status.textContent = data.message;

@@ -2,6 +2,17 @@
 // Without JavaScript the "Enregistrer" button does the same work.
 (function () {
   "use strict";
+  // The page's language: texts given by templates/base.html (meta ptce-texts, i18n.JS_TEXTS), else French.
+  var TEXTS = (function () {
+    var el = document.querySelector('meta[name="ptce-texts"]');
+    try { return el ? JSON.parse(el.getAttribute("content")) : {}; } catch (e) { return {}; }
+  })();
+  function t(text, values) {
+    var out = TEXTS[text] || text;
+    Object.keys(values || {}).forEach(function (k) { out = out.split("%(" + k + ")s").join(String(values[k])); });
+    return out.split("%%").join("%");
+  }
+  var LANG = document.documentElement.lang === "en" ? "en" : "fr";  // amounts written as the server writes them
   var form = document.querySelector("form[data-autosave]");
   if (!form) { return; }
   var status = document.getElementById("autosave-status");
@@ -100,11 +111,11 @@
     try { session = window.sessionStorage; } catch (e) { session = null; }
     var lastTry = session ? parseInt(session.getItem(guard) || "0", 10) : 0;
     if (Date.now() - lastTry < 60000) {  // tried a moment ago: let the person decide
-      say("Vos saisies non enregistrées ont été remises dans le formulaire : cliquez sur « Enregistrer ».");
+      say(t("Vos saisies non enregistrées ont été remises dans le formulaire : cliquez sur « Enregistrer »."));
       return;
     }
     if (session) { session.setItem(guard, String(Date.now())); }
-    say("Vos saisies non enregistrées ont été remises dans le formulaire ; enregistrement en cours…");
+    say(t("Vos saisies non enregistrées ont été remises dans le formulaire ; enregistrement en cours…"));
     hidden("restored", "1");
     writeDraft({version: draft.version, base: draft.base, submitted: true});
     HTMLFormElement.prototype.submit.call(form);
@@ -115,15 +126,15 @@
     if (inFlight) { pending = true; return; }
     inFlight = true;
     var sent = edits;
-    say("Enregistrement en cours…");
+    say(t("Enregistrement en cours…"));
     fetch(form.getAttribute("data-autosave"), {
       method: "POST", body: new FormData(form), credentials: "same-origin",
       headers: {"X-Autosave": "1", "Accept": "application/json"}
     }).then(function (response) {
       var type = response.headers.get("Content-Type") || "";
       if (type.indexOf("application/json") === -1) {
-        return {ok: false, data: {message: "L'enregistrement automatique est interrompu : vos saisies sont "
-          + "conservées dans ce navigateur. Cliquez sur « Enregistrer »."}};
+        return {ok: false, data: {message: t("L'enregistrement automatique est interrompu : vos saisies sont "
+          + "conservées dans ce navigateur. Cliquez sur « Enregistrer ».")}};
       }
       return response.json().then(function (data) { return {ok: response.ok, data: data}; });
     }).then(function (result) {
@@ -136,12 +147,12 @@
         stopped = true;
         markDraft("failed");
         say(result.data.message || (result.data.error && result.data.error.message)
-          || "L'enregistrement automatique a échoué : cliquez sur « Enregistrer ».");
+          || t("L'enregistrement automatique a échoué : cliquez sur « Enregistrer »."));
       }
     }).catch(function () {
       markDraft("failed");
-      say("Connexion perdue : vos saisies sont conservées dans ce navigateur. Cliquez sur « Enregistrer » dès "
-        + "que possible.");
+      say(t("Connexion perdue : vos saisies sont conservées dans ce navigateur. Cliquez sur « Enregistrer » dès "
+        + "que possible."));
     }).finally(function () {
       inFlight = false;
       if (queuedSubmit) {  // « Enregistrer » was pressed meanwhile: now, with the version this save got
@@ -182,7 +193,6 @@
 
   // Live totals of the budget section, read with the server's rules (static/amounts.js): an amount the server
   // would refuse (« 5.000 », « 1e3 », « -5 ») counts for nothing here either, and the text says so.
-  var pageLang = document.documentElement.getAttribute("lang") || "fr";
   function updateTotals() {
     var amounts = window.PtceAmounts;
     if (!amounts) { return; }
@@ -193,12 +203,12 @@
     });
     var e = document.getElementById("total-expense"), r = document.getElementById("total-resource");
     var balance = document.getElementById("balance");
-    if (e) { e.textContent = amounts.formatCents(sums.expense, pageLang); }
-    if (r) { r.textContent = amounts.formatCents(sums.resource, pageLang); }
+    if (e) { e.textContent = amounts.formatCents(sums.expense, LANG); }
+    if (r) { r.textContent = amounts.formatCents(sums.resource, LANG); }
     if (balance) {
       var gap = sums.resource - sums.expense;
       var text = gap === 0 ? balance.getAttribute("data-balanced")
-        : balance.getAttribute("data-gap").split("__gap__").join(amounts.formatCents(gap, pageLang));
+        : balance.getAttribute("data-gap").split("__gap__").join(amounts.formatCents(gap, LANG));
       if (uncounted) { text += " " + balance.getAttribute("data-uncounted").split("__n__").join(String(uncounted)); }
       balance.textContent = text;
     }

@@ -1,6 +1,17 @@
 // Progressive enhancements; every page works without JavaScript.
 (function () {
   "use strict";
+  // The page's language: texts given by templates/base.html (meta ptce-texts, i18n.JS_TEXTS), else French.
+  var TEXTS = (function () {
+    var el = document.querySelector('meta[name="ptce-texts"]');
+    try { return el ? JSON.parse(el.getAttribute("content")) : {}; } catch (e) { return {}; }
+  })();
+  function t(text, values) {
+    var out = TEXTS[text] || text;
+    Object.keys(values || {}).forEach(function (k) { out = out.split("%(" + k + ")s").join(String(values[k])); });
+    return out.split("%%").join("%");
+  }
+  var NUMBER_LOCALE = document.documentElement.lang === "en" ? "en-GB" : "fr-FR";
   // Live character counters for textareas with data-maxlength.
   document.querySelectorAll("[data-counter-for]").forEach(function (counter) {
     var field = document.getElementById(counter.getAttribute("data-counter-for"));
@@ -9,8 +20,8 @@
     var update = function () {
       var left = max - field.value.length;
       counter.textContent = left >= 0
-        ? field.value.length + " / " + max + " caractères"
-        : field.value.length + " / " + max + " caractères — " + (-left) + " de trop";
+        ? t("%(count)s / %(max)s caractères", {count: field.value.length, max: max})
+        : t("%(count)s / %(max)s caractères — %(over)s de trop", {count: field.value.length, max: max, over: -left});
       counter.classList.toggle("ptce-counter--over", left < 0);
     };
     field.addEventListener("input", update);

@@ -7,6 +7,17 @@
   var form = document.getElementById("review-form");
   var output = document.getElementById("running-total");
   if (!form || !output) { return; }
+  // The page's language: texts given by templates/base.html (meta ptce-texts, i18n.JS_TEXTS), else French.
+  var TEXTS = (function () {
+    var el = document.querySelector('meta[name="ptce-texts"]');
+    try { return el ? JSON.parse(el.getAttribute("content")) : {}; } catch (e) { return {}; }
+  })();
+  function t(text, values) {
+    var out = TEXTS[text] || text;
+    Object.keys(values || {}).forEach(function (k) { out = out.split("%(" + k + ")s").join(String(values[k])); });
+    return out.split("%%").join("%");
+  }
+  var DECIMAL = document.documentElement.lang === "en" ? "." : ",";
   var totalEl = output.querySelector("[data-total]"), missingEl = output.querySelector("[data-missing]");
 
   function update() {
@@ -20,8 +31,9 @@
     });
     if (!den) { return; }
     var tenths = Math.floor((2 * num * 1000 + den) / (2 * den));
-    totalEl.textContent = Math.floor(tenths / 10) + (tenths % 10 ? "," + (tenths % 10) : "");
-    missingEl.textContent = missing ? " (" + missing + (missing > 1 ? " critères non notés)" : " critère non noté)") : "";
+    totalEl.textContent = Math.floor(tenths / 10) + (tenths % 10 ? DECIMAL + (tenths % 10) : "");
+    missingEl.textContent = !missing ? "" : missing > 1 ? t(" (%(count)s critères non notés)", {count: missing})
+      : t(" (%(count)s critère non noté)", {count: missing});
   }
   form.addEventListener("change", update);
   update();

@@ -285,7 +285,8 @@ def test_applicant_partial_renders_advice_and_result(app, make_dossier, applican
     dossier.members[1].category = MemberCategory.ESS
     db.session.commit()
     with app.test_request_context():
-        html = render_template("applicants/_eligibility.html", eligibility=service.applicant_view(dossier))
+        html = render_template("applicants/_eligibility.html", eligibility=service.applicant_view(dossier),
+                               dossier=dossier)
     assert "Conditions d'éligibilité (article 9 de la loi ESS) — vérification indicative" in html
     assert "1 condition n’est pas remplie" in html
     assert 'data-rule="enterprise_partner" data-passed="false"' in html
@@ -293,18 +294,21 @@ def test_applicant_partial_renders_advice_and_result(app, make_dossier, applican
     submission.submit_dossier(dossier, by=applicant, now=utcnow())
     db.session.commit()
     with app.test_request_context():
-        html = render_template("applicants/_eligibility.html", eligibility=service.applicant_view(dossier))
+        html = render_template("applicants/_eligibility.html", eligibility=service.applicant_view(dossier),
+                               dossier=dossier)
     assert "La vérification des conditions d’éligibilité de votre dossier est en cours." in html
     service.run_check(dossier)
     db.session.commit()
     with app.test_request_context():
-        html = render_template("applicants/_eligibility.html", eligibility=service.applicant_view(dossier))
+        html = render_template("applicants/_eligibility.html", eligibility=service.applicant_view(dossier),
+                               dossier=dossier)
     assert "Dossier irrecevable" in html
     assert html.count('data-passed="true"') == 11
     service.override(dossier, is_eligible=True, reason="Le membre n° 2 est une SARL hors ESS.", by=admin_user)
     db.session.commit()
     with app.test_request_context():
-        html = render_template("applicants/_eligibility.html", eligibility=service.applicant_view(dossier))
+        html = render_template("applicants/_eligibility.html", eligibility=service.applicant_view(dossier),
+                               dossier=dossier)
     assert "Dossier recevable" in html
     assert "Décision de l’administration" in html
     assert "Le membre n° 2 est une SARL hors ESS." in html

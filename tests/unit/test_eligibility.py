@@ -94,7 +94,9 @@ def test_results_are_stored_as_plain_json_dicts():
     verdict = evaluate(dossier(), call())
     assert verdict.results[0].as_dict() == {
         "code": "siret", "passed": True, "mode": "blocking",
-        "message": "Le numéro SIRET de la structure porteuse (73282932000074) est valide."}
+        "message": "Le numéro SIRET de la structure porteuse (73282932000074) est valide.",
+        "msg": {"msgid": "Le numéro SIRET de la structure porteuse (%(siret)s) est valide.",
+                "params": {"siret": "73282932000074"}}}
 
 
 # --- siret ---------------------------------------------------------------------------------------

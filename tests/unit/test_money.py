@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ptce_aap.domain.eligibility import amount as displayed_amount
+from ptce_aap.domain.formatting import format_amount as displayed_amount  # as messages show amounts
 from ptce_aap.domain.money import MAX_AMOUNT, AmountError, parse_amount, parse_decimal
 
 NOT_AN_AMOUNT = "Saisissez un montant en euros, par exemple 12 500 ou 12 500,50."

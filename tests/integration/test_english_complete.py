@@ -1,0 +1,320 @@
+"""English is complete: in English, every page a public visitor, an applicant and an admin can reach shows
+no French — validation and completeness messages, eligibility explanations, choices (legal forms, member
+categories, activity domains…), the budget's live text.
+
+What may stay French, and is ignored here: what people typed (pole names, members, budget lines, texts), call
+content written by the secretariat (titles, descriptions, document types, criteria: the pages say so), proper
+names (regions, departments, communes, people), elements marked ``lang="fr"`` (the language switch) and the
+few words that are the same in both languages (``ALLOWED``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from decimal import Decimal
+from html.parser import HTMLParser
+
+import pytest
+
+from ptce_aap.enums import CallStatus, LegalForm, MemberCategory, Recommendation, Role
+from ptce_aap.models.base import utcnow
+from tests.integration.test_csrf import PASSWORD, _link_path
+
+# Words and phrases identical in English, or French on purpose (the State's logo is « République française »).
+ALLOWED = ["/appels/", "République\nFrançaise", "République Française", "République française", "Caisse des Dépôts", "Marianne", "PTCE", "SIRET", "SIREN", "RNA", "INSEE",
+           "ESS", "ESUS", "SCIC", "SCOP", "DSFR", "ETP", "Français"]
+ACCENTED = re.compile(r"\b\w*[éèêëàâçùûôîïœ]\w*\b", re.IGNORECASE)
+# Frequent French words that are not English words (nor common in English text).
+FRENCH_WORDS = {"le", "la", "les", "des", "du", "une", "est", "et", "pour", "avec", "dans", "sur", "pas", "vous",
+                "votre", "vos", "aux", "au", "ce", "cette", "ces", "qui", "que", "sont", "ou", "ne", "il", "elle",
+                "nous", "leur", "leurs", "mais", "sans", "par", "chaque", "aucun", "aucune", "tous", "toutes",
+                "renseigner", "choisir", "saisir", "ajouter", "retirer", "enregistrer", "modifier", "supprimer",
+                "appel", "appels", "pièce", "pièces", "membre", "membres", "ressources",
+                "dépenses", "montant", "oui", "autre", "autres", "aide", "accueil", "projet", "projets"}
+SKIPPED_TAGS = {"script", "style", "template", "noscript"}
+VISIBLE_ATTRIBUTES = ("title", "aria-label", "placeholder", "alt")
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+MAX_PAGES = 300
+
+
+class TextParser(HTMLParser):
+    """The text a person sees or hears on a page, without scripts, styles and ``lang="fr"`` elements."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.chunks: list[str] = []
+        self.links: list[str] = []
+        self._stack: list[bool] = []  # per open element: skipped?
+
+    @property
+    def _skipping(self) -> bool:
+        return any(self._stack)
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "a" and a.get("href"):
+            self.links.append(a["href"])
+        skip = tag in SKIPPED_TAGS or (a.get("lang") or "").startswith("fr") and tag != "html"
+        if not self._skipping and not skip:
+            self.chunks += [a[name] for name in VISIBLE_ATTRIBUTES if a.get(name)]
+            if tag == "input" and a.get("type") in ("submit", "button") and a.get("value"):
+                self.chunks.append(a["value"])
+        if tag not in VOID:
+            self._stack.append(skip)
+
+    def handle_startendtag(self, tag, attrs):
+        self.handle_starttag(tag, attrs)
+        if tag not in VOID:
+            self._stack.pop()
+
+    def handle_endtag(self, tag):
+        if tag not in VOID and self._stack:
+            self._stack.pop()
+
+    def handle_data(self, data):
+        if not self._skipping and data.strip():
+            self.chunks.append(data)
+
+
+def user_content(db) -> list[str]:
+    """Everything people typed or the secretariat wrote, and proper names: ignored, longest first."""
+    from ptce_aap.domain import geography
+    from ptce_aap.models.accounts import Institution, User
+    from ptce_aap.models.calls import Call, CallCategory, Criterion, DocumentType
+    from ptce_aap.models.dossiers import Attachment, Dossier, DossierTransition, FinancingLine, Member
+    from ptce_aap.models.pool import RegionalGroup
+    from ptce_aap.models.reviews import Assignment, ConflictOfInterest, Review, ReviewScore
+
+    found: set[str] = set()
+
+    def add(*values):
+        for value in values:
+            if isinstance(value, dict):
+                add(*value.values())
+            elif isinstance(value, str) and value.strip():
+                found.update(line.strip(" #*-") for line in value.splitlines() if line.strip(" #*-"))
+
+    for call in db.session.scalars(db.select(Call)):
+        add(call.title, call.description_md, call.awarding_body_name)
+    for model, columns in [(Criterion, ("label", "guidance")), (CallCategory, ("label",)),
+                           (DocumentType, ("label", "description")), (Member, ("name",)),
+                           (FinancingLine, ("label", "funder")), (Attachment, ("filename",)),
+                           (User, ("full_name",)), (DossierTransition, ("reason",)),
+                           (Institution, ("name",)), (RegionalGroup, ("name",)),
+                           (Review, ("confidential_note",)), (ReviewScore, ("comment",)),
+                           (Assignment, ("decline_reason",)),
+                           (ConflictOfInterest, ("cleared_reason",)),
+                           (Dossier, ("pole_name", "carrier_legal_name", "address", "commune_name", "activity_other",
+                                      "cooperation", "governance_text", "summary", "strategy", "innovation",
+                                      "territorial_anchoring", "expected_impacts", "jobs_text", "rd_partners",
+                                      "raw_inputs"))]:
+        for row in db.session.scalars(db.select(model)):
+            add(*(getattr(row, column) for column in columns))
+    add(*(r.name for r in geography.regions().values()), *(d.name for d in geography.departments().values()))
+    return sorted(found, key=len, reverse=True)
+
+
+def french_in(text: str, ignored: list[str]) -> list[str]:
+    """The sentences of ``text`` that still look French once user content and allowed words are removed."""
+    for value in [*ignored, *ALLOWED]:
+        text = text.replace(value, " ")
+    found = []
+    for sentence in re.split(r"(?<=[.!?:;])\s+|\n+|\s{2,}", text):
+        words = re.findall(r"(?<!\w)[^\W\d_]+(?!\w)", sentence)  # not the letters of "4b19a2ce"
+        if ACCENTED.search(sentence) or any(w.lower() in FRENCH_WORDS for w in words) \
+                or re.search(r"\b[lmnsdjcq][’']\w", sentence, re.IGNORECASE):
+            found.append(sentence.strip())
+    return found
+
+
+def crawl_in_english(client, seeds: list[str], ignored: list[str], role: str):
+    """GET every page reachable from ``seeds``: ``({page: [French sentences]}`` for pages that have some,
+    ``{page: visible text})``."""
+    assert client.post("/langue/en").status_code == 302
+    report: dict[str, list[str]] = {}
+    texts: dict[str, str] = {}
+    queue, seen = deque(seeds), set()
+    while queue:
+        path = queue.popleft()
+        if path in seen or "/langue/" in path:
+            continue
+        seen.add(path)
+        assert len(seen) <= MAX_PAGES, f"more than {MAX_PAGES} pages reachable as {role}"
+        response = client.get(path)
+        if response.status_code in (301, 302, 303) and (target := _link_path(response.headers["Location"])):
+            queue.append(target)
+            continue
+        if response.mimetype != "text/html":
+            continue
+        html = response.get_data(as_text=True)
+        assert '<html lang="en"' in html, f"{role} {path} is not in English"
+        parser = TextParser()
+        parser.feed(html)
+        texts[f"{role} {path}"] = re.sub(r"\s+", " ", " ".join(parser.chunks))
+        french = french_in("\n".join(parser.chunks), ignored)
+        if french:
+            report[f"{role} {path}"] = sorted(set(french))
+        queue.extend(p for link in parser.links if (p := _link_path(link)) and "deconnexion" not in p)
+    assert len(seen) > 3
+    return report, texts
+
+
+def _login(app, email: str):
+    client = app.test_client()
+    assert client.post("/compte/connexion", data={"email": email, "password": PASSWORD}).status_code == 302
+    return client
+
+
+def _review_world(db, call, dossier, admin, make_user, make_call) -> dict:
+    """The committee's side of ``call``: a reviewer pool (institutions, a regional group), detected, declared
+    and admin conflicts, assignments, a draft and a submitted review, a call in preparation (its grid)."""
+    from ptce_aap.models.pool import RegionalGroup, ReviewerPoolMember
+    from ptce_aap.models.reviews import Assignment, Review, ReviewScore
+    from ptce_aap.services import conflicts as conflict_service
+    from ptce_aap.services import pool as pool_service
+
+    group = RegionalGroup(call_id=call.id, region_code=dossier.region_code, name="Groupe régional")
+    db.session.add(group)
+    db.session.flush()
+    carrier_siren = dossier.carrier_siret[:9]  # the pole's own SIREN: a detected conflict
+    staked = pool_service.create_institution("Institution liée", "caisse_des_depots", carrier_siren, by=admin)
+    anct = pool_service.create_institution("Agence nationale", "state_agency", "", by=admin)
+    reviewer = make_user("rapporteur@example.org", roles=(Role.REVIEWER,), full_name="Louis Rapporteur")
+    regional = make_user("regional@example.org", roles=(Role.REVIEWER,), full_name="Rose Régionale")
+    second = make_user("rapporteuse@example.org", roles=(Role.REVIEWER,), full_name="Lise Rapporteuse")
+    colleague = make_user("collegue@example.org", roles=(Role.REVIEWER,), full_name="Paul Collègue")
+    pool_service.invite_reviewer(call, reviewer.email, full_name="", by=admin,
+                                 settings=pool_service.MemberSettings(institution_id=staked.id))
+    pool_service.invite_reviewer(call, regional.email, full_name="", by=admin,
+                                 settings=pool_service.MemberSettings(institution_id=anct.id,
+                                                                      regional_group_id=group.id))
+    for person in (second, colleague):
+        db.session.add(ReviewerPoolMember(call_id=call.id, user_id=person.id, institution_id=anct.id))
+    conflict_service.add_conflict(call, reviewer, kind="department", value="01", by=reviewer)
+    conflict_service.add_conflict(call, reviewer, kind="department", value="02", by=admin)
+    conflict_service.detect_conflicts(call)
+    db.session.add(Assignment(dossier_id=dossier.id, reviewer_id=regional.id, institution_id=anct.id))
+    for person, done in ((second, None), (colleague, utcnow())):
+        assignment = Assignment(dossier_id=dossier.id, reviewer_id=person.id, institution_id=anct.id)
+        db.session.add(Review(assignment=assignment, recommendation=Recommendation.FAVORABLE, submitted_at=done,
+                              scores=[ReviewScore(criterion_id=c.id, score=3) for c in call.criteria]))
+    draft = make_call(slug="ptce-brouillon", title="Appel en préparation", status=CallStatus.DRAFT)
+    draft.criteria[0].weight = 30
+    db.session.commit()
+    return {"reviewer": reviewer, "regional": regional, "second": second, "draft": draft}
+
+
+@pytest.fixture
+def english_world(app, db, make_call, make_dossier, make_user):
+    """A draft left empty, a draft full of errors (with a pending co-editor invitation), an ineligible, an
+    eligible and a withdrawn dossier; reviewers with conflicts, assignments, reviews, a regional group."""
+    from ptce_aap.models.dossiers import FinancingLine
+    from ptce_aap.services import eligibility as eligibility_service
+    from ptce_aap.services import submission
+
+    applicant = make_user("porteur@example.org", full_name="Julie Porteur")
+    admin = make_user("admin@example.org", roles=(Role.ADMIN,), full_name="Camille Admin")
+    call = make_call(slug="ptce-2027", title="Appel à projets PTCE 2027", has_regional_instruction=True,
+                     reviewers_per_dossier=4)
+    make_call(slug="ptce-2020", title="Appel clos", opens_at=utcnow().replace(year=2020),
+              closes_at=utcnow().replace(year=2020, month=12))
+    make_dossier(call=call, owner=applicant, pole_name="Pôle brouillon")
+    eligible = make_dossier(call=call, owner=applicant, pole_name="Pôle déposé", complete=True)
+    submission.submit_dossier(eligible, by=applicant, now=utcnow())
+    eligibility_service.run_check(eligible)
+    ineligible = make_dossier(call=call, owner=applicant, pole_name="Pôle irrecevable", complete=True, members=2)
+    submission.submit_dossier(ineligible, by=applicant, now=utcnow())
+    ineligible.departments = ["75"]  # after submission: the check finds what is wrong
+    ineligible.amount_requested_eur = Decimal("150000")
+    ineligible.carrier_legal_form = LegalForm.COLLECTIVITE
+    ineligible.financing_lines.append(FinancingLine(position=9, kind="expense", label="Loyer",
+                                                    amount_eur=Decimal("1000")))
+    db.session.commit()
+    eligibility_service.run_check(ineligible)
+    withdrawn = make_dossier(call=call, owner=applicant, pole_name="Pôle retiré", complete=True)
+    submission.submit_dossier(withdrawn, by=applicant, now=utcnow())
+    submission.withdraw_dossier(withdrawn, by=applicant, reason="Le pôle se réorganise.")
+    db.session.commit()
+    wrong = make_dossier(call=call, owner=applicant, pole_name="Pôle à corriger", complete=True, members=3)
+    wrong.carrier_siret = "12345678901234"
+    wrong.commune_insee = "2A004"
+    wrong.cooperation_start_year = 1900
+    wrong.members[0].siret = "123"
+    wrong.members[1].category = None
+    wrong.members[2].category = MemberCategory.ESS
+    wrong.total_budget_eur = Decimal("1000")
+    wrong.raw_inputs = {"jobs_to_create_fte": "beaucoup", "lines-0-amount_eur": "deux mille"}
+    wrong.jobs_to_create_fte = None
+    wrong.financing_lines[1].amount_eur = None
+    wrong.attachments = wrong.attachments[:2]
+    db.session.commit()
+    people = _review_world(db, call, eligible, admin, make_user, make_call)
+    applicant_client = _login(app, applicant.email)
+    assert applicant_client.post(f"/porteur/dossiers/{wrong.id}/coediteurs",
+                                 data={"email": "invitee@example.org"}).status_code == 302
+    return {
+        "visitor": (app.test_client(), ["/", "/appels", "/appels/ptce-2027", "/compte/connexion",
+                                        "/compte/inscription", "/compte/mot-de-passe-oublie", "/page-inconnue"]),
+        "applicant": (applicant_client, ["/porteur/", f"/porteur/dossiers/{wrong.id}",
+                                                     f"/porteur/dossiers/{ineligible.id}"]),
+        "admin": (_login(app, "admin@example.org"), [
+            "/admin/", "/admin/notifications", "/admin/appels", "/admin/appels/nouveau",
+            *(f"/admin/appels/{call.slug}/{page}" for page in (
+                "parametres", "notes", "affectations", "affectations/proposition",
+                f"affectations/dossiers/{eligible.id}", "rapporteurs", "conflits", "avis-regionaux")),
+            "/admin/appels/ptce-brouillon/grille", "/admin/appels/ptce-brouillon/parametres",
+            f"/admin/dossiers/{eligible.id}/lecture"]),
+        "reviewer": (_login(app, people["reviewer"].email), ["/rapporteur/", f"/rapporteur/appels/{call.slug}/conflits"]),
+        "regional": (_login(app, people["regional"].email), [
+            "/rapporteur/", f"/rapporteur/dossiers/{eligible.id}/declin", f"/rapporteur/appels/{call.slug}/region",
+            f"/rapporteur/appels/{call.slug}/region/dossiers/{eligible.id}"]),
+        "second": (_login(app, people["second"].email), [
+            "/rapporteur/", f"/rapporteur/dossiers/{eligible.id}", f"/rapporteur/dossiers/{eligible.id}/evaluation",
+            f"/rapporteur/dossiers/{eligible.id}/evaluation/remise"]),
+    }
+
+
+def test_no_french_is_left_on_any_page_in_english(db, english_world):
+    ignored = user_content(db)
+    report, texts = {}, {}
+    for role, (client, seeds) in english_world.items():
+        role_report, role_texts = crawl_in_english(client, seeds, ignored, role)
+        report.update(role_report)
+        texts.update(role_texts)
+    # The crawl did reach the messages it is about: completeness, validation, eligibility, choices, notices.
+    everything = "\n".join(texts.values())
+    for expected in [": required (0 if none).", "Region: required.", "Member no. 1", "is not a valid number", "The financing plan is not balanced",
+                     "The lead organisation is a local authority", "Territorial roots of the members",
+                     "Private-law legal entity", "Food and sustainable agriculture", "Pooling of projects",
+                     "is shown in French, as it was published", "they are written in French", "Withdrawn",
+                     "Page not found", "Access denied", "invitee@example.org"]:
+        assert expected in everything, expected
+    assert any(page.endswith("/deposer") for page in texts) and any("/admin/dossiers/" in page for page in texts)
+    # The committee's pages, with data on them: calls, grid, pool, conflicts, assignments, scores, regional
+    # opinions; the reviewers' dashboard, reading view, scoring form, conflicts, decline and regional workspace.
+    for expected in ["The institution's SIREN", "Department 01", "With reservations", "Unfavourable",
+                     "This reviewer has a conflict of interest with this application.",
+                     "The scoring grid can no longer be changed"]:
+        assert expected in everything, expected
+    for page in ["admin /admin/appels", "admin /admin/appels/nouveau", "admin /admin/appels/ptce-brouillon/grille",
+                 "admin /admin/appels/ptce-2027/rapporteurs", "admin /admin/appels/ptce-2027/conflits",
+                 "admin /admin/appels/ptce-2027/affectations", "admin /admin/appels/ptce-2027/notes",
+                 "admin /admin/appels/ptce-2027/avis-regionaux", "reviewer /rapporteur/",
+                 "reviewer /rapporteur/appels/ptce-2027/conflits", "regional /rapporteur/appels/ptce-2027/region"]:
+        assert page in texts, page
+    for pattern in [r"second /rapporteur/dossiers/\d+", r"second /rapporteur/dossiers/\d+/evaluation",
+                    r"regional /rapporteur/dossiers/\d+/declin", r"regional /rapporteur/appels/ptce-2027/region/dossiers/\d+",
+                    r"admin /admin/appels/ptce-2027/affectations/dossiers/\d+", r"admin /admin/appels/ptce-2027/conflits/\d+/lever"]:
+        assert any(re.fullmatch(pattern, page) for page in texts), pattern
+    listed = "\n".join(f"{page}:\n    " + "\n    ".join(sentences) for page, sentences in report.items())
+    assert not report, f"French left in English mode on {len(report)} page(s):\n{listed}"
+
+
+def test_the_detector_finds_french_and_spares_english():
+    assert french_in("Nom du pôle : à renseigner.", []) == ["Nom du pôle :", "à renseigner."]
+    assert french_in("Le plan de financement est vide", []) != []
+    assert french_in("l’appel est clos", []) != []
+    assert french_in("Pole name: required. The plan is balanced: 1,000 € of resources for 1,000 € of expenses.",
+                     []) == []
+    assert french_in("Pôle des Monts: required.", ["Pôle des Monts"]) == []
