@@ -329,6 +329,28 @@ def can_see_others_reviews(user, dossier, own: Review | None) -> bool:
     return own is not None and own.submitted_at is not None and _is_reviewer_of(user, dossier)
 
 
+# --- who is named in a dossier's history ----------------------------------------------------------------
+
+def can_see_author(user, dossier, actor) -> bool:
+    """Whether ``user`` may read the name of ``actor`` (who changed the dossier's status) in its history.
+    Applicants never learn who reviews (a reviewer's name or institution): they see the names of their pole's
+    own people only (the templates say « le secrétariat » for an admin). A reviewer sees the other reviewers'
+    names only once their own review of the dossier is submitted (the reviewer rule, whatever other roles they
+    have). Admins see every name, on the admin pages only (``request.blueprint == "admin"``)."""
+    if actor is None or not getattr(user, "is_authenticated", False):
+        return False
+    if actor.id == user.id or is_pole_member(actor, dossier.pole_id):
+        return True
+    if has_request_context() and request.blueprint == "admin" and has_role(user, Role.ADMIN):
+        return True
+    if not (has_request_context() and request.blueprint == "reviewers"):
+        return False
+    own = db.session.scalar(sa.select(Review).join(Assignment, Assignment.id == Review.assignment_id).where(
+        Assignment.dossier_id == dossier.id, Assignment.reviewer_id == user.id,
+        Assignment.status.not_in(DECLINED)))
+    return own is not None and own.submitted_at is not None and _is_reviewer_of(user, dossier)
+
+
 # --- every role ---------------------------------------------------------------------------------------
 
 def can_view_dossier(user, dossier) -> bool:
