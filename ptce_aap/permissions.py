@@ -322,9 +322,10 @@ def can_reopen_review(user, review: Review) -> bool:
 
 
 def can_see_others_reviews(user, dossier, own: Review | None) -> bool:
-    """Admins always; a reviewer of the dossier once their own review of it is submitted (never before:
-    the others' scores must not anchor theirs). Confidential notes stay for admins."""
-    if has_role(user, Role.ADMIN):
+    """Admins on the admin pages; a reviewer of the dossier once their own review of it is submitted (never
+    before: the others' scores must not anchor theirs) — on the reviewer pages this rule holds whatever other
+    roles the person has (an admin in the pool scores blind too). Confidential notes stay for admins."""
+    if has_role(user, Role.ADMIN) and has_request_context() and request.blueprint == "admin":
         return True
     return own is not None and own.submitted_at is not None and _is_reviewer_of(user, dossier)
 

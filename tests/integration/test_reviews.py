@@ -185,6 +185,24 @@ def test_others_reviews_hidden_until_ones_own_is_submitted(client, login_as, wor
     assert "Secret du comité" not in page  # the confidential note is for admins only
 
 
+def test_an_admin_in_the_pool_scores_blind_too(client, login_as, world, make_scored_review, make_user,
+                                              make_assignment, db):
+    """On the reviewer pages the reviewer rule holds whatever other roles the person has: an admin who is also
+    one of the dossier's reviewers sees the others' reviews only once their own is submitted."""
+    make_scored_review(world["theirs"], [1, 1, 1, 1, 1, 1], comments=["Commentaire de la collègue"] * 6)
+    dossier = world["dossier"]
+    both = make_user("double@example.org", roles=(Role.REVIEWER, Role.ADMIN), institution="DGCS",
+                     full_name="Hélène Double")
+    own = make_assignment(dossier, both)
+    login_as(both)
+    page = client.get(url(dossier)).get_data(as_text=True)
+    assert "Commentaire de la collègue" not in page and "Anne Collègue" not in page
+    assert 'id="autres-masquees"' in page
+    make_scored_review(own, [3, 3, 3, 3, 3, 3])
+    page = client.get(url(dossier)).get_data(as_text=True)
+    assert "Commentaire de la collègue" in page
+
+
 def test_admin_reopens_a_submitted_review_with_a_reason(client, login_as, world, make_scored_review, make_user, db):
     review = make_scored_review(world["mine"], [4, 3, 5, 2, 4, 1])
     admin = make_user("admin@example.org", roles=(Role.ADMIN,))
