@@ -198,7 +198,9 @@ def test_an_admin_in_the_pool_scores_blind_too(client, login_as, world, make_sco
     page = client.get(url(dossier)).get_data(as_text=True)
     assert "Commentaire de la collègue" not in page and "Anne Collègue" not in page
     assert 'id="autres-masquees"' in page
-    make_scored_review(own, [3, 3, 3, 3, 3, 3])
+    review = db.session.scalar(sa.select(Review).filter_by(assignment_id=own.id))
+    review.submitted_at = utcnow()
+    db.session.commit()
     page = client.get(url(dossier)).get_data(as_text=True)
     assert "Commentaire de la collègue" in page
 
