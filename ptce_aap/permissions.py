@@ -86,6 +86,12 @@ def dossier_accepts_changes(dossier) -> bool:
     return dossier.status == DossierStatus.DRAFT
 
 
+# A dossier under review: its reviewers start, save and submit their reviews. After the committee's decision
+# they still read it (read-only); a withdrawn or ineligible dossier (or a draft) is closed to them. (Submitted:
+# the services only assign eligible dossiers, but an assignment made before the eligibility check still reads.)
+REVIEWABLE = frozenset({DossierStatus.SUBMITTED, DossierStatus.ELIGIBLE, DossierStatus.IN_REVIEW,
+                        DossierStatus.REVIEWED})
+REVIEWER_READABLE = REVIEWABLE | {DossierStatus.LAUREATE, DossierStatus.WAITLISTED, DossierStatus.REJECTED}
 # Dossiers that passed eligibility and are still in the call: routed to their region's group.
 REGIONALLY_ROUTED = frozenset({DossierStatus.ELIGIBLE, DossierStatus.IN_REVIEW, DossierStatus.REVIEWED,
                                DossierStatus.LAUREATE, DossierStatus.WAITLISTED, DossierStatus.REJECTED})
@@ -155,8 +161,8 @@ def reviewer_assignment(user, dossier) -> Assignment | None:
     whose SIREN is the structure porteuse's or a member's (the institution is involved in the pole).
     Co-editing the pole is a conflict too. A declined assignment (for a conflict or not) gives no access.
     """
-    if not getattr(user, "is_authenticated", False):
-        return None
+    if not getattr(user, "is_authenticated", False) or dossier.status not in REVIEWER_READABLE:
+        return None  # a withdrawn or ineligible dossier is closed to its reviewers
     cache = _request_cache("_ptce_reviewer_assignments")
     key = (dossier.id, user.id)
     if key in cache:
@@ -209,6 +215,9 @@ def reviewer_blocked_dossiers(user, dossiers) -> set[int]:
             sirens.setdefault(dossier_id, set()).add(siren)
     blocked = set()
     for d in dossiers:
+        if d.status not in REVIEWER_READABLE:
+            blocked.add(d.id)  # as in ``reviewer_assignment``: withdrawn, ineligible
+            continue
         names = sirens.get(d.id, set()) | ({d.carrier_siren} if d.carrier_siren else set())
         departments = {x for x in (d.departments or []) if x}
         if d.pole_id in own_poles or any(
@@ -233,10 +242,11 @@ def can_read_as_reviewer(user, dossier) -> bool:
 
 
 def can_edit_review(user, review: Review) -> bool:
-    """Its own reviewer, until submitted, while they may still see the dossier (no conflict since)."""
+    """Its own reviewer, until submitted, while the dossier is under review (``REVIEWABLE``) and they may still
+    see it (no conflict since)."""
     assignment = review.assignment
     return (review.submitted_at is None and assignment.reviewer_id == getattr(user, "id", None)
-            and _is_reviewer_of(user, assignment.dossier))
+            and assignment.dossier.status in REVIEWABLE and _is_reviewer_of(user, assignment.dossier))
 
 
 # --- regional groups (calls with regional instruction) --------------------------------------------------

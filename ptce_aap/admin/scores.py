@@ -7,22 +7,20 @@ The page reads a constant number of queries whatever the number of dossiers (``s
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 import sqlalchemy as sa
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
 
 from ptce_aap.admin.blueprint import bp
 from ptce_aap.domain import scores
-from ptce_aap.enums import DossierStatus
 from ptce_aap.errors import DomainError
+from ptce_aap.exports import csv_response
 from ptce_aap.extensions import db
 from ptce_aap.models.calls import Call
 from ptce_aap.models.dossiers import Dossier
@@ -62,9 +60,10 @@ class ScoreRow:
 
 
 def scores_table(call: Call) -> list[ScoreRow]:
-    """Every submitted (non-draft) dossier of the call with its score and its reviewers, in five queries."""
+    """Every dossier of the call still competing (submitted, not withdrawn nor ineligible) with its score and
+    its reviewers, in five queries."""
     dossiers = db.session.scalars(sa.select(Dossier).where(
-        Dossier.call_id == call.id, Dossier.status != DossierStatus.DRAFT)).all()
+        Dossier.call_id == call.id, Dossier.status.not_in(review_service.UNSCORED))).all()
     rows = {d.id: ScoreRow(d) for d in dossiers}
     assignments = db.session.scalars(
         sa.select(Assignment).join(Dossier, Dossier.id == Assignment.dossier_id)
@@ -122,20 +121,20 @@ def scores_csv(slug: str):
     call = load_or_404(Call, slug=slug)
     require(can_manage_call(current_user, call))
     table, _sort, _reverse = _sorted(call)
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";")
-    writer.writerow([_("Dossier"), _("Pôle"), _("Moyenne pondérée (/100)"), _("Note calibrée (/100)"),
-                     _("Écart (part de l'échelle)"), _("Désaccord"), _("Évaluations remises"),
-                     _("Évaluations attendues"), _("Rapporteurs")])
-    for row in table:
-        people = " | ".join(
-            f"{line.assignment.reviewer.display_name} ({_institution(line.assignment)}) : {_number(line.total)}"
-            for line in row.reviewers if line.assignment.status not in DECLINED)
-        writer.writerow([row.dossier.id, row.dossier.pole_name, _number(row.score.mean),
-                         _number(row.score.calibrated), _number(row.score.spread),
-                         _("oui") if row.score.disagreement else _("non"), row.score.submitted, row.expected, people])
-    return Response("\ufeff" + out.getvalue(), mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="notes-{call.slug}.csv"'})
+    header = [_("Dossier"), _("Pôle"), _("Moyenne pondérée (/100)"), _("Note calibrée (/100)"),
+              _("Écart (part de l'échelle)"), _("Désaccord"), _("Évaluations remises"), _("Évaluations attendues"),
+              _("Rapporteurs"), _("Statut du dossier")]
+
+    def rows():
+        for row in table:
+            people = " | ".join(
+                f"{line.assignment.reviewer.display_name} ({_institution(line.assignment)}) : {_number(line.total)}"
+                for line in row.reviewers if line.assignment.status not in DECLINED)
+            yield [row.dossier.id, row.dossier.pole_name, _number(row.score.mean), _number(row.score.calibrated),
+                   _number(row.score.spread), _("oui") if row.score.disagreement else _("non"),
+                   row.score.submitted, row.expected, people, row.dossier.status.label]
+
+    return csv_response(f"notes-{call.slug}.csv", header, rows())
 
 
 def _institution(assignment: Assignment) -> str:

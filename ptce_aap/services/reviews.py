@@ -33,7 +33,9 @@ from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
 from ptce_aap.models.base import utcnow
 from ptce_aap.models.calls import Criterion
+from ptce_aap.models.dossiers import Dossier
 from ptce_aap.models.reviews import Assignment, Review, ReviewScore
+from ptce_aap.permissions import REVIEWABLE
 from ptce_aap.services.dossiers import set_dossier_status
 from ptce_aap.services.notifications import notify
 from ptce_aap.urls import external_url
@@ -41,6 +43,8 @@ from ptce_aap.urls import external_url
 LIVE_EXCLUDED = (AssignmentStatus.DECLINED, AssignmentStatus.DECLINED_CONFLICT)
 CLOSED_DOSSIERS = frozenset({DossierStatus.LAUREATE, DossierStatus.WAITLISTED, DossierStatus.REJECTED,
                              DossierStatus.WITHDRAWN})
+# Left out of the scores (page, CSV, calibration): no longer competing.
+UNSCORED = (DossierStatus.WITHDRAWN, DossierStatus.INELIGIBLE, DossierStatus.DRAFT)
 COMMENT_MAX = 5000
 NOTE_MAX = 5000
 REASON_MAX = 1000
@@ -79,10 +83,19 @@ def _set_progress(assignment: Assignment, status: AssignmentStatus) -> None:
     assignment.status = status
 
 
+def _under_review(dossier) -> None:
+    """A review is started, saved and submitted only while its dossier is under review (not withdrawn,
+    ineligible or decided)."""
+    if dossier.status not in REVIEWABLE:
+        raise DomainError(f"Le dossier est {dossier.status.label.lower()} : il n'est plus en instruction, "
+                          f"son évaluation ne peut plus être modifiée.")
+
+
 def start_review(assignment: Assignment, *, by) -> Review:
     """The assignment's review, created (empty) the first time the reviewer opens the form."""
     if assignment.review is not None:
         return assignment.review
+    _under_review(assignment.dossier)
     if assignment.status in (AssignmentStatus.DECLINED, AssignmentStatus.DECLINED_CONFLICT):
         raise DomainError("Vous avez décliné ce dossier : vous ne pouvez pas l'évaluer.")
     review = Review(assignment=assignment)
@@ -130,6 +143,7 @@ def save_review(review: Review, values: ReviewValues, *, by, expected_version: i
     its version moves (a concurrent save raises ``StaleDataError`` at flush)."""
     if review.submitted_at is not None:
         raise DomainError("Cette évaluation a été remise : elle n'est plus modifiable.")
+    _under_review(review.assignment.dossier)
     if expected_version is not None and expected_version != review.version:
         raise ReviewConflict(review.version)
     criteria = criteria_of(review)
@@ -186,6 +200,7 @@ def submit_review(review: Review, *, by, expected_version: int | None = None, no
     """Hand the review in: complete, then locked (only an admin can reopen it)."""
     if review.submitted_at is not None:
         raise DomainError("Cette évaluation a déjà été remise.")
+    _under_review(review.assignment.dossier)
     if expected_version is not None and expected_version != review.version:
         raise ReviewConflict(review.version)
     criteria = criteria_of(review)
@@ -250,7 +265,8 @@ def submitted_totals(call_id: int) -> list[scores.ReviewTotal]:
         .join(Assignment, Assignment.id == Review.assignment_id)
         .join(ReviewScore, ReviewScore.review_id == Review.id)
         .join(Criterion, Criterion.id == ReviewScore.criterion_id)
-        .where(Review.submitted_at.is_not(None), Criterion.call_id == call_id)
+        .join(Dossier, Dossier.id == Assignment.dossier_id)
+        .where(Review.submitted_at.is_not(None), Criterion.call_id == call_id, Dossier.status.not_in(UNSCORED))
         .group_by(Review.id, Assignment.reviewer_id, Assignment.dossier_id)).all()
     return [scores.ReviewTotal(review_id, reviewer_id, dossier_id, scores.total_from_sums(int(num), den))
             for review_id, reviewer_id, dossier_id, num, scored in rows if scored == len(criteria)]
