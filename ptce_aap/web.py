@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from flask import (
     abort,
+    current_app,
     flash,
     g,
     jsonify,
@@ -24,6 +25,8 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from ptce_aap import permissions
@@ -178,6 +181,7 @@ ERROR_TITLES = {
     403: "Accès refusé",
     404: "Page non trouvée",
     405: "Méthode non autorisée",
+    409: "Action déjà faite",
     413: "Fichier trop volumineux",
     429: "Trop de tentatives",
     500: "Erreur inattendue",
@@ -190,6 +194,8 @@ ERROR_TEXTS = {
     403: "Vous n'avez pas les droits nécessaires pour accéder à cette page.",
     404: "La page que vous cherchez est introuvable. Vérifiez l'adresse ou revenez à l'accueil.",
     405: "Cette action n'est pas possible sur cette page.",
+    409: "Cette action vient d'être faite en même temps ailleurs (un autre onglet, un double clic ou une autre "
+         "personne) : rien n'a été fait en double. Rechargez la page pour voir où elle en est.",
     413: "Le fichier envoyé dépasse la taille autorisée.",
     429: "Vous avez fait trop de tentatives. Patientez quelques minutes avant de réessayer.",
     500: "Une erreur inattendue s'est produite. L'équipe technique a été prévenue ; vos données "
@@ -222,6 +228,29 @@ def http_error_response(exc: HTTPException):
     return response
 
 
+# A lost race: two requests changed the same row at once (a double clic, two tabs, two admins). The second one
+# fails at flush or commit (``StaleDataError``: the optimistic lock; ``IntegrityError``: a unique constraint);
+# ``lost_race_response`` rolls it back and answers 409 with the house error page (or JSON), never a 500. A view
+# says what happened in its own words with ``@on_lost_race(_l("…"))`` (placed under ``@bp.route``).
+
+def on_lost_race(message):
+    """View decorator: the message of the 409 page when a concurrent request won the race on this view."""
+
+    def decorator(view):
+        view._lost_race_message = message
+        return view
+
+    return decorator
+
+
+def lost_race_response(exc: Exception):
+    db.session.rollback()
+    logger.info("lost race on %s: %s", request.endpoint, type(exc).__name__)
+    view = current_app.view_functions.get(request.endpoint or "")
+    message = getattr(view, "_lost_race_message", None)
+    return render_error(409, str(message) if message else None)
+
+
 def init_app(app) -> None:
     @app.route("/dsfr/<path:filename>")
     def dsfr_static(filename):
@@ -237,6 +266,9 @@ def init_app(app) -> None:
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError):
         return domain_error_response(exc)
+
+    app.register_error_handler(StaleDataError, lost_race_response)
+    app.register_error_handler(IntegrityError, lost_race_response)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

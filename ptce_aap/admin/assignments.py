@@ -24,7 +24,7 @@ from ptce_aap.models.pool import ReviewerPoolMember
 from ptce_aap.models.reviews import Assignment
 from ptce_aap.permissions import can_manage_call, require
 from ptce_aap.services import assignments as service
-from ptce_aap.web import domain_errors, load_or_404, page_arg
+from ptce_aap.web import domain_errors, load_or_404, on_lost_race, page_arg
 
 PER_PAGE = 50
 FILTERS = {"tous": _l("Tous les dossiers"), "incomplets": _l("Rapporteurs manquants"),
@@ -131,6 +131,8 @@ def assignment_proposal(slug: str):
 
 
 @bp.route("/appels/<slug>/affectations/confirmer", methods=["POST"])
+@on_lost_race(_l("Cette proposition a déjà été confirmée (un double clic, un autre onglet ou un autre "
+                 "administrateur) : ses affectations n'ont été créées qu'une fois."))
 @domain_errors(back=lambda slug: url_for("admin.assignment_proposal", slug=slug))
 def assignment_confirm(slug: str):
     call = _call(slug)

@@ -14,6 +14,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -28,7 +29,7 @@ from ptce_aap.models.reviews import Assignment, Review
 from ptce_aap.permissions import DECLINED, can_manage_call, can_reopen_review, require
 from ptce_aap.reviewers.forms import ReopenReviewForm
 from ptce_aap.services import reviews as review_service
-from ptce_aap.web import load_or_404, page_arg, show_on_form
+from ptce_aap.web import load_or_404, on_lost_race, page_arg, show_on_form
 
 SORTS = {
     "moyenne": lambda r: (r.score.mean is None, -(r.score.mean or 0)),
@@ -143,6 +144,8 @@ def _institution(assignment: Assignment) -> str:
 
 
 @bp.route("/evaluations/<int:review_id>/reouvrir", methods=["GET", "POST"])
+@on_lost_race(_l("Cette évaluation a déjà été rouverte (par vous dans un autre onglet ou par un autre "
+                 "administrateur) : elle ne l'a été qu'une fois."))
 def reopen_review(review_id: int):
     review = load_or_404(Review, review_id)
     require(can_reopen_review(current_user, review), hide=False)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm import selectinload
@@ -37,7 +38,14 @@ from ptce_aap.reviewers import forms
 from ptce_aap.reviewers.blueprint import bp
 from ptce_aap.services import reading as reading_service
 from ptce_aap.services import reviews as review_service
-from ptce_aap.web import domain_error_response, domain_errors, http_error_response, load_or_404, show_on_form
+from ptce_aap.web import (
+    domain_error_response,
+    domain_errors,
+    http_error_response,
+    load_or_404,
+    on_lost_race,
+    show_on_form,
+)
 
 DRAFT_SECTION = "evaluation"
 
@@ -188,6 +196,8 @@ def _label(form, key: str, criteria) -> str:
 
 
 @bp.route("/dossiers/<int:dossier_id>/evaluation/remise", methods=["GET", "POST"])
+@on_lost_race(_l("Cette évaluation a déjà été remise (un double clic ou un autre onglet) : elle n'a été remise "
+                 "qu'une fois. Rechargez la page de l'évaluation."))
 @domain_errors(back=lambda dossier_id: url_for("reviewers.review", dossier_id=dossier_id))
 def submit_review(dossier_id: int):
     dossier, assignment = assigned(dossier_id)

@@ -485,3 +485,40 @@ def test_the_scores_csv_never_hands_a_formula_to_the_spreadsheet(client, login_a
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=";"))
     assert rows[1][1] == "'" + hostile
     assert all(not cell.startswith(("=", "+", "-", "@", "\t", "\r")) for row in rows for cell in row)
+
+
+# --- Lost races: never a 500, one effect ------------------------------------------------------------------
+
+def test_six_simultaneous_submits_hand_the_review_in_once(_app, client, login_as, world, make_scored_review, db):
+    from tests.integration._race import race
+
+    review = make_scored_review(world["mine"], [4, 3, 4, 3, 4, 3], submitted=False)
+    login_as(world["reviewer"])
+    codes = race(_app, client, 6, url(world["dossier"], "/remise"), {"version": str(review.version)})
+    assert 500 not in codes and set(codes) <= {302, 409}, codes
+    db.session.expire_all()
+    assert db.session.get(Review, review.id).submitted_at is not None
+    assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(
+        AuditEvent.action == "review.submitted")) == 1
+
+
+def test_four_simultaneous_reopens_reopen_once(_app, client, login_as, world, make_scored_review, make_user, db):
+    from tests.integration._race import race
+
+    review = make_scored_review(world["mine"], [4, 3, 4, 3, 4, 3])
+    login_as(make_user("admin@example.org", roles=(Role.ADMIN,)))
+    codes = race(_app, client, 4, f"/admin/evaluations/{review.id}/reouvrir", {"reason": "Note non motivée."})
+    assert 500 not in codes and set(codes) <= {302, 409, 422}, codes
+    assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(
+        AuditEvent.action == "review.reopened")) == 1
+
+
+def test_two_simultaneous_declines_decline_once(_app, client, login_as, world, db):
+    from tests.integration._race import race
+
+    login_as(world["reviewer"])
+    codes = race(_app, client, 2, f"/rapporteur/dossiers/{world['dossier'].id}/declin",
+                 {"reason": "Je connais trop bien ce pôle."})
+    assert 500 not in codes, codes
+    assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(
+        AuditEvent.action == "assignment.declined")) == 1
