@@ -245,13 +245,23 @@ def _dates_problems(v: Mapping) -> dict[str, str]:
     review, regional = v.get("review_deadline_at"), v.get("regional_deadline_at")
     if review is not None and review <= closes:
         problems["review_deadline_at"] = "La date limite des évaluations doit être postérieure à la date limite de dépôt."
-    if regional is not None and regional <= closes:
-        problems["regional_deadline_at"] = ("La date limite des avis régionaux doit être postérieure à la date "
-                                            "limite de dépôt.")
-    elif regional is not None and review is not None and regional > review:
-        problems["regional_deadline_at"] = ("La date limite des avis régionaux doit précéder la date limite des "
-                                            "évaluations nationales.")
+    problem = regional_deadline_problem(regional, closes_at=closes, review_deadline_at=review)
+    if problem:
+        problems["regional_deadline_at"] = problem
     return problems
+
+
+def regional_deadline_problem(regional: datetime | None, *, closes_at: datetime,
+                              review_deadline_at: datetime | None) -> str | None:
+    """Why ``regional`` cannot be the regional deadline (the rule: closes_at < regional ≤ review deadline when
+    both are set), else None. Used by the call's settings and by the regional instruction page alike."""
+    if regional is None:
+        return None
+    if regional <= closes_at:
+        return "La date limite des avis régionaux doit être postérieure à la date limite de dépôt."
+    if review_deadline_at is not None and regional > review_deadline_at:
+        return "La date limite des avis régionaux doit précéder la date limite des évaluations nationales."
+    return None
 
 
 def _row_problems(rows, kind: str, envelope) -> dict[str, str]:
