@@ -292,6 +292,11 @@ def _row_problems(rows, kind: str, envelope) -> dict[str, str]:
     return problems
 
 
+# Words a call's slug may not be: the static segments of the URLs where a slug stands (/admin/appels/nouveau…),
+# or the call would be unreachable there. tests/unit/test_call_slugs.py derives them from the URL map.
+RESERVED_SLUGS = frozenset({"nouveau"})
+
+
 def settings_problems(v: Mapping) -> dict[str, str]:
     """Every problem of a call's settings (typed values, see ``services.calls.SETTINGS``), by setting name;
     rows as ``categories-<i>-<field>`` / ``document_types-<i>-<field>``. Empty when all is well."""
@@ -303,6 +308,8 @@ def settings_problems(v: Mapping) -> dict[str, str]:
     if not isinstance(slug, str) or not SLUG.fullmatch(slug) or len(slug) > SLUG_MAX:
         problems["slug"] = ("L'adresse courte s'écrit en minuscules sans accent, chiffres et tirets, par exemple "
                             "ptce-2027 (80 caractères au maximum).")
+    elif slug in RESERVED_SLUGS:
+        problems["slug"] = f"« {slug} » est un mot réservé des adresses de la plateforme : choisissez-en une autre."
     if problem := _text_problem(v.get("description_md", ""), max_length=DESCRIPTION_MAX, required=False,
                                 single_line=False):
         problems["description_md"] = problem
