@@ -19,7 +19,7 @@ from flask_login import current_user
 from ptce_aap.enums import AssignmentStatus, CallStatus, ConflictSource, DossierStatus, Role
 from ptce_aap.extensions import db, login_manager
 from ptce_aap.models.accounts import Institution
-from ptce_aap.models.dossiers import Member, PoleMembership
+from ptce_aap.models.dossiers import Dossier, Member, PoleMembership
 from ptce_aap.models.pool import RegionalGroup, ReviewerPoolMember
 from ptce_aap.models.reviews import Assignment, ConflictOfInterest, Review
 
@@ -187,10 +187,26 @@ def reviewer_assignment(user, dossier) -> Assignment | None:
                    names_a_siren(ConflictOfInterest.siren),
                    ConflictOfInterest.department.in_(departments),
                    ConflictOfInterest.institution_id.in_(involved)))
-        if db.session.scalar(sa.select(conflict.exists())) or is_pole_member(user, dossier.pole_id):
+        if db.session.scalar(sa.select(conflict.exists())) or applies_to_call(user, dossier.call_id):
             assignment = None
     cache[key] = assignment
     return assignment
+
+
+def applicant_calls(user) -> set[int]:
+    """The calls in which ``user`` owns or co-edits a dossier (any status): they are conflicted on every
+    dossier of those calls (a competitor never reviews)."""
+    if not getattr(user, "is_authenticated", False):
+        return set()
+    cache = _request_cache("_ptce_applicant_calls")
+    if user.id not in cache:
+        cache[user.id] = set(db.session.scalars(sa.select(Dossier.call_id).join(
+            PoleMembership, PoleMembership.pole_id == Dossier.pole_id).where(PoleMembership.user_id == user.id)))
+    return cache[user.id]
+
+
+def applies_to_call(user, call_id: int) -> bool:
+    return call_id in applicant_calls(user)
 
 
 def reviewer_blocked_dossiers(user, dossiers) -> set[int]:
@@ -220,7 +236,7 @@ def reviewer_blocked_dossiers(user, dossiers) -> set[int]:
             continue
         names = sirens.get(d.id, set()) | ({d.carrier_siren} if d.carrier_siren else set())
         departments = {x for x in (d.departments or []) if x}
-        if d.pole_id in own_poles or any(
+        if d.pole_id in own_poles or d.call_id in applicant_calls(user) or any(
                 c.call_id == d.call_id and (c.pole_id == d.pole_id or (c.siren and c.siren in names)
                                             or (c.department and c.department in departments)
                                             or (institution_sirens.get(c.institution_id) or None) in names)

@@ -99,10 +99,12 @@ def blocked_pairs(call: Call, *, dossier_ids: Iterable[int] | None = None,
     for reviewer_id, pole_id, siren, department in conflicts:
         hit = by_pole.get(pole_id, set()) | by_siren.get(siren, set()) | by_department.get(department, set())
         blocked.update((dossier_id, reviewer_id) for dossier_id in hit)
-    coeditors = db.session.execute(sa.select(PoleMembership.pole_id, PoleMembership.user_id).where(
-        PoleMembership.user_id.in_(reviewer_ids), PoleMembership.pole_id.in_(list(by_pole))))
-    for pole_id, user_id in coeditors:
-        blocked.update((dossier_id, user_id) for dossier_id in by_pole[pole_id])
+    # A reviewer who owns or co-edits a dossier of the call (any status) is a competitor: conflicted on all of it.
+    applicants = db.session.scalars(sa.select(PoleMembership.user_id).join(
+        Dossier, Dossier.pole_id == PoleMembership.pole_id).where(
+        PoleMembership.user_id.in_(reviewer_ids), Dossier.call_id == call.id).distinct())
+    for user_id in applicants:
+        blocked.update((dossier_id, user_id) for dossier_id, *_rest in dossiers)
     return blocked
 
 

@@ -22,7 +22,7 @@ from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
 from ptce_aap.models.accounts import Institution, User
 from ptce_aap.models.calls import Call
-from ptce_aap.models.dossiers import Dossier
+from ptce_aap.models.dossiers import Dossier, PoleMembership
 from ptce_aap.models.pool import RegionalGroup, ReviewerPoolMember
 from ptce_aap.models.reviews import Assignment
 from ptce_aap.services import accounts
@@ -124,6 +124,20 @@ def _state(member: ReviewerPoolMember) -> dict:
             "regional_group_id": member.regional_group_id}
 
 
+def _refuse_applicant(call: Call, user: User | None, *, field: str | None) -> None:
+    """A person who owns or co-edits a dossier of the call (any status, a draft included) is a competitor of
+    the others: never one of its reviewers."""
+    if user is None:
+        return
+    row = db.session.execute(sa.select(Dossier.id, Dossier.pole_name).join(
+        PoleMembership, PoleMembership.pole_id == Dossier.pole_id).where(
+        PoleMembership.user_id == user.id, Dossier.call_id == call.id).order_by(Dossier.id).limit(1)).first()
+    if row is not None:
+        raise DomainError(f"{user.display_name} porte ou co-rédige le dossier « {row.pole_name or 'sans nom'} » de cet "
+                          f"appel : "
+                          f"un candidat ne peut pas évaluer ses concurrents.", field=field)
+
+
 def invite_reviewer(call: Call, email: str, *, full_name: str, settings: MemberSettings, by: User) -> ReviewerPoolMember:
     """Add a person to the call's pool. Without an account, one is created (reviewer role, address not yet
     verified, no password) and mailed a link to choose a password — the reset link, which also verifies
@@ -133,6 +147,7 @@ def invite_reviewer(call: Call, email: str, *, full_name: str, settings: MemberS
     except EmailNotValidError as exc:
         raise DomainError("Saisissez une adresse électronique valide, par exemple prenom.nom@exemple.fr.",
                           field="email") from exc
+    _refuse_applicant(call, accounts.find_user_by_email(email), field="email")
     institution = _check(call, settings)
     user = accounts.find_user_by_email(email)
     created = user is None
@@ -175,6 +190,7 @@ def _mail(call: Call, user: User, *, created: bool) -> None:
 
 def update_member(member: ReviewerPoolMember, settings: MemberSettings, *, by: User) -> None:
     call = db.session.get(Call, member.call_id)
+    _refuse_applicant(call, member.user, field=None)
     _check(call, settings)
     before = _state(member)
     _apply(member, settings)
