@@ -75,6 +75,8 @@ DEFAULTS = {
     "RESET_TOKEN_MAX_AGE": 3600,
     "INVITATION_TOKEN_MAX_AGE": 7 * 24 * 3600,
     "LOGIN_RATE_LIMIT": "10 per minute;50 per hour",
+    # Autosave (sections, reviews) per user: far above a person typing (one save per pause of 0.8–1.5 s).
+    "AUTOSAVE_RATE_LIMIT": "60 per minute",
     "RATELIMIT_STORAGE_URI": None,
     "RATELIMIT_STRATEGY": "moving-window",
     "RATELIMIT_HEADERS_ENABLED": True,

@@ -32,7 +32,7 @@ from werkzeug.exceptions import HTTPException
 from ptce_aap import permissions
 from ptce_aap.enums import Role
 from ptce_aap.errors import DomainError
-from ptce_aap.extensions import db
+from ptce_aap.extensions import db, limiter
 from ptce_aap.settings import ROOT
 
 DSFR_DIST = ROOT / "node_modules" / "@gouvfr" / "dsfr" / "dist"
@@ -249,6 +249,25 @@ def lost_race_response(exc: Exception):
     view = current_app.view_functions.get(request.endpoint or "")
     message = getattr(view, "_lost_race_message", None)
     return render_error(409, str(message) if message else None)
+
+
+def _autosave_rate_limit() -> str:
+    return current_app.config["AUTOSAVE_RATE_LIMIT"]
+
+
+def _not_an_autosave() -> bool:
+    return request.headers.get("X-Autosave") != "1"
+
+
+def _per_user() -> str:
+    return f"autosave:{getattr(current_user, 'id', None) or request.remote_addr}"
+
+
+def autosave_rate_limited(view):
+    """The autosave requests of a view (``X-Autosave: 1``) are limited per user (``AUTOSAVE_RATE_LIMIT``); past
+    it they get 429 JSON, which static/dossier.js shows calmly before trying again. A person never reaches it."""
+    return limiter.limit(_autosave_rate_limit, key_func=_per_user, methods=["POST"],
+                         exempt_when=_not_an_autosave)(view)
 
 
 def init_app(app) -> None:

@@ -39,6 +39,7 @@ from ptce_aap.reviewers.blueprint import bp
 from ptce_aap.services import reading as reading_service
 from ptce_aap.services import reviews as review_service
 from ptce_aap.web import (
+    autosave_rate_limited,
     domain_error_response,
     domain_errors,
     http_error_response,
@@ -92,6 +93,7 @@ def _attach(form, problems) -> None:
 
 
 @bp.route("/dossiers/<int:dossier_id>/evaluation", methods=["GET", "POST"])
+@autosave_rate_limited
 def review(dossier_id: int):
     dossier, assignment = assigned(dossier_id)
     autosave = request.headers.get("X-Autosave") == "1"
@@ -115,7 +117,8 @@ def review(dossier_id: int):
     form = form_class(formdata=request.form)
     form.validate()  # only a value outside the choices (not typable) is refused, by the service below
     try:
-        review_service.save_review(review, form.values(), by=current_user, expected_version=form.expected_version())
+        review_service.save_review(review, form.values(), by=current_user, expected_version=form.expected_version(),
+                                   autosave=autosave)
         db.session.commit()
     except (review_service.ReviewConflict, StaleDataError):
         db.session.rollback()

@@ -21,7 +21,7 @@ when one is reopened. A review of a decided or withdrawn dossier cannot be reope
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -31,6 +31,7 @@ from ptce_aap.domain.text import one_line
 from ptce_aap.enums import AssignmentStatus, DossierStatus, Recommendation
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
+from ptce_aap.models.audit import AuditEvent
 from ptce_aap.models.base import utcnow
 from ptce_aap.models.calls import Criterion
 from ptce_aap.models.dossiers import Dossier
@@ -45,6 +46,7 @@ CLOSED_DOSSIERS = frozenset({DossierStatus.LAUREATE, DossierStatus.WAITLISTED, D
                              DossierStatus.WITHDRAWN})
 # Left out of the scores (page, CSV, calibration): no longer competing.
 UNSCORED = (DossierStatus.WITHDRAWN, DossierStatus.INELIGIBLE, DossierStatus.DRAFT)
+AUTOSAVE_AUDIT_WINDOW = timedelta(minutes=10)
 COMMENT_MAX = 5000
 NOTE_MAX = 5000
 REASON_MAX = 1000
@@ -136,8 +138,22 @@ def check_values(values: ReviewValues, criteria: list[Criterion]) -> None:
                           field="confidential_note")
 
 
-def save_review(review: Review, values: ReviewValues, *, by, expected_version: int | None) -> list[str]:
+def _recently_audited(review: Review, by, now: datetime) -> bool:
+    """A ``review.updated`` row by the same person on this review within ``AUTOSAVE_AUDIT_WINDOW``."""
+    return db.session.scalar(sa.select(AuditEvent.id).where(
+        AuditEvent.action == "review.updated", AuditEvent.object_type == "reviews",
+        AuditEvent.object_id == str(review.id), AuditEvent.actor_id == getattr(by, "id", None),
+        AuditEvent.at > now - AUTOSAVE_AUDIT_WINDOW).limit(1)) is not None
+
+
+def save_review(review: Review, values: ReviewValues, *, by, expected_version: int | None,
+                autosave: bool = False) -> list[str]:
     """Store what was typed (a draft may be incomplete). Returns the fields changed (audited if any).
+
+    Audit of autosaves, coalesced: an autosave is audited only when no ``review.updated`` of the same person
+    on the review exists in the last ``AUTOSAVE_AUDIT_WINDOW`` (one row per writing session of 10 minutes, not
+    one per pause in the typing); a save with the button is always audited, and so is the submission (with
+    the final total), so the trail keeps who wrote when and what was handed in.
 
     A stale ``expected_version`` raises ``ReviewConflict``; the review is touched on every save so that
     its version moves (a concurrent save raises ``StaleDataError`` at flush)."""
@@ -173,7 +189,7 @@ def save_review(review: Review, values: ReviewValues, *, by, expected_version: i
         changed.append("confidential_note")
         review.confidential_note = values.confidential_note
     review.updated_at = utcnow()  # moves the version even when only a score row changed
-    if changed:
+    if changed and not (autosave and _recently_audited(review, by, review.updated_at)):
         audit.record("review.updated", review, actor=by, summary={"fields": changed})
     return changed
 

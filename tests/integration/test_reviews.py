@@ -522,3 +522,26 @@ def test_two_simultaneous_declines_decline_once(_app, client, login_as, world, d
     assert 500 not in codes, codes
     assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(
         AuditEvent.action == "assignment.declined")) == 1
+
+
+def test_autosave_is_rate_limited_per_user_and_its_audit_rows_coalesced(app, client, login_as, world, db,
+                                                                        monkeypatch):
+    monkeypatch.setitem(app.config, "AUTOSAVE_RATE_LIMIT", "5 per minute")
+    dossier, criteria = world["dossier"], world["criteria"]
+    login_as(world["reviewer"])
+    html = client.get(url(dossier)).get_data(as_text=True)
+    version = 1
+    for n in range(5):
+        answer = client.post(url(dossier), headers=AUTOSAVE, data=form_data(
+            criteria, [n % 6, None, None, None, None, None], version=version, base=base_of(html)))
+        assert answer.status_code == 200, answer.get_data(as_text=True)
+        version = answer.get_json()["version"]
+    refused = client.post(url(dossier), headers=AUTOSAVE, data=form_data(criteria, [5] + [None] * 5, version=version))
+    assert refused.status_code == 429 and refused.get_json()["error"]["code"] == 429
+    # A person's button is never limited; four autosaves of one writing session left one audit row.
+    assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(
+        AuditEvent.action == "review.updated")) == 1
+    saved = client.post(url(dossier), data=form_data(criteria, [3] + [None] * 5, version=version))
+    assert saved.status_code == 302
+    assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(
+        AuditEvent.action == "review.updated")) == 2
