@@ -1,4 +1,4 @@
-"""Every CSV the platform hands out goes through here: ``csv_response(filename, header, rows)`` streams UTF-8
+"""Every CSV the platform hands out goes through here: ``csv_response(filename, header, rows)`` answers UTF-8
 with a BOM (so that Excel reads the accents) and ``;`` as separator (French spreadsheets), every cell through
 ``safe_cell``.
 
@@ -13,7 +13,7 @@ import csv
 from collections.abc import Iterable
 from decimal import Decimal
 
-from flask import Response, stream_with_context
+from flask import Response
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 SEPARATOR = ";"
@@ -47,6 +47,8 @@ def csv_lines(header: Iterable, rows: Iterable[Iterable]) -> Iterable[str]:
 
 
 def csv_response(filename: str, header: Iterable, rows: Iterable[Iterable]) -> Response:
-    """A streamed CSV download (``rows`` may be a generator: it is read as the response is sent)."""
-    return Response(stream_with_context(csv_lines(header, rows)), mimetype="text/csv",
+    """A CSV download. The text is made line by line (``csv_lines``) but sent whole: the exports read tables
+    already in memory, and a body streamed after the view returns would outlive its request context (the
+    translated labels need it) whenever a client stops reading."""
+    return Response("".join(csv_lines(header, rows)), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -86,12 +86,14 @@ def dossier_accepts_changes(dossier) -> bool:
     return dossier.status == DossierStatus.DRAFT
 
 
-# A dossier under review: its reviewers start, save and submit their reviews. After the committee's decision
-# they still read it (read-only); a withdrawn or ineligible dossier (or a draft) is closed to them. (Submitted:
-# the services only assign eligible dossiers, but an assignment made before the eligibility check still reads.)
-REVIEWABLE = frozenset({DossierStatus.SUBMITTED, DossierStatus.ELIGIBLE, DossierStatus.IN_REVIEW,
-                        DossierStatus.REVIEWED})
-REVIEWER_READABLE = REVIEWABLE | {DossierStatus.LAUREATE, DossierStatus.WAITLISTED, DossierStatus.REJECTED}
+# Reviewer access follows the dossier's status: a withdrawn or ineligible dossier is closed to its reviewers
+# (reading, downloads, scoring); once decided (laureate, waitlisted, rejected) they still read it, without
+# scoring. (Drafts and submitted dossiers are never assigned by the services, which assign eligible ones only;
+# they are left readable so that an assignment made by hand before the check keeps working.)
+CLOSED_TO_REVIEWERS = frozenset({DossierStatus.WITHDRAWN, DossierStatus.INELIGIBLE})
+DECIDED = frozenset({DossierStatus.LAUREATE, DossierStatus.WAITLISTED, DossierStatus.REJECTED})
+REVIEWER_READABLE = frozenset(DossierStatus) - CLOSED_TO_REVIEWERS
+REVIEWABLE = REVIEWER_READABLE - DECIDED
 # Dossiers that passed eligibility and are still in the call: routed to their region's group.
 REGIONALLY_ROUTED = frozenset({DossierStatus.ELIGIBLE, DossierStatus.IN_REVIEW, DossierStatus.REVIEWED,
                                DossierStatus.LAUREATE, DossierStatus.WAITLISTED, DossierStatus.REJECTED})

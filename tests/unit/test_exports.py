@@ -29,7 +29,7 @@ def test_numbers_stay_numbers_and_none_is_empty():
     assert safe_cell(-3) == -3 and safe_cell(Decimal("-1.5")) == Decimal("-1.5") and safe_cell(None) == ""
 
 
-def test_the_response_streams_utf8_with_bom_and_semicolons():
+def test_the_response_is_utf8_with_bom_and_semicolons():
     app = Flask("t")
     with app.test_request_context():
         response = csv_response("x.csv", ["Pôle", "Note"], iter([["=cmd|' /C calc'!A0", 12], ["Tilleuls", "-1"]]))
