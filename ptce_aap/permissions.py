@@ -374,10 +374,14 @@ def can_see_author(user, dossier, actor) -> bool:
         return True
     if not (has_request_context() and request.blueprint == "reviewers"):
         return False
-    own = db.session.scalar(sa.select(Review).join(Assignment, Assignment.id == Review.assignment_id).where(
-        Assignment.dossier_id == dossier.id, Assignment.reviewer_id == user.id,
-        Assignment.status.not_in(DECLINED)))
-    return own is not None and own.submitted_at is not None and _is_reviewer_of(user, dossier)
+    cache = _request_cache("_ptce_own_review_submitted")
+    key = (dossier.id, user.id)
+    if key not in cache:  # asked once per line of the history: one query per page
+        cache[key] = db.session.scalar(sa.select(Review.submitted_at).join(
+            Assignment, Assignment.id == Review.assignment_id).where(
+            Assignment.dossier_id == dossier.id, Assignment.reviewer_id == user.id,
+            Assignment.status.not_in(DECLINED))) is not None
+    return cache[key] and _is_reviewer_of(user, dossier)
 
 
 # --- every role ---------------------------------------------------------------------------------------
