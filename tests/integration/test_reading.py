@@ -13,7 +13,14 @@ from decimal import Decimal
 import pytest
 import requests
 
-from ptce_aap.enums import AttachmentStatus, DossierStatus, FinancingKind, FundingSource, MemberCategory, ScanStatus
+from ptce_aap.enums import (
+    AttachmentStatus,
+    DossierStatus,
+    FinancingKind,
+    FundingSource,
+    MemberCategory,
+    ScanStatus,
+)
 from ptce_aap.models.base import utcnow
 from ptce_aap.models.dossiers import Attachment, FinancingLine, Member
 from ptce_aap.services import eligibility as eligibility_service
