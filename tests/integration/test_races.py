@@ -73,3 +73,25 @@ def test_autosave_is_rate_limited_per_user_and_its_audit_rows_coalesced(app, cli
     assert saved.status_code == 302
     assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(
         AuditEvent.action == "review.updated")) == 2
+
+
+def test_a_lost_race_answers_the_views_own_message_with_409(client, login_as, world, make_scored_review, db,
+                                                            monkeypatch):
+    """Deterministic interleaving: the commit loses to a concurrent submit (StaleDataError at flush)."""
+    from sqlalchemy.orm.exc import StaleDataError
+
+    from ptce_aap.services import reviews as review_service
+
+    review = make_scored_review(world["mine"], [4, 3, 4, 3, 4, 3], submitted=False)
+
+    def lost(*args, **kwargs):
+        raise StaleDataError("UPDATE statement on table 'reviews' expected to update 1 row(s); 0 were matched.")
+
+    monkeypatch.setattr(review_service, "submit_review", lost)
+    login_as(world["reviewer"])
+    answer = client.post(url(world["dossier"], "/remise"), data={"version": str(review.version)})
+    assert answer.status_code == 409
+    assert "Cette évaluation a déjà été remise" in answer.get_data(as_text=True)
+    json_answer = client.post(url(world["dossier"], "/remise"), data={"version": str(review.version)},
+                              headers={"Accept": "application/json"})
+    assert json_answer.status_code == 409 and json_answer.get_json()["error"]["code"] == 409
