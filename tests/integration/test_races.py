@@ -95,3 +95,21 @@ def test_a_lost_race_answers_the_views_own_message_with_409(client, login_as, wo
     json_answer = client.post(url(world["dossier"], "/remise"), data={"version": str(review.version)},
                               headers={"Accept": "application/json"})
     assert json_answer.status_code == 409 and json_answer.get_json()["error"]["code"] == 409
+
+
+def test_applicant_section_autosave_is_rate_limited_per_user_not_the_button(app, client, login_as, make_dossier,
+                                                                            applicant, monkeypatch):
+    monkeypatch.setitem(app.config, "AUTOSAVE_RATE_LIMIT", "3 per minute")
+    dossier = make_dossier(owner=applicant)
+    login_as(applicant)
+    path = f"/porteur/dossiers/{dossier.id}/projet"
+    version = dossier.version
+    for n in range(3):
+        answer = client.post(path, data={"version": version, "strategy": f"Auto {n}"},
+                             headers={"X-Autosave": "1", "Accept": "application/json"})
+        assert answer.status_code == 200
+        version = answer.get_json()["version"]
+    refused = client.post(path, data={"version": version, "strategy": "Trop"},
+                          headers={"X-Autosave": "1", "Accept": "application/json"})
+    assert refused.status_code == 429 and refused.get_json()["error"]["code"] == 429
+    assert client.post(path, data={"version": version, "strategy": "Bouton"}).status_code != 429
