@@ -36,6 +36,7 @@ JS_TEXTS = (
     N_("%(size)s octets"),
     N_(" (%(count)s critère non noté)"),
     N_(" (%(count)s critères non notés)"),
+    N_("Enregistrement automatique en pause quelques secondes : vos saisies sont conservées dans ce navigateur."),
 )
 
 

@@ -20,7 +20,7 @@ from flask_login import current_user
 from ptce_aap.enums import AssignmentStatus, CallStatus, ConflictSource, DossierStatus, Role
 from ptce_aap.extensions import db, login_manager
 from ptce_aap.models.accounts import Institution
-from ptce_aap.models.dossiers import Member, PoleMembership
+from ptce_aap.models.dossiers import Dossier, Member, PoleMembership
 from ptce_aap.models.pool import RegionalGroup, ReviewerPoolMember
 from ptce_aap.models.reviews import Assignment, ConflictOfInterest, Review
 
@@ -87,6 +87,14 @@ def dossier_accepts_changes(dossier) -> bool:
     return dossier.status == DossierStatus.DRAFT
 
 
+# Reviewer access follows the dossier's status: a withdrawn or ineligible dossier is closed to its reviewers
+# (reading, downloads, scoring); once decided (laureate, waitlisted, rejected) they still read it, without
+# scoring. (Drafts and submitted dossiers are never assigned by the services, which assign eligible ones only;
+# they are left readable so that an assignment made by hand before the check keeps working.)
+CLOSED_TO_REVIEWERS = frozenset({DossierStatus.WITHDRAWN, DossierStatus.INELIGIBLE})
+DECIDED = frozenset({DossierStatus.LAUREATE, DossierStatus.WAITLISTED, DossierStatus.REJECTED})
+REVIEWER_READABLE = frozenset(DossierStatus) - CLOSED_TO_REVIEWERS
+REVIEWABLE = REVIEWER_READABLE - DECIDED
 # Dossiers that passed eligibility and are still in the call: routed to their region's group.
 REGIONALLY_ROUTED = frozenset({DossierStatus.ELIGIBLE, DossierStatus.IN_REVIEW, DossierStatus.REVIEWED,
                                DossierStatus.LAUREATE, DossierStatus.WAITLISTED, DossierStatus.REJECTED})
@@ -154,7 +162,8 @@ def conflicted_pairs(reviewer_ids, dossiers) -> set[tuple[int, int]]:
     A conflict (a ``ConflictOfInterest`` row of the dossier's call, not cleared by an admin) concerns the
     dossier when it names its pole, the SIREN of its structure porteuse or of one of its members, one of its
     departments, or an institution whose SIREN is the structure porteuse's or a member's (the institution is
-    involved in the pole). Co-editing the pole is a conflict too. ``dossiers``: anything with ``id``,
+    involved in the pole). Owning or co-editing a dossier of the same call is a conflict on every dossier of
+    that call (a competitor never reviews). ``dossiers``: anything with ``id``,
     ``call_id``, ``pole_id``, ``carrier_siren`` and ``departments`` (models or rows); members are read from
     the database. Every other reader of the rule (access, dashboards, regional groups, the assignment
     solver) goes through this function."""
@@ -189,12 +198,16 @@ def conflicted_pairs(reviewer_ids, dossiers) -> set[tuple[int, int]]:
                     (call_id, "siren", institution_siren)):
             if key[2] is not None and key[2] != "":
                 found.update((reviewer_id, dossier_id) for dossier_id in named.get(key, ()))
-    by_pole: dict[int, set[int]] = defaultdict(set)
+    # Owning or co-editing a dossier of the call (the pole's own dossier included): a competitor never
+    # reviews, so every dossier of that call is in conflict for them.
+    by_call: dict[int, set[int]] = defaultdict(set)
     for d in dossiers:
-        by_pole[d.pole_id].add(d.id)
-    for pole_id, user_id in db.session.execute(sa.select(PoleMembership.pole_id, PoleMembership.user_id).where(
-            PoleMembership.user_id.in_(reviewer_ids), PoleMembership.pole_id.in_(set(by_pole)))):
-        found.update((user_id, dossier_id) for dossier_id in by_pole[pole_id])
+        by_call[d.call_id].add(d.id)
+    for user_id, call_id in db.session.execute(
+            sa.select(PoleMembership.user_id, Dossier.call_id).distinct()
+            .join(Dossier, Dossier.pole_id == PoleMembership.pole_id)
+            .where(PoleMembership.user_id.in_(reviewer_ids), Dossier.call_id.in_(set(by_call)))):
+        found.update((user_id, dossier_id) for dossier_id in by_call[call_id])
     return found
 
 
@@ -215,8 +228,8 @@ def reviewer_assignment(user, dossier) -> Assignment | None:
     """The user's live assignment on ``dossier``, or None if they have none, declined it (for a conflict or
     not: no access either way), or a conflict of interest concerns them and this dossier
     (``conflicted_pairs``). The one place that reads assignments for access."""
-    if not getattr(user, "is_authenticated", False):
-        return None
+    if not getattr(user, "is_authenticated", False) or dossier.status not in REVIEWER_READABLE:
+        return None  # a withdrawn or ineligible dossier is closed to its reviewers
     cache = _request_cache("_ptce_reviewer_assignments")
     key = (dossier.id, user.id)
     if key in cache:
@@ -243,10 +256,11 @@ def can_read_as_reviewer(user, dossier) -> bool:
 
 
 def can_edit_review(user, review: Review) -> bool:
-    """Its own reviewer, until submitted, while they may still see the dossier (no conflict since)."""
+    """Its own reviewer, until submitted, while the dossier is under review (``REVIEWABLE``) and they may still
+    see it (no conflict since)."""
     assignment = review.assignment
     return (review.submitted_at is None and assignment.reviewer_id == getattr(user, "id", None)
-            and _is_reviewer_of(user, assignment.dossier))
+            and assignment.dossier.status in REVIEWABLE and _is_reviewer_of(user, assignment.dossier))
 
 
 # --- regional groups (calls with regional instruction) --------------------------------------------------
@@ -298,11 +312,38 @@ def can_reopen_review(user, review: Review) -> bool:
 
 
 def can_see_others_reviews(user, dossier, own: Review | None) -> bool:
-    """Admins always; a reviewer of the dossier once their own review of it is submitted (never before:
-    the others' scores must not anchor theirs). Confidential notes stay for admins."""
-    if has_role(user, Role.ADMIN):
+    """Admins on the admin pages; a reviewer of the dossier once their own review of it is submitted (never
+    before: the others' scores must not anchor theirs) — on the reviewer pages this rule holds whatever other
+    roles the person has (an admin in the pool scores blind too). Confidential notes stay for admins."""
+    if has_role(user, Role.ADMIN) and has_request_context() and request.blueprint == "admin":
         return True
     return own is not None and own.submitted_at is not None and _is_reviewer_of(user, dossier)
+
+
+# --- who is named in a dossier's history ----------------------------------------------------------------
+
+def can_see_author(user, dossier, actor) -> bool:
+    """Whether ``user`` may read the name of ``actor`` (who changed the dossier's status) in its history.
+    Applicants never learn who reviews (a reviewer's name or institution): they see the names of their pole's
+    own people only (the templates say « le secrétariat » for an admin). A reviewer sees the other reviewers'
+    names only once their own review of the dossier is submitted (the reviewer rule, whatever other roles they
+    have). Admins see every name, on the admin pages only (``request.blueprint == "admin"``)."""
+    if actor is None or not getattr(user, "is_authenticated", False):
+        return False
+    if actor.id == user.id or is_pole_member(actor, dossier.pole_id):
+        return True
+    if has_request_context() and request.blueprint == "admin" and has_role(user, Role.ADMIN):
+        return True
+    if not (has_request_context() and request.blueprint == "reviewers"):
+        return False
+    cache = _request_cache("_ptce_own_review_submitted")
+    key = (dossier.id, user.id)
+    if key not in cache:  # asked once per line of the history: one query per page
+        cache[key] = db.session.scalar(sa.select(Review.submitted_at).join(
+            Assignment, Assignment.id == Review.assignment_id).where(
+            Assignment.dossier_id == dossier.id, Assignment.reviewer_id == user.id,
+            Assignment.status.not_in(DECLINED))) is not None
+    return cache[key] and _is_reviewer_of(user, dossier)
 
 
 # --- every role ---------------------------------------------------------------------------------------

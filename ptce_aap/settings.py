@@ -76,6 +76,8 @@ DEFAULTS = {
     "INVITATION_TOKEN_MAX_AGE": 7 * 24 * 3600,
     "REVIEWER_INVITATION_TOKEN_MAX_AGE": 14 * 24 * 3600,  # a reviewer's invitation: long enough to be read
     "LOGIN_RATE_LIMIT": "10 per minute;50 per hour",
+    # Autosave (sections, reviews) per user: far above a person typing (one save per pause of 0.8–1.5 s).
+    "AUTOSAVE_RATE_LIMIT": "60 per minute",
     "RATELIMIT_STORAGE_URI": None,
     "RATELIMIT_STRATEGY": "moving-window",
     "RATELIMIT_HEADERS_ENABLED": True,

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from flask import (
     abort,
+    current_app,
     flash,
     g,
     jsonify,
@@ -24,13 +25,15 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from ptce_aap import permissions
 from ptce_aap.domain.messages import N_
 from ptce_aap.enums import Role
 from ptce_aap.errors import DomainError
-from ptce_aap.extensions import db
+from ptce_aap.extensions import db, limiter
 from ptce_aap.i18n import translate
 from ptce_aap.settings import ROOT
 
@@ -183,6 +186,7 @@ ERROR_TITLES = {
     403: N_("Accès refusé"),
     404: N_("Page non trouvée"),
     405: N_("Méthode non autorisée"),
+    409: N_("Action déjà faite"),
     413: N_("Fichier trop volumineux"),
     429: N_("Trop de tentatives"),
     500: N_("Erreur inattendue"),
@@ -197,6 +201,8 @@ ERROR_TEXTS = {
     403: N_("Vous n'avez pas les droits nécessaires pour accéder à cette page."),
     404: N_("La page que vous cherchez est introuvable. Vérifiez l'adresse ou revenez à l'accueil."),
     405: N_("Cette action n'est pas possible sur cette page."),
+    409: N_("Cette action vient d'être faite en même temps ailleurs (un autre onglet, un double clic ou une "
+            "autre personne) : rien n'a été fait en double. Rechargez la page pour voir où elle en est."),
     413: N_("Le fichier envoyé dépasse la taille autorisée."),
     429: N_("Vous avez fait trop de tentatives. Patientez quelques minutes avant de réessayer."),
     500: N_("Une erreur inattendue s'est produite. L'équipe technique a été prévenue ; vos données "
@@ -229,6 +235,48 @@ def http_error_response(exc: HTTPException):
     return response
 
 
+# A lost race: two requests changed the same row at once (a double clic, two tabs, two admins). The second one
+# fails at flush or commit (``StaleDataError``: the optimistic lock; ``IntegrityError``: a unique constraint);
+# ``lost_race_response`` rolls it back and answers 409 with the house error page (or JSON), never a 500. A view
+# says what happened in its own words with ``@on_lost_race(_l("…"))`` (placed under ``@bp.route``).
+
+def on_lost_race(message):
+    """View decorator: the message of the 409 page when a concurrent request won the race on this view."""
+
+    def decorator(view):
+        view._lost_race_message = message
+        return view
+
+    return decorator
+
+
+def lost_race_response(exc: Exception):
+    db.session.rollback()
+    logger.info("lost race on %s: %s", request.endpoint, type(exc).__name__)
+    view = current_app.view_functions.get(request.endpoint or "")
+    message = getattr(view, "_lost_race_message", None)
+    return render_error(409, str(message) if message else None)
+
+
+def _autosave_rate_limit() -> str:
+    return current_app.config["AUTOSAVE_RATE_LIMIT"]
+
+
+def _not_an_autosave() -> bool:
+    return request.headers.get("X-Autosave") != "1"
+
+
+def _per_user() -> str:
+    return f"autosave:{getattr(current_user, 'id', None) or request.remote_addr}"
+
+
+def autosave_rate_limited(view):
+    """The autosave requests of a view (``X-Autosave: 1``) are limited per user (``AUTOSAVE_RATE_LIMIT``); past
+    it they get 429 JSON, which static/dossier.js shows calmly before trying again. A person never reaches it."""
+    return limiter.limit(_autosave_rate_limit, key_func=_per_user, methods=["POST"],
+                         exempt_when=_not_an_autosave)(view)
+
+
 def init_app(app) -> None:
     @app.route("/dsfr/<path:filename>")
     def dsfr_static(filename):
@@ -244,6 +292,9 @@ def init_app(app) -> None:
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError):
         return domain_error_response(exc)
+
+    app.register_error_handler(StaleDataError, lost_race_response)
+    app.register_error_handler(IntegrityError, lost_race_response)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

@@ -25,7 +25,7 @@ from ptce_aap.models.pool import ReviewerPoolMember
 from ptce_aap.models.reviews import Assignment
 from ptce_aap.permissions import can_manage_call, require
 from ptce_aap.services import assignments as service
-from ptce_aap.web import domain_errors, load_or_404, page_arg
+from ptce_aap.web import domain_errors, load_or_404, on_lost_race, page_arg
 
 PER_PAGE = 50
 HANDLE_SHOWN = 10  # dossiers listed (with a suggested replacement) in the « à traiter » box
@@ -173,6 +173,8 @@ def assignment_proposal(slug: str):
 
 
 @bp.route("/appels/<slug>/affectations/confirmer", methods=["POST"])
+@on_lost_race(_l("Cette proposition a déjà été confirmée (un double clic, un autre onglet ou un autre "
+                 "administrateur) : ses affectations n'ont été créées qu'une fois."))
 @domain_errors(back=lambda slug: url_for("admin.assignment_proposal", slug=slug))
 def assignment_confirm(slug: str):
     call = _call(slug)

@@ -15,13 +15,14 @@ from wtforms.validators import InputRequired, ValidationError
 from ptce_aap.admin.blueprint import bp
 from ptce_aap.domain.formatting import PARIS
 from ptce_aap.domain.geography import region_name
+from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
 from ptce_aap.fields import CleanForm
 from ptce_aap.models.base import utcnow
 from ptce_aap.models.calls import Call
 from ptce_aap.permissions import can_manage_call, regional_opinions_open, require
 from ptce_aap.services import regional as regional_service
-from ptce_aap.web import domain_errors, load_or_404
+from ptce_aap.web import domain_errors, load_or_404, show_on_form
 
 
 class DeadlineForm(CleanForm):
@@ -70,7 +71,11 @@ def regional_deadline(slug: str):
     form = DeadlineForm()
     if not form.validate_on_submit():
         return _render(call, form, 400)
-    regional_service.set_regional_deadline(call, form.deadline_utc(), by=current_user, now=utcnow())
+    try:
+        regional_service.set_regional_deadline(call, form.deadline_utc(), by=current_user, now=utcnow())
+    except DomainError as exc:
+        show_on_form(exc, form)
+        return _render(call, form, 422)
     db.session.commit()
     flash(_("L’échéance de l’instruction régionale a été enregistrée."), "success")
     return redirect(url_for("admin.regional", slug=slug))

@@ -7,23 +7,22 @@ The page reads a constant number of queries whatever the number of dossiers (``s
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 import sqlalchemy as sa
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
 
 from ptce_aap.admin.blueprint import bp
 from ptce_aap.domain import scores
-from ptce_aap.enums import DossierStatus
 from ptce_aap.errors import DomainError
+from ptce_aap.exports import csv_response
 from ptce_aap.extensions import db
 from ptce_aap.models.calls import Call
 from ptce_aap.models.dossiers import Dossier
@@ -32,7 +31,7 @@ from ptce_aap.permissions import DECLINED, can_manage_call, can_reopen_review, r
 from ptce_aap.reviewers.forms import ReopenReviewForm
 from ptce_aap.services import assignments as assignment_service
 from ptce_aap.services import reviews as review_service
-from ptce_aap.web import load_or_404, page_arg, show_on_form
+from ptce_aap.web import load_or_404, on_lost_race, page_arg, show_on_form
 
 SORTS = {
     "moyenne": lambda r: (r.score.mean is None, -(r.score.mean or 0)),
@@ -81,9 +80,10 @@ class ScoreRow:
 
 
 def scores_table(call: Call) -> list[ScoreRow]:
-    """Every submitted (non-draft) dossier of the call with its score and its reviewers, in five queries."""
+    """Every dossier of the call still competing (submitted, not withdrawn nor ineligible) with its score and
+    its reviewers, in five queries."""
     dossiers = db.session.scalars(sa.select(Dossier).where(
-        Dossier.call_id == call.id, Dossier.status != DossierStatus.DRAFT)).all()
+        Dossier.call_id == call.id, Dossier.status.not_in(review_service.UNSCORED))).all()
     rows = {d.id: ScoreRow(d) for d in dossiers}
     assignments = db.session.scalars(
         sa.select(Assignment).join(Dossier, Dossier.id == Assignment.dossier_id)
@@ -145,20 +145,20 @@ def scores_csv(slug: str):
     call = load_or_404(Call, slug=slug)
     require(can_manage_call(current_user, call))
     table, _sort, _reverse = _sorted(call)
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";")
-    writer.writerow([_("Dossier"), _("Pôle"), _("Moyenne pondérée (/100)"), _("Note calibrée (/100)"),
-                     _("Écart (part de l'échelle)"), _("Désaccord"), _("Évaluations remises"),
-                     _("Évaluations attendues"), _("Rapporteurs")])
-    for row in table:
-        people = " | ".join(
-            f"{line.assignment.reviewer.display_name} ({_institution(line.assignment)}) : {_number(line.total)}"
-            for line in row.reviewers if line.counts or line.total is not None)
-        writer.writerow([row.dossier.id, row.dossier.pole_name, _number(row.score.mean),
-                         _number(row.score.calibrated), _number(row.score.spread),
-                         _("oui") if row.score.disagreement else _("non"), row.score.submitted, row.expected, people])
-    return Response("\ufeff" + out.getvalue(), mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="notes-{call.slug}.csv"'})
+    header = [_("Dossier"), _("Pôle"), _("Moyenne pondérée (/100)"), _("Note calibrée (/100)"),
+              _("Écart (part de l'échelle)"), _("Désaccord"), _("Évaluations remises"), _("Évaluations attendues"),
+              _("Rapporteurs"), _("Statut du dossier")]
+
+    def rows():
+        for row in table:
+            people = " | ".join(
+                f"{line.assignment.reviewer.display_name} ({_institution(line.assignment)}) : {_number(line.total)}"
+                for line in row.reviewers if line.counts or line.total is not None)
+            yield [row.dossier.id, row.dossier.pole_name, _number(row.score.mean), _number(row.score.calibrated),
+                   _number(row.score.spread), _("oui") if row.score.disagreement else _("non"),
+                   row.score.submitted, row.expected, people, row.dossier.status.label]
+
+    return csv_response(f"notes-{call.slug}.csv", header, rows())
 
 
 def _institution(assignment: Assignment) -> str:
@@ -167,6 +167,8 @@ def _institution(assignment: Assignment) -> str:
 
 
 @bp.route("/evaluations/<int:review_id>/reouvrir", methods=["GET", "POST"])
+@on_lost_race(_l("Cette évaluation a déjà été rouverte (par vous dans un autre onglet ou par un autre "
+                 "administrateur) : elle ne l'a été qu'une fois."))
 def reopen_review(review_id: int):
     review = load_or_404(Review, review_id)
     require(can_reopen_review(current_user, review), hide=False)

@@ -27,7 +27,7 @@ from ptce_aap.permissions import can_edit_dossier, can_manage_pole
 from ptce_aap.services import coeditors
 from ptce_aap.services import dossiers as dossier_service
 from ptce_aap.services import eligibility as eligibility_service
-from ptce_aap.web import domain_error_response, http_error_response, show_on_form
+from ptce_aap.web import autosave_rate_limited, domain_error_response, http_error_response, show_on_form
 
 
 @bp.route("/dossiers/<int:dossier_id>")
@@ -104,6 +104,7 @@ def _handle_row_actions(section: str, form) -> str | bool:
 
 @bp.route("/dossiers/<int:dossier_id>/<any(identite, membres, activites, projet, budget):section>",
           methods=["GET", "POST"])
+@autosave_rate_limited
 def edit_section(dossier_id: int, section: str):
     d = viewable_dossier(dossier_id, full=True)
     autosave = request.headers.get("X-Autosave") == "1"

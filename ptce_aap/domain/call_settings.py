@@ -252,13 +252,23 @@ def _dates_problems(v: Mapping) -> dict[str, str]:
     review, regional = v.get("review_deadline_at"), v.get("regional_deadline_at")
     if review is not None and review <= closes:
         problems["review_deadline_at"] = N_("La date limite des évaluations doit être postérieure à la date limite de dépôt.")
-    if regional is not None and regional <= closes:
-        problems["regional_deadline_at"] = N_("La date limite des avis régionaux doit être postérieure à la date "
-                                            "limite de dépôt.")
-    elif regional is not None and review is not None and regional > review:
-        problems["regional_deadline_at"] = N_("La date limite des avis régionaux doit précéder la date limite des "
-                                            "évaluations nationales.")
+    problem = regional_deadline_problem(regional, closes_at=closes, review_deadline_at=review)
+    if problem:
+        problems["regional_deadline_at"] = problem
     return problems
+
+
+def regional_deadline_problem(regional: datetime | None, *, closes_at: datetime,
+                              review_deadline_at: datetime | None) -> str | None:
+    """Why ``regional`` cannot be the regional deadline (the rule: closes_at < regional ≤ review deadline when
+    both are set), else None. Used by the call's settings and by the regional instruction page alike."""
+    if regional is None:
+        return None
+    if regional <= closes_at:
+        return N_("La date limite des avis régionaux doit être postérieure à la date limite de dépôt.")
+    if review_deadline_at is not None and regional > review_deadline_at:
+        return N_("La date limite des avis régionaux doit précéder la date limite des évaluations nationales.")
+    return None
 
 
 def _row_problems(rows, kind: str, envelope) -> dict[str, str]:
@@ -290,6 +300,11 @@ def _row_problems(rows, kind: str, envelope) -> dict[str, str]:
     return problems
 
 
+# Words a call's slug may not be: the static segments of the URLs where a slug stands (/admin/appels/nouveau…),
+# or the call would be unreachable there. tests/unit/test_call_slugs.py derives them from the URL map.
+RESERVED_SLUGS = frozenset({"nouveau"})
+
+
 def settings_problems(v: Mapping) -> dict[str, str]:
     """Every problem of a call's settings (typed values, see ``services.calls.SETTINGS``), by setting name;
     rows as ``categories-<i>-<field>`` / ``document_types-<i>-<field>``. Empty when all is well."""
@@ -301,6 +316,9 @@ def settings_problems(v: Mapping) -> dict[str, str]:
     if not isinstance(slug, str) or not SLUG.fullmatch(slug) or len(slug) > SLUG_MAX:
         problems["slug"] = N_("L'adresse courte s'écrit en minuscules sans accent, chiffres et tirets, par exemple "
                             "ptce-2027 (80 caractères au maximum).")
+    elif slug in RESERVED_SLUGS:
+        problems["slug"] = N_("« %(slug)s » est un mot réservé des adresses de la plateforme : choisissez-en une autre.",
+                              slug=slug)
     if problem := _text_problem(v.get("description_md", ""), max_length=DESCRIPTION_MAX, required=False,
                                 single_line=False):
         problems["description_md"] = problem

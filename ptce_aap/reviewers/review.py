@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm import selectinload
@@ -38,7 +39,15 @@ from ptce_aap.reviewers import forms
 from ptce_aap.reviewers.blueprint import bp
 from ptce_aap.services import reading as reading_service
 from ptce_aap.services import reviews as review_service
-from ptce_aap.web import domain_error_response, domain_errors, http_error_response, load_or_404, show_on_form
+from ptce_aap.web import (
+    autosave_rate_limited,
+    domain_error_response,
+    domain_errors,
+    http_error_response,
+    load_or_404,
+    on_lost_race,
+    show_on_form,
+)
 
 DRAFT_SECTION = "evaluation"
 
@@ -87,6 +96,7 @@ def _attach(form, problems) -> None:
 
 
 @bp.route("/dossiers/<int:dossier_id>/evaluation", methods=["GET", "POST"])
+@autosave_rate_limited
 def review(dossier_id: int):
     dossier, assignment = assigned(dossier_id)
     autosave = request.headers.get("X-Autosave") == "1"
@@ -110,7 +120,8 @@ def review(dossier_id: int):
     form = form_class(formdata=request.form)
     form.validate()  # only a value outside the choices (not typable) is refused, by the service below
     try:
-        review_service.save_review(review, form.values(), by=current_user, expected_version=form.expected_version())
+        review_service.save_review(review, form.values(), by=current_user, expected_version=form.expected_version(),
+                                   autosave=autosave)
         db.session.commit()
     except (review_service.ReviewConflict, StaleDataError):
         db.session.rollback()
@@ -191,6 +202,8 @@ def _label(form, key: str, criteria) -> str:
 
 
 @bp.route("/dossiers/<int:dossier_id>/evaluation/remise", methods=["GET", "POST"])
+@on_lost_race(_l("Cette évaluation a déjà été remise (un double clic ou un autre onglet) : elle n'a été remise "
+                 "qu'une fois. Rechargez la page de l'évaluation."))
 @domain_errors(back=lambda dossier_id: url_for("reviewers.review", dossier_id=dossier_id))
 def submit_review(dossier_id: int):
     dossier, assignment = assigned(dossier_id)

@@ -322,6 +322,9 @@ def decline(assignment: Assignment, *, by, reason: str, for_conflict: bool) -> A
     alerted by mail, with a suggested replacement computed by the solver for this one dossier."""
     if assignment.reviewer_id != by.id:
         raise DomainError(N_("Seul le rapporteur affecté peut décliner ce dossier."))
+    # Atomic: the row is locked and read again (a second, simultaneous decline waits here, then finds it
+    # declined and is refused: one decline, one audit row, one alert).
+    db.session.refresh(assignment, with_for_update=True)
     if not can_decline(assignment):
         raise DomainError(N_("Cette évaluation a déjà été rendue ou déclinée : elle ne peut plus être déclinée."))
     reason = (reason or "").strip()

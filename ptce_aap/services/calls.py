@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
 from ptce_aap import audit
-from ptce_aap.domain.call_settings import deadline_problem, settings_problems, slugify
+from ptce_aap.domain.call_settings import RESERVED_SLUGS, deadline_problem, settings_problems, slugify
 from ptce_aap.domain.defaults import DEFAULT_DOCUMENT_TYPES, DEFAULT_ELIGIBILITY, DEFAULT_GRID
 from ptce_aap.domain.formatting import format_datetime
 from ptce_aap.domain.messages import N_, join
@@ -100,7 +100,7 @@ def free_slug(wanted: str, *, except_id: int | None = None) -> str:
     taken = set(db.session.scalars(sa.select(Call.slug).where(Call.slug.like(f"{base}%"),
                                                              Call.id != (except_id or 0))))
     slug, n = base, 2
-    while slug in taken:
+    while slug in taken or slug in RESERVED_SLUGS:
         slug, n = f"{base}-{n}", n + 1
     return slug
 

@@ -23,7 +23,7 @@ from ptce_aap.errors import DomainError, Problems
 from ptce_aap.extensions import db
 from ptce_aap.models.accounts import Institution, User
 from ptce_aap.models.calls import Call
-from ptce_aap.models.dossiers import Dossier
+from ptce_aap.models.dossiers import Dossier, PoleMembership
 from ptce_aap.models.pool import RegionalGroup, ReviewerPoolMember
 from ptce_aap.models.reviews import Assignment
 from ptce_aap.services import accounts, reviewer_invitations
@@ -132,6 +132,20 @@ def _state(member: ReviewerPoolMember) -> dict:
             "regional_group_id": member.regional_group_id}
 
 
+def _refuse_applicant(call: Call, user: User | None, *, field: str | None) -> None:
+    """A person who owns or co-edits a dossier of the call (any status, a draft included) is a competitor of
+    the others: never one of its reviewers."""
+    if user is None:
+        return
+    row = db.session.execute(sa.select(Dossier.id, Dossier.pole_name).join(
+        PoleMembership, PoleMembership.pole_id == Dossier.pole_id).where(
+        PoleMembership.user_id == user.id, Dossier.call_id == call.id).order_by(Dossier.id).limit(1)).first()
+    if row is not None:
+        raise DomainError(N_("%(name)s porte ou co-rédige le dossier « %(pole)s » de cet appel : un candidat ne peut "
+                             "pas évaluer ses concurrents.", name=user.display_name, pole=row.pole_name or "—"),
+                          field=field)
+
+
 def invite_reviewer(call: Call, email: str, *, full_name: str, settings: MemberSettings, by: User) -> ReviewerPoolMember:
     """Add a person to the call's pool. Without an account, one is created (reviewer role, address not yet
     verified, no password) and mailed an invitation (``reviewer_invitations``: a 14-day, single-use link to
@@ -145,6 +159,8 @@ def invite_reviewer(call: Call, email: str, *, full_name: str, settings: MemberS
         email = ""
     institution = _check(call, settings, problems)
     user = accounts.find_user_by_email(email) if email else None
+    if user is not None:
+        _refuse_applicant(call, user, field="email")
     created = user is None
     if created and not (full_name or "").strip():
         problems.add(N_("Indiquez le nom de la personne : elle n'a pas encore de compte."), field="full_name")
@@ -184,6 +200,7 @@ def _mail(call: Call, user: User, *, created: bool, by: User) -> None:
 
 def update_member(member: ReviewerPoolMember, settings: MemberSettings, *, by: User) -> None:
     call = db.session.get(Call, member.call_id)
+    _refuse_applicant(call, member.user, field=None)
     _check(call, settings)
     before = _state(member)
     _apply(member, settings)

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import contains_eager
 
 from ptce_aap import audit
+from ptce_aap.domain.call_settings import regional_deadline_problem
 from ptce_aap.domain.messages import N_
 from ptce_aap.enums import OpinionStatus, Recommendation
 from ptce_aap.errors import DomainError
@@ -264,6 +265,9 @@ def set_regional_deadline(call: Call, deadline: datetime, *, by, now: datetime) 
         raise ValueError("naive datetime: pass an aware datetime")
     if deadline <= now:
         raise DomainError(N_("Choisissez une échéance à venir."), field="deadline")
+    problem = regional_deadline_problem(deadline, closes_at=call.closes_at, review_deadline_at=call.review_deadline_at)
+    if problem:
+        raise DomainError(problem, field="deadline")
     before = call.regional_deadline_at
     if before == deadline:
         return

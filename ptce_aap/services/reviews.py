@@ -22,7 +22,7 @@ when one is reopened. A review of a decided or withdrawn dossier cannot be reope
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -36,7 +36,9 @@ from ptce_aap.extensions import db
 from ptce_aap.models.audit import AuditEvent
 from ptce_aap.models.base import utcnow
 from ptce_aap.models.calls import Criterion
+from ptce_aap.models.dossiers import Dossier
 from ptce_aap.models.reviews import Assignment, Review, ReviewScore
+from ptce_aap.permissions import REVIEWABLE
 from ptce_aap.services.assignments import set_assignment_status
 from ptce_aap.services.dossiers import set_dossier_status
 from ptce_aap.services.notifications import notify
@@ -45,6 +47,9 @@ from ptce_aap.urls import external_url
 LIVE_EXCLUDED = (AssignmentStatus.DECLINED, AssignmentStatus.DECLINED_CONFLICT)
 CLOSED_DOSSIERS = frozenset({DossierStatus.LAUREATE, DossierStatus.WAITLISTED, DossierStatus.REJECTED,
                              DossierStatus.WITHDRAWN})
+# Left out of the scores (page, CSV, calibration): no longer competing.
+UNSCORED = (DossierStatus.WITHDRAWN, DossierStatus.INELIGIBLE, DossierStatus.DRAFT)
+AUTOSAVE_AUDIT_WINDOW = timedelta(minutes=10)
 COMMENT_MAX = 5000
 NOTE_MAX = 5000
 REASON_MAX = 1000
@@ -79,10 +84,19 @@ def lines(review: Review, criteria: list[Criterion]) -> list[scores.Line]:
     return [scores.Line(c.weight, c.max_score, by_criterion.get(c.id)) for c in criteria]
 
 
+def _under_review(dossier) -> None:
+    """A review is started, saved and submitted only while its dossier is under review (not withdrawn,
+    ineligible or decided)."""
+    if dossier.status not in REVIEWABLE:
+        raise DomainError(N_("Le dossier est « %(status)s » : il n'est plus en instruction, son évaluation ne peut "
+                             "plus être modifiée.", status=dossier.status))
+
+
 def start_review(assignment: Assignment, *, by) -> Review:
     """The assignment's review, created (empty) the first time the reviewer opens the form."""
     if assignment.review is not None:
         return assignment.review
+    _under_review(assignment.dossier)
     if assignment.status in (AssignmentStatus.DECLINED, AssignmentStatus.DECLINED_CONFLICT):
         raise DomainError(N_("Vous avez décliné ce dossier : vous ne pouvez pas l'évaluer."))
     if assignment.status != AssignmentStatus.IN_PROGRESS:
@@ -124,13 +138,28 @@ def check_values(values: ReviewValues, criteria: list[Criterion]) -> None:
                           field="confidential_note")
 
 
-def save_review(review: Review, values: ReviewValues, *, by, expected_version: int | None) -> list[str]:
+def _recently_audited(review: Review, by, now: datetime) -> bool:
+    """A ``review.updated`` row by the same person on this review within ``AUTOSAVE_AUDIT_WINDOW``."""
+    return db.session.scalar(sa.select(AuditEvent.id).where(
+        AuditEvent.action == "review.updated", AuditEvent.object_type == "reviews",
+        AuditEvent.object_id == str(review.id), AuditEvent.actor_id == getattr(by, "id", None),
+        AuditEvent.at > now - AUTOSAVE_AUDIT_WINDOW).limit(1)) is not None
+
+
+def save_review(review: Review, values: ReviewValues, *, by, expected_version: int | None,
+                autosave: bool = False) -> list[str]:
     """Store what was typed (a draft may be incomplete). Returns the fields changed (audited if any).
+
+    Audit of autosaves, coalesced: an autosave is audited only when no ``review.updated`` of the same person
+    on the review exists in the last ``AUTOSAVE_AUDIT_WINDOW`` (one row per writing session of 10 minutes, not
+    one per pause in the typing); a save with the button is always audited, and so is the submission (with
+    the final total), so the trail keeps who wrote when and what was handed in.
 
     A stale ``expected_version`` raises ``ReviewConflict``; the review is touched on every save so that
     its version moves (a concurrent save raises ``StaleDataError`` at flush)."""
     if review.submitted_at is not None:
         raise DomainError(N_("Cette évaluation a été remise : elle n'est plus modifiable."))
+    _under_review(review.assignment.dossier)
     if expected_version is not None and expected_version != review.version:
         raise ReviewConflict(review.version)
     criteria = criteria_of(review)
@@ -160,7 +189,7 @@ def save_review(review: Review, values: ReviewValues, *, by, expected_version: i
         changed.append("confidential_note")
         review.confidential_note = values.confidential_note
     review.updated_at = utcnow()  # moves the version even when only a score row changed
-    if changed:
+    if changed and not (autosave and _recently_audited(review, by, review.updated_at)):
         audit.record("review.updated", review, actor=by, summary={"fields": changed})
     return changed
 
@@ -187,6 +216,7 @@ def submit_review(review: Review, *, by, expected_version: int | None = None, no
     """Hand the review in: complete, then locked (only an admin can reopen it)."""
     if review.submitted_at is not None:
         raise DomainError(N_("Cette évaluation a déjà été remise."))
+    _under_review(review.assignment.dossier)
     if expected_version is not None and expected_version != review.version:
         raise ReviewConflict(review.version)
     criteria = criteria_of(review)
@@ -261,7 +291,8 @@ def submitted_totals(call_id: int) -> list[scores.ReviewTotal]:
         .join(Assignment, Assignment.id == Review.assignment_id)
         .join(ReviewScore, ReviewScore.review_id == Review.id)
         .join(Criterion, Criterion.id == ReviewScore.criterion_id)
-        .where(Review.submitted_at.is_not(None), Criterion.call_id == call_id)
+        .join(Dossier, Dossier.id == Assignment.dossier_id)
+        .where(Review.submitted_at.is_not(None), Criterion.call_id == call_id, Dossier.status.not_in(UNSCORED))
         .group_by(Review.id, Assignment.reviewer_id, Assignment.dossier_id)).all()
     return [scores.ReviewTotal(review_id, reviewer_id, dossier_id, scores.total_from_sums(int(num), den))
             for review_id, reviewer_id, dossier_id, num, scored in rows if scored == len(criteria)]

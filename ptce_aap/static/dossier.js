@@ -131,6 +131,9 @@
       method: "POST", body: new FormData(form), credentials: "same-origin",
       headers: {"X-Autosave": "1", "Accept": "application/json"}
     }).then(function (response) {
+      if (response.status === 429) {  // too many saves in a minute (a script, not a person): pause, then again
+        return {ok: false, paused: true, data: {}};
+      }
       var type = response.headers.get("Content-Type") || "";
       if (type.indexOf("application/json") === -1) {
         return {ok: false, data: {message: t("L'enregistrement automatique est interrompu : vos saisies sont "
@@ -138,7 +141,13 @@
       }
       return response.json().then(function (data) { return {ok: response.ok, data: data}; });
     }).then(function (result) {
-      if (result.ok && result.data.ok) {
+      if (result.paused) {
+        writeDraft();
+        say(t("Enregistrement automatique en pause quelques secondes : vos saisies sont conservées dans ce "
+          + "navigateur."));
+        clearTimeout(timer);
+        timer = setTimeout(save, 20000);
+      } else if (result.ok && result.data.ok) {
         versionField.value = result.data.version;
         if (baseField && result.data.base) { baseField.value = result.data.base; }
         if (sent === edits) { dropDraft(); } else { writeDraft(); }

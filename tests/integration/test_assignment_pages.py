@@ -185,3 +185,18 @@ def test_the_assignment_page_query_count_does_not_grow_with_dossiers(client, log
 def test_a_reviewer_in_the_admin_space_is_refused(client, login_as, world, make_user):
     login_as(make_user(roles=(Role.APPLICANT,)))
     assert client.get(f"/admin/appels/{world['call'].slug}/affectations").status_code == 403
+
+
+def test_six_simultaneous_confirmations_of_one_proposal_create_it_once(_app, client, login_as, world, db):
+    from tests.integration._race import race
+
+    call = world["call"]
+    login_as(world["admin"])
+    body = text(client.get(f"/admin/appels/{call.slug}/affectations/proposition"))
+    pairs = re.search(r'name="pairs"[^>]*value="([^"]*)"', body) or re.search(r'value="([^"]*)"[^>]*name="pairs"', body)
+    fingerprint = re.search(r'name="fingerprint"[^>]*value="([^"]*)"', body) or re.search(
+        r'value="([^"]*)"[^>]*name="fingerprint"', body)
+    codes = race(_app, client, 6, f"/admin/appels/{call.slug}/affectations/confirmer",
+                 {"pairs": pairs.group(1), "fingerprint": fingerprint.group(1)})
+    assert 500 not in codes and set(codes) <= {302, 409}, codes
+    assert db_count(Assignment) == 4

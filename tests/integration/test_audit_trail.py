@@ -194,7 +194,7 @@ def test_regional_opinion_ranking_and_deadline(trail, db, admin_user, make_call,
         regional.save_ranking(group, {dossier.id: 1}, by=member, now=utcnow())
     expect(trail, "regional_group.ranking_saved", group, actor=member,
            summary={"before": {}, "after": {str(dossier.id): 1}})
-    deadline = utcnow().replace(microsecond=0) + timedelta(days=3)
+    deadline = call.closes_at + timedelta(days=3)  # after submissions close (the regional deadline's rule)
     with trail.request():
         regional.set_regional_deadline(call, deadline, by=admin_user, now=utcnow())
     expect(trail, "call.regional_deadline_set", call, actor=admin_user,

@@ -10,7 +10,7 @@ from html import unescape
 import pytest
 import sqlalchemy as sa
 
-from ptce_aap.enums import InstitutionKind, Role
+from ptce_aap.enums import DossierStatus, InstitutionKind, Role
 from ptce_aap.errors import DomainError
 from ptce_aap.models.accounts import Institution, User
 from ptce_aap.models.audit import AuditEvent
@@ -266,3 +266,35 @@ def test_every_field_in_fault_is_reported_at_once(db, make_call, admin_user):
         service.create_institution(" ", "planete", "123", by=admin_user)
     assert [field for field, _m in refused.value.problems] == ["institution_name", "institution_kind",
                                                                 "institution_siren"]
+
+
+def test_an_applicant_of_the_call_never_joins_its_pool_nor_reviews_a_competitor(
+        db, make_call, make_user, make_dossier, make_institution, make_pool_member, make_assignment, admin_user):
+    from ptce_aap import permissions
+    from ptce_aap.services import assignments
+
+    call, other_call = make_call(), make_call()
+    person = make_user("candidate@example.org", full_name="Claire Candidate")
+    make_dossier(call=call, owner=person, pole_name="Pôle des Candidats")  # a draft is enough
+    with pytest.raises(DomainError, match="« Pôle des Candidats »") as refused:
+        service.invite_reviewer(call, "Candidate@Example.org", full_name="", settings=settings(make_institution()),
+                                by=admin_user)
+    assert refused.value.field == "email" and "Claire Candidate" in refused.value.message
+    db.session.rollback()
+    service.invite_reviewer(other_call, "candidate@example.org", full_name="", settings=settings(make_institution()),
+                            by=admin_user)  # another call: fine
+    db.session.commit()
+    # A member who becomes an applicant of the call afterwards: conflicted on the whole call.
+    reviewer = make_user("devenu@example.org", roles=(Role.REVIEWER,), full_name="Denis Devenu")
+    member = make_pool_member(call, reviewer)
+    competitor = make_dossier(call=call, complete=True, pole_name="Pôle Concurrent")
+    make_dossier(call=call, owner=reviewer, pole_name="Pôle de Denis")
+    assert {(competitor.id, reviewer.id)} <= assignments.blocked_pairs(call)
+    with pytest.raises(DomainError, match="« Pôle de Denis »"):
+        service.update_member(member, settings(make_institution()), by=admin_user)
+    db.session.rollback()
+    competitor.status = DossierStatus.ELIGIBLE  # written straight: only the applicant rule may refuse below
+    make_assignment(competitor, reviewer)
+    db.session.refresh(reviewer)
+    assert permissions.reviewer_assignment(reviewer, competitor) is None
+    assert competitor.id in permissions.reviewer_blocked_dossiers(reviewer, [competitor])

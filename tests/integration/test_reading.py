@@ -13,11 +13,19 @@ from decimal import Decimal
 import pytest
 import requests
 
-from ptce_aap.enums import AttachmentStatus, FinancingKind, FundingSource, MemberCategory, ScanStatus
+from ptce_aap.enums import (
+    AttachmentStatus,
+    DossierStatus,
+    FinancingKind,
+    FundingSource,
+    MemberCategory,
+    ScanStatus,
+)
 from ptce_aap.models.base import utcnow
 from ptce_aap.models.dossiers import Attachment, FinancingLine, Member
 from ptce_aap.services import eligibility as eligibility_service
 from ptce_aap.services import submission
+from ptce_aap.services.dossiers import set_dossier_status
 from ptce_aap.storage import get_storage
 from tests.integration.test_query_counts import assert_same, queries_for
 
@@ -177,14 +185,20 @@ def test_reading_view_runs_the_same_queries_at_n_and_3n(as_admin, client, login_
     make_assignment(submitted, reviewer)
     login_as(admin_user if as_admin else reviewer)
     url = f"/admin/dossiers/{submitted.id}/lecture" if as_admin else f"/rapporteur/dossiers/{submitted.id}"
+    def check():
+        eligibility_service.run_check(submitted)
+        if not as_admin and submitted.status == DossierStatus.INELIGIBLE:
+            # An ineligible dossier is closed to its reviewers: the secretariat overrides the verdict here, so
+            # that the reviewer reads a dossier with its checks and transitions (what is counted).
+            set_dossier_status(submitted, DossierStatus.ELIGIBLE, by=admin_user, reason="Pour la lecture.")
+        db.session.commit()
+
     _grow(db, submitted, 3)
-    eligibility_service.run_check(submitted)
-    db.session.commit()
+    check()
     client.get(url)  # warm-up
     few = queries_for(client, db, url)
     _grow(db, submitted, 6)
-    eligibility_service.run_check(submitted)
-    db.session.commit()
+    check()
     many = queries_for(client, db, url)
     assert_same(few, many)
     page = _text(client.get(url))

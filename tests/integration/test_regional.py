@@ -187,6 +187,7 @@ def test_a_ranking_orders_the_group_and_keeps_the_avis(w, db):
 
 def test_after_the_regional_deadline_the_opinions_are_locked_until_an_admin_extends_it(w, db, admin_user):
     w.call.regional_deadline_at = utcnow() - timedelta(minutes=1)
+    w.call.closes_at = utcnow() - timedelta(days=1)  # in review: submissions closed (the deadline's rule)
     db.session.commit()
 
     with pytest.raises(DomainError):
@@ -410,6 +411,8 @@ def test_the_admin_sees_the_regional_rankings_side_by_side(w, db, client, login_
 
 
 def test_the_admin_extends_the_deadline_in_paris_time(w, db, client, login_as, admin_user):
+    w.call.closes_at = utcnow() - timedelta(days=1)  # in review: submissions closed (the deadline's rule)
+    db.session.commit()
     login_as(admin_user)
     url = "/admin/appels/ptce-regional/avis-regionaux/echeance"
     response = client.post(url, data={"deadline": "2020-01-01T10:00"})
@@ -463,3 +466,31 @@ def test_the_members_read_their_regions_dossiers_on_the_reviewer_reading_view(w,
         if w.a1.attachments:
             download = f"{url}/pieces/{w.a1.attachments[0].id}/telecharger"
             assert client.get(download).status_code == (302 if status == 200 else 404), user.email
+
+
+def test_the_regional_deadline_lies_between_the_submission_deadline_and_the_review_deadline(
+        w, db, client, login_as, admin_user):
+    from datetime import datetime, timedelta
+
+    from ptce_aap.domain.formatting import PARIS
+
+    now = utcnow()
+    w.call.closes_at = now + timedelta(days=10)
+    w.call.review_deadline_at = now + timedelta(days=40)
+    db.session.commit()
+    login_as(admin_user)
+    url = "/admin/appels/ptce-regional/avis-regionaux/echeance"
+
+    def local(when: datetime) -> str:
+        return when.astimezone(PARIS).strftime("%Y-%m-%dT%H:%M")
+
+    before_close = client.post(url, data={"deadline": local(now + timedelta(days=5))})
+    body = before_close.get_data(as_text=True)
+    assert before_close.status_code == 422 and "postérieure à la date limite de dépôt" in body
+    assert local(now + timedelta(days=5)) in body  # what was typed stays
+    after_review = client.post(url, data={"deadline": local(now + timedelta(days=41))})
+    assert after_review.status_code == 422
+    assert "doit précéder la date limite des évaluations nationales" in after_review.get_data(as_text=True)
+    db.session.expire_all()
+    assert w.call.regional_deadline_at is None or w.call.regional_deadline_at > w.call.closes_at
+    assert client.post(url, data={"deadline": local(now + timedelta(days=20))}).status_code == 302

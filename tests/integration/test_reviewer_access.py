@@ -16,11 +16,12 @@ import pytest
 from flask import Flask, url_for
 from werkzeug.routing import AnyConverter, IntegerConverter
 
-from ptce_aap.enums import AssignmentStatus, ConflictSource, Role
+from ptce_aap.enums import AssignmentStatus, ConflictSource, DossierStatus, Role
 from ptce_aap.models.accounts import Institution
 from ptce_aap.models.base import utcnow
 from ptce_aap.models.dossiers import PoleMembership
 from ptce_aap.services import submission
+from ptce_aap.services.dossiers import set_dossier_status
 
 POLE = "Pôle Secret des Tilleuls"
 MEMBER = "Coopérative Confidentielle du Plateau"
@@ -280,15 +281,21 @@ def test_a_refused_download_gives_no_presigned_link(client, login_as, case):
 
 # --- Applicants never see reviews or reviewers ----------------------------------------------------------
 
-def test_applicants_never_see_who_reviews_their_dossier_nor_the_scores(app, client, login_as, case,
+def test_applicants_never_see_who_reviews_their_dossier_nor_the_scores(app, db, client, login_as, case,
                                                                       make_assignment, make_review):
     dossier, reviewer = case["dossier"], case["reviewer"]
     assignment = make_assignment(dossier, reviewer)
     criteria = dossier.call.criteria
     make_review(assignment, scores=dict.fromkeys(criteria, 4), submitted=True,
                 confidential_note="Note confidentielle au comité : réserve sur la gouvernance")
+    # The dossier's history as the services write it: the secretariat finds it eligible, its reviewer's first
+    # review puts it in review, the last one submitted makes it reviewed (both moves authored by the reviewer).
+    set_dossier_status(dossier, DossierStatus.ELIGIBLE, by=case["admin"])
+    set_dossier_status(dossier, DossierStatus.IN_REVIEW, by=reviewer)
+    set_dossier_status(dossier, DossierStatus.REVIEWED, by=reviewer)
+    db.session.commit()
     hidden = ("Paul Lecteur", "lecteur@example.org", "Direction de la Cohésion Solidaire", "Commentaire cooperation",
-              "Note confidentielle au comité")
+              "Note confidentielle au comité", case["admin"].display_name)
     login_as(case["applicant"])
     urls = ["/porteur/"] + [_url(app, endpoint, case) for endpoint, method in _rules("applicants")
                             if method == "GET" and "attachment_id" not in _arguments(app, endpoint)]
@@ -299,6 +306,9 @@ def test_applicants_never_see_who_reviews_their_dossier_nor_the_scores(app, clie
             body = html.unescape(response.get_data(as_text=True))
             shown = [h for h in hidden if h.lower() in body.lower()]
             assert shown == [], (kind, url, shown)
+    login_as(case["applicant"])
+    page = html.unescape(client.get(f"/porteur/dossiers/{dossier.id}").get_data(as_text=True))
+    assert "(le secrétariat)" in page  # the secretariat's move is told, without a name
 
 
 def _arguments(app, endpoint: str) -> set[str]:
@@ -328,3 +338,25 @@ def test_an_applicant_cannot_use_the_admin_or_reviewer_reading_view(client, logi
                 f"/rapporteur/dossiers/{dossier.id}/pieces/{dossier.attachments[0].id}/telecharger"):
         response = client.get(url)
         assert response.status_code in (403, 404) and _leaks(response) == [], url
+
+
+def test_a_co_reviewer_learns_the_other_reviewers_names_only_once_their_own_review_is_in(
+        db, client, login_as, case, make_user, make_assignment, make_review):
+    """The dossier's history on the reviewer's pages names the reviewer who put it in review only for a
+    co-reviewer whose own review is submitted (an admin in the pool included: the reviewer rule on reviewer
+    pages whatever other roles)."""
+    dossier, first = case["dossier"], case["reviewer"]
+    second = make_user("second@example.org", roles=(Role.REVIEWER, Role.ADMIN), institution="Banque des Territoires",
+                       full_name="Zoé Seconde")
+    make_review(make_assignment(dossier, first), scores=dict.fromkeys(dossier.call.criteria, 4), submitted=True)
+    mine = make_assignment(dossier, second)
+    set_dossier_status(dossier, DossierStatus.ELIGIBLE, by=case["admin"])
+    set_dossier_status(dossier, DossierStatus.IN_REVIEW, by=first)
+    db.session.commit()
+    login_as(second)
+    page = html.unescape(client.get(f"/rapporteur/dossiers/{dossier.id}").get_data(as_text=True))
+    assert POLE in page and "Paul Lecteur" not in page
+    assert case["admin"].display_name not in page and "(le secrétariat)" in page
+    make_review(mine, scores=dict.fromkeys(dossier.call.criteria, 3), submitted=True)
+    page = html.unescape(client.get(f"/rapporteur/dossiers/{dossier.id}").get_data(as_text=True))
+    assert "Paul Lecteur" in page

@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from ptce_aap.enums import AssignmentStatus, ConflictSource, Recommendation, Role
+from ptce_aap.enums import AssignmentStatus, ConflictSource, DossierStatus, Recommendation, Role
 from ptce_aap.models.audit import AuditEvent
 from ptce_aap.models.base import utcnow
 from ptce_aap.models.reviews import ConflictOfInterest, Review
@@ -183,6 +183,26 @@ def test_others_reviews_hidden_until_ones_own_is_submitted(client, login_as, wor
     page = client.get(url(dossier)).get_data(as_text=True)
     assert "Commentaire de la collègue" in page and "Anne Collègue — Caisse des Dépôts" in page
     assert "Secret du comité" not in page  # the confidential note is for admins only
+
+
+def test_an_admin_in_the_pool_scores_blind_too(client, login_as, world, make_scored_review, make_user,
+                                              make_assignment, db):
+    """On the reviewer pages the reviewer rule holds whatever other roles the person has: an admin who is also
+    one of the dossier's reviewers sees the others' reviews only once their own is submitted."""
+    make_scored_review(world["theirs"], [1, 1, 1, 1, 1, 1], comments=["Commentaire de la collègue"] * 6)
+    dossier = world["dossier"]
+    both = make_user("double@example.org", roles=(Role.REVIEWER, Role.ADMIN), institution="DGCS",
+                     full_name="Hélène Double")
+    own = make_assignment(dossier, both)
+    login_as(both)
+    page = client.get(url(dossier)).get_data(as_text=True)
+    assert "Commentaire de la collègue" not in page and "Anne Collègue" not in page
+    assert 'id="autres-masquees"' in page
+    review = db.session.scalar(sa.select(Review).filter_by(assignment_id=own.id))
+    review.submitted_at = utcnow()
+    db.session.commit()
+    page = client.get(url(dossier)).get_data(as_text=True)
+    assert "Commentaire de la collègue" in page
 
 
 def test_admin_reopens_a_submitted_review_with_a_reason(client, login_as, world, make_scored_review, make_user, db):
@@ -411,3 +431,57 @@ def make_assignment_for(world, make_user, db):
     db.session.add(assignment)
     db.session.commit()
     return assignment
+
+
+def test_a_withdrawn_dossier_is_closed_to_its_reviewers_and_left_out_of_the_scores(
+        client, login_as, world, make_scored_review, make_user, db):
+    from ptce_aap.errors import DomainError
+    from ptce_aap.services import reviews as review_service
+    from ptce_aap.services.dossiers import set_dossier_status
+
+    dossier, criteria = world["dossier"], world["criteria"]
+    make_scored_review(world["theirs"], [4, 4, 4, 4, 4, 4])
+    login_as(world["reviewer"])
+    assert client.get(url(dossier)).status_code == 200  # starts the review
+    review = db.session.scalar(sa.select(Review).filter_by(assignment_id=world["mine"].id))
+    set_dossier_status(dossier, DossierStatus.WITHDRAWN, by=None, reason="Le pôle se retire.")
+    db.session.commit()
+    attachment = dossier.attachments[0]
+    for path in (f"/rapporteur/dossiers/{dossier.id}", f"/rapporteur/dossiers/{dossier.id}/impression",
+                 f"/rapporteur/dossiers/{dossier.id}/pieces/{attachment.id}/telecharger", url(dossier),
+                 url(dossier, "/remise")):
+        answer = client.get(path)
+        assert answer.status_code == 404, path
+        assert "Pôle des Tisserands" not in answer.get_data(as_text=True)
+    answer = client.post(url(dossier), headers=AUTOSAVE, data=form_data(criteria, [1] * 6, version=review.version))
+    assert answer.status_code == 404
+    assert client.post(url(dossier, "/remise"), data={"version": str(review.version)}).status_code == 404
+    # The service refuses on its own (whoever calls it).
+    values = review_service.ReviewValues({c.id: (3, "x") for c in criteria}, Recommendation.FAVORABLE, "")
+    with pytest.raises(DomainError, match="n'est plus en instruction"):
+        review_service.save_review(review, values, by=world["reviewer"], expected_version=None)
+    db.session.rollback()
+    with pytest.raises(DomainError, match="n'est plus en instruction"):
+        review_service.submit_review(review, by=world["reviewer"])
+    db.session.rollback()
+    # Scores page and CSV: the dossier is no longer competing.
+    login_as(make_user("admin@example.org", roles=(Role.ADMIN,)))
+    page = client.get(f"/admin/appels/{world['call'].slug}/notes").get_data(as_text=True)
+    assert f'data-dossier="{dossier.id}"' not in page
+    csv_text = client.get(f"/admin/appels/{world['call'].slug}/notes.csv").get_data(as_text=True)
+    assert "Pôle des Tisserands" not in csv_text and "Statut du dossier" in csv_text
+
+
+@pytest.mark.parametrize("hostile", ["=HYPERLINK(\"http://evil.example\";\"x\")", "+1+1", "-1+1", "@SUM(A1)",
+                                     "\t=1", "\r=1"])
+def test_the_scores_csv_never_hands_a_formula_to_the_spreadsheet(client, login_as, world, make_user, db, hostile):
+    import csv
+    import io
+
+    world["dossier"].pole_name = hostile
+    db.session.commit()
+    login_as(make_user("admin@example.org", roles=(Role.ADMIN,)))
+    text = client.get(f"/admin/appels/{world['call'].slug}/notes.csv").get_data(as_text=True)
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=";"))
+    assert rows[1][1] == "'" + hostile
+    assert all(not cell.startswith(("=", "+", "-", "@", "\t", "\r")) for row in rows for cell in row)

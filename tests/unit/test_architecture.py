@@ -430,6 +430,7 @@ ALLOWED_DOMAIN_ERROR_CATCHES = {
     "ptce_aap.reviewers.review.review": "the scoring form again (or autosave's JSON), what was typed kept",
     "ptce_aap.reviewers.review._merge_or_conflict": "the merged scoring form again, the error beside its field",
     "ptce_aap.admin.scores.reopen_review": "the reopen form again, the reason typed and the error beside it",
+    "ptce_aap.admin.regional.regional_deadline": "the deadline form again, the date typed and the error beside it",
 }
 
 
