@@ -22,7 +22,7 @@ from ptce_aap.extensions import db
 from ptce_aap.models.calls import Call
 from ptce_aap.models.dossiers import Dossier
 from ptce_aap.models.reviews import Assignment, Review
-from ptce_aap.permissions import DECLINED, conflicted_dossier_ids
+from ptce_aap.permissions import DECLINED, REVIEWER_READABLE, conflicted_dossier_ids
 from ptce_aap.reviewers.blueprint import bp
 from ptce_aap.web import page_arg
 
@@ -53,13 +53,15 @@ class Row:
 
 
 def assigned_rows(user) -> list[Row]:
-    """Every live assignment of ``user`` they may still see (no conflict), with its dossier, call, review."""
+    """Every live assignment of ``user`` they may still see (no conflict, the dossier neither withdrawn nor
+    ineligible: as ``reviewer_assignment``), with its dossier, call, review."""
     rows = db.session.execute(
         sa.select(Assignment, Dossier, Call, Review)
         .join(Dossier, Dossier.id == Assignment.dossier_id)
         .join(Call, Call.id == Dossier.call_id)
         .outerjoin(Review, Review.assignment_id == Assignment.id)
-        .where(Assignment.reviewer_id == user.id, Assignment.status.not_in(DECLINED))).all()
+        .where(Assignment.reviewer_id == user.id, Assignment.status.not_in(DECLINED),
+               Dossier.status.in_(REVIEWER_READABLE))).all()
     blocked = conflicted_dossier_ids(user, [d for _a, d, _c, _r in rows])
     return [Row(a, d, c, r, a.due_at or c.review_deadline_at) for a, d, c, r in rows if d.id not in blocked]
 

@@ -14,7 +14,7 @@ from ptce_aap import permissions
 from ptce_aap.enums import ConflictSource, Role
 from ptce_aap.models.accounts import Institution
 from ptce_aap.models.base import utcnow
-from ptce_aap.models.dossiers import Member, PoleMembership
+from ptce_aap.models.dossiers import Dossier, Member, PoleMembership
 from ptce_aap.models.reviews import Assignment, ConflictOfInterest
 from ptce_aap.services import assignments
 from tests.fixtures.queries import count_queries
@@ -35,12 +35,16 @@ def concerns(conflict, reviewer, dossier, institutions) -> bool:
 
 
 def reference(db, reviewers, dossiers) -> set[tuple[int, int]]:
-    """Pair by pair, straight from the words of the rule: a conflict row concerns it, or the reviewer co-edits."""
+    """Pair by pair, straight from the words of the rule: a conflict row concerns it, or the reviewer owns or
+    co-edits a dossier of the same call (a competitor: every dossier of that call)."""
     conflicts = db.session.query(ConflictOfInterest).all()
     institutions = {i.id: i for i in db.session.query(Institution).all()}
-    coedits = {(m.user_id, m.pole_id) for m in db.session.query(PoleMembership).all()}
+    memberships = db.session.query(PoleMembership).all()
+    every_dossier = db.session.query(Dossier).all()
+    competes = {(m.user_id, other.call_id) for m in memberships for other in every_dossier
+                if other.pole_id == m.pole_id}
     return {(r.id, d.id) for r in reviewers for d in dossiers
-            if (r.id, d.pole_id) in coedits or any(concerns(c, r, d, institutions) for c in conflicts)}
+            if (r.id, d.call_id) in competes or any(concerns(c, r, d, institutions) for c in conflicts)}
 
 
 def build_world(db, rng, make_call, make_dossier, make_user):

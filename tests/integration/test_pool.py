@@ -297,4 +297,4 @@ def test_an_applicant_of_the_call_never_joins_its_pool_nor_reviews_a_competitor(
     make_assignment(competitor, reviewer)
     db.session.refresh(reviewer)
     assert permissions.reviewer_assignment(reviewer, competitor) is None
-    assert competitor.id in permissions.reviewer_blocked_dossiers(reviewer, [competitor])
+    assert competitor.id in permissions.conflicted_dossier_ids(reviewer, [competitor])

@@ -453,6 +453,7 @@ def test_a_withdrawn_dossier_is_closed_to_its_reviewers_and_left_out_of_the_scor
         answer = client.get(path)
         assert answer.status_code == 404, path
         assert "Pôle des Tisserands" not in answer.get_data(as_text=True)
+    assert "Pôle des Tisserands" not in client.get("/rapporteur/").get_data(as_text=True)  # nor on the dashboard
     answer = client.post(url(dossier), headers=AUTOSAVE, data=form_data(criteria, [1] * 6, version=review.version))
     assert answer.status_code == 404
     assert client.post(url(dossier, "/remise"), data={"version": str(review.version)}).status_code == 404
