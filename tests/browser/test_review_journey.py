@@ -97,7 +97,7 @@ def test_reviewer_scores_with_autosave_and_submits(page, make_call, make_dossier
     page.get_by_role("link", name="Notes des dossiers").click()
     row = page.locator(f"tr[data-dossier='{dossier.id}']")
     assert row.locator("[data-mean]").inner_text() == "67"
-    row.get_by_text("1 rapporteur").click()
+    row.get_by_text("1 rapporteur", exact=True).click()
     row.get_by_text("Louis Rapporteur (ANCT)").wait_for()
     assert "À discuter en séance." in row.inner_text()
     check_accessibility(page, context="admin scores page")

@@ -114,16 +114,15 @@ def test_pool_assignment_conflict_scoring_and_scores(page, worker, smtp, live_se
     link = _path(re.search(r"https?://\S+/compte/\S+", invitation.get_body(("plain",)).get_content()).group(0))
     assert any("Pôle des Tisserands" in m.get_body(("plain",)).get_content() for m in mails)  # the assignment
     page.goto(link)
-    assert page.locator("h1").inner_text() == "Choisir votre mot de passe"  # not « nouveau »: she had none
+    assert page.locator("h1").inner_text() == "Bienvenue — choisissez votre mot de passe"  # her own invitation
     check_accessibility(page, context="choose password")
-    page.get_by_label(re.compile(r"^Nouveau mot de passe")).fill(PASSWORD)
-    page.get_by_label("Confirmation du nouveau mot de passe").fill(PASSWORD)
+    page.get_by_label(re.compile(r"^Mot de passe")).fill(PASSWORD)
+    page.get_by_label("Confirmation du mot de passe").fill(PASSWORD)
     _shot(page, "choose_password")
-    page.get_by_role("button", name=re.compile(r"mot de passe", re.I)).click()
-    page.wait_for_url(re.compile(r"/compte/connexion"))
-    page.get_by_text("Votre mot de passe est enregistré").wait_for()
+    page.get_by_role("button", name="Activer mon compte").click()
+    page.wait_for_url(re.compile(rf"/rapporteur/appels/{call.slug}/conflits"))  # logged in: conflicts first
+    page.get_by_text("votre compte est activé").wait_for()
     _shot(page, "after_password")
-    _login(page, "louise.martin@example.org", PASSWORD)
     page.goto("/rapporteur/")
     page.get_by_text("0 / 2 évalués").wait_for()
     check_accessibility(page, context="reviewer dashboard")
@@ -198,12 +197,13 @@ def test_pool_assignment_conflict_scoring_and_scores(page, worker, smtp, live_se
     page.wait_for_url(re.compile(rf"/admin/appels/{call.slug}/notes"))
     row = page.locator(f"tr[data-dossier='{valley.id}']")
     assert row.locator("[data-mean]").inner_text() == shown
-    row.get_by_text("2 rapporteurs").click()
+    row.get_by_text("2 rapporteurs", exact=True).click()
     row.get_by_text("Louise Martin (Agence nationale de la cohésion des territoires)").wait_for()
     row.get_by_text("Paul Durand (Caisse des Dépôts)").wait_for()
     assert "Un pôle solide, à soutenir." in row.inner_text()
     declined = page.locator(f"tr[data-dossier='{woven.id}']")
-    declined.get_by_text("2 rapporteurs").click()
+    declined.locator("summary").click()  # « 1 rapporteur (et 1 retiré : refus ou conflit d’intérêts) »
+    assert "1 retiré" in declined.locator("summary").inner_text()
     assert "Déclin" in declined.inner_text() or "conflit" in declined.inner_text().lower()
     check_accessibility(page, context="admin scores page")
     _shot(page, "admin_scores")
