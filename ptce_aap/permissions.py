@@ -322,6 +322,17 @@ def can_see_others_reviews(user, dossier, own: Review | None) -> bool:
 
 # --- who is named in a dossier's history ----------------------------------------------------------------
 
+def _pole_people(user) -> set[tuple[int, int]]:
+    """``(user_id, pole_id)`` of everyone in the poles ``user`` belongs to, once per request (an applicant's
+    dashboard names the authors of every dossier's history in one query, whatever their number)."""
+    cache = _request_cache("_ptce_pole_people")
+    if user.id not in cache:
+        mine = sa.select(PoleMembership.pole_id).where(PoleMembership.user_id == user.id)
+        cache[user.id] = {(u, p) for u, p in db.session.execute(sa.select(
+            PoleMembership.user_id, PoleMembership.pole_id).where(PoleMembership.pole_id.in_(mine)))}
+    return cache[user.id]
+
+
 def can_see_author(user, dossier, actor) -> bool:
     """Whether ``user`` may read the name of ``actor`` (who changed the dossier's status) in its history.
     Applicants never learn who reviews (a reviewer's name or institution): they see the names of their pole's
@@ -330,7 +341,12 @@ def can_see_author(user, dossier, actor) -> bool:
     have). Admins see every name, on the admin pages only (``request.blueprint == "admin"``)."""
     if actor is None or not getattr(user, "is_authenticated", False):
         return False
-    if actor.id == user.id or is_pole_member(actor, dossier.pole_id):
+    if actor.id == user.id:
+        return True
+    people = _pole_people(user)
+    if any(pole_id == dossier.pole_id for _u, pole_id in people):  # the reader's own pole: known in bulk
+        return (actor.id, dossier.pole_id) in people
+    if is_pole_member(actor, dossier.pole_id):  # another reader's page of one dossier
         return True
     if has_request_context() and request.blueprint == "admin" and has_role(user, Role.ADMIN):
         return True
