@@ -49,7 +49,7 @@ def navigation() -> list[dict]:
         if current_user.has_role(Role.APPLICANT):
             items.append({"endpoint": "applicants.dashboard", "label": _("Mes dossiers")})
         if current_user.has_role(Role.REVIEWER):
-            items.append({"endpoint": "reviewers.dashboard", "label": _("Mes évaluations")})
+            items.append({"endpoint": "reviewers.dashboard", "label": _("Mes dossiers à évaluer")})
         if current_user.has_role(Role.ADMIN):
             items.append({"endpoint": "admin.dashboard", "label": _("Administration")})
     return items
