@@ -16,7 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ptce_aap.enums import DecisionOutcome, PaymentTerms
 from ptce_aap.extensions import db
-from ptce_aap.models.base import Money, UTCDateTime, enum_column, utcnow
+from ptce_aap.models.base import JSONType, Money, UTCDateTime, enum_column, utcnow
 
 
 class CommitteeSession(db.Model):
@@ -60,9 +60,8 @@ class CommitteeAttendance(db.Model):
 
 
 class Decision(db.Model):
-    """The committee's decision on a dossier. Nothing writes it yet: the committee pages will, through one
-    decision service that also moves the dossier with ``set_dossier_status``; ``permissions.can_decide``
-    already says who may.
+    """The committee's decision on a dossier. Written only by ``services.decisions.decide`` (who may:
+    ``permissions.can_decide``); the dossier's status follows it when it is notified.
 
     History: a correction never overwrites. It adds a new row whose ``supersedes_id`` names the
     previous one and sets the previous row's ``is_current`` to false, in the same flush. At most one
@@ -99,8 +98,12 @@ class Decision(db.Model):
     reference: Mapped[str] = mapped_column(sa.String(100), default="")
     agreement_date: Mapped[date | None] = mapped_column(sa.Date)
     payment_terms: Mapped[PaymentTerms | None] = mapped_column(enum_column(PaymentTerms))
+    # Tranches of a staged payment: [{"date": "AAAA-MM-JJ", "amount_eur": "1234.00"}] (empty otherwise).
+    payment_schedule: Mapped[list] = mapped_column(JSONType, default=list)
     payment_period_start: Mapped[date | None] = mapped_column(sa.Date)
     payment_period_end: Mapped[date | None] = mapped_column(sa.Date)
+    # Why this decision superseded the previous one (empty for a first decision).
+    correction_reason: Mapped[str] = mapped_column(sa.Text, default="")
     letter_key: Mapped[str | None] = mapped_column(sa.String(300))
     decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="RESTRICT"))
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -574,6 +574,30 @@ def test_grid_editing_and_its_freeze(trail, db, admin_user, make_call, make_doss
     expect(trail, "call.grid_frozen", call, actor=reviewer)
 
 
+def test_decision_recorded_and_corrected(trail, db, admin_user, make_call, make_reviewed_dossier):
+    from ptce_aap.enums import DecisionOutcome, PaymentTerms
+    from ptce_aap.services.decisions import DecisionInput, decide
+
+    call = make_call()
+    dossier = make_reviewed_dossier(call=call)
+    call.status = CallStatus.DELIBERATION
+    db.session.commit()
+    data = DecisionInput(outcome=DecisionOutcome.LAUREATE, motivation="Solide.", amount_eur=Decimal("50000"),
+                         reference="D-1", payment_terms=PaymentTerms.SINGLE)
+    with trail.request():
+        first = decide(dossier, data, by=admin_user)
+    after = {"outcome": "laureate", "amount_eur": "50000.00", "reference": "D-1", "payment_terms": "unique"}
+    expect(trail, "decision.recorded", dossier, actor=admin_user,
+           summary={"before": None, "after": after, "reason": "", "decision_id": first.id, "session_id": None})
+    data.outcome, data.amount_eur, data.correction_reason = DecisionOutcome.REJECTED, None, "Erreur."
+    with trail.request():
+        second = decide(dossier, data, by=admin_user)
+    expect(trail, "decision.corrected", dossier, actor=admin_user,
+           summary={"before": after, "after": {"outcome": "rejected", "amount_eur": None, "reference": "D-1",
+                                               "payment_terms": None},
+                    "reason": "Erreur.", "decision_id": second.id, "session_id": None})
+
+
 # --- the walk covers every audited action ---------------------------------------------------------------
 
 def _audited_actions() -> set[str]:
