@@ -6,16 +6,7 @@
 // POST confirm_url → the server verifies the object; then the page is reloaded to show the file.
 (function () {
   "use strict";
-  // The page's language: texts given by templates/base.html (meta ptce-texts, i18n.JS_TEXTS), else French.
-  var TEXTS = (function () {
-    var el = document.querySelector('meta[name="ptce-texts"]');
-    try { return el ? JSON.parse(el.getAttribute("content")) : {}; } catch (e) { return {}; }
-  })();
-  function t(text, values) {
-    var out = TEXTS[text] || text;
-    Object.keys(values || {}).forEach(function (k) { out = out.split("%(" + k + ")s").join(String(values[k])); });
-    return out.split("%%").join("%");
-  }
+  var t = window.PTCE.t;  // the page's language (static/ptce.js, loaded first)
   var NUMBER_LOCALE = document.documentElement.lang === "en" ? "en-GB" : "fr-FR";
   if (!window.fetch || !window.FormData || !window.XMLHttpRequest || !window.Promise) { return; }
   var meta = document.querySelector('meta[name="csrf-token"]');

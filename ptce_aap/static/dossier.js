@@ -2,16 +2,7 @@
 // Without JavaScript the "Enregistrer" button does the same work.
 (function () {
   "use strict";
-  // The page's language: texts given by templates/base.html (meta ptce-texts, i18n.JS_TEXTS), else French.
-  var TEXTS = (function () {
-    var el = document.querySelector('meta[name="ptce-texts"]');
-    try { return el ? JSON.parse(el.getAttribute("content")) : {}; } catch (e) { return {}; }
-  })();
-  function t(text, values) {
-    var out = TEXTS[text] || text;
-    Object.keys(values || {}).forEach(function (k) { out = out.split("%(" + k + ")s").join(String(values[k])); });
-    return out.split("%%").join("%");
-  }
+  var t = window.PTCE.t;  // the page's language (static/ptce.js, loaded first)
   var LANG = document.documentElement.lang === "en" ? "en" : "fr";  // amounts written as the server writes them
   var form = document.querySelector("form[data-autosave]");
   if (!form) { return; }

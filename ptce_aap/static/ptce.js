@@ -11,6 +11,8 @@
     Object.keys(values || {}).forEach(function (k) { out = out.split("%(" + k + ")s").join(String(values[k])); });
     return out.split("%%").join("%");
   }
+  // The one translation helper of the page scripts (loaded after this file, all deferred).
+  window.PTCE = {t: t};
   var NUMBER_LOCALE = document.documentElement.lang === "en" ? "en-GB" : "fr-FR";
   // Live character counters for textareas with data-maxlength.
   document.querySelectorAll("[data-counter-for]").forEach(function (counter) {

@@ -7,16 +7,7 @@
   var form = document.getElementById("review-form");
   var output = document.getElementById("running-total");
   if (!form || !output) { return; }
-  // The page's language: texts given by templates/base.html (meta ptce-texts, i18n.JS_TEXTS), else French.
-  var TEXTS = (function () {
-    var el = document.querySelector('meta[name="ptce-texts"]');
-    try { return el ? JSON.parse(el.getAttribute("content")) : {}; } catch (e) { return {}; }
-  })();
-  function t(text, values) {
-    var out = TEXTS[text] || text;
-    Object.keys(values || {}).forEach(function (k) { out = out.split("%(" + k + ")s").join(String(values[k])); });
-    return out.split("%%").join("%");
-  }
+  var t = window.PTCE.t;  // the page's language (static/ptce.js, loaded first)
   var DECIMAL = document.documentElement.lang === "en" ? "." : ",";
   var totalEl = output.querySelector("[data-total]"), missingEl = output.querySelector("[data-missing]");
 
