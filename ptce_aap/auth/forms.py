@@ -73,7 +73,9 @@ class EmailForm(FlaskForm):
     email = email_field()
 
 
-class ResetPasswordForm(FlaskForm):
+class _NewPasswordForm(FlaskForm):
+    """A new password and its confirmation, checked against the rules for the account's own address."""
+
     password = PasswordField(_l("Nouveau mot de passe"),
                              validators=[InputRequired(_l("Choisissez un mot de passe."))])
     password_confirm = _confirmation(_l("Confirmation du nouveau mot de passe"))
@@ -84,6 +86,10 @@ class ResetPasswordForm(FlaskForm):
 
     def validate_password(self, field):
         _check_password_rules(field.data, self.owner_email)
+
+
+class ResetPasswordForm(_NewPasswordForm):
+    pass
 
 
 class ConfirmEmailForm(FlaskForm):
@@ -93,19 +99,12 @@ class ConfirmEmailForm(FlaskForm):
                              validators=[InputRequired(_l("Saisissez votre mot de passe."))])
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(_NewPasswordForm):
     current_password = PasswordField(_l("Mot de passe actuel"),
                                      validators=[InputRequired(_l("Saisissez votre mot de passe actuel."))])
-    password = PasswordField(_l("Nouveau mot de passe"),
-                             validators=[InputRequired(_l("Choisissez un mot de passe."))])
-    password_confirm = _confirmation(_l("Confirmation du nouveau mot de passe"))
-
-    def __init__(self, *args, owner_email: str = "", **kwargs):
-        super().__init__(*args, **kwargs)
-        self.owner_email = owner_email
 
     def validate_password(self, field):
-        _check_password_rules(field.data, self.owner_email)
+        super().validate_password(field)
         if field.data and field.data == self.current_password.data:
             raise ValidationError(_l("Choisissez un mot de passe différent de l’actuel."))
 
@@ -114,15 +113,8 @@ class EndSessionsForm(FlaskForm):
     """« Déconnecter mes autres sessions »: a button (and its CSRF token)."""
 
 
-class WelcomePasswordForm(FlaskForm):
+class WelcomePasswordForm(_NewPasswordForm):
     """A new reviewer's first password, from their invitation link."""
 
     password = PasswordField(_l("Mot de passe"), validators=[InputRequired(_l("Choisissez un mot de passe."))])
     password_confirm = _confirmation(_l("Confirmation du mot de passe"))
-
-    def __init__(self, *args, owner_email: str = "", **kwargs):
-        super().__init__(*args, **kwargs)
-        self.owner_email = owner_email
-
-    def validate_password(self, field):
-        _check_password_rules(field.data, self.owner_email)
