@@ -9,7 +9,6 @@ from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm.exc import StaleDataError
-from werkzeug.exceptions import HTTPException
 
 from ptce_aap.applicants import drafts, forms, merge, sections
 from ptce_aap.applicants._common import checks_for, viewable_dossier
@@ -27,7 +26,7 @@ from ptce_aap.permissions import can_edit_dossier, can_manage_pole
 from ptce_aap.services import coeditors
 from ptce_aap.services import dossiers as dossier_service
 from ptce_aap.services import eligibility as eligibility_service
-from ptce_aap.web import autosave_rate_limited, domain_error_response, http_error_response, show_on_form
+from ptce_aap.web import autosave_rate_limited, domain_error_response, show_on_form
 
 
 @bp.route("/dossiers/<int:dossier_id>")
@@ -169,29 +168,14 @@ def edit_section(dossier_id: int, section: str):
 @bp.errorhandler(CSRFError)
 def expired_form(exc: CSRFError):
     """A refused CSRF token on a section save: never an error page that loses what was typed."""
-    if request.endpoint != "applicants.edit_section" or request.method != "POST":
-        return http_error_response(exc)
-    autosave = request.headers.get("X-Autosave") == "1"
-    signed_in = current_user.is_authenticated
-    if not signed_in:
-        message = drafts.expired_form_message(signed_in=False)
-        if autosave:
-            return jsonify({"ok": False, "expired": True, "login": True, "message": message}), 401
-        flash(message, "warning")
-        return redirect(url_for("auth.login", next=request.path))
-    message = drafts.expired_form_message(signed_in=True)
-    if autosave:
-        return jsonify({"ok": False, "expired": True, "message": message}), 400
-    dossier_id, section = request.view_args["dossier_id"], request.view_args["section"]
-    try:
+    def show_again():
+        dossier_id, section = request.view_args["dossier_id"], request.view_args["section"]
         d = viewable_dossier(dossier_id, full=True)
-    except HTTPException:  # not theirs: the plain error page
-        return http_error_response(exc)
-    if not can_edit_dossier(current_user, d):
-        return http_error_response(exc)
-    flash(message, "warning")
-    form = _form_for(section, d, formdata=request.form)
-    return _render_section(section, d, form), 400
+        if not can_edit_dossier(current_user, d):
+            return None
+        return lambda: (_render_section(section, d, _form_for(section, d, formdata=request.form)), 400)
+
+    return drafts.keep_typed_text(exc, endpoint="applicants.edit_section", show_again=show_again)
 
 
 def _render_section(section: str, d: Dossier, form, conflict: list | None = None, focus: str | None = None,

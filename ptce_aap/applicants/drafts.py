@@ -14,10 +14,16 @@ saves it through the normal path (optimistic lock, field-by-field merge). This m
 
 from __future__ import annotations
 
-from flask import flash, request, session
+from collections.abc import Callable
+
+from flask import flash, jsonify, redirect, request, session, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
 
 from ptce_aap.models.dossiers import Dossier
+from ptce_aap.web import http_error_response
 
 _SAVED = "draft_saved"
 
@@ -39,6 +45,34 @@ def expired_form_message(*, signed_in: bool) -> str:
                  "dans ce navigateur : connectez-vous, il sera enregistré à votre retour sur la section.")
     return _("Le formulaire avait expiré : rien n’a été enregistré. Vos saisies sont toujours là : "
              "cliquez de nouveau sur « Enregistrer ».")
+
+
+def keep_typed_text(exc: CSRFError, *, endpoint: str, show_again: Callable[[], Callable[[], object] | None]):
+    """A CSRF refusal on the save of ``endpoint`` (a dossier section, a review): never an error page that
+    loses what was typed. Signed out: the login page (autosave: a JSON 401), which brings the person back.
+    Signed in: autosave gets a JSON 400; a form post gets the page again with the posted values and a warning:
+    ``show_again()`` loads and checks the object and returns what renders that page, or None (or refuses) when
+    the object is not theirs to edit — then the plain error page."""
+    if request.endpoint != endpoint or request.method != "POST":
+        return http_error_response(exc)
+    autosave = request.headers.get("X-Autosave") == "1"
+    if not current_user.is_authenticated:
+        message = expired_form_message(signed_in=False)
+        if autosave:
+            return jsonify({"ok": False, "expired": True, "login": True, "message": message}), 401
+        flash(message, "warning")
+        return redirect(url_for("auth.login", next=request.path))
+    message = expired_form_message(signed_in=True)
+    if autosave:
+        return jsonify({"ok": False, "expired": True, "message": message}), 400
+    try:
+        render = show_again()
+    except HTTPException:
+        render = None
+    if render is None:
+        return http_error_response(exc)
+    flash(message, "warning")
+    return render()
 
 
 def say_if_restored() -> None:

@@ -16,7 +16,6 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
-from werkzeug.exceptions import HTTPException
 
 from ptce_aap.applicants import drafts, merge
 from ptce_aap.domain import scores
@@ -43,7 +42,6 @@ from ptce_aap.web import (
     autosave_rate_limited,
     domain_error_response,
     domain_errors,
-    http_error_response,
     load_or_404,
     on_lost_race,
     show_on_form,
@@ -234,25 +232,13 @@ def submit_review(dossier_id: int):
 @bp.errorhandler(CSRFError)
 def expired_form(exc: CSRFError):
     """A refused CSRF token on a review save: never an error page that loses what was typed."""
-    if request.endpoint != "reviewers.review" or request.method != "POST":
-        return http_error_response(exc)
-    autosave = request.headers.get("X-Autosave") == "1"
-    if not current_user.is_authenticated:
-        message = drafts.expired_form_message(signed_in=False)
-        if autosave:
-            return jsonify({"ok": False, "expired": True, "login": True, "message": message}), 401
-        flash(message, "warning")
-        return redirect(url_for("auth.login", next=request.path))
-    message = drafts.expired_form_message(signed_in=True)
-    if autosave:
-        return jsonify({"ok": False, "expired": True, "message": message}), 400
-    try:
+    def show_again():
         dossier, assignment = assigned(request.view_args["dossier_id"])
-    except HTTPException:
-        return http_error_response(exc)
-    review = assignment.review
-    if review is None or not can_edit_review(current_user, review):
-        return http_error_response(exc)
-    flash(message, "warning")
-    form = forms.review_form_class(review_service.criteria_of(assignment))(formdata=request.form, meta={"csrf": False})
-    return _render(dossier, assignment, review, form, status=400)
+        review = assignment.review
+        if review is None or not can_edit_review(current_user, review):
+            return None
+        form = forms.review_form_class(review_service.criteria_of(assignment))(formdata=request.form,
+                                                                               meta={"csrf": False})
+        return lambda: _render(dossier, assignment, review, form, status=400)
+
+    return drafts.keep_typed_text(exc, endpoint="reviewers.review", show_again=show_again)
