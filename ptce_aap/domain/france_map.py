@@ -27,9 +27,10 @@ OVERSEAS_BAND = 84  # height added under the mainland for the overseas boxes and
 
 @dataclass(frozen=True)
 class CountClass:
-    level: int  # 0: no dossier, 1..MAX_CLASSES: darker and darker
+    level: int  # 0: no dossier, then 1, 2… darker and darker
     low: int
     high: int  # inclusive; low == high for a class of one value
+    shade: int = 0  # the colour, 0..MAX_CLASSES: the highest class always gets the darkest one
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class Shape:
     code: str
     name: str
     count: int
-    level: int
+    level: int  # its class's shade (0..MAX_CLASSES)
     path: str = ""  # metropolitan departments
     label_x: float = 0.0
     label_y: float = 0.0
@@ -69,24 +70,27 @@ def source() -> str:
 
 def count_classes(peak: int, *, classes: int = MAX_CLASSES) -> list[CountClass]:
     """The shading classes for counts up to ``peak``: 0 alone, then at most ``classes`` ranges of equal
-    width covering 1..peak (one value each when ``peak`` ≤ ``classes``)."""
-    out = [CountClass(0, 0, 0)]
-    if peak <= 0:
-        return out
-    step = math.ceil(peak / classes)
-    low, level = 1, 1
-    while low <= peak:
-        high = min(low + step - 1, peak)
-        out.append(CountClass(level, low, high))
-        low, level = high + 1, level + 1
-    return out
+    width covering 1..peak (one value each when ``peak`` ≤ ``classes``). Their shades spread over the
+    ``MAX_CLASSES`` colours so that the highest class is always the darkest (2 classes: shades 2 and 4)."""
+    ranges = []
+    if peak > 0:
+        step = math.ceil(peak / classes)
+        low = 1
+        while low <= peak:
+            high = min(low + step - 1, peak)
+            ranges.append((low, high))
+            low = high + 1
+    return [CountClass(0, 0, 0, 0)] + [
+        CountClass(level, low, high, math.ceil(level * MAX_CLASSES / len(ranges)))
+        for level, (low, high) in enumerate(ranges, start=1)]
 
 
 def level_of(count: int, classes: list[CountClass]) -> int:
+    """The shade of ``count`` among ``classes``."""
     for cls in classes:
         if cls.low <= count <= cls.high:
-            return cls.level
-    return classes[-1].level if count > 0 else 0
+            return cls.shade
+    return classes[-1].shade if count > 0 else 0
 
 
 def france_map(counts: dict[str, int]) -> FranceMap:

