@@ -18,7 +18,7 @@ from ptce_aap.models.base import utcnow
 from ptce_aap.models.reviews import Review
 from ptce_aap.services import accounts
 
-PAGES = {"parametres": "parametres", "dossiers": "dossiers", "grille": "grille", "vivier": "rapporteurs",
+PAGES = {"tableau": "tableau-de-bord", "parametres": "parametres", "dossiers": "dossiers", "grille": "grille", "vivier": "rapporteurs",
          "conflits": "conflits", "affectations": "affectations", "notes": "notes", "regional": "avis-regionaux"}
 
 

@@ -261,7 +261,7 @@ def english_world(app, db, make_call, make_dossier, make_user):
         "admin": (_login(app, "admin@example.org"), [
             "/admin/", "/admin/notifications", "/admin/appels", "/admin/appels/nouveau",
             *(f"/admin/appels/{call.slug}/{page}" for page in (
-                "parametres", "notes", "affectations", "affectations/proposition",
+                "tableau-de-bord", "parametres", "notes", "affectations", "affectations/proposition",
                 f"affectations/dossiers/{eligible.id}", "rapporteurs", "conflits", "avis-regionaux")),
             "/admin/appels/ptce-brouillon/grille", "/admin/appels/ptce-brouillon/parametres",
             f"/admin/dossiers/{eligible.id}/lecture"]),
@@ -300,7 +300,8 @@ def test_no_french_is_left_on_any_page_in_english(db, english_world):
     for page in ["admin /admin/appels", "admin /admin/appels/nouveau", "admin /admin/appels/ptce-brouillon/grille",
                  "admin /admin/appels/ptce-2027/rapporteurs", "admin /admin/appels/ptce-2027/conflits",
                  "admin /admin/appels/ptce-2027/affectations", "admin /admin/appels/ptce-2027/notes",
-                 "admin /admin/appels/ptce-2027/avis-regionaux", "reviewer /rapporteur/",
+                 "admin /admin/appels/ptce-2027/avis-regionaux", "admin /admin/appels/ptce-2027/tableau-de-bord",
+                 "reviewer /rapporteur/",
                  "reviewer /rapporteur/appels/ptce-2027/conflits", "regional /rapporteur/appels/ptce-2027/region"]:
         assert page in texts, page
     for pattern in [r"second /rapporteur/dossiers/\d+", r"second /rapporteur/dossiers/\d+/evaluation",
