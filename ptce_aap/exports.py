@@ -20,11 +20,11 @@ import tempfile
 from collections.abc import Iterable
 from decimal import Decimal
 
-from flask import Response, send_file, stream_with_context
+from flask import Response, stream_with_context
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
-from ptce_aap.storage.base import content_disposition
+from ptce_aap.storage.base import closing_chunks, content_disposition
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 SEPARATOR = ";"
@@ -92,7 +92,8 @@ def write_xlsx(out, header: Iterable, rows: Iterable[Iterable], *, title: str = 
 
 
 def xlsx_response(filename: str, header: Iterable, rows: Iterable[Iterable], *, title: str = "Export") -> Response:
-    """An XLSX download: the workbook is written to a temporary file (deleted when closed), then streamed."""
+    """An XLSX download: the workbook is written to a temporary file, then streamed in chunks; the file is closed
+    (and so deleted) when the last chunk is sent or the client goes away (the server closes the iterator)."""
     out = tempfile.TemporaryFile()
     try:
         write_xlsx(out, header, rows, title=title)
@@ -100,6 +101,5 @@ def xlsx_response(filename: str, header: Iterable, rows: Iterable[Iterable], *, 
     except BaseException:
         out.close()
         raise
-    response = send_file(out, mimetype=XLSX_MIME, as_attachment=True, download_name=filename)
-    response.headers["Content-Disposition"] = content_disposition(filename)
-    return response
+    return Response(closing_chunks(out), mimetype=XLSX_MIME,
+                    headers={"Content-Disposition": content_disposition(filename)})

@@ -139,7 +139,7 @@ def _order(filters: Filters, facts: CallFacts) -> list:
     key = {
         "pole": sa.func.lower(Dossier.pole_name),
         "statut": status_rank,
-        "departement": sa.cast(Dossier.departments, sa.String),
+        "departement": Dossier.departments[0].as_string(),  # the first department the pole covers
         "region": Dossier.region_code,
         "montant": Dossier.amount_requested_eur,
         "note": score,
