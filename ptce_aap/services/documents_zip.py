@@ -49,10 +49,14 @@ def archive_key(run: JobRun) -> str:
     return f"exports/appels/{run.call_id}/pieces-{run.id}.zip"
 
 
-def safe_name(text: str, *, fallback: str = "fichier") -> str:
+def safe_name(text: str, *, fallback: str = "fichier", folder: bool = False) -> str:
     """A file or folder name every system accepts: no separator, control, reserved or invisible character,
-    no leading dot, at most ``NAME_MAX`` characters (the extension kept)."""
-    name = clean_filename(unicodedata.normalize("NFC", text or ""))
+    no leading dot, at most ``NAME_MAX`` characters (the extension kept). A file name loses any folder it
+    names (``../../x`` → ``x``); a ``folder`` name (a pole's) keeps its text, separators replaced."""
+    text = unicodedata.normalize("NFC", text or "")
+    if folder:
+        text = text.replace("/", "_").replace("\\", "_")
+    name = clean_filename(text)
     name = _UNSAFE.sub("_", name).strip(" .") or fallback
     if len(name) > NAME_MAX:
         stem, dot, ext = name.rpartition(".")
@@ -126,7 +130,7 @@ def build(job_run_id: int, call_id: int, *, checkpoint: Callable[[], None]) -> s
     with tempfile.TemporaryFile() as out:
         with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
             for dossier_id, pole_name, filename, backend, key in documents:
-                folder = folders.setdefault(dossier_id, safe_name(f"{dossier_id:05d} {pole_name}",
+                folder = folders.setdefault(dossier_id, safe_name(f"{dossier_id:05d} {pole_name}", folder=True,
                                                                   fallback=f"{dossier_id:05d}"))
                 name = _unique(safe_name(filename), taken.setdefault(folder, set()))
                 try:

@@ -144,8 +144,7 @@ def test_active_filters_are_removable_tags_and_links_keep_them(client, login_as,
     links = dict((t, h.replace("&amp;", "&")) for h, t in re.findall(r'href="([^"]+)"[^>]*>([^<]+)</a>', tags))
     assert links == {
         "Région : Auvergne-Rhône-Alpes": f"/admin/appels/{call.slug}/dossiers?departement=69&tri=montant",
-        "Département : 69 – Rhône" if "69 – Rhône" in tags else next(k for k in links if k.startswith("Dép")):
-            f"/admin/appels/{call.slug}/dossiers?region=84&tri=montant",
+        "Département : 69 — Rhône": f"/admin/appels/{call.slug}/dossiers?region=84&tri=montant",
     }
     # The CSV link and the sort links carry the filters.
     assert f'href="/admin/appels/{call.slug}/dossiers.csv?region=84&amp;departement=69&amp;tri=montant"' in page
