@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import re
+import uuid
 import zipfile
 
 import pytest
@@ -30,9 +31,8 @@ def _tasks():
     return module
 
 
-def _put(db, dossier_id: int, filename: str, content: bytes, *, status=AttachmentStatus.READY, n=[0]) -> str:
-    n[0] += 1
-    key = f"dossiers/{dossier_id}/zip-test-{n[0]}.bin"
+def _put(db, dossier_id: int, filename: str, content: bytes, *, status=AttachmentStatus.READY) -> str:
+    key = f"dossiers/{dossier_id}/zip-test-{uuid.uuid4().hex}.bin"
     storage = get_storage()
     storage.put(key, io.BytesIO(content), content_type="application/pdf")
     db.session.add(Attachment(dossier_id=dossier_id, document_type_code="statuts", filename=filename,

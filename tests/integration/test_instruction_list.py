@@ -141,7 +141,7 @@ def test_active_filters_are_removable_tags_and_links_keep_them(client, login_as,
     login_as(admin_user)
     page = client.get(_url(call, "region=84&departement=69&tri=montant")).get_data(as_text=True)
     tags = re.search(r'<ul class="fr-tags-group[^>]*id="filtres-appliques">(.*?)</ul>', page, re.S).group(1)
-    links = dict((t, h.replace("&amp;", "&")) for h, t in re.findall(r'href="([^"]+)"[^>]*>([^<]+)</a>', tags))
+    links = {t: h.replace("&amp;", "&") for h, t in re.findall(r'href="([^"]+)"[^>]*>([^<]+)</a>', tags)}
     assert links == {
         "Région : Auvergne-Rhône-Alpes": f"/admin/appels/{call.slug}/dossiers?departement=69&tri=montant",
         "Département : 69 — Rhône": f"/admin/appels/{call.slug}/dossiers?region=84&tri=montant",
