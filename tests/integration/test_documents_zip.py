@@ -170,6 +170,19 @@ def test_the_archive_on_the_embedded_default_runs_inline(embedded):  # noqa: F81
     admin = embedded.test_client()
     assert submit_form(admin, "/compte/connexion", {"email": DEMO_ADMIN, "password": DEMO_PASSWORD}
                        ).headers["Location"] == "/admin/"
+    # The instruction list's SQL on SQLite too: JSON lists, the first department, the score sort, the exports.
+    with embedded.app_context():
+        dossier = db.session.get(Dossier, dossier_id)
+        department, region = dossier.departments[0], dossier.region_code
+    for query in (f"departement={department}&region={region}&tri=departement", "tri=note&ordre=desc&desaccord=1",
+                  f"q={pole_name[:5]}&eligibilite=recevable&conflit=1&note_min=10&domaine=culture"):
+        response = admin.get(f"/admin/appels/ptce-2026/dossiers?{query}")
+        assert response.status_code == 200, query
+        assert admin.get(f"/admin/appels/ptce-2026/dossiers.xlsx?{query}").status_code == 200
+    assert f'<tr data-dossier="{dossier_id}">' in admin.get(
+        f"/admin/appels/ptce-2026/dossiers?departement={department}").get_data(as_text=True)
+    csv_text = admin.get("/admin/appels/ptce-2026/dossiers.csv?tri=departement").get_data(as_text=True)
+    assert pole_name in csv_text
     started = submit_form(admin, "/admin/appels/ptce-2026/archive")
     assert started.status_code == 302
     run_id = int(started.headers["Location"].rsplit("/", 1)[1])
