@@ -133,18 +133,19 @@ def conditions(call: Call, filters: Filters, facts: CallFacts) -> list:
 
 
 def _order(filters: Filters, facts: CallFacts) -> list:
-    status_rank = sa.case(*[(Dossier.status == s, i) for i, s in enumerate(DossierStatus)], else_=99)
-    means = {d: s.mean for d, s in facts.scores.items() if s.mean is not None}
-    score = sa.case(means, value=Dossier.id, else_=sa.null()) if means else sa.null()
+    def score():  # the mean shown on the page, by dossier id (a CASE built only for this sort)
+        means = {d: s.mean for d, s in facts.scores.items() if s.mean is not None}
+        return sa.case(means, value=Dossier.id, else_=sa.null()) if means else sa.null()
+
     key = {
-        "pole": sa.func.lower(Dossier.pole_name),
-        "statut": status_rank,
-        "departement": Dossier.departments[0].as_string(),  # the first department the pole covers
-        "region": Dossier.region_code,
-        "montant": Dossier.amount_requested_eur,
+        "pole": lambda: sa.func.lower(Dossier.pole_name),
+        "statut": lambda: sa.case(*[(Dossier.status == s, i) for i, s in enumerate(DossierStatus)], else_=99),
+        "departement": lambda: Dossier.departments[0].as_string(),  # the first department the pole covers
+        "region": lambda: Dossier.region_code,
+        "montant": lambda: Dossier.amount_requested_eur,
         "note": score,
-        "depot": Dossier.submitted_at,
-    }[filters.sort]
+        "depot": lambda: Dossier.submitted_at,
+    }[filters.sort]()
     return [key.desc().nulls_last() if filters.descending else key.asc().nulls_last(), Dossier.id]
 
 

@@ -349,3 +349,12 @@ def test_list_query_count_is_constant(client, login_as, admin_user, listing, db,
         client.get(url)
         assert len(_ids(client.get(plain).get_data(as_text=True))) == 46
     assert len(many) == len(few), "\n\n".join(s[:150] for s in few + ["-----"] + many)
+
+
+def test_score_sort_without_any_review_keeps_the_id_order(client, login_as, admin_user, make_call, db):
+    call = make_call()
+    ids = _bulk_dossiers(db, call, 3)
+    login_as(admin_user)
+    for order in ("", "&ordre=desc"):
+        page = client.get(_url(call, f"tri=note{order}")).get_data(as_text=True)
+        assert _ids(page) == ids
