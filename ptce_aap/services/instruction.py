@@ -135,7 +135,7 @@ def conditions(call: Call, filters: Filters, facts: CallFacts) -> list:
 def _order(filters: Filters, facts: CallFacts) -> list:
     def score():  # the mean shown on the page, by dossier id (a CASE built only for this sort)
         means = {d: s.mean for d, s in facts.scores.items() if s.mean is not None}
-        return sa.case(means, value=Dossier.id, else_=sa.null()) if means else sa.null()
+        return sa.case(means, value=Dossier.id, else_=sa.null()) if means else None  # none scored yet
 
     key = {
         "pole": lambda: sa.func.lower(Dossier.pole_name),
@@ -146,6 +146,8 @@ def _order(filters: Filters, facts: CallFacts) -> list:
         "note": score,
         "depot": lambda: Dossier.submitted_at,
     }[filters.sort]()
+    if key is None:
+        return [Dossier.id]
     return [key.desc().nulls_last() if filters.descending else key.asc().nulls_last(), Dossier.id]
 
 
