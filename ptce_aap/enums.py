@@ -464,8 +464,10 @@ class JobKind(Labelled):
     """What a tracked background job (``JobRun``) does; ``OTHER`` for rows older than the column."""
 
     ELIGIBILITY_RERUN = "eligibility_rerun"
+    DOCUMENTS_ZIP = "documents_zip"
     OTHER = "other"
 
     @classmethod
     def labels(cls):
-        return {cls.ELIGIBILITY_RERUN: _l("Vérification de l'éligibilité"), cls.OTHER: _l("Autre")}
+        return {cls.ELIGIBILITY_RERUN: _l("Vérification de l'éligibilité"),
+                cls.DOCUMENTS_ZIP: _l("Archive ZIP des pièces"), cls.OTHER: _l("Autre")}

@@ -5,15 +5,26 @@ with a BOM (so that Excel reads the accents) and ``;`` as separator (French spre
 ``safe_cell`` neutralises formula injection (OWASP « CSV injection »): a text cell that starts with ``=``,
 ``+``, ``-``, ``@``, a tab or a carriage return would be run as a formula by a spreadsheet (a pole named
 ``=HYPERLINK(…)`` or ``@SUM(…)``): it is prefixed with ``'``, which the spreadsheet shows as plain text.
-Numbers (int, Decimal…) are written as they are: a negative amount stays a number."""
+Numbers (int, Decimal…) are written as they are: a negative amount stays a number.
+
+Long lists (a call's dossiers) are streamed: ``csv_stream_response`` sends the lines as they are made, inside
+the request's context (``stream_with_context``, so translated labels and the database session live until the
+last line; a client that stops reading closes the generator), and ``xlsx_response`` writes an openpyxl
+*write-only* workbook (rows go to disk as they come, strings inline) into a temporary file, then sends that
+file. The same ``safe_cell`` applies to both, and an XLSX text cell is always typed as text, never a formula."""
 
 from __future__ import annotations
 
 import csv
+import tempfile
 from collections.abc import Iterable
 from decimal import Decimal
 
-from flask import Response
+from flask import Response, stream_with_context
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+
+from ptce_aap.storage.base import closing_chunks, content_disposition
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 SEPARATOR = ";"
@@ -52,3 +63,43 @@ def csv_response(filename: str, header: Iterable, rows: Iterable[Iterable]) -> R
     translated labels need it) whenever a client stops reading."""
     return Response("".join(csv_lines(header, rows)), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def csv_stream_response(filename: str, header: Iterable, rows: Iterable[Iterable]) -> Response:
+    """A CSV download sent line by line while ``rows`` is read (memory flat in the number of rows)."""
+    return Response(stream_with_context(csv_lines(header, rows)), mimetype="text/csv",
+                    headers={"Content-Disposition": content_disposition(filename)})
+
+
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _xlsx_cell(sheet, value) -> WriteOnlyCell:
+    cell = WriteOnlyCell(sheet, value=safe_cell(value))
+    if isinstance(cell.value, str):
+        cell.data_type = "s"  # text stays text (openpyxl would read a leading "=" as a formula)
+    return cell
+
+
+def write_xlsx(out, header: Iterable, rows: Iterable[Iterable], *, title: str = "Export") -> None:
+    """Write a one-sheet workbook to the binary file ``out``, row by row (openpyxl write-only mode)."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title=title[:31])
+    sheet.append([_xlsx_cell(sheet, v) for v in header])
+    for row in rows:
+        sheet.append([_xlsx_cell(sheet, v) for v in row])
+    workbook.save(out)
+
+
+def xlsx_response(filename: str, header: Iterable, rows: Iterable[Iterable], *, title: str = "Export") -> Response:
+    """An XLSX download: the workbook is written to a temporary file, then streamed in chunks; the file is closed
+    (and so deleted) when the last chunk is sent or the client goes away (the server closes the iterator)."""
+    out = tempfile.TemporaryFile()
+    try:
+        write_xlsx(out, header, rows, title=title)
+        out.seek(0)
+    except BaseException:
+        out.close()
+        raise
+    return Response(closing_chunks(out), mimetype=XLSX_MIME,
+                    headers={"Content-Disposition": content_disposition(filename)})

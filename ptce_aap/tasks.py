@@ -16,6 +16,7 @@ from ptce_aap.services import (
     accounts,
     attachment_processing,
     conflicts,
+    documents_zip,
     eligibility_runs,
     notifications,
     receipts,
@@ -74,6 +75,19 @@ def task_eligibility_rerun(job_run_id: int, call_id: int) -> str:
     except Exception as exc:
         with jobs.transaction():
             eligibility_runs.record_failure(job_run_id, exc, last_attempt=jobs.is_last_attempt())
+        raise
+
+
+@task("documents_zip")
+def task_documents_zip(job_run_id: int, call_id: int) -> str:
+    """The ZIP of a call's documents: progress committed every few files (``checkpoint``); a failed try is
+    recorded on the ``JobRun`` in its own transaction before the error goes on to be retried."""
+    try:
+        with jobs.transaction():
+            return documents_zip.build(job_run_id, call_id, checkpoint=db.session.commit)
+    except Exception as exc:
+        with jobs.transaction():
+            documents_zip.record_failure(job_run_id, exc, last_attempt=jobs.is_last_attempt())
         raise
 
 

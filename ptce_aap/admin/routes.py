@@ -18,7 +18,7 @@ from ptce_aap.enums import CallStatus, DossierStatus, NotificationStatus
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
 from ptce_aap.models.calls import Call
-from ptce_aap.models.dossiers import Dossier, DossierTransition, EligibilityCheck
+from ptce_aap.models.dossiers import Dossier, DossierTransition
 from ptce_aap.models.outbox import JobRun, Notification
 from ptce_aap.permissions import (
     can_administer,
@@ -26,7 +26,6 @@ from ptce_aap.permissions import (
     can_view_dossier,
     require,
 )
-from ptce_aap.services import dossiers as dossier_service
 from ptce_aap.services import eligibility as eligibility_service
 from ptce_aap.services.notifications import retry_failed_notification
 from ptce_aap.web import domain_errors, load_or_404, page_arg, show_on_form
@@ -34,12 +33,6 @@ from ptce_aap.web import domain_errors, load_or_404, page_arg, show_on_form
 PER_PAGE = 50
 CALL_ORDER = [CallStatus.OPEN, CallStatus.CLOSED, CallStatus.REVIEW, CallStatus.DELIBERATION, CallStatus.DRAFT,
               CallStatus.PUBLISHED, CallStatus.ARCHIVED]
-LISTED_STATUSES = [s for s in DossierStatus if s != DossierStatus.DRAFT]
-SORTS = {
-    "pole": lambda: sa.func.lower(Dossier.pole_name),
-    "statut": lambda: sa.case(*[(Dossier.status == s, i) for i, s in enumerate(DossierStatus)], else_=99),
-    "depot": lambda: Dossier.submitted_at,
-}
 
 
 def _page_arg() -> int:
@@ -63,43 +56,6 @@ def dashboard():
         sa.select(sa.func.count(Notification.id)).where(Notification.status == NotificationStatus.FAILED)) or 0
     return render_template("admin/dashboard.html", calls=calls, submitted=submitted, withdrawn=withdrawn,
                            failed_notifications=failed_notifications)
-
-
-@bp.route("/appels/<slug>/dossiers")
-def call_dossiers(slug: str):
-    call = load_or_404(Call, slug=slug)
-    require(can_manage_call(current_user, call))
-    status = request.args.get("statut", "")
-    status = DossierStatus(status) if status in {s.value for s in LISTED_STATUSES} else None
-    sort = request.args.get("tri", "depot")
-    sort = sort if sort in SORTS else "depot"
-    descending = request.args.get("ordre") == "desc"
-    page = _page_arg()
-
-    conditions = [Dossier.call_id == call.id, Dossier.status != DossierStatus.DRAFT]
-    if status is not None:
-        conditions.append(Dossier.status == status)
-    total = db.session.scalar(sa.select(sa.func.count(Dossier.id)).where(*conditions)) or 0
-    pages = max(1, math.ceil(total / PER_PAGE))
-    page = min(page, pages)
-    key = SORTS[sort]()
-    latest_id = eligibility_service.latest_check_id_subquery()
-    rows = db.session.execute(
-        sa.select(Dossier, EligibilityCheck, dossier_service.same_carrier_count())
-        .outerjoin(EligibilityCheck, EligibilityCheck.id == latest_id)
-        .where(*conditions)
-        .order_by(key.desc().nulls_last() if descending else key.asc().nulls_last(), Dossier.id)
-        .limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
-    by_status = dict(db.session.execute(
-        sa.select(Dossier.status, sa.func.count(Dossier.id))
-        .where(Dossier.call_id == call.id, Dossier.status != DossierStatus.DRAFT)
-        .group_by(Dossier.status)).all())
-    args = {"statut": status.value if status else None, "tri": sort, "ordre": "desc" if descending else None}
-    return render_template(
-        "admin/call_dossiers.html", call=call, rows=rows, total=total, page=page, pages=pages,
-        status=status, sort=sort, descending=descending, statuses=LISTED_STATUSES, by_status=by_status,
-        args={k: v for k, v in args.items() if v}, form=forms.ConfirmForm(),
-        checkable=sum(by_status.get(s, 0) for s in eligibility_service.CHECKABLE))
 
 
 @bp.route("/appels/<slug>/eligibilite", methods=["GET", "POST"])

@@ -36,6 +36,9 @@
       statusEl.replaceChildren(badge);
     }
     if (refreshEl) { refreshEl.hidden = finished; }
+    document.querySelectorAll("[data-progress-done-only]").forEach(function (el) {
+      el.hidden = data.status !== "done";
+    });
     return finished;
   }
 

@@ -69,6 +69,18 @@ def test_admin_pages_are_accessible(page, content):
     _visit(page, f"/admin/appels/{call.slug}/dossiers", 200, "Dossiers déposés")
     _visit(page, f"/admin/appels/{call.slug}/dossiers?statut=eligible&tri=pole", 200,
            "Dossiers déposés")
+    _visit(page, f"/admin/appels/{call.slug}/dossiers?note_min=beaucoup&desaccord=1&region=84&tri=montant", 422,
+           "Dossiers déposés")
+    # The instruction list's « select all on page », then the bulk action's confirmation and the archive's.
+    _visit(page, f"/admin/appels/{call.slug}/dossiers", 200, "Dossiers déposés")
+    page.locator("label[for=tout-cocher]").click()  # DSFR draws the box on the label
+    assert page.get_by_label("Cocher « Pôle Coopérations du Val »").is_checked()
+    page.get_by_label("Action sur les dossiers cochés").select_option("exporter_csv")
+    page.get_by_role("button", name="Continuer").click()
+    assert page.locator("h1").first.inner_text() == "Exporter la sélection (CSV)"
+    assert page.locator(f'tr[data-dossier="{dossier.id}"]').count() == 1
+    check_accessibility(page, context="bulk action confirmation")
+    _visit(page, f"/admin/appels/{call.slug}/archive", 200, "Archive ZIP des pièces")
     _visit(page, f"/admin/dossiers/{dossier.id}", 200, "Pôle Coopérations du Val")
     _visit(page, f"/admin/appels/{call.slug}/eligibilite", 200, "Relancer l'éligibilité")
     _visit(page, f"/admin/taches/{run.id}", 200, "Vérification de l’éligibilité")

@@ -170,6 +170,22 @@ def test_call_creation_status_and_rerun(trail, db, admin_user, make_dossier, app
            summary={"before": {"status": "eligible"}, "after": {"status": "ineligible"}, "reason": "Pièce fausse"})
 
 
+def test_instruction_exports_and_documents_archive(trail, db, admin_user, make_dossier, applicant):
+    from ptce_aap.services import documents_zip, instruction  # only this step of the walk needs them
+
+    dossier = make_dossier(owner=applicant, complete=True)
+    with trail.request():
+        submission.submit_dossier(dossier, by=applicant, now=utcnow())
+    with trail.request():
+        instruction.record_export(dossier.call, count=1, fmt="xlsx", selected=True, by=admin_user)
+    expect(trail, "call.dossiers_exported", dossier.call, actor=admin_user,
+           summary={"after": {"format": "xlsx", "rows": 1, "selection": True}})
+    with trail.request():
+        run = documents_zip.start(dossier.call, by=admin_user)
+    expect(trail, "call.documents_zip_requested", dossier.call, actor=admin_user,
+           summary={"after": {"job_run": run.id, "total": 6}})  # the six documents of a complete dossier
+
+
 def test_regional_opinion_ranking_and_deadline(trail, db, admin_user, make_call, make_dossier, make_user, applicant):
     from ptce_aap.models.pool import RegionalGroup  # only this step of the walk needs them
     from ptce_aap.services import regional

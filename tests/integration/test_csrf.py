@@ -240,7 +240,10 @@ def world(app, db, make_call, make_dossier, make_user, smtp, worker):
                                              f"/porteur/dossiers/{theirs.id}"]),
         "coeditor": (clients["coeditor"], ["/porteur/"]),
         "admin": (clients["admin"], ["/admin/", "/admin/notifications", "/admin/appels", "/porteur/",
-                                     f"/admin/appels/{call.slug}/notes"]),
+                                     f"/admin/appels/{call.slug}/notes",
+                                     # the bulk action's confirmation, reached by the list's GET form
+                                     f"/admin/appels/{call.slug}/dossiers/selection?action=verifier"
+                                     f"&ids={submitted.id}"]),
         "reviewer": (clients["reviewer"], ["/rapporteur/"]),
         "regional": (clients["regional"], ["/rapporteur/", f"/rapporteur/dossiers/{submitted.id}/declin"]),
         "second": (clients["second"], ["/rapporteur/", f"/rapporteur/dossiers/{submitted.id}/evaluation/remise"]),

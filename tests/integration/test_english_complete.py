@@ -264,7 +264,12 @@ def english_world(app, db, make_call, make_dossier, make_user):
                 "tableau-de-bord", "parametres", "notes", "affectations", "affectations/proposition",
                 f"affectations/dossiers/{eligible.id}", "rapporteurs", "conflits", "avis-regionaux")),
             "/admin/appels/ptce-brouillon/grille", "/admin/appels/ptce-brouillon/parametres",
-            f"/admin/dossiers/{eligible.id}/lecture"]),
+            f"/admin/dossiers/{eligible.id}/lecture",
+            # the instruction list with filters (tags, an unreadable score), its bulk confirmations, the archive
+            f"/admin/appels/{call.slug}/dossiers?note_min=beaucoup&desaccord=1&region=84",
+            f"/admin/appels/{call.slug}/dossiers/selection?action=verifier&ids={eligible.id}",
+            f"/admin/appels/{call.slug}/dossiers/selection?action=exporter_xlsx&ids={eligible.id}",
+            f"/admin/appels/{call.slug}/archive"]),
         "reviewer": (_login(app, people["reviewer"].email), ["/rapporteur/", f"/rapporteur/appels/{call.slug}/conflits"]),
         "regional": (_login(app, people["regional"].email), [
             "/rapporteur/", f"/rapporteur/dossiers/{eligible.id}/declin", f"/rapporteur/appels/{call.slug}/region",
@@ -301,6 +306,8 @@ def test_no_french_is_left_on_any_page_in_english(db, english_world):
                  "admin /admin/appels/ptce-2027/rapporteurs", "admin /admin/appels/ptce-2027/conflits",
                  "admin /admin/appels/ptce-2027/affectations", "admin /admin/appels/ptce-2027/notes",
                  "admin /admin/appels/ptce-2027/avis-regionaux", "admin /admin/appels/ptce-2027/tableau-de-bord",
+                 "admin /admin/appels/ptce-2027/archive",
+                 "admin /admin/appels/ptce-2027/dossiers?note_min=beaucoup&desaccord=1&region=84",
                  "reviewer /rapporteur/",
                  "reviewer /rapporteur/appels/ptce-2027/conflits", "regional /rapporteur/appels/ptce-2027/region"]:
         assert page in texts, page

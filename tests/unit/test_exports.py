@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from flask import Flask
 
-from ptce_aap.exports import csv_response, safe_cell
+from ptce_aap.exports import csv_response, csv_stream_response, safe_cell, write_xlsx, xlsx_response
 
 HOSTILE = ["=HYPERLINK(\"http://evil.example\";\"clic\")", "+33 1 23", "-2+3", "@SUM(A1:A9)", "\tcaché",
            "\rretour", "=1+1"]
@@ -38,3 +38,38 @@ def test_the_response_is_utf8_with_bom_and_semicolons():
     assert body.startswith("\ufeffPôle;Note\r\n")
     rows = list(csv.reader(io.StringIO(body[1:]), delimiter=";"))
     assert rows[1] == ["'=cmd|' /C calc'!A0", "12"] and rows[2] == ["Tilleuls", "'-1"]
+
+
+def test_the_xlsx_holds_hostile_text_as_text_and_numbers_as_numbers():
+    import openpyxl
+
+    out = io.BytesIO()
+    write_xlsx(out, ["Pôle", "Montant"], [[value, Decimal("-12.50")] for value in HOSTILE])
+    sheet = openpyxl.load_workbook(io.BytesIO(out.getvalue())).active
+    cells = list(sheet.iter_rows(min_row=2))
+    # (an XML reader turns a carriage return into a line feed; the cell still starts with the quote)
+    assert [row[0].value for row in cells] == ["'" + value.replace("\r", "\n") for value in HOSTILE]
+    assert {row[0].data_type for row in cells} == {"s"}  # never "f": no formula
+    assert {(row[1].value, row[1].data_type) for row in cells} == {(-12.5, "n")}
+
+
+def test_streamed_csv_and_xlsx_read_their_rows_lazily():
+    app = Flask("t")
+    read = []
+
+    def rows():
+        for n in range(3):
+            read.append(n)
+            yield [f"=ligne {n}", n]
+
+    with app.test_request_context():
+        response = csv_stream_response("é.csv", ["Pôle", "N"], rows())
+        assert read == [] and response.is_streamed  # nothing read before the body is sent
+        body = "".join(response.response)
+    assert body.startswith("\ufeffPôle;N\r\n") and "'=ligne 2;2" in body
+    assert "filename*=UTF-8''%C3%A9.csv" in response.headers["Content-Disposition"]
+    with app.test_request_context():
+        response = xlsx_response("x.xlsx", ["Pôle"], iter([["=1+1"]]))
+        data = b"".join(response.response)
+        response.close()
+    assert data.startswith(b"PK") and response.mimetype.endswith("spreadsheetml.sheet")
