@@ -130,15 +130,21 @@ def french_in(text: str, ignored: list[str]) -> list[str]:
 
 def crawl_in_english(client, seeds: list[str], ignored: list[str], role: str):
     """GET every page reachable from ``seeds``: ``({page: [French sentences]}`` for pages that have some,
-    ``{page: visible text})``."""
+    ``{page: visible text})``. A linked page is visited with one query string only (sort and filter links of a
+    list show the same words); seeds are always visited."""
     assert client.post("/langue/en").status_code == 302
     report: dict[str, list[str]] = {}
     texts: dict[str, str] = {}
-    queue, seen = deque(seeds), set()
+    queue, seen, queried = deque(seeds), set(), set()
     while queue:
         path = queue.popleft()
         if path in seen or "/langue/" in path:
             continue
+        base, _sep, query = path.partition("?")
+        if query and path not in seeds:
+            if base in queried:
+                continue
+            queried.add(base)
         seen.add(path)
         assert len(seen) <= MAX_PAGES, f"more than {MAX_PAGES} pages reachable as {role}"
         response = client.get(path)
