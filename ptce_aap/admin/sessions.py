@@ -18,6 +18,7 @@ from ptce_aap.admin.decision_forms import AttendanceForm, SessionForm, parse_day
 from ptce_aap.admin.decisions import envelope
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
+from ptce_aap.i18n import translate
 from ptce_aap.models.accounts import Institution
 from ptce_aap.models.calls import Call
 from ptce_aap.models.decisions import CommitteeAttendance, CommitteeSession, Decision
@@ -26,7 +27,6 @@ from ptce_aap.permissions import can_manage_call, require
 from ptce_aap.services import committee
 from ptce_aap.services import minutes as minutes_service
 from ptce_aap.storage import get_storage
-from ptce_aap.i18n import translate
 from ptce_aap.web import domain_errors, load_or_404, settle, show_on_form
 
 SESSION_PAGE = (joinedload(CommitteeSession.call),
