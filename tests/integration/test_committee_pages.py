@@ -69,7 +69,7 @@ def test_a_session_convenes_the_pools_institutions_and_states_the_quorum(client,
     data[f"attendance-{rows['DGCS']}-attendees"] = "Paul Durand, Lina Roy"
     assert client.post(f"/admin/seances/{session.id}/presences", data=data).status_code == 302
     page = text(client.get(f"/admin/seances/{session.id}"))
-    assert "Quorum atteint : 2 institutions présentes sur 3" in page and "Paul Durand, Lina Roy" in page
+    assert "Quorum atteint : 2 institution(s) présente(s) sur 3 convoquée(s)" in page and "Paul Durand, Lina Roy" in page
 
 
 def test_one_absent_of_two_is_no_quorum(db, world):
