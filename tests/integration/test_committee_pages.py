@@ -82,7 +82,8 @@ def test_one_absent_of_two_is_no_quorum(db, world):
     assert committee.quorum(session).reached
 
 
-def test_the_agenda_is_ordered_and_decisions_taken_in_session_are_listed(client, db, login_as, world):
+def test_the_agenda_is_ordered_and_decisions_taken_in_session_are_listed(client, db, login_as, world,
+                                                                        make_reviewed_dossier, make_dossier):
     call, (alpha, bravo, charlie) = world["call"], world["dossiers"]
     login_as(world["admin"])
     session = _create(client, call)
@@ -93,9 +94,18 @@ def test_the_agenda_is_ordered_and_decisions_taken_in_session_are_listed(client,
     client.post(url, data={"action": f"remove:{alpha.id}"})
     db.session.refresh(session)
     assert session.agenda == [charlie.id, bravo.id]
-    other = world["dossiers"][0]
-    other_call_session = client.post(url, data={"action": "add:", "dossier_id": "999999"})
-    assert other_call_session.status_code == 302 and other.id not in session.agenda
+    # Neither a dossier of another call, nor a draft of this one, nor an unknown id goes on the agenda.
+    elsewhere = make_reviewed_dossier(pole_name="Pôle d'un autre appel")
+    call.status = CallStatus.OPEN  # test set-up: a draft started while the call was open
+    draft = make_dossier(call=call, pole_name="Pôle brouillon")
+    call.status = CallStatus.DELIBERATION
+    db.session.commit()
+    for dossier_id in (elsewhere.id, draft.id, 999999):
+        refused = client.post(url, data={"action": "add:", "dossier_id": str(dossier_id)})
+        assert refused.status_code == 302
+        db.session.refresh(session)
+        assert session.agenda == [charlie.id, bravo.id]
+    assert "Seuls les dossiers instruits de cet appel" in text(client.get(f"/admin/seances/{session.id}"))
     page = text(client.get(f"/admin/seances/{session.id}"))
     assert page.index("Pôle Charlie") < page.index("Pôle Bravo")
     # A decision taken in the session: its date is the session's; it is listed with the session's total.

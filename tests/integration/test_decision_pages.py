@@ -96,6 +96,16 @@ def test_an_unreadable_amount_says_why_and_nothing_is_recorded(client, db, login
     assert db.session.scalar(sa.select(sa.func.count(Decision.id))) == 0
 
 
+def test_a_date_that_cannot_be_read_records_nothing_even_when_all_else_is_right(client, db, login_as, admin_user,
+                                                                                deliberating):
+    call, reviewed = deliberating
+    dossier, = reviewed()
+    login_as(admin_user)
+    response = client.post(f"/admin/dossiers/{dossier.id}/decision", data=form_data(agreement_date="demain"))
+    assert response.status_code == 400 and "date valide" in field_error(text(response), "agreement_date")
+    assert db.session.scalar(sa.select(sa.func.count(Decision.id))) == 0
+
+
 def test_tranches_are_added_without_javascript_and_recorded(client, db, login_as, admin_user, deliberating):
     call, reviewed = deliberating
     dossier, = reviewed()
