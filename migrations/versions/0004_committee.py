@@ -5,8 +5,8 @@ Revises: 0003_decisions
 Create Date: 2026-11-30 16:20:00
 
 Written by hand. ``committee_sessions.agenda`` lists the ids of the dossiers in discussion order (``[]`` for
-the sessions already there); ``committee_sessions.minutes_generated_at`` says when the procès-verbal stored
-under ``minutes_key`` was made (empty until then).
+the sessions already there); ``committee_sessions.minutes_requested_at`` and ``minutes_generated_at`` say when
+the procès-verbal was asked for and when the job made the one stored under ``minutes_key`` (empty until then).
 """
 
 import sqlalchemy as sa
@@ -24,6 +24,7 @@ JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgres
 def upgrade():
     with op.batch_alter_table("committee_sessions") as batch_op:
         batch_op.add_column(sa.Column("agenda", JSON, nullable=True))
+        batch_op.add_column(sa.Column("minutes_requested_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("minutes_generated_at", sa.DateTime(timezone=True), nullable=True))
     op.get_bind().execute(sa.text("UPDATE committee_sessions SET agenda = :empty"), {"empty": "[]"})
     with op.batch_alter_table("committee_sessions") as batch_op:
@@ -33,4 +34,5 @@ def upgrade():
 def downgrade():
     with op.batch_alter_table("committee_sessions") as batch_op:
         batch_op.drop_column("minutes_generated_at")
+        batch_op.drop_column("minutes_requested_at")
         batch_op.drop_column("agenda")

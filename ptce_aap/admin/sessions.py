@@ -1,7 +1,7 @@
 """The committee's sessions, admin side: a call's sessions (/admin/appels/<slug>/seances, with the form of a
 new one), a session's page (/admin/seances/<id>: date and place, the institutions convened with the quorum,
 the agenda in discussion order, the decisions taken in the session, its procès-verbal), the attendance form,
-the agenda's changes (add, remove, move up or down), the minutes made again on demand and downloaded (admins
+the agenda's changes (add, remove, move up or down), the minutes asked for (made by a job) and downloaded (admins
 only). Each change goes through ``services.committee`` (``services.minutes`` for the PDF), then commit."""
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ def committee_session(session_id: int):
     return render_template(
         "admin/session.html", session=session, call=call, quorum=committee.quorum(session), agenda=agenda,
         current=current, candidates=candidates, decisions=decisions, session_total=committee.laureate_total(decisions),
-        form=forms.ConfirmForm(), **envelope(call))
+        form=forms.ConfirmForm(), minutes_pending=minutes_service.minutes_pending(session), **envelope(call))
 
 
 @bp.route("/seances/<int:session_id>/modifier", methods=["GET", "POST"])
@@ -230,10 +230,10 @@ def committee_agenda(session_id: int):
 def committee_minutes(session_id: int):
     session = _load(session_id)
     if forms.ConfirmForm().validate_on_submit():
-        minutes_service.generate_minutes(session, by=current_user)
+        minutes_service.request_minutes(session, by=current_user)
         db.session.commit()
-        flash(_("Le procès-verbal est établi (empreinte SHA-256 %(sha)s).", sha=session.minutes_sha256[:16] + "…"),
-              "success")
+        flash(_("Le procès-verbal est en cours d’établissement à partir de ce qui est enregistré maintenant : "
+                "rechargez la page dans quelques secondes."), "info")
     return redirect(url_for("admin.committee_session", session_id=session_id) + "#proces-verbal")
 
 

@@ -36,6 +36,7 @@ class CommitteeSession(db.Model):
     agenda: Mapped[list] = mapped_column(JSONType, default=list)
     minutes_key: Mapped[str | None] = mapped_column(sa.String(300))
     minutes_sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    minutes_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     minutes_generated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

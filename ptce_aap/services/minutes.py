@@ -2,9 +2,10 @@
 and place, the institutions present and absent and the quorum, the agenda, each decision taken in the session
 (outcome, amount, motivation) and the totals against the call's envelope.
 
-Made on demand by an admin, in the request (a few hundred milliseconds: FACTS.md measures ~140 ms for a first
-PDF, ~50 ms after), stored under a key naming its SHA-256 (a new version never overwrites a file an earlier
-transaction pointed to), audited. Nothing here commits.
+Asked for by an admin (``request_minutes``: audited, a ``generate_minutes`` job scheduled in the same
+transaction), made by the job (``generate_minutes``: WeasyPrint's first PDF in a process takes seconds, so
+never in a request), stored under a key naming its SHA-256 (a new version never overwrites a file an earlier
+transaction pointed to), audited again with its fingerprint. Nothing here commits.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ import io
 from flask import render_template
 from flask_babel import force_locale
 
-from ptce_aap import audit
+from ptce_aap import audit, jobs
 from ptce_aap import storage as file_storage
 from ptce_aap.domain.messages import N_
 from ptce_aap.errors import DomainError
+from ptce_aap.extensions import db
+from ptce_aap.models.accounts import User
 from ptce_aap.formatting import format_paris
 from ptce_aap.models.base import utcnow
 from ptce_aap.models.decisions import CommitteeSession
@@ -53,10 +56,28 @@ def minutes_key(session: CommitteeSession, sha256: str) -> str:
     return f"committee/{session.call_id}/{session.id}/proces-verbal-{sha256[:16]}.pdf"
 
 
-def generate_minutes(session: CommitteeSession, *, by) -> CommitteeSession:
-    """Make (again) the session's procès-verbal from what is recorded now, store it, remember its SHA-256."""
+def request_minutes(session: CommitteeSession, *, by) -> CommitteeSession:
+    """Ask for the session's procès-verbal (again): the job makes it from what is recorded when it runs."""
     if session.held_on is None:
         raise DomainError(N_("Indiquez la date de la séance avant d'en établir le procès-verbal."))
+    session.minutes_requested_at = utcnow()
+    jobs.schedule("generate_minutes", session_id=session.id, by_id=getattr(by, "id", None))
+    audit.record("committee.minutes_requested", session, actor=by, summary={"current": session.minutes_sha256})
+    return session
+
+
+def minutes_pending(session: CommitteeSession) -> bool:
+    """Asked for and not made since."""
+    return session.minutes_requested_at is not None and (
+        session.minutes_generated_at is None or session.minutes_generated_at < session.minutes_requested_at)
+
+
+def generate_minutes(session_id: int, *, by_id: int | None = None) -> str:
+    """Make the session's procès-verbal from what is recorded now, store it, remember its SHA-256 (the job;
+    idempotent: the same content lands under the same key)."""
+    session = db.session.get(CommitteeSession, session_id)
+    if session is None:
+        return "missing"
     now = utcnow()
     pdf = render_minutes_pdf(session, generated_at=now)
     sha = hashlib.sha256(pdf).hexdigest()
@@ -64,6 +85,7 @@ def generate_minutes(session: CommitteeSession, *, by) -> CommitteeSession:
     file_storage.get_storage().put(key, io.BytesIO(pdf), content_type="application/pdf")
     before = session.minutes_sha256
     session.minutes_key, session.minutes_sha256, session.minutes_generated_at = key, sha, now
+    by = db.session.get(User, by_id) if by_id else None
     audit.record("committee.minutes_generated", session, actor=by,
                  summary={"before": before, "after": sha, "size": len(pdf)})
-    return session
+    return "generated"

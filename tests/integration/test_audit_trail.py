@@ -603,7 +603,7 @@ def test_committee_session_attendance_agenda_minutes(trail, db, admin_user, make
     from datetime import date
 
     from ptce_aap.services import committee
-    from ptce_aap.services.minutes import generate_minutes
+    from ptce_aap.services.minutes import generate_minutes, request_minutes
 
     call = make_call()
     dossier = make_reviewed_dossier(call=call)
@@ -629,8 +629,12 @@ def test_committee_session_attendance_agenda_minutes(trail, db, admin_user, make
         committee.set_agenda(session, [dossier.id], by=admin_user)
     expect(trail, "committee.agenda_updated", session, actor=admin_user, summary={"before": [], "after": [dossier.id]})
     with trail.request():
-        generate_minutes(session, by=admin_user)
-    event = expect(trail, "committee.minutes_generated", session, actor=admin_user)
+        request_minutes(session, by=admin_user)
+    expect(trail, "committee.minutes_requested", session, actor=admin_user, summary={"current": None})
+    trail.mark()
+    generate_minutes(session.id, by_id=admin_user.id)  # the job: no request, the requester named
+    db.session.commit()
+    event = expect(trail, "committee.minutes_generated", session, actor=admin_user, ip=None)
     assert event.summary["before"] is None and event.summary["after"] == session.minutes_sha256
 
 

@@ -122,7 +122,7 @@ def test_the_agenda_is_ordered_and_decisions_taken_in_session_are_listed(client,
                        data={"held_on": "03/12/2026", "place": "Ségur"}).status_code == 302
 
 
-def test_the_minutes_are_a_stored_pdf_whose_sha_is_shown_made_again_on_demand(client, db, login_as, world):
+def test_the_minutes_are_a_stored_pdf_whose_sha_is_shown_made_again_on_demand(client, db, login_as, world, worker):
     call, (alpha, _bravo, _charlie) = world["call"], world["dossiers"]
     login_as(world["admin"])
     session = _create(client, call)
@@ -131,18 +131,21 @@ def test_the_minutes_are_a_stored_pdf_whose_sha_is_shown_made_again_on_demand(cl
         "outcome": "rejected", "motivation": "Hors périmètre.", "committee_date": "2026-12-03"})
     assert client.get(f"/admin/seances/{session.id}/proces-verbal/telecharger").status_code == 302  # not yet: back
     assert client.post(f"/admin/seances/{session.id}/proces-verbal").status_code == 302
-    db.session.refresh(session)
+    assert "Établissement en cours" in text(client.get(f"/admin/seances/{session.id}"))  # made by a job
+    assert worker() == 1
+    db.session.expire_all()
     pdf = get_storage().open_stream(session.minutes_key).read()
     assert pdf.startswith(b"%PDF") and hashlib.sha256(pdf).hexdigest() == session.minutes_sha256
     page = text(client.get(f"/admin/seances/{session.id}"))
-    assert session.minutes_sha256 in page
+    assert session.minutes_sha256 in page and "Établissement en cours" not in page
     download = client.get(f"/admin/seances/{session.id}/proces-verbal/telecharger")
     assert download.status_code == 302 and "proces-verbal" in download.headers["Location"]
     first = session.minutes_sha256
     assert client.post(f"/admin/seances/{session.id}/modifier",
                        data={"held_on": "2026-12-03", "place": "Ségur, salle 2"}).status_code == 302
     assert client.post(f"/admin/seances/{session.id}/proces-verbal").status_code == 302
-    db.session.refresh(session)
+    worker()
+    db.session.expire_all()
     assert session.minutes_sha256 != first  # made again from what is recorded now
     assert b"%PDF" in get_storage().open_stream(session.minutes_key).read(8)
     events = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "committee.minutes_generated")).all()
