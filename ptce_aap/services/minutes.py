@@ -21,8 +21,8 @@ from ptce_aap import storage as file_storage
 from ptce_aap.domain.messages import N_
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
-from ptce_aap.models.accounts import User
 from ptce_aap.formatting import format_paris
+from ptce_aap.models.accounts import User
 from ptce_aap.models.base import utcnow
 from ptce_aap.models.decisions import CommitteeSession
 from ptce_aap.services import committee
