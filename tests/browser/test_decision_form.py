@@ -55,3 +55,27 @@ def test_tranches_are_added_in_place_and_the_staged_payment_is_recorded(page, db
     assert decision.payment_terms == PaymentTerms.STAGED and decision.session_id == session.id
     assert [t["amount_eur"] for t in decision.payment_schedule] == ["50000.00", "30000.00"]
     check_accessibility(page, context="committee session page with a decision")
+
+
+def test_the_committee_pages_pass_axe(page, db, make_call, make_reviewed_dossier, make_pool_member, admin_user):
+    call = make_call(envelope_eur=Decimal("200000"))
+    dossier = make_reviewed_dossier(call=call, pole_name="Pôle des Tisserands")
+    member = make_pool_member(call)
+    call.status = CallStatus.DELIBERATION
+    db.session.commit()
+    session = committee.create_session(call, held_on=date(2026, 12, 3), place="Bercy", by=admin_user)
+    committee.set_attendance(session, [committee.AttendanceInput(member.institution_id, True, "Jeanne Martin")],
+                             by=admin_user)
+    committee.set_agenda(session, [dossier.id], by=admin_user)
+    db.session.commit()
+    _log_in(page, admin_user.email)
+    for path in (f"/admin/appels/{call.slug}/decisions", f"/admin/appels/{call.slug}/seances",
+                 f"/admin/seances/{session.id}/presences", f"/admin/seances/{session.id}/modifier",
+                 f"/admin/dossiers/{dossier.id}"):
+        page.goto(path)
+        check_accessibility(page, context=path)
+    # The errors of the decision form, announced beside their fields.
+    page.goto(f"/admin/dossiers/{dossier.id}/decision")
+    page.get_by_role("button", name="Enregistrer la décision", exact=True).click()
+    page.locator("#error-summary").wait_for()
+    check_accessibility(page, context="decision form with errors")
