@@ -10,7 +10,7 @@ import pytest
 from ptce_aap.enums import CallStatus, PaymentTerms
 from ptce_aap.services import committee
 from ptce_aap.services.decisions import current_decision
-from tests.browser.conftest import check_accessibility
+from tests.browser.conftest import ARTIFACTS, check_accessibility
 from tests.fixtures.builders import DEFAULT_PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -47,6 +47,8 @@ def test_tranches_are_added_in_place_and_the_staged_payment_is_recorded(page, db
         page.get_by_label(f"Date de la tranche n° {n}", exact=True).fill(day)
         page.get_by_label(f"Montant (€) de la tranche n° {n}", exact=True).fill(amount)
     check_accessibility(page, context="decision form with tranches added in place")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "decision-form-tranches.png"), full_page=True)
     page.get_by_role("button", name="Enregistrer la décision", exact=True).click()
     page.locator("#messages").wait_for()
     assert page.url.endswith(f"/admin/seances/{session.id}#decisions")
@@ -55,6 +57,7 @@ def test_tranches_are_added_in_place_and_the_staged_payment_is_recorded(page, db
     assert decision.payment_terms == PaymentTerms.STAGED and decision.session_id == session.id
     assert [t["amount_eur"] for t in decision.payment_schedule] == ["50000.00", "30000.00"]
     check_accessibility(page, context="committee session page with a decision")
+    page.screenshot(path=str(ARTIFACTS / "committee-session.png"), full_page=True)
 
 
 def test_the_committee_pages_pass_axe(page, db, make_call, make_reviewed_dossier, make_pool_member, admin_user):
