@@ -72,6 +72,31 @@ def test_a_session_convenes_the_pools_institutions_and_states_the_quorum(client,
     assert "Quorum atteint : 2 institution(s) présente(s) sur 3 convoquée(s)" in page and "Paul Durand, Lina Roy" in page
 
 
+def test_another_institution_is_convened_and_one_no_longer_is(client, db, login_as, world, make_institution):
+    call = world["call"]
+    login_as(world["admin"])
+    session = _create(client, call)
+    regional = make_institution("Région Occitanie")
+    data = {f"attendance-{i}-institution_id": str(row.institution_id) for i, row in enumerate(session.attendance)}
+    page = text(client.get(f"/admin/seances/{session.id}/presences"))
+    assert f'<option value="{regional.id}">Région Occitanie</option>' in page
+    added = client.post(f"/admin/seances/{session.id}/presences",
+                        data={**data, "row_action": "add", "add_institution": str(regional.id)})
+    assert added.status_code == 200 and 'name="attendance-3-institution_id"' in text(added)
+    db.session.refresh(session)
+    assert len(session.attendance) == 3  # nothing saved yet
+    data |= {"attendance-3-institution_id": str(regional.id), "attendance-3-is_present": "y",
+             "attendance-3-attendees": "Lina Roy"}
+    removed = client.post(f"/admin/seances/{session.id}/presences", data={**data, "row_action": "remove:0"})
+    assert removed.status_code == 200 and "attendance-3-institution_id" not in text(removed)
+    kept = {k: v for k, v in data.items() if not k.startswith("attendance-0-")}
+    assert client.post(f"/admin/seances/{session.id}/presences", data=kept).status_code == 302
+    db.session.expire_all()
+    assert sorted(row.institution.name for row in session.attendance) == ["Caisse des Dépôts", "DGCS",
+                                                                           "Région Occitanie"]
+    assert committee.quorum(session) == committee.Quorum(convened=3, present=1)
+
+
 def test_one_absent_of_two_is_no_quorum(db, world):
     session = CommitteeSession(call_id=world["call"].id, held_on=date(2026, 12, 3), place="", agenda=[])
     session.attendance = [committee.CommitteeAttendance(institution_id=i.id, is_present=p)
