@@ -19,8 +19,9 @@ def _locale() -> str:
     return str(get_locale() or "fr")
 
 
-def format_eur(value: Decimal | int | None) -> str:
-    return formatting.format_amount(value, _locale())
+def format_eur(value: Decimal | int | str | None) -> str:
+    """An amount; a string is a stored decimal (``"1234.50"``, as JSON columns keep them)."""
+    return formatting.format_amount(Decimal(value) if isinstance(value, str) else value, _locale())
 
 
 def format_number(value: Decimal | int | float | None) -> str:
@@ -40,8 +41,9 @@ def format_paris(value: datetime | None, with_time: bool = True) -> str:
     return formatting.format_datetime(value, _locale(), with_time=with_time)
 
 
-def format_paris_date(value: date | datetime | None) -> str:
-    return formatting.format_date(value, _locale())
+def format_paris_date(value: date | datetime | str | None) -> str:
+    """A date; a string is an ISO date (``"2026-12-03"``, as JSON columns keep them)."""
+    return formatting.format_date(date.fromisoformat(value) if isinstance(value, str) else value, _locale())
 
 
 def init_app(app) -> None:

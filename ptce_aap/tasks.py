@@ -18,6 +18,7 @@ from ptce_aap.services import (
     conflicts,
     documents_zip,
     eligibility_runs,
+    minutes,
     notifications,
     receipts,
 )
@@ -55,6 +56,13 @@ def task_generate_receipt(dossier_id: int) -> str:
     """Store the receipt of a submitted dossier and queue its mails."""
     with jobs.transaction():
         return receipts.issue_receipt(dossier_id)
+
+
+@task("generate_minutes")
+def task_generate_minutes(session_id: int, by_id: int | None = None) -> str:
+    """The procès-verbal of a committee session: rendered, stored, its fingerprint recorded."""
+    with jobs.transaction():
+        return minutes.generate_minutes(session_id, by_id=by_id)
 
 
 @task("eligibility_check")

@@ -3,6 +3,7 @@ from ptce_aap.admin import (  # noqa: F401
     call_dashboard,
     calls,
     conflicts,
+    decisions,
     documents_zip,
     grid,
     instruction,
@@ -11,6 +12,7 @@ from ptce_aap.admin import (  # noqa: F401
     regional,
     routes,
     scores,
+    sessions,
 )
 from ptce_aap.admin.blueprint import bp
 

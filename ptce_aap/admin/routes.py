@@ -13,6 +13,7 @@ from sqlalchemy.orm import selectinload
 
 from ptce_aap.admin import forms
 from ptce_aap.admin.blueprint import bp
+from ptce_aap.admin.decisions import decision_history
 from ptce_aap.domain.eligibility import RULE_LABELS
 from ptce_aap.enums import CallStatus, DossierStatus, NotificationStatus
 from ptce_aap.errors import DomainError
@@ -102,6 +103,7 @@ def _render_dossier(dossier: Dossier, override_form: forms.OverrideForm):
     return render_template(
         "admin/dossier.html", dossier=dossier, call=dossier.call, latest=latest, latest_run=latest_run,
         history=history, rule_labels=RULE_LABELS, form=override_form, confirm_form=forms.ConfirmForm(),
+        decisions=decision_history(dossier),
         can_check=dossier.status in eligibility_service.CHECKABLE)
 
 

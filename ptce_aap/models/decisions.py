@@ -20,9 +20,10 @@ from ptce_aap.models.base import JSONType, Money, UTCDateTime, enum_column, utcn
 
 
 class CommitteeSession(db.Model):
-    """A meeting of the selection committee of a call: when, where, the agenda, who attended
-    (``CommitteeAttendance`` rows, one per institution) and its minutes (procès-verbal PDF, stored
-    under ``minutes_key`` with its SHA-256)."""
+    """A meeting of the selection committee of a call: when, where, the agenda (``agenda``: the ids of the
+    dossiers in discussion order), who attended (``CommitteeAttendance`` rows, one per institution convened)
+    and its minutes (procès-verbal PDF, stored under ``minutes_key`` with its SHA-256, made at
+    ``minutes_generated_at``). Written by ``services.committee`` only."""
 
     __tablename__ = "committee_sessions"
 
@@ -31,8 +32,12 @@ class CommitteeSession(db.Model):
     held_on: Mapped[date] = mapped_column(sa.Date)
     place: Mapped[str] = mapped_column(sa.String(200), default="")
     agenda_md: Mapped[str] = mapped_column(sa.Text, default="")
+    # The agenda: dossier ids in the order the committee discusses them.
+    agenda: Mapped[list] = mapped_column(JSONType, default=list)
     minutes_key: Mapped[str | None] = mapped_column(sa.String(300))
     minutes_sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    minutes_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    minutes_generated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

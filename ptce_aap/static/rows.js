@@ -1,9 +1,10 @@
-// Row lists of the dossier (members, expenses, resources): « Ajouter » builds the new row in place from the
+// Row lists of the dossier (members, expenses, resources) and of other forms marked ``data-row-form`` (a
+// decision's payment tranches): « Ajouter » builds the new row in place from the
 // list's <template> (no page reload), moves the focus to its first field and announces it. Without
 // JavaScript the same button posts the form and the server answers with the empty row.
 (function () {
   "use strict";
-  var form = document.querySelector("form[data-autosave]");
+  var form = document.querySelector("form[data-autosave], form[data-row-form]");
   if (!form) { return; }
 
   function addRow(name) {

@@ -614,6 +614,46 @@ def test_decision_recorded_and_corrected(trail, db, admin_user, make_call, make_
                     "reason": "Erreur.", "decision_id": second.id, "session_id": None})
 
 
+def test_committee_session_attendance_agenda_minutes(trail, db, admin_user, make_call, make_reviewed_dossier,
+                                                     make_institution, make_pool_member):
+    from datetime import date
+
+    from ptce_aap.services import committee
+    from ptce_aap.services.minutes import generate_minutes, request_minutes
+
+    call = make_call()
+    dossier = make_reviewed_dossier(call=call)
+    anct = make_institution("ANCT")
+    make_pool_member(call, institution=anct)
+    call.status = CallStatus.DELIBERATION
+    db.session.commit()
+    with trail.request():
+        session = committee.create_session(call, held_on=date(2026, 12, 3), place="Bercy", by=admin_user)
+    expect(trail, "committee.session_created", session, actor=admin_user,
+           summary={"after": {"held_on": "2026-12-03", "place": "Bercy"}, "call_id": call.id, "convened": [anct.id]})
+    with trail.request():
+        committee.update_session(session, held_on=date(2026, 12, 4), place="Ségur", by=admin_user)
+    expect(trail, "committee.session_updated", session, actor=admin_user,
+           summary={"before": {"held_on": "2026-12-03", "place": "Bercy"},
+                    "after": {"held_on": "2026-12-04", "place": "Ségur"}})
+    with trail.request():
+        committee.set_attendance(session, [committee.AttendanceInput(anct.id, True, "Jeanne Martin")], by=admin_user)
+    expect(trail, "committee.attendance_updated", session, actor=admin_user,
+           summary={"before": {str(anct.id): {"present": False, "attendees": ""}},
+                    "after": {str(anct.id): {"present": True, "attendees": "Jeanne Martin"}}})
+    with trail.request():
+        committee.set_agenda(session, [dossier.id], by=admin_user)
+    expect(trail, "committee.agenda_updated", session, actor=admin_user, summary={"before": [], "after": [dossier.id]})
+    with trail.request():
+        request_minutes(session, by=admin_user)
+    expect(trail, "committee.minutes_requested", session, actor=admin_user, summary={"current": None})
+    trail.mark()
+    generate_minutes(session.id, by_id=admin_user.id)  # the job: no request, the requester named
+    db.session.commit()
+    event = expect(trail, "committee.minutes_generated", session, actor=admin_user, ip=None)
+    assert event.summary["before"] is None and event.summary["after"] == session.minutes_sha256
+
+
 # --- the walk covers every audited action ---------------------------------------------------------------
 
 def _audited_actions() -> set[str]:

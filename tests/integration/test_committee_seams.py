@@ -18,8 +18,9 @@ from ptce_aap.models.base import utcnow
 from ptce_aap.models.reviews import Review
 from ptce_aap.services import accounts
 
-PAGES = {"tableau": "tableau-de-bord", "parametres": "parametres", "dossiers": "dossiers", "grille": "grille", "vivier": "rapporteurs",
-         "conflits": "conflits", "affectations": "affectations", "notes": "notes", "regional": "avis-regionaux"}
+PAGES = {"tableau": "tableau-de-bord", "parametres": "parametres", "dossiers": "dossiers", "grille": "grille",
+         "vivier": "rapporteurs", "conflits": "conflits", "affectations": "affectations", "notes": "notes",
+         "regional": "avis-regionaux", "seances": "seances", "decisions": "decisions"}
 
 
 def text(response) -> str:

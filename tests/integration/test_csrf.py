@@ -228,6 +228,22 @@ def world(app, db, make_call, make_dossier, make_user, smtp, worker):
     # A call in preparation: its grid can still be edited (add, edit, move, delete, restore the default).
     draft = make_call(slug="ptce-brouillon", title="Appel en préparation", status=CallStatus.DRAFT)
     draft.criteria[0].weight = 30  # not the default grid any more: the page offers to restore it
+    # A call in deliberation: its decisions page and a dossier's decision form, a committee session (its
+    # attendance, agenda and minutes forms), the new session form.
+    from datetime import date
+
+    from ptce_aap.enums import DossierStatus
+    from ptce_aap.services import committee
+    from ptce_aap.services.dossiers import set_dossier_status
+
+    deliberating = make_call(slug="ptce-2025", title="Appel en délibération")
+    decided = make_dossier(call=deliberating, owner=other, pole_name="Pôle en délibération", complete=True)
+    for status in (DossierStatus.SUBMITTED, DossierStatus.ELIGIBLE, DossierStatus.IN_REVIEW, DossierStatus.REVIEWED):
+        set_dossier_status(decided, status, by=None)
+    deliberating.status = CallStatus.DELIBERATION
+    db.session.add(ReviewerPoolMember(call_id=deliberating.id, user_id=spare.id, institution_id=spare.institution_id))
+    db.session.flush()
+    committee.create_session(deliberating, held_on=date(2026, 12, 3), place="Bercy", by=admin)
     db.session.commit()
     return {
         "anonymous": (anonymous, ["/", "/appels", "/compte/connexion", "/compte/inscription",

@@ -211,6 +211,47 @@ def _review_world(db, call, dossier, admin, make_user, make_call) -> dict:
     return {"reviewer": reviewer, "regional": regional, "second": second, "draft": draft}
 
 
+def _committee_world(db, admin, make_call, make_dossier, owner) -> list[str]:
+    """A call in deliberation: a laureate paid in tranches and corrected, a session with its attendance, agenda,
+    a decision taken in it and its minutes; the pages of the committee to crawl."""
+    from datetime import date
+
+    from ptce_aap.enums import DecisionOutcome, DossierStatus, PaymentTerms
+    from ptce_aap.services import committee
+    from ptce_aap.services import pool as pool_service
+    from ptce_aap.services.decisions import DecisionInput, Tranche, decide
+    from ptce_aap.services.dossiers import set_dossier_status
+
+    call = make_call(slug="ptce-2025", title="Appel en délibération")
+    dossiers = []
+    for name in ("Pôle lauréat", "Pôle en attente"):
+        dossier = make_dossier(call=call, owner=owner, pole_name=name, complete=True)
+        for status in (DossierStatus.SUBMITTED, DossierStatus.ELIGIBLE, DossierStatus.IN_REVIEW,
+                       DossierStatus.REVIEWED):
+            set_dossier_status(dossier, status, by=None)
+        dossiers.append(dossier)
+    call.status = CallStatus.DELIBERATION
+    dgcs = pool_service.create_institution("Direction générale de la cohésion sociale", "ministry", "", by=admin)
+    session = committee.create_session(call, held_on=date(2026, 12, 3), place="Bercy", by=admin)
+    committee.set_attendance(session, [committee.AttendanceInput(dgcs.id, True, "Jeanne Martin")], by=admin)
+    committee.set_agenda(session, [d.id for d in dossiers], by=admin)
+    laureate = DecisionInput(outcome=DecisionOutcome.LAUREATE, motivation="Solide.", amount_eur=Decimal("60000"),
+                             payment_terms=PaymentTerms.STAGED, payment_period_start=date(2027, 1, 1),
+                             payment_period_end=date(2027, 12, 31),
+                             tranches=[Tranche(date(2027, 1, 15), Decimal("40000")),
+                                       Tranche(date(2027, 6, 15), Decimal("20000"))])
+    decide(dossiers[0], laureate, by=admin, session=session)
+    db.session.flush()
+    laureate.correction_reason = "Erreur de saisie."
+    decide(dossiers[0], laureate, by=admin, session=session)
+    db.session.commit()
+    return [f"/admin/appels/{call.slug}/decisions", f"/admin/appels/{call.slug}/seances",
+            f"/admin/seances/{session.id}", f"/admin/seances/{session.id}/presences",
+            f"/admin/seances/{session.id}/modifier", f"/admin/dossiers/{dossiers[0].id}",
+            f"/admin/dossiers/{dossiers[0].id}/decision", f"/admin/dossiers/{dossiers[1].id}/decision",
+            f"/admin/dossiers/{dossiers[1].id}/decision?seance={session.id}"]
+
+
 @pytest.fixture
 def english_world(app, db, make_call, make_dossier, make_user):
     """A draft left empty, a draft full of errors (with a pending co-editor invitation), an ineligible, an
@@ -256,6 +297,7 @@ def english_world(app, db, make_call, make_dossier, make_user):
     wrong.attachments = wrong.attachments[:2]
     db.session.commit()
     people = _review_world(db, call, eligible, admin, make_user, make_call)
+    committee_pages = _committee_world(db, admin, make_call, make_dossier, applicant)
     applicant_client = _login(app, applicant.email)
     assert applicant_client.post(f"/porteur/dossiers/{wrong.id}/coediteurs",
                                  data={"email": "invitee@example.org"}).status_code == 302
@@ -270,7 +312,7 @@ def english_world(app, db, make_call, make_dossier, make_user):
                 "tableau-de-bord", "parametres", "notes", "affectations", "affectations/proposition",
                 f"affectations/dossiers/{eligible.id}", "rapporteurs", "conflits", "avis-regionaux")),
             "/admin/appels/ptce-brouillon/grille", "/admin/appels/ptce-brouillon/parametres",
-            f"/admin/dossiers/{eligible.id}/lecture",
+            f"/admin/dossiers/{eligible.id}/lecture", *committee_pages,
             # the instruction list with filters (tags, an unreadable score), its bulk confirmations, the archive
             f"/admin/appels/{call.slug}/dossiers?note_min=beaucoup&desaccord=1&region=84",
             f"/admin/appels/{call.slug}/dossiers/selection?action=verifier&ids={eligible.id}",
@@ -306,7 +348,8 @@ def test_no_french_is_left_on_any_page_in_english(db, english_world):
     # opinions; the reviewers' dashboard, reading view, scoring form, conflicts, decline and regional workspace.
     for expected in ["The institution's SIREN", "Department 01", "With reservations", "Unfavourable",
                      "This reviewer has a conflict of interest with this application.",
-                     "The scoring grid can no longer be changed"]:
+                     "The scoring grid can no longer be changed", "Quorum reached: 1 institution(s) present out of 1",
+                     "Instalment no. 2", "Reason for the correction", "Call's budget"]:
         assert expected in everything, expected
     for page in ["admin /admin/appels", "admin /admin/appels/nouveau", "admin /admin/appels/ptce-brouillon/grille",
                  "admin /admin/appels/ptce-2027/rapporteurs", "admin /admin/appels/ptce-2027/conflits",

@@ -431,6 +431,10 @@ ALLOWED_DOMAIN_ERROR_CATCHES = {
     "ptce_aap.reviewers.review._merge_or_conflict": "the merged scoring form again, the error beside its field",
     "ptce_aap.admin.scores.reopen_review": "the reopen form again, the reason typed and the error beside it",
     "ptce_aap.admin.regional.regional_deadline": "the deadline form again, the date typed and the error beside it",
+    "ptce_aap.admin.decisions.decide": "the decision form again, everything typed kept, each error beside its field",
+    "ptce_aap.admin.sessions.committee_sessions": "the new session form again, the date and place typed kept",
+    "ptce_aap.admin.sessions.edit_committee_session": "the session form again, the date and place typed kept",
+    "ptce_aap.admin.sessions.committee_attendance": "the attendance form again, the names typed kept beside errors",
 }
 
 
