@@ -194,6 +194,7 @@ def worker(app):
 
     from ptce_aap import jobs
 
+    jobs.get_queue().empty()  # jobs left by an earlier test that ran none: not this test's
     def _run() -> int:
         queue = jobs.get_queue()
         w = SimpleWorker([queue], connection=queue.connection)
