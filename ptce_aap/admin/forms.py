@@ -68,14 +68,14 @@ class MoveForm(CleanForm):
 class MessageForm(CleanForm):
     """The secretariat writes to a dossier's pole (checked by ``services.messages``: what was typed is kept)."""
 
-    body = TextAreaField(_l("Message au porteur"))
+    message_body = TextAreaField(_l("Message au porteur"))
 
 
 class ComplementsForm(CleanForm):
     """A request for complements: the message, the sections and documents it reopens, the date to answer by
     (Paris time). Choices are the section catalog and the call's document types (set by the view)."""
 
-    body = TextAreaField(_l("Ce que vous demandez au porteur"))
+    request_body = TextAreaField(_l("Ce que vous demandez au porteur"))
     sections = MultiCheckboxField(_l("Parties du dossier à compléter"), choices=[])
     document_types = MultiCheckboxField(_l("Pièces à fournir"), choices=[])
     due_on = StringField(_l("Date limite de réponse"))

@@ -18,7 +18,7 @@ from ptce_aap.services import messages as service
 
 
 def build_complements_form(dossier: Dossier, formdata=None) -> forms.ComplementsForm:
-    form = forms.ComplementsForm(formdata=formdata, prefix="demande")
+    form = forms.ComplementsForm(formdata=formdata)
     form.sections.choices = [(section.code, _(section.title)) for section in SECTIONS]
     form.document_types.choices = [(dt.code, dt.label) for dt in dossier.call.document_types]
     return form
@@ -30,6 +30,6 @@ def page_context(dossier: Dossier, *, message_form=None, complements_form=None) 
         "thread": service.thread(dossier), "open_request": open_request(dossier),
         "can_write": can_write_to_pole(current_user, dossier),
         "can_request": can_request_complements(current_user, dossier),
-        "message_form": message_form or forms.MessageForm(formdata=None, prefix="message"),
+        "message_form": message_form or forms.MessageForm(formdata=None),
         "complements_form": complements_form or build_complements_form(dossier, formdata=None),
     }

@@ -179,14 +179,14 @@ def _to_thread(dossier_id: int):
 def send_message(dossier_id: int):
     d = load_or_404(Dossier, dossier_id, options=DOSSIER_PAGE)
     require(can_view_dossier(current_user, d))
-    form = forms.MessageForm(prefix="message")
+    form = forms.MessageForm()
     if not can_write_to_pole(current_user, d):
         flash(_("Ce dossier n'a pas encore été déposé : le pôle ne peut pas encore être contacté ici."), "error")
         return _to_thread(dossier_id)
     if not form.validate_on_submit():
         return _again(dossier_id, message_form=form)
     try:
-        message_service.send_message(d, body=form.body.data, by=current_user)
+        message_service.send_message(d, body=form.message_body.data, by=current_user)
     except DomainError as exc:
         show_on_form(exc, form)
         return _again(dossier_id, message_form=form)
@@ -207,7 +207,7 @@ def request_complements(dossier_id: int):
         return _again(dossier_id, complements_form=form)
     try:
         message_service.request_complements(
-            d, body=form.body.data, sections=form.sections.data or [], document_types=form.document_types.data or [],
+            d, body=form.request_body.data, sections=form.sections.data or [], document_types=form.document_types.data or [],
             due_on=form.due_on.data, due_time=form.due_time.data, by=current_user, now=utcnow())
     except DomainError as exc:
         show_on_form(exc, form)

@@ -77,7 +77,7 @@ def send_message(dossier: Dossier, *, body: str, by) -> DossierMessage:
         raise DomainError(N_("Ce dossier n'a pas encore été déposé : le pôle ne peut pas encore être contacté "
                              "ici."))
     problems = Problems()
-    body = _body(problems, body)
+    body = _body(problems, body, field="message_body")
     problems.raise_any()
     message = DossierMessage(dossier_id=dossier.id, kind=MessageKind.MESSAGE, author_id=by.id, body=body,
                              sections=[], document_types=[], files=[])
@@ -111,7 +111,7 @@ def request_complements(dossier: Dossier, *, body: str, sections: list[str], doc
         raise DomainError(N_("Des compléments ne peuvent être demandés que pour un dossier déposé, en cours "
                              "d'examen de recevabilité (le dossier est « %(status)s »).", status=dossier.status))
     problems = Problems()
-    body = _body(problems, body)
+    body = _body(problems, body, field="request_body")
     sections = [code for code in SECTION_CODES if code in set(sections or [])]
     known_types = [dt.code for dt in dossier.call.document_types]
     document_types = [code for code in known_types if code in set(document_types or [])]

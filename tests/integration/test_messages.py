@@ -44,9 +44,9 @@ def submitted(db, make_dossier, applicant):
 
 
 def _ask(client, dossier, **overrides):
-    data = {"demande-body": "Merci de préciser la stratégie et de joindre les statuts signés.",
-            "demande-sections": ["projet"], "demande-document_types": ["statuts"],
-            "demande-due_on": _due_on(), "demande-due_time": "17:00", **overrides}
+    data = {"request_body": "Merci de préciser la stratégie et de joindre les statuts signés.",
+            "sections": ["projet"], "document_types": ["statuts"],
+            "due_on": _due_on(), "due_time": "17:00", **overrides}
     return client.post(f"/admin/dossiers/{dossier.id}/complements", data=data)
 
 
@@ -178,9 +178,9 @@ def test_the_whole_loop(client, login_as, submitted, applicant, admin_user, db, 
 
 def test_bad_request_keeps_what_was_typed(client, login_as, submitted, admin_user, db):
     login_as(admin_user)
-    response = _ask(client, submitted, **{"demande-sections": [], "demande-document_types": [],
-                                          "demande-due_on": "2020-01-01",
-                                          "demande-body": "Texte <b>gardé</b>"})
+    response = _ask(client, submitted, **{"sections": [], "document_types": [],
+                                          "due_on": "2020-01-01",
+                                          "request_body": "Texte <b>gardé</b>"})
     assert response.status_code == 400
     page = response.get_data(as_text=True)
     assert "Texte &lt;b&gt;gardé&lt;/b&gt;" in page
@@ -188,7 +188,7 @@ def test_bad_request_keeps_what_was_typed(client, login_as, submitted, admin_use
     assert "Choisissez au moins une partie du dossier ou un document à compléter." in text
     assert "La date limite de réponse doit être dans le futur." in text
     assert _reload(db, submitted.id).status != DossierStatus.CORRECTION
-    message = client.post(f"/admin/dossiers/{submitted.id}/message", data={"message-body": ""})
+    message = client.post(f"/admin/dossiers/{submitted.id}/message", data={"message_body": ""})
     assert message.status_code == 400 and "Écrivez votre message." in _text(message)
     assert db.session.scalar(sa.select(sa.func.count(DossierMessage.id))) == 0
 
@@ -196,7 +196,7 @@ def test_bad_request_keeps_what_was_typed(client, login_as, submitted, admin_use
 def test_message_is_mailed_escaped_and_signed(client, login_as, submitted, applicant, admin_user, db, worker, smtp):
     login_as(admin_user)
     response = client.post(f"/admin/dossiers/{submitted.id}/message",
-                           data={"message-body": "Bonjour <script>alert(1)</script>\nà bientôt"})
+                           data={"message_body": "Bonjour <script>alert(1)</script>\nà bientôt"})
     assert response.status_code == 302
     worker()
     mail = next(m for m in smtp.wait_for(3) if m["Subject"].startswith("Message du secrétariat"))
@@ -221,7 +221,7 @@ def test_refusals_other_applicant_reviewer_due_date_closed(client, login_as, sub
     login_as(make_user("rap@example.org", roles=(Role.REVIEWER,)))
     assert client.get(answer_url).status_code == 403
     assert client.post(f"/admin/dossiers/{submitted.id}/complements", data={}).status_code == 403
-    assert client.post(f"/admin/dossiers/{submitted.id}/message", data={"message-body": "x"}).status_code == 403
+    assert client.post(f"/admin/dossiers/{submitted.id}/message", data={"message_body": "x"}).status_code == 403
 
     # Past the due date: nothing changes any more, the answer is refused.
     request_row = db.session.get(DossierMessage, request_row.id)
