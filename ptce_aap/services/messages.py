@@ -150,7 +150,9 @@ def _submit_again(dossier: Dossier, request_row: DossierMessage, *, by, now: dat
     dossier.updated_by_id = by.id
     jobs.schedule("generate_receipt", dedupe_key=f"receipt:{dossier.id}:request:{request_row.id}",
                   dossier_id=dossier.id)
-    jobs.schedule("eligibility_check", dedupe_key=f"eligibility:request:{request_row.id}", dossier_id=dossier.id)
+    # The rules again on the dossier as it now is (``force``: an earlier override was about the old content).
+    jobs.schedule("eligibility_check", dedupe_key=f"eligibility:request:{request_row.id}", dossier_id=dossier.id,
+                  force=True)
 
 
 def answer_request(request_row: DossierMessage, *, body: str, by, now: datetime) -> DossierMessage:
