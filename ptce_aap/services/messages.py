@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from ptce_aap import audit, jobs
 from ptce_aap.domain.call_settings import SettingError, parse_paris
 from ptce_aap.domain.messages import N_
-from ptce_aap.domain.sections import SECTION_CODES
+from ptce_aap.domain.sections import BY_CODE, SECTION_CODES
 from ptce_aap.domain.text import one_line
 from ptce_aap.enums import AttachmentStatus, DossierStatus, MessageKind
 from ptce_aap.errors import DomainError, Problems
@@ -33,6 +33,7 @@ from ptce_aap.models.messages import DossierMessage
 from ptce_aap.permissions import COMPLEMENTS_CALL_STATUSES, COMPLEMENTS_REQUESTABLE, open_request
 from ptce_aap.services.dossiers import lock_for_change, set_dossier_status
 from ptce_aap.services.notifications import notify
+from ptce_aap.services.submission import blocking_problems
 from ptce_aap.urls import external_url
 
 BODY_MAX = 5000
@@ -181,6 +182,11 @@ def answer_request(request_row: DossierMessage, *, body: str, by, now: datetime)
         labels = {dt.code: dt.label for dt in dossier.call.document_types}
         raise DomainError(N_("Envoyez d'abord le document demandé : « %(label)s ».",
                              label=labels.get(missing[0], missing[0])))
+    reopened = set(request_row.sections) | ({"pieces"} if request_row.document_types else set())
+    left = [p for p in blocking_problems(dossier, now=now) if p.section in reopened]
+    if left:  # what was reopened must still be complete: the answer submits the dossier again
+        raise DomainError(N_("Le dossier est incomplet : corrigez les points signalés dans « %(section)s » avant "
+                             "de répondre.", section=N_(BY_CODE[left[0].section].title)))
     answer = DossierMessage(dossier_id=dossier.id, kind=MessageKind.ANSWER, author_id=by.id, body=body,
                             sections=list(request_row.sections), document_types=list(request_row.document_types),
                             files=files, reply_to_id=request_row.id, created_at=now)

@@ -279,3 +279,22 @@ def test_reviewer_reading_view_signs_the_secretariat(client, login_as, make_elig
     page = _text(client.get(f"/rapporteur/dossiers/{dossier.id}"))
     assert "Une précision demandée." in page and "Le secrétariat de l'appel" in page
     assert "Camille Admin" not in page
+
+
+def test_answer_refused_while_a_reopened_section_is_incomplete(client, login_as, submitted, applicant, admin_user,
+                                                               db):
+    request_row = service.request_complements(submitted, body="Reprenez le projet.", sections=["projet"],
+                                              document_types=[], due_on=_due_on(), by=admin_user, now=utcnow())
+    db.session.commit()
+    login_as(applicant)
+    d = _reload(db, submitted.id)
+    emptied = {"version": d.version, "summary": "", "strategy": d.strategy, "innovation": d.innovation,
+               "territorial_anchoring": d.territorial_anchoring, "expected_impacts": d.expected_impacts,
+               "jobs_existing_fte": "4,5", "jobs_to_create_fte": "6"}
+    assert client.post(f"/porteur/dossiers/{d.id}/projet", data=emptied).status_code == 302
+    response = client.post(f"/porteur/dossiers/{d.id}/demandes/{request_row.id}/repondre",
+                           data={"body": "Projet repris."})
+    assert response.status_code == 422
+    assert "Le dossier est incomplet : corrigez les points signalés dans « Projet et emplois »" in _text(response)
+    assert "Projet repris." in response.get_data(as_text=True)
+    assert _reload(db, d.id).status == DossierStatus.CORRECTION
