@@ -101,7 +101,9 @@ def test_the_whole_loop(client, login_as, submitted, applicant, admin_user, db, 
     refused = client.post(f"/porteur/dossiers/{d.id}/identite", data={"version": d.version, "pole_name": "Autre"})
     assert refused.status_code == 302
     assert _reload(db, d.id).pole_name == "Pôle Coopérations du Val"
-    assert client.get(f"/porteur/dossiers/{d.id}/identite").status_code == 200  # read-only
+    readonly = _text(client.get(f"/porteur/dossiers/{d.id}/identite"))
+    assert "Cette partie n'est pas modifiable : elle n'est pas concernée par la demande" in readonly
+    assert "modifiez-la, puis répondez" in _text(client.get(f"/porteur/dossiers/{d.id}/projet"))
     d = _reload(db, d.id)
     form = {"version": d.version, "summary": d.summary, "strategy": "Une stratégie précisée, chiffrée.",
             "innovation": d.innovation, "territorial_anchoring": d.territorial_anchoring,
