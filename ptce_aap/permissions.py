@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from flask import abort, has_request_context, request
 from flask_login import current_user
 
-from ptce_aap.enums import AssignmentStatus, CallStatus, ConflictSource, DossierStatus, Role
+from ptce_aap.enums import AssignmentStatus, CallStatus, ConflictSource, DossierStatus, MessageKind, Role
 from ptce_aap.extensions import db, login_manager
 from ptce_aap.models.accounts import Institution
 from ptce_aap.models.base import utcnow
@@ -92,7 +92,7 @@ def open_request(dossier) -> DossierMessage | None:
     if dossier.status != DossierStatus.CORRECTION or dossier.id is None:
         return None
     return db.session.scalar(sa.select(DossierMessage).where(
-        DossierMessage.dossier_id == dossier.id, DossierMessage.kind == "request",
+        DossierMessage.dossier_id == dossier.id, DossierMessage.kind == MessageKind.REQUEST,
         DossierMessage.answered_at.is_(None), DossierMessage.closed_at.is_(None)).order_by(DossierMessage.id.desc()))
 
 
