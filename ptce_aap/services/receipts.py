@@ -31,6 +31,15 @@ def revision_of(dossier: Dossier) -> int:
         sa.or_(DossierMessage.answered_at.is_not(None), DossierMessage.closed_at.is_not(None)))) or 0
 
 
+def _last_request_closed(dossier: Dossier) -> bool:
+    """The latest request that ended was closed by the secretariat without an answer."""
+    last = db.session.scalar(sa.select(DossierMessage).where(
+        DossierMessage.dossier_id == dossier.id, DossierMessage.kind == MessageKind.REQUEST,
+        sa.or_(DossierMessage.answered_at.is_not(None), DossierMessage.closed_at.is_not(None)))
+        .order_by(DossierMessage.id.desc()))
+    return last is not None and last.answered_at is None
+
+
 def render_receipt_pdf(dossier: Dossier, *, revision: int = 0) -> bytes:
     from weasyprint import HTML  # heavy (Pango, fonts): loaded by the process that renders a receipt only
 
@@ -76,7 +85,7 @@ def issue_receipt(dossier_id: int) -> str:
             # Withdrawn before this job ran: the mail must not announce the examination.
             "withdrawn": dossier.status == DossierStatus.WITHDRAWN,
             # Submitted again after a request for complements: the same number, the documents' new fingerprints.
-            "reissued": bool(revision),
+            "reissued": bool(revision), "request_closed": bool(revision) and _last_request_closed(dossier),
         }, dedupe_key=f"submission_receipt:{dossier.id}:{user.id}" + (f":v{revision + 1}" if revision else ""),
             user=user, attachments=[{
             "filename": f"recepisse-{dossier.receipt_number}.pdf", "mime": "application/pdf", "storage_key": key}])

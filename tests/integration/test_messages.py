@@ -163,6 +163,7 @@ def test_the_whole_loop(client, login_as, submitted, applicant, admin_user, db, 
     assert "Voici nos compléments" not in admin_mail.get_body(("plain",)).get_content()
     receipt_mail = next(m for m in mails if m["Subject"].startswith("Récépissé mis à jour"))
     assert receipt_mail["To"] == applicant.email and number in receipt_mail["Subject"]
+    assert "Les compléments demandés par le secrétariat de l’appel" in receipt_mail.get_body(("plain",)).get_content()
     download = client.get(f"/porteur/dossiers/{d.id}/recepisse")
     fetched = requests.get(download.headers["Location"], timeout=10)
     text = "".join("\n".join(p.extract_text() for p in PdfReader(io.BytesIO(fetched.content)).pages).split())
@@ -211,7 +212,7 @@ def test_message_is_mailed_escaped_and_signed(client, login_as, submitted, appli
 
 
 def test_refusals_other_applicant_reviewer_due_date_closed(client, login_as, submitted, applicant, admin_user,
-                                                           make_user, db):
+                                                           make_user, db, worker, smtp):
     request_row = service.request_complements(submitted, body="Précisez.", sections=["projet"], document_types=[],
                                               due_on=_due_on(), by=admin_user, now=utcnow())
     db.session.commit()
@@ -248,9 +249,15 @@ def test_refusals_other_applicant_reviewer_due_date_closed(client, login_as, sub
     d = _reload(db, submitted.id)
     assert d.status == DossierStatus.SUBMITTED
     assert db.session.get(DossierMessage, request_row.id).closed_at is not None
+    worker()  # the receipt re-issued as the dossier now stands, then its mail: it says the request was closed
+    worker()
+    receipt_mail = next(m for m in smtp.wait_for(2) if m["Subject"].startswith("Récépissé mis à jour"))
+    assert "a été close" in receipt_mail.get_body(("plain",)).get_content()
+    assert _reload(db, submitted.id).receipt_key.endswith("-v2.pdf")
     login_as(applicant)
     response = client.post(answer_url, data={"body": "Trop tard."})
-    assert response.status_code == 302 and _reload(db, d.id).status == DossierStatus.SUBMITTED
+    assert response.status_code == 302  # submitted again, checked again: the answer changed nothing
+    assert _reload(db, d.id).status in (DossierStatus.SUBMITTED, DossierStatus.ELIGIBLE)
     assert "Close par le secrétariat le" in _text(client.get(f"/porteur/dossiers/{d.id}"))
     with pytest.raises(Exception, match="plus ouverte"):
         service.answer_request(db.session.get(DossierMessage, request_row.id), body="x", by=applicant,
