@@ -201,16 +201,20 @@ def answer_request(request_row: DossierMessage, *, body: str, by, now: datetime)
 
 
 def _mail_secretariat(dossier: Dossier, request_row: DossierMessage, answer: DossierMessage) -> None:
-    """The request's author (an active admin still); otherwise nobody is named: the admins' list shows it."""
+    """The request's author, if still an active admin; otherwise every active admin (someone must read it)."""
     author = request_row.author
-    if author is None or not author.is_active:
-        return
-    notify(author.email, "complements_answered", {
-        "name": one_line(author.display_name, max_length=80), "pole_name": one_line(dossier.pole_name,
-                                                                                     max_length=200),
-        "receipt_number": dossier.receipt_number or "", "files": len(answer.files),
-        "link": external_url("admin.dossier", dossier_id=dossier.id) + "#messages"},
-        dedupe_key=f"complements_answered:{answer.id}:{author.id}", user=author)
+    if author is not None and author.is_active and author.is_admin:
+        recipients = [author]
+    else:
+        recipients = list(db.session.scalars(sa.select(User).where(User.is_admin.is_(True),
+                                                                    User.is_disabled.is_(False)).order_by(User.id)))
+    for admin in recipients:
+        notify(admin.email, "complements_answered", {
+            "name": one_line(admin.display_name, max_length=80),
+            "pole_name": one_line(dossier.pole_name, max_length=200),
+            "receipt_number": dossier.receipt_number or "", "files": len(answer.files),
+            "link": external_url("admin.dossier", dossier_id=dossier.id) + "#messages"},
+            dedupe_key=f"complements_answered:{answer.id}:{admin.id}", user=admin)
 
 
 def close_request(request_row: DossierMessage, *, by, now: datetime) -> None:

@@ -307,3 +307,18 @@ def test_answer_refused_while_a_reopened_section_is_incomplete(client, login_as,
     assert "Le dossier est incomplet : corrigez les points signalés dans « Projet et emplois »" in _text(response)
     assert "Projet repris." in response.get_data(as_text=True)
     assert _reload(db, d.id).status == DossierStatus.CORRECTION
+
+
+def test_answer_mails_every_admin_when_the_author_left(submitted, applicant, admin_user, make_user, db):
+    from ptce_aap.models.outbox import Notification
+
+    other_admin = make_user("admin2@example.org", roles=(Role.ADMIN,))
+    request_row = service.request_complements(submitted, body="Précisez.", sections=["projet"], document_types=[],
+                                              due_on=_due_on(), by=admin_user, now=utcnow())
+    admin_user.is_disabled = True
+    db.session.commit()
+    service.answer_request(request_row, body="Précisé.", by=applicant, now=utcnow())
+    db.session.commit()
+    recipients = set(db.session.scalars(sa.select(Notification.recipient).where(
+        Notification.template == "complements_answered")))
+    assert recipients == {other_admin.email}
