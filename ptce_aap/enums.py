@@ -84,10 +84,13 @@ class DossierStatus(Labelled):
     WAITLISTED = "waitlisted"
     REJECTED = "rejected"
     WITHDRAWN = "withdrawn"
+    # The secretariat asked for complements (``services.messages``): only the named sections and documents
+    # may change until the applicant answers (back to submitted) or the secretariat closes the request.
+    CORRECTION = "correction"
 
     @classmethod
     def labels(cls):
-        return {cls.DRAFT: _l("Brouillon"), cls.SUBMITTED: _l("Déposé"), cls.ELIGIBLE: _l("Recevable"),
+        return {cls.DRAFT: _l("Brouillon"), cls.SUBMITTED: _l("Déposé"), cls.CORRECTION: _l("Compléments demandés"), cls.ELIGIBLE: _l("Recevable"),
                 cls.INELIGIBLE: _l("Irrecevable"), cls.IN_REVIEW: _l("En instruction"),
                 cls.REVIEWED: _l("Instruit"), cls.LAUREATE: _l("Lauréat"),
                 cls.WAITLISTED: _l("Liste complémentaire"), cls.REJECTED: _l("Non retenu"),
@@ -97,9 +100,13 @@ class DossierStatus(Labelled):
 # Allowed transitions of a dossier; ``set_dossier_status`` is the only write path.
 DOSSIER_TRANSITIONS: dict[DossierStatus, set[DossierStatus]] = {
     DossierStatus.DRAFT: {DossierStatus.SUBMITTED},
-    DossierStatus.SUBMITTED: {DossierStatus.ELIGIBLE, DossierStatus.INELIGIBLE, DossierStatus.WITHDRAWN},
-    DossierStatus.ELIGIBLE: {DossierStatus.INELIGIBLE, DossierStatus.IN_REVIEW, DossierStatus.WITHDRAWN},
-    DossierStatus.INELIGIBLE: {DossierStatus.ELIGIBLE, DossierStatus.WITHDRAWN},
+    DossierStatus.SUBMITTED: {DossierStatus.ELIGIBLE, DossierStatus.INELIGIBLE, DossierStatus.WITHDRAWN,
+                              DossierStatus.CORRECTION},
+    DossierStatus.ELIGIBLE: {DossierStatus.INELIGIBLE, DossierStatus.IN_REVIEW, DossierStatus.WITHDRAWN,
+                             DossierStatus.CORRECTION},
+    DossierStatus.INELIGIBLE: {DossierStatus.ELIGIBLE, DossierStatus.WITHDRAWN, DossierStatus.CORRECTION},
+    # Answered (or closed by the secretariat): submitted again, same receipt number, eligibility checked again.
+    DossierStatus.CORRECTION: {DossierStatus.SUBMITTED, DossierStatus.WITHDRAWN},
     DossierStatus.IN_REVIEW: {DossierStatus.REVIEWED, DossierStatus.WITHDRAWN},
     DossierStatus.REVIEWED: {DossierStatus.LAUREATE, DossierStatus.WAITLISTED, DossierStatus.REJECTED,
                              DossierStatus.IN_REVIEW, DossierStatus.WITHDRAWN},
@@ -108,6 +115,19 @@ DOSSIER_TRANSITIONS: dict[DossierStatus, set[DossierStatus]] = {
     DossierStatus.REJECTED: set(),
     DossierStatus.WITHDRAWN: set(),
 }
+
+
+class MessageKind(Labelled):
+    """A line of a dossier's thread with the secretariat (``models.messages.DossierMessage``)."""
+
+    MESSAGE = "message"
+    REQUEST = "request"
+    ANSWER = "answer"
+
+    @classmethod
+    def labels(cls):
+        return {cls.MESSAGE: _l("Message"), cls.REQUEST: _l("Demande de compléments"),
+                cls.ANSWER: _l("Réponse du porteur")}
 
 
 class LegalForm(Labelled):

@@ -17,10 +17,12 @@ import sqlalchemy as sa
 from flask import abort, has_request_context, request
 from flask_login import current_user
 
-from ptce_aap.enums import AssignmentStatus, CallStatus, ConflictSource, DossierStatus, Role
+from ptce_aap.enums import AssignmentStatus, CallStatus, ConflictSource, DossierStatus, MessageKind, Role
 from ptce_aap.extensions import db, login_manager
 from ptce_aap.models.accounts import Institution
+from ptce_aap.models.base import utcnow
 from ptce_aap.models.dossiers import Dossier, Member, PoleMembership
+from ptce_aap.models.messages import DossierMessage
 from ptce_aap.models.pool import RegionalGroup, ReviewerPoolMember
 from ptce_aap.models.reviews import Assignment, ConflictOfInterest, Review
 
@@ -76,15 +78,44 @@ def _request_cache(name: str) -> dict:
 # Services enforce these with a DomainError; the predicates below add "who".
 
 WITHDRAWABLE = frozenset({DossierStatus.SUBMITTED, DossierStatus.ELIGIBLE, DossierStatus.INELIGIBLE,
-                          DossierStatus.IN_REVIEW, DossierStatus.REVIEWED})
+                          DossierStatus.IN_REVIEW, DossierStatus.REVIEWED, DossierStatus.CORRECTION})
+# The secretariat may ask for complements during the admissibility phase only (before any review).
+COMPLEMENTS_REQUESTABLE = frozenset({DossierStatus.SUBMITTED, DossierStatus.ELIGIBLE, DossierStatus.INELIGIBLE})
+COMPLEMENTS_CALL_STATUSES = frozenset({CallStatus.OPEN, CallStatus.CLOSED})
 DECIDABLE = frozenset({DossierStatus.REVIEWED, DossierStatus.WAITLISTED})
 # An assignment the reviewer declined gives no access any more (the row stays, for the history).
 DECLINED = (AssignmentStatus.DECLINED, AssignmentStatus.DECLINED_CONFLICT)
 
 
-def dossier_accepts_changes(dossier) -> bool:
-    """Only a draft is changed (sections, members, plan, attachments); a submitted dossier is frozen."""
-    return dossier.status == DossierStatus.DRAFT
+def open_request(dossier) -> DossierMessage | None:
+    """The dossier's request for complements still waiting for its answer (None unless « correction »)."""
+    if dossier.status != DossierStatus.CORRECTION or dossier.id is None:
+        return None
+    return db.session.scalar(sa.select(DossierMessage).where(
+        DossierMessage.dossier_id == dossier.id, DossierMessage.kind == MessageKind.REQUEST,
+        DossierMessage.answered_at.is_(None), DossierMessage.closed_at.is_(None)).order_by(DossierMessage.id.desc()))
+
+
+def request_reopens(request_row, *, section: str | None = None, document_type: str | None = None) -> bool:
+    """Whether an open request lets ``section`` (a ``domain.sections`` code) or ``document_type`` change.
+    The documents section (« pieces ») reopens every document type; naming a document type reopens it alone."""
+    if section is not None:
+        return section in request_row.sections or (section == "pieces" and bool(request_row.document_types))
+    if document_type is not None:
+        return document_type in request_row.document_types or "pieces" in request_row.sections
+    return True
+
+
+def dossier_accepts_changes(dossier, *, section: str | None = None, document_type: str | None = None) -> bool:
+    """A draft is changed freely (sections, members, plan, attachments); a submitted dossier is frozen, except
+    while a request for complements is open and not overdue: then only what it names (``section``,
+    ``document_type``; with neither, whether anything at all may change)."""
+    if dossier.status == DossierStatus.DRAFT:
+        return True
+    request_row = open_request(dossier)
+    if request_row is None or request_row.is_overdue(utcnow()):
+        return False
+    return request_reopens(request_row, section=section, document_type=document_type)
 
 
 # Reviewer access follows the dossier's status: a withdrawn or ineligible dossier is closed to its reviewers
@@ -94,7 +125,8 @@ def dossier_accepts_changes(dossier) -> bool:
 CLOSED_TO_REVIEWERS = frozenset({DossierStatus.WITHDRAWN, DossierStatus.INELIGIBLE})
 DECIDED = frozenset({DossierStatus.LAUREATE, DossierStatus.WAITLISTED, DossierStatus.REJECTED})
 REVIEWER_READABLE = frozenset(DossierStatus) - CLOSED_TO_REVIEWERS
-REVIEWABLE = REVIEWER_READABLE - DECIDED
+# A dossier waiting for complements is read as it stands, not scored until it is submitted again.
+REVIEWABLE = REVIEWER_READABLE - DECIDED - {DossierStatus.CORRECTION}
 # Dossiers that passed eligibility and are still in the call: routed to their region's group.
 REGIONALLY_ROUTED = frozenset({DossierStatus.ELIGIBLE, DossierStatus.IN_REVIEW, DossierStatus.REVIEWED,
                                DossierStatus.LAUREATE, DossierStatus.WAITLISTED, DossierStatus.REJECTED})
@@ -133,12 +165,21 @@ def _is_applicant_of(user, dossier) -> bool:
     return has_role(user, Role.APPLICANT) and is_pole_member(user, dossier.pole_id)
 
 
-def can_edit_dossier(user, dossier) -> bool:
-    return dossier_accepts_changes(dossier) and _is_applicant_of(user, dossier)
+def can_edit_dossier(user, dossier, *, section: str | None = None, document_type: str | None = None) -> bool:
+    """Its pole's applicants, while ``dossier_accepts_changes`` (a draft; what an open request reopens)."""
+    return (dossier_accepts_changes(dossier, section=section, document_type=document_type)
+            and _is_applicant_of(user, dossier))
 
 
 def can_submit_dossier(user, dossier) -> bool:
-    return can_edit_dossier(user, dossier)
+    return dossier.status == DossierStatus.DRAFT and _is_applicant_of(user, dossier)
+
+
+def can_answer_request(user, request_row) -> bool:
+    """An applicant of the dossier's pole answers its open request, until the due date."""
+    dossier = request_row.dossier
+    return (request_row.is_open and dossier.status == DossierStatus.CORRECTION
+            and not request_row.is_overdue(utcnow()) and _is_applicant_of(user, dossier))
 
 
 def can_withdraw_dossier(user, dossier) -> bool:
@@ -396,6 +437,24 @@ def can_decide(user, dossier) -> bool:
     """The committee's decision is recorded by an admin, on a reviewed dossier, while the call deliberates."""
     return (has_role(user, Role.ADMIN) and dossier.status in DECIDABLE
             and dossier.call.status == CallStatus.DELIBERATION)
+
+
+def can_write_to_pole(user, dossier) -> bool:
+    """The secretariat writes to a submitted dossier's pole (not to a draft: nothing to answer yet)."""
+    return has_role(user, Role.ADMIN) and dossier.status != DossierStatus.DRAFT
+
+
+def can_request_complements(user, dossier) -> bool:
+    """The secretariat asks for complements on a submitted dossier under admissibility, in an open or closed
+    call, when no other request is waiting."""
+    return (has_role(user, Role.ADMIN) and dossier.status in COMPLEMENTS_REQUESTABLE
+            and dossier.call.status in COMPLEMENTS_CALL_STATUSES)
+
+
+def can_close_request(user, request_row) -> bool:
+    """The secretariat closes an open request (unanswered, e.g. past its due date): the dossier is submitted
+    again as it stands."""
+    return has_role(user, Role.ADMIN) and request_row.is_open
 
 
 def can_view_call(user, call) -> bool:

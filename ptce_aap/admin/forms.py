@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import HiddenField, IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
 
-from ptce_aap.fields import ChoiceRadioField, CleanForm
+from ptce_aap.fields import ChoiceRadioField, CleanForm, MultiCheckboxField
 
 
 class ConfirmForm(CleanForm):
@@ -63,3 +63,20 @@ class MoveForm(CleanForm):
     """Move a criterion one place up or down."""
 
     direction = StringField()
+
+
+class MessageForm(CleanForm):
+    """The secretariat writes to a dossier's pole (checked by ``services.messages``: what was typed is kept)."""
+
+    message_body = TextAreaField(_l("Message au porteur"))
+
+
+class ComplementsForm(CleanForm):
+    """A request for complements: the message, the sections and documents it reopens, the date to answer by
+    (Paris time). Choices are the section catalog and the call's document types (set by the view)."""
+
+    request_body = TextAreaField(_l("Ce que vous demandez au porteur"))
+    sections = MultiCheckboxField(_l("Parties du dossier à compléter"), choices=[])
+    document_types = MultiCheckboxField(_l("Pièces à fournir"), choices=[])
+    due_on = StringField(_l("Date limite de réponse"))
+    due_time = StringField(_l("Heure limite (heure de Paris)"), default="23:59")

@@ -12,22 +12,29 @@ from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from ptce_aap.admin import forms
+from ptce_aap.admin import messages as admin_messages
 from ptce_aap.admin.blueprint import bp
 from ptce_aap.admin.decisions import decision_history
 from ptce_aap.domain.eligibility import RULE_LABELS
 from ptce_aap.enums import CallStatus, DossierStatus, NotificationStatus
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
+from ptce_aap.models.base import utcnow
 from ptce_aap.models.calls import Call
 from ptce_aap.models.dossiers import Dossier, DossierTransition
+from ptce_aap.models.messages import DossierMessage
 from ptce_aap.models.outbox import JobRun, Notification
 from ptce_aap.permissions import (
     can_administer,
+    can_close_request,
     can_manage_call,
+    can_request_complements,
     can_view_dossier,
+    can_write_to_pole,
     require,
 )
 from ptce_aap.services import eligibility as eligibility_service
+from ptce_aap.services import messages as message_service
 from ptce_aap.services.notifications import retry_failed_notification
 from ptce_aap.web import domain_errors, load_or_404, page_arg, show_on_form
 
@@ -96,7 +103,8 @@ DOSSIER_PAGE = (selectinload(Dossier.members), selectinload(Dossier.call),
                 selectinload(Dossier.transitions).selectinload(DossierTransition.actor))
 
 
-def _render_dossier(dossier: Dossier, override_form: forms.OverrideForm):
+def _render_dossier(dossier: Dossier, override_form: forms.OverrideForm, *, message_form=None,
+                    complements_form=None):
     history = eligibility_service.check_history(dossier)
     latest = history[0][0] if history else None
     latest_run = next((check for check, _actor in history if not check.is_override), None)
@@ -104,7 +112,8 @@ def _render_dossier(dossier: Dossier, override_form: forms.OverrideForm):
         "admin/dossier.html", dossier=dossier, call=dossier.call, latest=latest, latest_run=latest_run,
         history=history, rule_labels=RULE_LABELS, form=override_form, confirm_form=forms.ConfirmForm(),
         decisions=decision_history(dossier),
-        can_check=dossier.status in eligibility_service.CHECKABLE)
+        can_check=dossier.status in eligibility_service.CHECKABLE,
+        **admin_messages.page_context(dossier, message_form=message_form, complements_form=complements_form))
 
 
 @bp.route("/dossiers/<int:dossier_id>")
@@ -112,6 +121,75 @@ def dossier(dossier_id: int):
     d = load_or_404(Dossier, dossier_id, options=DOSSIER_PAGE)
     require(can_view_dossier(current_user, d))
     return _render_dossier(d, forms.OverrideForm(formdata=None))
+
+
+def _again(dossier_id: int, **typed):
+    """The dossier page again after a refused form: what was typed kept, each message beside its field."""
+    d = load_or_404(Dossier, dossier_id, options=DOSSIER_PAGE)
+    return _render_dossier(d, forms.OverrideForm(formdata=None), **typed), 400
+
+
+def _to_thread(dossier_id: int):
+    return redirect(url_for("admin.dossier", dossier_id=dossier_id) + "#messages")
+
+
+@bp.route("/dossiers/<int:dossier_id>/message", methods=["POST"])
+def send_message(dossier_id: int):
+    d = load_or_404(Dossier, dossier_id, options=DOSSIER_PAGE)
+    require(can_view_dossier(current_user, d))
+    form = forms.MessageForm()
+    if not can_write_to_pole(current_user, d):
+        flash(_("Ce dossier n'a pas encore été déposé : le pôle ne peut pas encore être contacté ici."), "error")
+        return _to_thread(dossier_id)
+    if not form.validate_on_submit():
+        return _again(dossier_id, message_form=form)
+    try:
+        message_service.send_message(d, body=form.message_body.data, by=current_user)
+    except DomainError as exc:
+        show_on_form(exc, form)
+        return _again(dossier_id, message_form=form)
+    db.session.commit()
+    flash(_("Votre message a été envoyé au porteur du dossier."), "success")
+    return _to_thread(dossier_id)
+
+
+@bp.route("/dossiers/<int:dossier_id>/complements", methods=["POST"])
+def request_complements(dossier_id: int):
+    d = load_or_404(Dossier, dossier_id, options=DOSSIER_PAGE)
+    require(can_view_dossier(current_user, d))
+    form = admin_messages.build_complements_form(d, formdata=request.form)
+    if not can_request_complements(current_user, d):
+        flash(_("Des compléments ne peuvent plus être demandés pour ce dossier."), "error")
+        return _to_thread(dossier_id)
+    if not form.validate_on_submit():
+        return _again(dossier_id, complements_form=form)
+    try:
+        message_service.request_complements(
+            d, body=form.request_body.data, sections=form.sections.data or [], document_types=form.document_types.data or [],
+            due_on=form.due_on.data, due_time=form.due_time.data, by=current_user, now=utcnow())
+    except DomainError as exc:
+        show_on_form(exc, form)
+        return _again(dossier_id, complements_form=form)
+    db.session.commit()
+    flash(_("La demande de compléments a été envoyée : seules les parties et pièces demandées sont modifiables "
+            "par le porteur jusqu'à sa réponse."), "success")
+    return _to_thread(dossier_id)
+
+
+@bp.route("/dossiers/<int:dossier_id>/complements/<int:message_id>/clore", methods=["POST"])
+@domain_errors(back=lambda dossier_id, message_id: url_for("admin.dossier", dossier_id=dossier_id) + "#messages")
+def close_request(dossier_id: int, message_id: int):
+    d = load_or_404(Dossier, dossier_id)
+    require(can_view_dossier(current_user, d))
+    request_row = load_or_404(DossierMessage, message_id, dossier_id=d.id)
+    if forms.ConfirmForm().validate_on_submit():
+        if not can_close_request(current_user, request_row):
+            flash(_("Cette demande de compléments n'est plus ouverte."), "info")
+            return _to_thread(dossier_id)
+        message_service.close_request(request_row, by=current_user, now=utcnow())
+        db.session.commit()
+        flash(_("La demande de compléments a été close : le dossier est de nouveau déposé, tel qu'il est."), "success")
+    return _to_thread(dossier_id)
 
 
 @bp.route("/dossiers/<int:dossier_id>/verdict", methods=["POST"])

@@ -61,6 +61,7 @@ def _render_page(d: Dossier, *, errors: dict | None = None, replacing: Attachmen
     return render_template(
         "applicants/attachments.html", dossier=d, call=d.call, problems=problems, section="pieces",
         section_label=SECTION_TITLES["pieces"], can_edit=can_edit_dossier(current_user, d),
+        can_edit_type={dt.code: can_edit_dossier(current_user, d, document_type=dt.code) for dt in document_types},
         document_types=document_types, by_type=by_type, orphans=orphans, errors=errors or {},
         replacing=replacing, deleting=deleting, stale={a.id for a in d.attachments if service.is_stale(a, now)},
         limit=service.upload_limit(d), accept=service.ACCEPT_ATTRIBUTE,

@@ -22,10 +22,11 @@ from ptce_aap.fields import choice_errors
 from ptce_aap.formatting import format_paris
 from ptce_aap.i18n import translate
 from ptce_aap.models.dossiers import Dossier
-from ptce_aap.permissions import can_edit_dossier, can_manage_pole
+from ptce_aap.permissions import can_edit_dossier, can_manage_pole, open_request
 from ptce_aap.services import coeditors
 from ptce_aap.services import dossiers as dossier_service
 from ptce_aap.services import eligibility as eligibility_service
+from ptce_aap.services import messages as message_service
 from ptce_aap.web import autosave_rate_limited, domain_error_response, show_on_form
 
 
@@ -40,6 +41,7 @@ def dossier(dossier_id: int):
         "applicants/dossier.html", dossier=d, call=d.call, problems=problems, by_section=by_section,
         states=dossier_checks.section_states(problems), sections=sections.section_list(),
         can_edit=can_edit_dossier(current_user, d), totals=dossier_checks.totals(d.financing_lines),
+        thread=message_service.thread(d), open_request=open_request(d),
         eligibility=eligibility_service.applicant_view(d),
         can_manage=can_manage_pole(current_user, d.pole), editors=coeditors.editors(d.pole_id),
         invitations=coeditors.pending_invitations(d.pole_id), invite_form=forms.InviteForm(
@@ -63,15 +65,15 @@ def _apply(section: str, d: Dossier, form) -> None:
     expected = form.expected_version()
     if section == "membres":
         rows = sections.member_rows(form)
-        dossier_service.replace_members(d, rows, by=current_user, expected_version=expected)
+        dossier_service.replace_members(d, rows, by=current_user, expected_version=expected, section=section)
     elif section == "budget":
         dossier_service.save_fields(d, sections.scalar_values(section, form), by=current_user,
-                                    expected_version=expected)
+                                    expected_version=expected, section=section)
         dossier_service.replace_financing_lines(d, sections.financing_rows(form), by=current_user,
-                                                expected_version=None)
+                                                expected_version=None, section=section)
     else:
         values = sections.scalar_values(section, form)
-        dossier_service.save_fields(d, values, by=current_user, expected_version=expected)
+        dossier_service.save_fields(d, values, by=current_user, expected_version=expected, section=section)
 
 
 ROW_ACTIONS = {"membres": ("members", "add_member"), "budget": None}
@@ -107,7 +109,7 @@ def _handle_row_actions(section: str, form) -> str | bool:
 def edit_section(dossier_id: int, section: str):
     d = viewable_dossier(dossier_id, full=True)
     autosave = request.headers.get("X-Autosave") == "1"
-    if not can_edit_dossier(current_user, d):
+    if not can_edit_dossier(current_user, d, section=section):
         if autosave:
             return jsonify({"ok": False, "message": _("Ce dossier n'est plus modifiable.")}), 409
         if request.method == "GET":  # read-only: the fields are shown, disabled
@@ -171,7 +173,7 @@ def expired_form(exc: CSRFError):
     def show_again():
         dossier_id, section = request.view_args["dossier_id"], request.view_args["section"]
         d = viewable_dossier(dossier_id, full=True)
-        if not can_edit_dossier(current_user, d):
+        if not can_edit_dossier(current_user, d, section=section):
             return None
         return lambda: (_render_section(section, d, _form_for(section, d, formdata=request.form)), 400)
 

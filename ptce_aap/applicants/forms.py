@@ -199,3 +199,9 @@ class WithdrawForm(CleanForm):
     confirm = BooleanField(_l("Je confirme le retrait de ce dossier"), validators=[DataRequired(
         message=_l("Cochez la case pour confirmer le retrait."))])
 
+
+
+class AnswerForm(CleanForm):
+    """The applicant's answer to a request for complements (checked by ``services.messages``)."""
+
+    body = TextAreaField(_l("Votre réponse au secrétariat"))

@@ -21,6 +21,7 @@ from ptce_aap.models.dossiers import (
     Pole,
     PoleMembership,
 )
+from ptce_aap.models.messages import DossierMessage
 from ptce_aap.models.outbox import JobRun, Notification, OutboxEntry
 from ptce_aap.models.pool import RegionalGroup, ReviewerPoolMember
 from ptce_aap.models.publications import Publication
@@ -28,7 +29,7 @@ from ptce_aap.models.reviews import Assignment, ConflictOfInterest, RegionalOpin
 
 __all__ = [
     "ApiToken", "Assignment", "Attachment", "AuditEvent", "Call", "CallCategory", "CommitteeAttendance",
-    "CommitteeSession", "ConflictOfInterest", "Criterion", "Decision", "DocumentType", "Dossier",
+    "CommitteeSession", "ConflictOfInterest", "Criterion", "Decision", "DocumentType", "Dossier", "DossierMessage",
     "DossierTransition", "EligibilityCheck", "FinancingLine", "Institution", "Invitation", "JobRun", "Member",
     "Notification", "OutboxEntry", "Pole", "PoleMembership", "Publication", "RegionalGroup", "RegionalOpinion",
     "Review", "ReviewScore", "ReviewerPoolMember", "User",

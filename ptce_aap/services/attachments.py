@@ -53,7 +53,7 @@ from ptce_aap.domain.filetypes import (  # noqa: F401  (re-exported: the upload 
     mime_for,
 )
 from ptce_aap.domain.messages import N_, Message, Size, join
-from ptce_aap.enums import ATTACHMENT_TRANSITIONS, AttachmentStatus, ScanStatus
+from ptce_aap.enums import ATTACHMENT_TRANSITIONS, AttachmentStatus, DossierStatus, ScanStatus
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
 from ptce_aap.jobs import schedule
@@ -84,6 +84,8 @@ STALE_UPLOAD_AFTER = timedelta(hours=1)  # an "uploading" row older than this wa
 
 NOT_RECEIVED = N_("Le fichier n'a pas été reçu : l'envoi a peut-être été interrompu. Réessayez.")
 NOT_EDITABLE = N_("Ce dossier a été déposé : ses pièces ne sont plus modifiables.")
+NOT_REQUESTED = N_("Ce document n'est pas demandé par la demande de compléments en cours (ou la date limite "
+                   "de réponse est passée) : il ne peut pas être modifié.")
 STORAGE_DOWN = N_("Le stockage des fichiers est momentanément indisponible : le fichier n'a pas été enregistré. "
                   "Réessayez dans quelques minutes.")
 
@@ -187,6 +189,15 @@ def _summary(attachment: Attachment) -> dict:
             "sha256": attachment.sha256, "storage_key": attachment.storage_key}
 
 
+def _check_open(dossier: Dossier, document_type_code: str | None) -> None:
+    """A draft's documents change freely; while complements are requested, only the requested types."""
+    if dossier.status == DossierStatus.DRAFT:
+        return
+    if not dossier_accepts_changes(dossier, document_type=document_type_code or ""):
+        raise AttachmentRefused(NOT_REQUESTED if dossier.status == DossierStatus.CORRECTION else NOT_EDITABLE,
+                                status=409)
+
+
 def start_upload(dossier: Dossier, *, document_type_code: str | None, filename: str | None,
                  size: int | None, content_type: str | None, by) -> Attachment:
     """Check what the browser announces and create the ``uploading`` row with a fresh staging key.
@@ -194,8 +205,7 @@ def start_upload(dossier: Dossier, *, document_type_code: str | None, filename: 
     Refuses (``AttachmentRefused``, nothing recorded): a dossier no longer in draft, an unknown document
     type, a file name without an accepted extension, an empty or too large declared size.
     """
-    if not dossier_accepts_changes(dossier):
-        raise AttachmentRefused(NOT_EDITABLE, status=409)
+    _check_open(dossier, document_type_code)
     document_type = _document_type(dossier, document_type_code)
     name = clean_filename(filename)
     if not name:
@@ -293,8 +303,7 @@ def confirm_upload(attachment: Attachment, dossier: Dossier, *, by, replaces_id:
             raise AttachmentRefused(attachment.rejection_reason or NOT_RECEIVED)
         return attachment
     lock_for_change(dossier)
-    if not dossier_accepts_changes(dossier):
-        raise AttachmentRefused(NOT_EDITABLE, status=409)
+    _check_open(dossier, attachment.document_type_code)
     before = _summary(attachment)
     storage = storage_for(attachment.storage_backend)
     if is_staging_key(attachment.storage_key):
@@ -394,8 +403,7 @@ def delete_attachment(attachment: Attachment, *, by, reason: str = "deleted",
 
 def delete_by_user(attachment: Attachment, dossier: Dossier, *, by) -> None:
     lock_for_change(dossier)
-    if not dossier_accepts_changes(dossier):
-        raise AttachmentRefused(NOT_EDITABLE, status=409)
+    _check_open(dossier, attachment.document_type_code)
     delete_attachment(attachment, by=by)
 
 

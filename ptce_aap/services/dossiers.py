@@ -173,13 +173,24 @@ def check_version(dossier: Dossier, expected_version: int | None) -> None:
         raise EditConflict(dossier.version)
 
 
-def save_fields(dossier: Dossier, values: dict, *, by, expected_version: int | None) -> list[str]:
+def _check_open(dossier: Dossier, section: str | None) -> None:
+    """A draft changes freely; while complements are requested, only the sections the request names."""
+    if dossier.status == DossierStatus.DRAFT or (
+            section is not None and dossier_accepts_changes(dossier, section=section)):
+        return
+    if dossier.status == DossierStatus.CORRECTION:
+        raise DomainError(N_("Cette partie du dossier n'est pas concernée par la demande de compléments "
+                             "en cours (ou la date limite de réponse est passée)."))
+    raise DomainError(N_("Ce dossier n'est plus modifiable : il a été déposé."))
+
+
+def save_fields(dossier: Dossier, values: dict, *, by, expected_version: int | None,
+                section: str | None = None) -> list[str]:
     """Store the section's scalar fields as typed. Invalid numbers are kept in ``raw_inputs``.
 
     Saving is always possible for a draft: nothing typed is refused here, the checks flag it.
     """
-    if not dossier_accepts_changes(dossier):
-        raise DomainError(N_("Ce dossier n'est plus modifiable : il a été déposé."))
+    _check_open(dossier, section)
     check_version(dossier, expected_version)
     raw_inputs = dict(dossier.raw_inputs or {})
     values = dict(values)
@@ -243,10 +254,10 @@ def _parse_date(raw: str) -> date | None:
         return None
 
 
-def replace_members(dossier: Dossier, rows: list[dict], *, by, expected_version: int | None) -> None:
+def replace_members(dossier: Dossier, rows: list[dict], *, by, expected_version: int | None,
+                    section: str | None = "membres") -> None:
     """Replace the member table with ``rows`` (dicts of the form's row fields)."""
-    if not dossier_accepts_changes(dossier):
-        raise DomainError(N_("Ce dossier n'est plus modifiable : il a été déposé."))
+    _check_open(dossier, section)
     check_version(dossier, expected_version)
     before = len(dossier.members)
     dossier.members.clear()
@@ -260,10 +271,10 @@ def replace_members(dossier: Dossier, rows: list[dict], *, by, expected_version:
     _touch(dossier, by, ["members"], {"members": before}, {"members": len(rows)})
 
 
-def replace_financing_lines(dossier: Dossier, rows: list[dict], *, by, expected_version: int | None) -> None:
+def replace_financing_lines(dossier: Dossier, rows: list[dict], *, by, expected_version: int | None,
+                            section: str | None = "budget") -> None:
     """Replace the budget (expenses) and financing plan (resources) lines."""
-    if not dossier_accepts_changes(dossier):
-        raise DomainError(N_("Ce dossier n'est plus modifiable : il a été déposé."))
+    _check_open(dossier, section)
     check_version(dossier, expected_version)
     raw_inputs = {k: v for k, v in (dossier.raw_inputs or {}).items() if not k.startswith("lines-")}
     dossier.financing_lines.clear()

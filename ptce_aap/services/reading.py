@@ -31,6 +31,8 @@ from ptce_aap.models.dossiers import (
     FinancingLine,
     Member,
 )
+from ptce_aap.models.messages import DossierMessage
+from ptce_aap.services.messages import thread
 
 # Everything the reading view reads with the dossier: one query each, whatever their number.
 READING_OPTIONS = (
@@ -75,6 +77,7 @@ class Reading:
     latest_run: EligibilityCheck | None
     checks: list[tuple[EligibilityCheck, User | None]]
     transitions: list[DossierTransition]
+    messages: list[DossierMessage] = field(default_factory=list)
     events: list[tuple[AuditEvent, User | None]] = field(default_factory=list)
     event_count: int = 0
     rule_labels: dict[str, str] = field(default_factory=lambda: RULE_LABELS)
@@ -155,6 +158,6 @@ def build_reading(dossier: Dossier, *, with_audit: bool = False) -> Reading:
         documents=_documents(dossier, list(call.document_types)),
         latest_check=checks[0][0] if checks else None,
         latest_run=next((check for check, _actor in checks if not check.is_override), None),
-        checks=checks, transitions=list(dossier.transitions),
+        checks=checks, transitions=list(dossier.transitions), messages=thread(dossier),
         events=events, event_count=event_count,
     )

@@ -120,6 +120,36 @@ def test_submit_and_withdraw(trail, db, make_dossier, applicant):
            summary={"before": {"status": "submitted"}, "after": {"status": "withdrawn"}, "reason": "Plus de projet"})
 
 
+def test_messages_requests_answers_and_closing(trail, db, make_dossier, applicant, admin_user):
+    from ptce_aap.services import messages
+
+    dossier = make_dossier(owner=applicant, complete=True)
+    submission.submit_dossier(dossier, by=applicant, now=utcnow())
+    db.session.commit()
+    due_on = (utcnow() + timedelta(days=10)).date().isoformat()
+    with trail.request():
+        message = messages.send_message(dossier, body="Bonjour, une question.", by=admin_user)
+    expect(trail, "dossier.message_sent", dossier, actor=admin_user, summary={"after": {"message": message.id}})
+    with trail.request():
+        request = messages.request_complements(dossier, body="Précisez le projet.", sections=["projet"],
+                                               document_types=[], due_on=due_on, due_time="17:00",
+                                               by=admin_user, now=utcnow())
+    event = expect(trail, "dossier.complements_requested", dossier, actor=admin_user)
+    assert event.summary["after"]["sections"] == ["projet"] and event.summary["after"]["request"] == request.id
+    expect(trail, "dossier.status_changed", dossier, actor=admin_user)
+    with trail.request():
+        answer = messages.answer_request(request, body="C'est précisé.", by=applicant, now=utcnow())
+    expect(trail, "dossier.complements_answered", dossier, actor=applicant,
+           summary={"before": {"request": request.id}, "after": {"answer": answer.id, "files": []}})
+    with trail.request():
+        second = messages.request_complements(dossier, body="Encore un point.", sections=["budget"],
+                                              document_types=[], due_on=due_on, by=admin_user, now=utcnow())
+    with trail.request():
+        messages.close_request(second, by=admin_user, now=utcnow())
+    expect(trail, "dossier.complements_closed", dossier, actor=admin_user, summary={
+        "before": {"request": second.id, "status": "open"}, "after": {"status": "closed"}})
+
+
 def test_status_change_by_a_job_has_no_actor_nor_ip(trail, db, make_dossier, applicant):
     dossier = make_dossier(owner=applicant, complete=True)
     with trail.request():

@@ -146,6 +146,16 @@ def world(app, db, make_call, make_dossier, make_user, smtp, worker):
     submitted = make_dossier(call=call, owner=applicant, pole_name="Pôle déposé", complete=True)
     submission.submit_dossier(submitted, by=applicant, now=utcnow())
     eligibility_service.run_check(submitted)
+    # A request for complements waiting for its answer: the applicant's answer form, the admin's « clore ».
+    from datetime import timedelta  # this world only
+
+    from ptce_aap.services import messages as message_service  # idem
+
+    correcting = make_dossier(call=call, owner=applicant, pole_name="Pôle à compléter", complete=True)
+    submission.submit_dossier(correcting, by=applicant, now=utcnow())
+    message_service.request_complements(correcting, body="Précisez.", sections=["projet"], document_types=["statuts"],
+                                        due_on=(utcnow() + timedelta(days=5)).date().isoformat(), by=admin,
+                                        now=utcnow())
     group = RegionalGroup(call_id=call.id, region_code=submitted.region_code, name="Groupe régional")
     db.session.add(group)
     db.session.flush()  # the reviewer in the dossier's regional group (below): its avis and ranking forms

@@ -83,6 +83,7 @@ def user_content(db) -> list[str]:
     from ptce_aap.models.accounts import Institution, User
     from ptce_aap.models.calls import Call, CallCategory, Criterion, DocumentType
     from ptce_aap.models.dossiers import Attachment, Dossier, DossierTransition, FinancingLine, Member
+    from ptce_aap.models.messages import DossierMessage
     from ptce_aap.models.pool import RegionalGroup
     from ptce_aap.models.reviews import Assignment, ConflictOfInterest, Review, ReviewScore
 
@@ -103,7 +104,7 @@ def user_content(db) -> list[str]:
                            (User, ("full_name",)), (DossierTransition, ("reason",)),
                            (Institution, ("name",)), (RegionalGroup, ("name",)),
                            (Review, ("confidential_note",)), (ReviewScore, ("comment",)),
-                           (Assignment, ("decline_reason",)),
+                           (Assignment, ("decline_reason",)), (DossierMessage, ("body",)),
                            (ConflictOfInterest, ("cleared_reason",)),
                            (Dossier, ("pole_name", "carrier_legal_name", "address", "commune_name", "activity_other",
                                       "cooperation", "governance_text", "summary", "strategy", "innovation",
@@ -296,6 +297,24 @@ def english_world(app, db, make_call, make_dossier, make_user):
     wrong.financing_lines[1].amount_eur = None
     wrong.attachments = wrong.attachments[:2]
     db.session.commit()
+    # A thread: a message, a request answered, a request waiting for its answer (and a message on the reviewed
+    # dossier, for the reading views).
+    from datetime import timedelta  # this world only
+
+    from ptce_aap.services import messages as message_service  # idem
+
+    due_on = (utcnow() + timedelta(days=7)).date().isoformat()
+    correcting = make_dossier(call=call, owner=applicant, pole_name="Pôle à compléter", complete=True)
+    submission.submit_dossier(correcting, by=applicant, now=utcnow())
+    message_service.send_message(correcting, body="Bonjour, une question sur le projet.", by=admin)
+    answered = message_service.request_complements(correcting, body="Précisez le projet.", sections=["projet"],
+                                                   document_types=[], due_on=due_on, by=admin, now=utcnow())
+    message_service.answer_request(answered, body="C'est précisé.", by=applicant, now=utcnow())
+    waiting = message_service.request_complements(correcting, body="Joignez les statuts signés.",
+                                                  sections=["budget"], document_types=["statuts"], due_on=due_on,
+                                                  by=admin, now=utcnow())
+    message_service.send_message(eligible, body="Une précision pour les rapporteurs.", by=admin)
+    db.session.commit()
     people = _review_world(db, call, eligible, admin, make_user, make_call)
     committee_pages = _committee_world(db, admin, make_call, make_dossier, applicant)
     applicant_client = _login(app, applicant.email)
@@ -305,7 +324,10 @@ def english_world(app, db, make_call, make_dossier, make_user):
         "visitor": (app.test_client(), ["/", "/appels", "/appels/ptce-2027", "/compte/connexion",
                                         "/compte/inscription", "/compte/mot-de-passe-oublie", "/page-inconnue"]),
         "applicant": (applicant_client, ["/porteur/", f"/porteur/dossiers/{wrong.id}",
-                                                     f"/porteur/dossiers/{ineligible.id}"]),
+                                                     f"/porteur/dossiers/{ineligible.id}",
+                                                     f"/porteur/dossiers/{correcting.id}",
+                                                     f"/porteur/dossiers/{correcting.id}/demandes/{waiting.id}/repondre",
+                                                     f"/porteur/dossiers/{correcting.id}/pieces"]),
         "admin": (_login(app, "admin@example.org"), [
             "/admin/", "/admin/notifications", "/admin/appels", "/admin/appels/nouveau",
             *(f"/admin/appels/{call.slug}/{page}" for page in (
@@ -313,6 +335,7 @@ def english_world(app, db, make_call, make_dossier, make_user):
                 f"affectations/dossiers/{eligible.id}", "rapporteurs", "conflits", "avis-regionaux")),
             "/admin/appels/ptce-brouillon/grille", "/admin/appels/ptce-brouillon/parametres",
             f"/admin/dossiers/{eligible.id}/lecture", *committee_pages,
+            f"/admin/dossiers/{correcting.id}", f"/admin/dossiers/{correcting.id}/lecture",
             # the instruction list with filters (tags, an unreadable score), its bulk confirmations, the archive
             f"/admin/appels/{call.slug}/dossiers?note_min=beaucoup&desaccord=1&region=84",
             f"/admin/appels/{call.slug}/dossiers/selection?action=verifier&ids={eligible.id}",
@@ -341,7 +364,10 @@ def test_no_french_is_left_on_any_page_in_english(db, english_world):
                      "The lead organisation is a local authority", "Territorial roots of the members",
                      "Private-law legal entity", "Food and sustainable agriculture", "Pooling of projects",
                      "is shown in French, as it was published", "they are written in French", "Withdrawn",
-                     "Page not found", "Access denied", "invitee@example.org"]:
+                     "Page not found", "Access denied", "invitee@example.org",
+                     "Exchanges with the call secretariat", "Answer the request for additional information",
+                     "Additional information requested", "Close the request without an answer",
+                     "Awaiting an answer.", "The call secretariat"]:
         assert expected in everything, expected
     assert any(page.endswith("/deposer") for page in texts) and any("/admin/dossiers/" in page for page in texts)
     # The committee's pages, with data on them: calls, grid, pool, conflicts, assignments, scores, regional

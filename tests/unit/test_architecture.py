@@ -404,6 +404,10 @@ BLUEPRINT_MODULES = {m for m in MODULES if m.split(".")[1:2] and m.split(".")[1]
 # a view catches one itself only to show the form (or page) again with the message beside what was typed.
 ALLOWED_DOMAIN_ERROR_CATCHES = {
     "ptce_aap.admin.routes.override_verdict": "the dossier page again, the reason typed and the error beside it",
+    "ptce_aap.admin.routes.send_message": "the dossier page again, the message typed kept, the error beside it",
+    "ptce_aap.admin.routes.request_complements": "the dossier page again, the request typed kept, errors beside "
+                                                 "their fields",
+    "ptce_aap.applicants.messages.answer_request": "the answer page again, the answer typed kept, the reason shown",
     "ptce_aap.admin.grid.grid": "the grid page again, the new criterion typed and the error beside its field",
     "ptce_aap.admin.grid.grid_edit": "the grid page again, the criterion's edits typed and the error beside them",
     "ptce_aap.admin.calls._saved": "the call form again (new, settings, copy, deadline), the error beside its field",
