@@ -16,6 +16,7 @@ from ptce_aap.services import (
     accounts,
     attachment_processing,
     conflicts,
+    decision_letters,
     eligibility_runs,
     notifications,
     receipts,
@@ -54,6 +55,13 @@ def task_generate_receipt(dossier_id: int) -> str:
     """Store the receipt of a submitted dossier and queue its mails."""
     with jobs.transaction():
         return receipts.issue_receipt(dossier_id)
+
+
+@task("issue_decision_letter")
+def task_issue_decision_letter(decision_id: int) -> str:
+    """Store the letter of a notified decision (its SHA-256 audited) and queue its mails."""
+    with jobs.transaction():
+        return decision_letters.issue_letter(decision_id)
 
 
 @task("eligibility_check")

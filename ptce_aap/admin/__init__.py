@@ -1,4 +1,15 @@
-from ptce_aap.admin import assignments, calls, conflicts, grid, pool, reading, regional, routes, scores  # noqa: F401
+from ptce_aap.admin import (  # noqa: F401
+    assignments,
+    calls,
+    conflicts,
+    decision_notices,
+    grid,
+    pool,
+    reading,
+    regional,
+    routes,
+    scores,
+)
 from ptce_aap.admin.blueprint import bp
 
 __all__ = ["bp"]
