@@ -24,8 +24,7 @@ from ptce_aap.formatting import format_paris
 from ptce_aap.i18n import translate
 from ptce_aap.models.dossiers import Dossier
 from ptce_aap.permissions import can_edit_dossier, can_manage_pole
-from ptce_aap.services import coeditors
-from ptce_aap.services import decision_letters
+from ptce_aap.services import coeditors, decision_letters
 from ptce_aap.services import dossiers as dossier_service
 from ptce_aap.services import eligibility as eligibility_service
 from ptce_aap.web import autosave_rate_limited, domain_error_response, http_error_response, show_on_form

@@ -15,9 +15,8 @@ from ptce_aap.enums import DossierStatus
 from ptce_aap.extensions import db
 from ptce_aap.models.base import utcnow
 from ptce_aap.permissions import can_read_decision_letter, can_submit_dossier, can_withdraw_dossier, require
-from ptce_aap.services import decision_letters
+from ptce_aap.services import decision_letters, submission
 from ptce_aap.services import eligibility as eligibility_service
-from ptce_aap.services import submission
 from ptce_aap.storage import get_storage
 from ptce_aap.web import domain_error_response, domain_errors
 

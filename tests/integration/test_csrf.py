@@ -29,7 +29,7 @@ EXEMPT = {"storage.upload"}
 # Called by static/attachments.js with the page's <meta name="csrf-token"> in X-CSRFToken, never by a form.
 SCRIPT_ONLY = {"applicants.start_upload", "applicants.confirm_upload"}
 # Not HTML pages, or files stored elsewhere: not crawled.
-NOT_CRAWLED = re.compile(r"^/(dsfr|static|stockage)/|/telecharger$|/recepisse$|\.json$|/pieces/etat$|^/healthz$")
+NOT_CRAWLED = re.compile(r"^/(dsfr|static|stockage)/|/telecharger$|/recepisse$|/lettre\.pdf$|/lettre-de-decision$|\.json$|/pieces/etat$|^/healthz$")
 MAX_PAGES = 400
 
 
@@ -229,6 +229,22 @@ def world(app, db, make_call, make_dossier, make_user, smtp, worker):
     draft = make_call(slug="ptce-brouillon", title="Appel en préparation", status=CallStatus.DRAFT)
     draft.criteria[0].weight = 30  # not the default grid any more: the page offers to restore it
     db.session.commit()
+    # A deliberating call with a decision to notify: the notification page and its confirmation form.
+    from decimal import Decimal
+
+    from ptce_aap.enums import DecisionOutcome, DossierStatus, PaymentTerms
+    from ptce_aap.services.decisions import DecisionInput, decide
+    from ptce_aap.services.dossiers import set_dossier_status
+
+    deliberating = make_call(slug="ptce-2026", title="Appel à projets PTCE 2026")
+    decided = make_dossier(call=deliberating, owner=other, pole_name="Pôle décidé", complete=True)
+    for status in (DossierStatus.SUBMITTED, DossierStatus.ELIGIBLE, DossierStatus.IN_REVIEW, DossierStatus.REVIEWED):
+        set_dossier_status(decided, status, by=None)
+    deliberating.status = CallStatus.DELIBERATION
+    db.session.commit()
+    decide(decided, DecisionInput(outcome=DecisionOutcome.LAUREATE, motivation="Bon projet.",
+                                  amount_eur=Decimal("40000"), payment_terms=PaymentTerms.SINGLE), by=admin)
+    db.session.commit()
     return {
         "anonymous": (anonymous, ["/", "/appels", "/compte/connexion", "/compte/inscription",
                                   "/compte/mot-de-passe-oublie", "/compte/verification/renvoyer",
@@ -240,7 +256,8 @@ def world(app, db, make_call, make_dossier, make_user, smtp, worker):
                                              f"/porteur/dossiers/{theirs.id}"]),
         "coeditor": (clients["coeditor"], ["/porteur/"]),
         "admin": (clients["admin"], ["/admin/", "/admin/notifications", "/admin/appels", "/porteur/",
-                                     f"/admin/appels/{call.slug}/notes"]),
+                                     f"/admin/appels/{call.slug}/notes",
+                                     "/admin/appels/ptce-2026/notification-des-decisions"]),
         "reviewer": (clients["reviewer"], ["/rapporteur/"]),
         "regional": (clients["regional"], ["/rapporteur/", f"/rapporteur/dossiers/{submitted.id}/declin"]),
         "second": (clients["second"], ["/rapporteur/", f"/rapporteur/dossiers/{submitted.id}/evaluation/remise"]),

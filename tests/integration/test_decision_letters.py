@@ -58,7 +58,7 @@ def decided(db, make_call, make_reviewed_dossier, make_user, admin_user):
     db.session.add(PoleMembership(pole_id=dossiers[0].pole_id, user_id=coeditor.id))
     call.status = CallStatus.DELIBERATION  # set-up: the call's own path is tested in test_calls
     db.session.commit()
-    for dossier, data in zip(dossiers, (LAUREATE, WAITLISTED, REJECTED)):
+    for dossier, data in zip(dossiers, (LAUREATE, WAITLISTED, REJECTED), strict=True):
         decide(dossier, data, by=admin_user)
     db.session.commit()
     return call, dossiers, coeditor
@@ -239,3 +239,34 @@ def test_the_call_settings_keep_the_signatory(db, make_call):
     call = make_call(signatory_name="Camille Durand", signatory_title="La directrice")
     assert (call.signatory_name, call.signatory_title) == ("Camille Durand", "La directrice")
     assert Role.ADMIN  # the form's field is crawled by test_call_settings
+
+
+def test_the_notification_page_counts_its_queries_whatever_the_number_of_decisions(
+        db, client, login_as, admin_user, make_call, make_reviewed_dossier):
+    from tests.integration.test_query_counts import assert_same, queries_for
+
+    call = make_call(envelope_eur=Decimal("900000"), max_amount_eur=Decimal("100000"))
+
+    def add(n: int) -> None:
+        dossiers = [make_reviewed_dossier(call=call, pole_name=f"Pôle {i}") for i in range(n)]
+        call.status = CallStatus.DELIBERATION
+        db.session.commit()
+        for i, dossier in enumerate(dossiers):
+            decide(dossier, LAUREATE if i % 2 else REJECTED, by=admin_user)
+        db.session.commit()
+
+    login_as(admin_user)
+    url = f"/admin/appels/{call.slug}/notification-des-decisions"
+    add(2)
+    decision_letters.notify_decisions(call, by=admin_user)  # notified ones and pending ones on the page
+    db.session.commit()
+    call.status = CallStatus.OPEN  # more reviewed dossiers to come (set-up)
+    db.session.commit()
+    add(2)
+    few = queries_for(client, db, url)
+    call.status = CallStatus.OPEN
+    db.session.commit()
+    add(6)
+    many = queries_for(client, db, url)
+    assert "8 décisions à notifier" in client.get(url).get_data(as_text=True)
+    assert_same(few, many)
