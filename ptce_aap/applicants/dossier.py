@@ -23,7 +23,7 @@ from ptce_aap.fields import choice_errors
 from ptce_aap.formatting import format_paris
 from ptce_aap.i18n import translate
 from ptce_aap.models.dossiers import Dossier
-from ptce_aap.permissions import can_edit_dossier, can_manage_pole
+from ptce_aap.permissions import can_edit_dossier, can_manage_pole, can_read_decision_letter
 from ptce_aap.services import coeditors, decision_letters
 from ptce_aap.services import dossiers as dossier_service
 from ptce_aap.services import eligibility as eligibility_service
@@ -41,7 +41,8 @@ def dossier(dossier_id: int):
         "applicants/dossier.html", dossier=d, call=d.call, problems=problems, by_section=by_section,
         states=dossier_checks.section_states(problems), sections=sections.section_list(),
         can_edit=can_edit_dossier(current_user, d), totals=dossier_checks.totals(d.financing_lines),
-        eligibility=eligibility_service.applicant_view(d), decision=decision_letters.notified_decision(d),
+        eligibility=eligibility_service.applicant_view(d), decision=decision_letters.notified_decision(d)
+        if can_read_decision_letter(current_user, d) else None,
         can_manage=can_manage_pole(current_user, d.pole), editors=coeditors.editors(d.pole_id),
         invitations=coeditors.pending_invitations(d.pole_id), invite_form=forms.InviteForm(
             formdata=None, data={"email": request.args.get("invite", "")}), confirm_form=forms.ConfirmForm(),

@@ -157,6 +157,13 @@ def test_the_applicant_reads_their_outcome_and_letter_others_never(
     for user in (other, reviewer, admin_user):
         login_as(user)
         assert client.get(f"/porteur/dossiers/{dossiers[0].id}/lettre-de-decision").status_code in (403, 404)
+    # A reviewer of the dossier who is also an applicant (of no dossier here): reads the dossier, not its letter.
+    both = make_user(roles=(Role.APPLICANT, Role.REVIEWER))
+    make_assignment(dossiers[0], make_pool_member(call, user=both).user)
+    login_as(both)
+    page = client.get(f"/porteur/dossiers/{dossiers[0].id}")
+    assert page.status_code == 200 and "Décision du comité" not in page.get_data(as_text=True)
+    assert client.get(f"/porteur/dossiers/{dossiers[0].id}/lettre-de-decision").status_code == 404
     # Applicants and reviewers never reach the secretariat's pages.
     decision = db.session.scalar(sa.select(Decision).where(Decision.dossier_id == dossiers[0].id))
     for user in (owner, reviewer):
