@@ -227,6 +227,14 @@ def test_a_crash_after_the_commit_and_a_failing_letter_job_resume_to_one_mail_ea
     worker()
     assert db.session.scalar(sa.select(sa.func.count(Notification.id))) == 4
     assert len(smtp.wait_for(5, timeout=0.5)) == 4
+    # A try that stored the letter and died before its commit: the next one fingerprints the stored file,
+    # it does not render another.
+    decision = db.session.scalars(sa.select(Decision)).first()
+    fingerprint, decision.letter_sha256 = decision.letter_sha256, None
+    db.session.commit()
+    monkeypatch.setattr(decision_letters, "render_letter_pdf", broken)
+    assert decision_letters.issue_letter(decision.id) == "issued"
+    assert decision.letter_sha256 == fingerprint
 
 
 def test_a_withdrawn_dossier_is_not_notified(db, admin_user, decided):
@@ -242,10 +250,19 @@ def test_a_withdrawn_dossier_is_not_notified(db, admin_user, decided):
     assert statuses(db, dossiers)[2] == DossierStatus.WITHDRAWN
 
 
-def test_the_call_settings_keep_the_signatory(db, make_call):
-    call = make_call(signatory_name="Camille Durand", signatory_title="La directrice")
+def test_the_signatory_is_a_call_setting(db, make_call, admin_user):
+    from ptce_aap.domain.call_settings import settings_problems
+    from ptce_aap.services import calls as call_service
+
+    call = make_call(status=CallStatus.DRAFT)
+    values = call_service.call_values(call)
+    assert (values["signatory_name"], values["signatory_title"]) == ("", "")
+    call_service.update_call(call, {"signatory_name": "Camille Durand", "signatory_title": "La directrice"},
+                             by=admin_user)
+    db.session.commit()
     assert (call.signatory_name, call.signatory_title) == ("Camille Durand", "La directrice")
-    assert Role.ADMIN  # the form's field is crawled by test_call_settings
+    problems = settings_problems({**values, "signatory_name": "x" * 201, "signatory_title": "deux\nlignes"})
+    assert set(problems) >= {"signatory_name", "signatory_title"}
 
 
 def test_the_notification_page_counts_its_queries_whatever_the_number_of_decisions(
