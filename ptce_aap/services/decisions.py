@@ -181,7 +181,7 @@ def _check_tranches(data: DecisionInput, problems: Problems) -> None:
     if any(t.amount_eur is None or t.amount_eur <= 0 for t in tranches):
         problems.add(N_("Chaque tranche a un montant supérieur à zéro."), field="tranches")
         return
-    if any(later.on <= earlier.on for earlier, later in zip(tranches, tranches[1:])):
+    if any(later.on <= earlier.on for earlier, later in zip(tranches, tranches[1:], strict=False)):
         problems.add(N_("Les dates des tranches se suivent, sans doublon."), field="tranches")
     total = sum((t.amount_eur for t in tranches), Decimal("0"))
     if data.amount_eur is not None and total != data.amount_eur:
