@@ -15,6 +15,7 @@ from ptce_aap import jobs
 from ptce_aap.domain.formatting import format_amount
 from ptce_aap.enums import CallStatus, DecisionOutcome, DossierStatus, PaymentTerms, Role
 from ptce_aap.errors import DomainError
+from ptce_aap.models.audit import AuditEvent
 from ptce_aap.models.decisions import Decision
 from ptce_aap.models.dossiers import Dossier, PoleMembership
 from ptce_aap.models.outbox import Notification, OutboxEntry
@@ -227,6 +228,8 @@ def test_a_crash_after_the_commit_and_a_failing_letter_job_resume_to_one_mail_ea
     worker()
     assert db.session.scalar(sa.select(sa.func.count(Notification.id))) == 4
     assert len(smtp.wait_for(5, timeout=0.5)) == 4
+    assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(
+        AuditEvent.action == "decision.letter_stored")) == 3  # each letter stored (and fingerprinted) once
     # A try that stored the letter and died before its commit: the next one fingerprints the stored file,
     # it does not render another.
     decision = db.session.scalars(sa.select(Decision)).first()
@@ -294,3 +297,21 @@ def test_the_notification_page_counts_its_queries_whatever_the_number_of_decisio
     many = queries_for(client, db, url)
     assert "8 décisions à notifier" in client.get(url).get_data(as_text=True)
     assert_same(few, many)
+
+
+def test_two_presses_at_once_notify_each_decision_once(_app, db, client, login_as, admin_user, decided, worker, smtp):
+    from tests.integration._race import race
+
+    call, dossiers, _coeditor = decided
+    login_as(admin_user)
+    codes = race(_app, client, 3, f"/admin/appels/{call.slug}/notification-des-decisions/notifier")
+    assert codes == [302, 302, 302]
+    assert statuses(db, dossiers) == [DossierStatus.LAUREATE, DossierStatus.WAITLISTED, DossierStatus.REJECTED]
+    transitions = db.session.scalar(sa.text("SELECT count(*) FROM dossier_transitions WHERE to_status IN "
+                                            "('laureate', 'waitlisted', 'rejected')"))
+    assert transitions == 3
+    assert db.session.scalar(sa.select(sa.func.count(OutboxEntry.id)).where(
+        OutboxEntry.task == "issue_decision_letter")) == 3
+    worker()
+    worker()
+    assert len(smtp.wait_for(5, timeout=1)) == 4
