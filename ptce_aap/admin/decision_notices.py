@@ -18,6 +18,7 @@ from ptce_aap.models.calls import Call
 from ptce_aap.models.decisions import Decision
 from ptce_aap.permissions import can_manage_call, can_notify_decisions, require
 from ptce_aap.services import decision_letters
+from ptce_aap.storage import get_storage
 from ptce_aap.web import domain_errors, load_or_404
 
 
@@ -36,11 +37,16 @@ def decision_notices(slug: str):
 
 @bp.route("/appels/<slug>/notification-des-decisions/<int:decision_id>/lettre.pdf")
 def decision_letter_preview(slug: str, decision_id: int):
-    """The letter of one current decision, rendered now: marked « Projet — non notifié » until notified."""
+    """The letter of one current decision: rendered now and marked « Projet — non notifié » until notified, the
+    stored letter once sent."""
     call = load_or_404(Call, slug=slug)
     require(can_manage_call(current_user, call))
     decision = load_or_404(Decision, decision_id)
     require(decision.dossier.call_id == call.id and decision.is_current)
+    if decision.letter_sha256:  # notified and stored: the very letter that was sent
+        return redirect(get_storage().presigned_get(decision.letter_key, expires=120,
+                                                    filename=decision_letters.letter_filename(decision),
+                                                    content_type=decision_letters.LETTER_MIME))
     pdf = decision_letters.render_letter_pdf(decision.id, draft=decision.notified_at is None)
     return Response(pdf, mimetype=decision_letters.LETTER_MIME, headers={
         "Content-Disposition": f'inline; filename="{decision_letters.letter_filename(decision)}"',

@@ -123,6 +123,10 @@ def test_notifier_moves_the_statuses_and_mails_each_person_their_letter_once(
     stored = db.session.scalars(sa.select(Decision).order_by(Decision.id)).all()
     assert all(d.notified_at and d.letter_key and len(d.letter_sha256) == 64 for d in stored)
 
+    # The secretariat's link now serves the letter that was sent.
+    sent = client.get(f"/admin/appels/{call.slug}/notification-des-decisions/{laureate.id}/lettre.pdf")
+    assert sent.status_code == 302
+    assert "non notifié" not in pdf_text(requests.get(sent.headers["Location"], timeout=10).content)
     # A second press sends nothing new.
     page = client.get(f"/admin/appels/{call.slug}/notification-des-decisions").get_data(as_text=True)
     assert "Aucune décision à notifier." in page and "3 décisions notifiées" in page
