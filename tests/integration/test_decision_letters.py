@@ -319,3 +319,29 @@ def test_two_presses_at_once_notify_each_decision_once(_app, db, client, login_a
     worker()
     worker()
     assert len(smtp.wait_for(5, timeout=1)) == 4
+
+
+def test_a_waitlisted_pole_promoted_later_gets_a_second_letter(db, admin_user, decided, worker, smtp):
+    call, dossiers, _coeditor = decided
+    decision_letters.notify_decisions(call, by=admin_user)
+    db.session.commit()
+    jobs.dispatch_outbox()
+    worker()
+    worker()
+    assert len(smtp.wait_for(4)) == 4
+    smtp.clear()
+    decide(dossiers[1], DecisionInput(**{**LAUREATE.__dict__, "amount_eur": Decimal("20000"), "tranches": [],
+                                         "payment_terms": PaymentTerms.SINGLE,
+                                         "correction_reason": "Désistement d'un lauréat."}), by=admin_user)
+    db.session.commit()
+    pending, done, _blocked = decision_letters.overview(call)
+    assert [d.dossier_id for d in pending] == [dossiers[1].id] and len(done) == 2
+    assert len(decision_letters.notify_decisions(call, by=admin_user)) == 1
+    db.session.commit()
+    assert statuses(db, dossiers)[1] == DossierStatus.LAUREATE
+    jobs.dispatch_outbox()
+    worker()
+    worker()
+    mails = smtp.wait_for(2, timeout=1)
+    assert len(mails) == 1 and squash(format_amount(Decimal("20000"))) in squash(pdf_text(
+        next(p for p in mails[0].iter_attachments() if p.get_content_type() == "application/pdf").get_content()))
