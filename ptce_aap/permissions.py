@@ -171,6 +171,12 @@ def can_edit_dossier(user, dossier, *, section: str | None = None, document_type
             and _is_applicant_of(user, dossier))
 
 
+def can_read_decision_letter(user, dossier) -> bool:
+    """The notified decision letter of a dossier: its pole's people only (reviewers never, whatever they
+    were assigned; the secretariat previews it on its own page)."""
+    return _is_applicant_of(user, dossier)
+
+
 def can_submit_dossier(user, dossier) -> bool:
     return dossier.status == DossierStatus.DRAFT and _is_applicant_of(user, dossier)
 
@@ -431,6 +437,11 @@ def can_manage_call(user, call) -> bool:
 def can_manage_pool(user, call) -> bool:
     """The secretariat builds a call's reviewer pool and handles its conflicts of interest."""
     return has_role(user, Role.ADMIN)
+
+
+def can_notify_decisions(user, call) -> bool:
+    """The secretariat notifies a deliberating call's decisions (the letters and their mails)."""
+    return has_role(user, Role.ADMIN) and call.status == CallStatus.DELIBERATION
 
 
 def can_decide(user, dossier) -> bool:

@@ -16,6 +16,7 @@ from ptce_aap.services import (
     accounts,
     attachment_processing,
     conflicts,
+    decision_letters,
     documents_zip,
     eligibility_runs,
     minutes,
@@ -63,6 +64,13 @@ def task_generate_minutes(session_id: int, by_id: int | None = None) -> str:
     """The procès-verbal of a committee session: rendered, stored, its fingerprint recorded."""
     with jobs.transaction():
         return minutes.generate_minutes(session_id, by_id=by_id)
+
+
+@task("issue_decision_letter")
+def task_issue_decision_letter(decision_id: int) -> str:
+    """Store the letter of a notified decision (its SHA-256 audited) and queue its mails."""
+    with jobs.transaction():
+        return decision_letters.issue_letter(decision_id)
 
 
 @task("eligibility_check")

@@ -3,6 +3,7 @@ from ptce_aap.admin import (  # noqa: F401
     call_dashboard,
     calls,
     conflicts,
+    decision_notices,
     decisions,
     documents_zip,
     grid,

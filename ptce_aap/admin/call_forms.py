@@ -158,6 +158,8 @@ class CallForm(ProblemsMixin, CleanForm):
     disagreement_threshold = StringField(_l("Seuil de désaccord entre évaluateurs (en pourcentage de l’échelle)"))
     awarding_body_name = StringField(_l("Nom de l’organisme attributaire"))
     awarding_body_siret = StringField(_l("SIRET de l’organisme attributaire"))
+    signatory_name = StringField(_l("Nom du signataire des lettres de décision"))
+    signatory_title = StringField(_l("Qualité du signataire"))
     categories = RowList(FormField(CategoryRowForm), min_entries=0, max_entries=MAX_ROWS)
     document_types = RowList(FormField(DocumentTypeRowForm), min_entries=0, max_entries=MAX_ROWS)
     eligibility = FormField(EligibilityForm)
@@ -165,7 +167,8 @@ class CallForm(ProblemsMixin, CleanForm):
     # --- values -> page ---------------------------------------------------------------------------------
     def fill(self, values: dict) -> None:
         """Show typed values (a GET)."""
-        for name in ("title", "slug", "description_md", "awarding_body_name", "awarding_body_siret"):
+        for name in ("title", "slug", "description_md", "awarding_body_name", "awarding_body_siret",
+                     "signatory_name", "signatory_title"):
             self[name].data = values.get(name) or ""
         for name in DATES:
             self[name].data, self[f"{name}_time"].data = split_paris(values.get(name))
@@ -197,7 +200,7 @@ class CallForm(ProblemsMixin, CleanForm):
     def read(self) -> dict:
         """The typed values; a field that cannot be read gets its message and ``None`` (see ``show``)."""
         text = {name: (self[name].data or "").strip() for name in
-                ("title", "slug", "awarding_body_name")}
+                ("title", "slug", "awarding_body_name", "signatory_name", "signatory_title")}
         values = {**text, "description_md": (self.description_md.data or "").replace("\r\n", "\n").strip(),
                   "awarding_body_siret": "".join((self.awarding_body_siret.data or "").split())}
         values["slug"] = values["slug"].lower() or slugify(values["title"])

@@ -22,8 +22,8 @@ from ptce_aap.fields import choice_errors
 from ptce_aap.formatting import format_paris
 from ptce_aap.i18n import translate
 from ptce_aap.models.dossiers import Dossier
-from ptce_aap.permissions import can_edit_dossier, can_manage_pole, open_request
-from ptce_aap.services import coeditors
+from ptce_aap.permissions import can_edit_dossier, can_manage_pole, can_read_decision_letter, open_request
+from ptce_aap.services import coeditors, decision_letters
 from ptce_aap.services import dossiers as dossier_service
 from ptce_aap.services import eligibility as eligibility_service
 from ptce_aap.services import messages as message_service
@@ -42,7 +42,8 @@ def dossier(dossier_id: int):
         states=dossier_checks.section_states(problems), sections=sections.section_list(),
         can_edit=can_edit_dossier(current_user, d), totals=dossier_checks.totals(d.financing_lines),
         thread=message_service.thread(d), open_request=open_request(d),
-        eligibility=eligibility_service.applicant_view(d),
+        eligibility=eligibility_service.applicant_view(d), decision=decision_letters.notified_decision(d)
+        if can_read_decision_letter(current_user, d) else None,
         can_manage=can_manage_pole(current_user, d.pole), editors=coeditors.editors(d.pole_id),
         invitations=coeditors.pending_invitations(d.pole_id), invite_form=forms.InviteForm(
             formdata=None, data={"email": request.args.get("invite", "")}), confirm_form=forms.ConfirmForm(),

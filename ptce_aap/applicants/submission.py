@@ -1,4 +1,5 @@
-"""Applicant pages around submission: submit (with its confirmation), the receipt, withdrawal."""
+"""Applicant pages around submission: submit (with its confirmation), the receipt, withdrawal, and the
+decision letter once notified."""
 
 from __future__ import annotations
 
@@ -13,9 +14,9 @@ from ptce_aap.domain.eligibility import siren_of
 from ptce_aap.enums import DossierStatus
 from ptce_aap.extensions import db
 from ptce_aap.models.base import utcnow
-from ptce_aap.permissions import can_submit_dossier, can_withdraw_dossier, require
+from ptce_aap.permissions import can_read_decision_letter, can_submit_dossier, can_withdraw_dossier, require
+from ptce_aap.services import decision_letters, submission
 from ptce_aap.services import eligibility as eligibility_service
-from ptce_aap.services import submission
 from ptce_aap.storage import get_storage
 from ptce_aap.web import domain_error_response, domain_errors
 
@@ -55,6 +56,21 @@ def receipt(dossier_id: int):
         return redirect(url_for("applicants.dossier", dossier_id=d.id))
     url = get_storage().presigned_get(d.receipt_key, expires=120, filename=f"recepisse-{d.receipt_number}.pdf",
                                       content_type="application/pdf")
+    return redirect(url)
+
+
+@bp.route("/dossiers/<int:dossier_id>/lettre-de-decision")
+def decision_letter(dossier_id: int):
+    d = viewable_dossier(dossier_id)
+    require(can_read_decision_letter(current_user, d))
+    decision = decision_letters.notified_decision(d)
+    require(decision is not None)
+    if not decision.letter_sha256:
+        flash(_("La lettre de décision est en cours de préparation : réessayez dans quelques instants."), "info")
+        return redirect(url_for("applicants.dossier", dossier_id=d.id))
+    url = get_storage().presigned_get(decision.letter_key, expires=120,
+                                      filename=decision_letters.letter_filename(decision),
+                                      content_type=decision_letters.LETTER_MIME)
     return redirect(url)
 
 

@@ -309,7 +309,8 @@ def settings_problems(v: Mapping) -> dict[str, str]:
     """Every problem of a call's settings (typed values, see ``services.calls.SETTINGS``), by setting name;
     rows as ``categories-<i>-<field>`` / ``document_types-<i>-<field>``. Empty when all is well."""
     problems: dict[str, str] = {}
-    for name, max_length in (("title", TITLE_MAX), ("awarding_body_name", 200)):
+    for name, max_length in (("title", TITLE_MAX), ("awarding_body_name", 200), ("signatory_name", 200),
+                             ("signatory_title", 200)):
         if problem := _text_problem(v.get(name, ""), max_length=max_length, required=name == "title"):
             problems[name] = problem
     slug = v.get("slug")

@@ -52,6 +52,9 @@ class Call(db.Model):
     eligibility_settings: Mapped[dict] = mapped_column(JSONType, default=dict)
     awarding_body_name: Mapped[str] = mapped_column(sa.String(200), default="")
     awarding_body_siret: Mapped[str] = mapped_column(sa.String(14), default="")
+    # Who signs the decision letters for the awarding body (name, then title: « La directrice générale… »).
+    signatory_name: Mapped[str] = mapped_column(sa.String(200), default="")
+    signatory_title: Mapped[str] = mapped_column(sa.String(200), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

@@ -110,6 +110,8 @@ class Decision(db.Model):
     # Why this decision superseded the previous one (empty for a first decision).
     correction_reason: Mapped[str] = mapped_column(sa.Text, default="")
     letter_key: Mapped[str | None] = mapped_column(sa.String(300))
+    # SHA-256 of the stored letter (hex), set when the letter job stores it (also in the audit).
+    letter_sha256: Mapped[str | None] = mapped_column(sa.String(64))
     decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="RESTRICT"))
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -34,7 +34,7 @@ from ptce_aap.urls import external_url
 SETTINGS = ("title", "slug", "description_md", "opens_at", "closes_at", "review_deadline_at",
             "regional_deadline_at", "envelope_eur", "max_amount_eur", "max_state_share", "reviewers_per_dossier",
             "has_regional_instruction", "disagreement_threshold", "awarding_body_name", "awarding_body_siret",
-            "eligibility_settings")
+            "signatory_name", "signatory_title", "eligibility_settings")
 ROWS = {"categories": (CallCategory, ("code", "label", "max_amount_eur", "quota")),
         "document_types": (DocumentType, ("code", "label", "description", "is_required"))}
 # Once a call has opened, its deadline moves while it is open or closed (to reopen it); never afterwards.
@@ -79,7 +79,7 @@ def default_values() -> dict:
             "review_deadline_at": None, "regional_deadline_at": None, "envelope_eur": None,
             "max_amount_eur": None, "max_state_share": Decimal("0.5"), "reviewers_per_dossier": 2,
             "has_regional_instruction": False, "disagreement_threshold": Decimal("0.3"),
-            "awarding_body_name": "", "awarding_body_siret": "",
+            "awarding_body_name": "", "awarding_body_siret": "", "signatory_name": "", "signatory_title": "",
             "eligibility_settings": copy.deepcopy(DEFAULT_ELIGIBILITY), "categories": [],
             "document_types": [{"description": "", **d} for d in DEFAULT_DOCUMENT_TYPES]}
 

@@ -684,6 +684,32 @@ def test_committee_session_attendance_agenda_minutes(trail, db, admin_user, make
     assert event.summary["before"] is None and event.summary["after"] == session.minutes_sha256
 
 
+def test_decision_notified_and_its_letter_stored(trail, db, admin_user, make_call, make_reviewed_dossier):
+    from ptce_aap.enums import DecisionOutcome
+    from ptce_aap.services import decision_letters
+    from ptce_aap.services.decisions import DecisionInput, decide
+
+    call = make_call()
+    dossier = make_reviewed_dossier(call=call)
+    call.status = CallStatus.DELIBERATION
+    db.session.commit()
+    decision = decide(dossier, DecisionInput(outcome=DecisionOutcome.REJECTED, motivation="Trop tôt."), by=admin_user)
+    db.session.commit()
+    with trail.request():
+        decision_letters.notify_decisions(call, by=admin_user)
+    expect(trail, "decision.notified", dossier, actor=admin_user, summary={
+        "decision_id": decision.id, "after": {"outcome": "rejected", "notified_at": decision.notified_at.isoformat(),
+                                              "letter_key": decision.letter_key}})
+    expect(trail, "dossier.status_changed", dossier, actor=admin_user)
+    trail.mark()
+    assert decision_letters.issue_letter(decision.id) == "issued"  # the job: no actor, no IP
+    db.session.commit()
+    stored = b"".join(get_storage().iter_chunks(decision.letter_key))
+    expect(trail, "decision.letter_stored", dossier, actor=None, ip=None, summary={
+        "decision_id": decision.id, "after": {"letter_key": decision.letter_key,
+                                              "sha256": hashlib.sha256(stored).hexdigest(), "size": len(stored)}})
+
+
 # --- the walk covers every audited action ---------------------------------------------------------------
 
 def _audited_actions() -> set[str]:

@@ -29,7 +29,7 @@ EXEMPT = {"storage.upload"}
 # Called by static/attachments.js with the page's <meta name="csrf-token"> in X-CSRFToken, never by a form.
 SCRIPT_ONLY = {"applicants.start_upload", "applicants.confirm_upload"}
 # Not HTML pages, or files stored elsewhere: not crawled.
-NOT_CRAWLED = re.compile(r"^/(dsfr|static|stockage)/|/telecharger$|/recepisse$|\.json$|/pieces/etat$|^/healthz$")
+NOT_CRAWLED = re.compile(r"^/(dsfr|static|stockage)/|/telecharger$|/recepisse$|/lettre\.pdf$|/lettre-de-decision$|\.json$|/pieces/etat$|^/healthz$")
 MAX_PAGES = 400
 
 
@@ -255,6 +255,21 @@ def world(app, db, make_call, make_dossier, make_user, smtp, worker):
     db.session.flush()
     committee.create_session(deliberating, held_on=date(2026, 12, 3), place="Bercy", by=admin)
     db.session.commit()
+    # A deliberating call with a decision to notify: the notification page and its confirmation form.
+    from decimal import Decimal
+
+    from ptce_aap.enums import DecisionOutcome, PaymentTerms
+    from ptce_aap.services.decisions import DecisionInput, decide
+
+    notifying = make_call(slug="ptce-2026", title="Appel à projets PTCE 2026")
+    to_notify = make_dossier(call=notifying, owner=other, pole_name="Pôle décidé", complete=True)
+    for status in (DossierStatus.SUBMITTED, DossierStatus.ELIGIBLE, DossierStatus.IN_REVIEW, DossierStatus.REVIEWED):
+        set_dossier_status(to_notify, status, by=None)
+    notifying.status = CallStatus.DELIBERATION
+    db.session.commit()
+    decide(to_notify, DecisionInput(outcome=DecisionOutcome.LAUREATE, motivation="Bon projet.",
+                                  amount_eur=Decimal("40000"), payment_terms=PaymentTerms.SINGLE), by=admin)
+    db.session.commit()
     return {
         "anonymous": (anonymous, ["/", "/appels", "/compte/connexion", "/compte/inscription",
                                   "/compte/mot-de-passe-oublie", "/compte/verification/renvoyer",
@@ -269,7 +284,8 @@ def world(app, db, make_call, make_dossier, make_user, smtp, worker):
                                      f"/admin/appels/{call.slug}/notes",
                                      # the bulk action's confirmation, reached by the list's GET form
                                      f"/admin/appels/{call.slug}/dossiers/selection?action=verifier"
-                                     f"&ids={submitted.id}"]),
+                                     f"&ids={submitted.id}",
+                                     "/admin/appels/ptce-2026/notification-des-decisions"]),
         "reviewer": (clients["reviewer"], ["/rapporteur/"]),
         "regional": (clients["regional"], ["/rapporteur/", f"/rapporteur/dossiers/{submitted.id}/declin"]),
         "second": (clients["second"], ["/rapporteur/", f"/rapporteur/dossiers/{submitted.id}/evaluation/remise"]),

@@ -17,7 +17,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from ptce_aap.enums import CallStatus, LegalForm, MemberCategory, Recommendation, Role
+from ptce_aap.enums import CallStatus, LegalForm, MemberCategory, PaymentTerms, Recommendation, Role
 from ptce_aap.models.base import utcnow
 from tests.integration.test_csrf import PASSWORD, _link_path
 
@@ -82,6 +82,7 @@ def user_content(db) -> list[str]:
     from ptce_aap.domain import geography
     from ptce_aap.models.accounts import Institution, User
     from ptce_aap.models.calls import Call, CallCategory, Criterion, DocumentType
+    from ptce_aap.models.decisions import Decision
     from ptce_aap.models.dossiers import Attachment, Dossier, DossierTransition, FinancingLine, Member
     from ptce_aap.models.messages import DossierMessage
     from ptce_aap.models.pool import RegionalGroup
@@ -105,6 +106,8 @@ def user_content(db) -> list[str]:
                            (Institution, ("name",)), (RegionalGroup, ("name",)),
                            (Review, ("confidential_note",)), (ReviewScore, ("comment",)),
                            (Assignment, ("decline_reason",)), (DossierMessage, ("body",)),
+                           (Assignment, ("decline_reason",)),
+                           (Decision, ("motivation", "reference", "correction_reason")),
                            (ConflictOfInterest, ("cleared_reason",)),
                            (Dossier, ("pole_name", "carrier_legal_name", "address", "commune_name", "activity_other",
                                       "cooperation", "governance_text", "summary", "strategy", "innovation",
@@ -149,9 +152,10 @@ def crawl_in_english(client, seeds: list[str], ignored: list[str], role: str):
         seen.add(path)
         assert len(seen) <= MAX_PAGES, f"more than {MAX_PAGES} pages reachable as {role}"
         response = client.get(path)
-        if response.status_code in (301, 302, 303) and (target := _link_path(response.headers["Location"])):
-            queue.append(target)
-            continue
+        if response.status_code in (301, 302, 303):
+            if target := _link_path(response.headers["Location"]):
+                queue.append(target)
+            continue  # a redirect out of the app (a file's presigned URL) is not a page
         if response.mimetype != "text/html":
             continue
         html = response.get_data(as_text=True)
@@ -251,6 +255,34 @@ def _committee_world(db, admin, make_call, make_dossier, owner) -> list[str]:
             f"/admin/seances/{session.id}/modifier", f"/admin/dossiers/{dossiers[0].id}",
             f"/admin/dossiers/{dossiers[0].id}/decision", f"/admin/dossiers/{dossiers[1].id}/decision",
             f"/admin/dossiers/{dossiers[1].id}/decision?seance={session.id}"]
+def _decision_world(db, applicant, admin, make_call, make_dossier):
+    """A deliberating call (``ptce-2026``) with a notified decision (its letter stored) and one to notify, a
+    withdrawn dossier's decision that cannot be; returns the applicant's notified dossier."""
+    from ptce_aap.enums import DecisionOutcome, DossierStatus
+    from ptce_aap.services import decision_letters
+    from ptce_aap.services.decisions import DecisionInput, decide
+    from ptce_aap.services.dossiers import set_dossier_status
+
+    call = make_call(slug="ptce-2026", title="Appel à projets PTCE 2026")
+    dossiers = [make_dossier(call=call, owner=applicant, pole_name=name, complete=True)
+                for name in ("Pôle lauréat", "Pôle en attente", "Pôle parti")]
+    for dossier in dossiers:
+        for status in (DossierStatus.SUBMITTED, DossierStatus.ELIGIBLE, DossierStatus.IN_REVIEW,
+                       DossierStatus.REVIEWED):
+            set_dossier_status(dossier, status, by=None)
+    call.status = CallStatus.DELIBERATION
+    db.session.commit()
+    decide(dossiers[0], DecisionInput(outcome=DecisionOutcome.LAUREATE, motivation="Très bon projet.",
+                                      amount_eur=Decimal("50000"), payment_terms=PaymentTerms.SINGLE), by=admin)
+    db.session.commit()
+    decision, = decision_letters.notify_decisions(call, by=admin)
+    db.session.commit()
+    decision_letters.issue_letter(decision.id)
+    for dossier in dossiers[1:]:
+        decide(dossier, DecisionInput(outcome=DecisionOutcome.WAITLISTED, motivation="Classé 12e."), by=admin)
+    set_dossier_status(dossiers[2], DossierStatus.WITHDRAWN, by=None)
+    db.session.commit()
+    return dossiers[0]
 
 
 @pytest.fixture
@@ -317,6 +349,7 @@ def english_world(app, db, make_call, make_dossier, make_user):
     db.session.commit()
     people = _review_world(db, call, eligible, admin, make_user, make_call)
     committee_pages = _committee_world(db, admin, make_call, make_dossier, applicant)
+    decided = _decision_world(db, applicant, admin, make_call, make_dossier)
     applicant_client = _login(app, applicant.email)
     assert applicant_client.post(f"/porteur/dossiers/{wrong.id}/coediteurs",
                                  data={"email": "invitee@example.org"}).status_code == 302
@@ -327,7 +360,8 @@ def english_world(app, db, make_call, make_dossier, make_user):
                                                      f"/porteur/dossiers/{ineligible.id}",
                                                      f"/porteur/dossiers/{correcting.id}",
                                                      f"/porteur/dossiers/{correcting.id}/demandes/{waiting.id}/repondre",
-                                                     f"/porteur/dossiers/{correcting.id}/pieces"]),
+                                                     f"/porteur/dossiers/{correcting.id}/pieces",
+                                                     f"/porteur/dossiers/{decided.id}"]),
         "admin": (_login(app, "admin@example.org"), [
             "/admin/", "/admin/notifications", "/admin/appels", "/admin/appels/nouveau",
             *(f"/admin/appels/{call.slug}/{page}" for page in (
@@ -340,7 +374,8 @@ def english_world(app, db, make_call, make_dossier, make_user):
             f"/admin/appels/{call.slug}/dossiers?note_min=beaucoup&desaccord=1&region=84",
             f"/admin/appels/{call.slug}/dossiers/selection?action=verifier&ids={eligible.id}",
             f"/admin/appels/{call.slug}/dossiers/selection?action=exporter_xlsx&ids={eligible.id}",
-            f"/admin/appels/{call.slug}/archive"]),
+            f"/admin/appels/{call.slug}/archive", "/admin/appels/ptce-2026/notification-des-decisions",
+            "/admin/appels/ptce-2026/notification-des-decisions/notifier"]),
         "reviewer": (_login(app, people["reviewer"].email), ["/rapporteur/", f"/rapporteur/appels/{call.slug}/conflits"]),
         "regional": (_login(app, people["regional"].email), [
             "/rapporteur/", f"/rapporteur/dossiers/{eligible.id}/declin", f"/rapporteur/appels/{call.slug}/region",
@@ -375,7 +410,10 @@ def test_no_french_is_left_on_any_page_in_english(db, english_world):
     for expected in ["The institution's SIREN", "Department 01", "With reservations", "Unfavourable",
                      "This reviewer has a conflict of interest with this application.",
                      "The scoring grid can no longer be changed", "Quorum reached: 1 institution(s) present out of 1",
-                     "Instalment no. 2", "Reason for the correction", "Call's budget"]:
+                     "Instalment no. 2", "Reason for the correction", "Call's budget",
+                     "The selection committee's decision",
+                     "Download the decision letter", "1 decision to notify", "1 decision notified",
+                     "Decisions that cannot be notified", "1 decision letter will be sent"]:
         assert expected in everything, expected
     for page in ["admin /admin/appels", "admin /admin/appels/nouveau", "admin /admin/appels/ptce-brouillon/grille",
                  "admin /admin/appels/ptce-2027/rapporteurs", "admin /admin/appels/ptce-2027/conflits",
@@ -384,6 +422,8 @@ def test_no_french_is_left_on_any_page_in_english(db, english_world):
                  "admin /admin/appels/ptce-2027/archive",
                  "admin /admin/appels/ptce-2027/dossiers?note_min=beaucoup&desaccord=1&region=84",
                  "reviewer /rapporteur/",
+                 "admin /admin/appels/ptce-2026/notification-des-decisions",
+                 "admin /admin/appels/ptce-2026/notification-des-decisions/notifier",
                  "reviewer /rapporteur/appels/ptce-2027/conflits", "regional /rapporteur/appels/ptce-2027/region"]:
         assert page in texts, page
     for pattern in [r"second /rapporteur/dossiers/\d+", r"second /rapporteur/dossiers/\d+/evaluation",
