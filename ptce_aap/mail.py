@@ -119,6 +119,13 @@ def load_attachment(spec: dict) -> bytes:
     raise ValueError(f"attachment without storage_key nor generator: {spec!r}")
 
 
+def header_text(text: str) -> str:
+    """A header value that survives folding: Python's folder drops the space next to a no-break space
+    between two encoded words (« Pôle\u00a0Lauréat » arrived as "PôleLauréat"), so no-break spaces become
+    plain spaces in headers (the body keeps French typography)."""
+    return text.replace("\u00a0", " ").replace("\u202f", " ")
+
+
 def build_message(recipient: str, template: str, context: dict, *, attachments: list[dict] | None = None,
                   message_id: str | None = None) -> EmailMessage:
     """A ready-to-send message: multipart/alternative (text + HTML), UTF-8, with attachments
@@ -127,7 +134,7 @@ def build_message(recipient: str, template: str, context: dict, *, attachments: 
     subject, text, html = render_email(template, context, recipient=recipient,
                                        attachment_names=[a["filename"] for a in attachments])
     msg = EmailMessage()
-    msg["Subject"] = subject
+    msg["Subject"] = header_text(subject)
     msg["From"] = current_app.config["MAIL_DEFAULT_SENDER"]
     msg["To"] = recipient
     msg["Date"] = format_datetime(datetime.now(UTC))

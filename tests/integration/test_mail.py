@@ -182,7 +182,7 @@ def test_notification_is_sent_once_by_the_worker(app, db, smtp, worker, applican
     assert len(messages) == 1
     message = messages[0]
     assert message["To"] == "camille@example.org"
-    assert message["Subject"] == SUBJECTS["submission_receipt"]
+    assert message["Subject"] == mail.header_text(SUBJECTS["submission_receipt"])  # plain spaces in headers
     assert message["From"] == app.config["MAIL_DEFAULT_SENDER"]
     assert message["Message-ID"].endswith("@ptce.example.gouv.fr>")
     assert message["Date"]
@@ -409,7 +409,7 @@ def test_embedded_mode_writes_an_eml_file_and_logs_where(embedded_app, db, tmp_p
     assert len(files) == 1 and files[0].name.endswith(".eml") and "verify_email" in files[0].name
     message = message_from_bytes(files[0].read_bytes(), policy=policy.default)
     assert message["To"] == "camille@example.org"
-    assert message["Subject"] == SUBJECTS["verify_email"]
+    assert message["Subject"] == mail.header_text(SUBJECTS["verify_email"])
     text, _ = parts(message)
     assert "Bonjour Camille Martin,\n\nVous venez de créer un compte" in text
     assert "\nhttp://localhost/compte/verifier/jeton\n" in text
@@ -468,3 +468,15 @@ def test_pending_notification_left_without_a_job_is_sent_by_the_tick(app, db, sm
     db.session.expire_all()
     assert db.session.get(Notification, notification.id).status == NotificationStatus.SENT
     assert [m["To"] for m in smtp.wait_for(1)] == ["orphelin@example.org"]
+
+
+def test_a_subject_with_no_break_spaces_arrives_with_every_space(app, db, smtp, worker):
+    """Python's header folding dropped the space next to a no-break space between two encoded words
+    (« Pôle Lauréat » arrived as "PôleLauréat"): headers carry plain spaces."""
+    context = dict(CONTEXTS["decision"], pole_name="Pôle Lauréat des Monts d'Ardèche")
+    notifications.notify("camille@example.org", "decision", context, dedupe_key="decision:nbsp")
+    db.session.commit()
+    jobs.dispatch_outbox()
+    worker()
+    message, = smtp.wait_for(1)
+    assert message["Subject"] == "Décision sur la candidature de « Pôle Lauréat des Monts d'Ardèche »"
