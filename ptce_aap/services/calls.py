@@ -273,8 +273,17 @@ def _guard_open(call: Call, now: datetime) -> None:
             [m for _f, m in missing], " ; ", strip=".")), field=missing[0][0])
 
 
+def _guard_review(call: Call, now: datetime) -> None:
+    """The review starts on complete dossiers: none may still wait for the complements asked of its pole."""
+    waiting = db.session.scalar(sa.select(sa.func.count(Dossier.id)).where(
+        Dossier.call_id == call.id, Dossier.status == DossierStatus.CORRECTION)) or 0
+    if waiting:
+        raise DomainError(N_("L'instruction ne peut pas commencer : %(count)s dossier(s) attendent encore les "
+                             "compléments demandés à leur pôle (répondez-y ou closez les demandes).", count=waiting))
+
+
 # Checks run before entering a status, beyond the transition table (SPEC §2).
-GUARDS = {CallStatus.OPEN: _guard_open}
+GUARDS = {CallStatus.OPEN: _guard_open, CallStatus.REVIEW: _guard_review}
 
 
 def set_call_status(call: Call, to: CallStatus, *, by, now: datetime | None = None) -> None:

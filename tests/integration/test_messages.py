@@ -322,3 +322,21 @@ def test_answer_mails_every_admin_when_the_author_left(submitted, applicant, adm
     recipients = set(db.session.scalars(sa.select(Notification.recipient).where(
         Notification.template == "complements_answered")))
     assert recipients == {other_admin.email}
+
+
+def test_the_review_does_not_start_while_a_pole_owes_complements(submitted, admin_user, db):
+    from ptce_aap.enums import CallStatus
+    from ptce_aap.errors import DomainError
+    from ptce_aap.services.calls import set_call_status
+
+    request = service.request_complements(submitted, body="Joignez les statuts.", sections=["projet"],
+                                          document_types=[], due_on=_due_on(), by=admin_user, now=utcnow())
+    call = submitted.call
+    call.status = CallStatus.CLOSED  # test set-up: the deadline passed (its own path is tested with the calls)
+    db.session.commit()
+    with pytest.raises(DomainError, match="1 dossier"):
+        set_call_status(call, CallStatus.REVIEW, by=admin_user)
+    db.session.rollback()
+    service.close_request(request, by=admin_user, now=utcnow())
+    set_call_status(call, CallStatus.REVIEW, by=admin_user)
+    assert call.status == CallStatus.REVIEW
