@@ -1,4 +1,17 @@
-from ptce_aap.admin import assignments, calls, conflicts, grid, pool, reading, regional, routes, scores  # noqa: F401
+from ptce_aap.admin import (  # noqa: F401
+    assignments,
+    calls,
+    conflicts,
+    grid,
+    pool,
+    ranking,
+    reading,
+    regional,
+    routes,
+    scenarios,
+    scores,
+    simulator,
+)
 from ptce_aap.admin.blueprint import bp
 
 __all__ = ["bp"]
