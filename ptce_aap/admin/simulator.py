@@ -2,7 +2,8 @@
 the score and the constraints, runs it (a POST that changes nothing: the form can be long) and reads the
 proposal — laureates with their amounts, total score, envelope used and left, what each constraint costs, the
 waiting list with its reasons, or the constraints that cannot hold together. A run can be saved as a scenario
-(``services.scenarios.save``, audited). Bad input: the message beside its field, what was typed kept."""
+(``services.scenarios.save``, audited); ``?scenario=<id>`` runs a saved scenario's parameters again on
+today's data. Bad input: the message beside its field, what was typed kept."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from ptce_aap.fields import ChoiceRadioField, CleanForm
 from ptce_aap.formatting import format_eur
 from ptce_aap.i18n import translate
 from ptce_aap.models.calls import Call
+from ptce_aap.models.scenarios import SelectionScenario
 from ptce_aap.permissions import can_manage_call, require
 from ptce_aap.services import ranking as ranking_service
 from ptce_aap.services import scenarios as scenario_service
@@ -170,17 +172,34 @@ def simulator(slug: str):
     call = _call(slug)
     categories = list(ranking_service.categories(call).values())
     if request.method == "GET":
-        return _render(call, simulator_form(categories), categories)
+        form = simulator_form(categories)
+        scenario = _scenario_arg(call)
+        if scenario is None:
+            return _render(call, form, categories)
+        params = Params.from_json(scenario.params)  # a saved scenario run again on today's data
+        _fill(form, categories, params)
+        result = scenario_service.run(call, params)
+        return _result(call, form, categories, result, params)
     form = simulator_form(categories, request.form)
     rows = ranking_service.ranking(call)
     params = parse(form, categories, rows)
     if params is None:
         return _render(call, form, categories, status=422)
-    result = scenario_service.run(call, params)
+    return _result(call, form, categories, scenario_service.run(call, params), params)
+
+
+def _result(call, form, categories, result, params: Params):
     if result.error is not None:
         return _render(call, form, categories, result=result, status=422)
     save_form = SaveForm(formdata=None, params=json.dumps(params.to_json()))
     return _render(call, form, categories, result=result, save_form=save_form)
+
+
+def _scenario_arg(call: Call) -> SelectionScenario | None:
+    """The saved scenario named by ``?scenario=`` (one of this call's), or None."""
+    ident = ascii_int(request.args.get("scenario", ""), maximum=MAX_ID)
+    scenario = db.session.get(SelectionScenario, ident) if ident is not None else None
+    return scenario if scenario is not None and scenario.call_id == call.id else None
 
 
 @bp.route("/appels/<slug>/simulateur/enregistrer", methods=["POST"])

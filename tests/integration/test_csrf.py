@@ -120,7 +120,7 @@ def _login(app, email: str):
 
 
 @pytest.fixture
-def world(app, db, make_call, make_dossier, make_user, smtp, worker):
+def world(app, db, make_call, make_dossier, make_user, smtp, worker, make_reviewed_dossier):
     """Something on every page of every space: dossiers in each state, co-editors and invitations, an
     eligibility re-run, a failed mail, and the links that only come by mail."""
     from ptce_aap.enums import NotificationStatus
@@ -229,6 +229,20 @@ def world(app, db, make_call, make_dossier, make_user, smtp, worker):
     draft = make_call(slug="ptce-brouillon", title="Appel en préparation", status=CallStatus.DRAFT)
     draft.criteria[0].weight = 30  # not the default grid any more: the page offers to restore it
     db.session.commit()
+    # A deliberating call with a scored dossier and a saved scenario: its apply, delete and re-run pages.
+    from ptce_aap.services import scenarios as scenario_service  # the simulator's, for this world only
+
+    deliberating = make_call(slug="ptce-2026", title="Appel en délibération")
+    scored = make_reviewed_dossier(call=deliberating, pole_name="Pôle noté")
+    db.session.add(Review(assignment=Assignment(dossier_id=scored.id, reviewer_id=colleague.id,
+                                                institution_id=colleague.institution_id),
+                          recommendation=Recommendation.FAVORABLE, submitted_at=utcnow(),
+                          scores=[ReviewScore(criterion_id=c.id, score=4) for c in deliberating.criteria]))
+    deliberating.status = CallStatus.DELIBERATION
+    db.session.commit()
+    scenario_service.save(deliberating, "Enveloppe seule",
+                          scenario_service.run(deliberating, scenario_service.Params()), by=admin)
+    db.session.commit()
     return {
         "anonymous": (anonymous, ["/", "/appels", "/compte/connexion", "/compte/inscription",
                                   "/compte/mot-de-passe-oublie", "/compte/verification/renvoyer",
@@ -240,7 +254,7 @@ def world(app, db, make_call, make_dossier, make_user, smtp, worker):
                                              f"/porteur/dossiers/{theirs.id}"]),
         "coeditor": (clients["coeditor"], ["/porteur/"]),
         "admin": (clients["admin"], ["/admin/", "/admin/notifications", "/admin/appels", "/porteur/",
-                                     f"/admin/appels/{call.slug}/notes"]),
+                                     f"/admin/appels/{call.slug}/notes", f"/admin/appels/{deliberating.slug}/scenarios"]),
         "reviewer": (clients["reviewer"], ["/rapporteur/"]),
         "regional": (clients["regional"], ["/rapporteur/", f"/rapporteur/dossiers/{submitted.id}/declin"]),
         "second": (clients["second"], ["/rapporteur/", f"/rapporteur/dossiers/{submitted.id}/evaluation/remise"]),

@@ -70,8 +70,7 @@ def test_bad_input_is_shown_beside_its_field_and_kept(client, as_admin, ranked):
     assert response.status_code == 422
     assert 'value="beaucoup"' in html and "Saisissez un nombre, par exemple 2 ou 2,5." in html
     assert "Numéros de dossier inconnus dans ce classement : 999999." in html
-    assert "Ligne 1 : le dossier %s peut recevoir au plus 80 000,00 €." % d["Pôle Alpha"].id in html or \
-        "Ligne 1 : le dossier %s peut recevoir au plus 80 000 €." % d["Pôle Alpha"].id in html
+    assert f"Ligne 1 : le dossier {d['Pôle Alpha'].id} peut recevoir au plus 80 000 €." in html
     assert 'id="resultat"' not in html
 
 
@@ -114,6 +113,9 @@ def test_scenarios_are_saved_compared_and_deleted(client, as_admin, ranked, db, 
     assert "Non lauréat" in rows[d["Pôle Alpha"].id] and "Identique" in rows[d[HYP].id]
     assert "Non lauréat" in rows[d["Pôle Bravo"].id]
     assert "<td>190</td><td>240</td>" in compared.replace("> <", "><")
+    rerun = page(client.get(f"/admin/appels/{call.slug}/simulateur?scenario={first.id}"))
+    assert table_ids(rerun, "laureats") == [line["id"] for line in first.result["selected"]]
+    assert 'name="quota_0" type="text" value="1"' in rerun and 'id="enregistrer"' in rerun
     one = client.get(f"/admin/appels/{call.slug}/scenarios/comparer?ids={first.id}")
     assert one.status_code == 302
     confirm = client.get(f"/admin/appels/{call.slug}/scenarios/{first.id}/supprimer")
