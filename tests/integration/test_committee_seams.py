@@ -19,7 +19,8 @@ from ptce_aap.models.reviews import Review
 from ptce_aap.services import accounts
 
 PAGES = {"parametres": "parametres", "dossiers": "dossiers", "grille": "grille", "vivier": "rapporteurs",
-         "conflits": "conflits", "affectations": "affectations", "notes": "notes", "regional": "avis-regionaux"}
+         "conflits": "conflits", "affectations": "affectations", "notes": "notes", "regional": "avis-regionaux",
+         "classement": "classement", "simulateur": "simulateur", "scenarios": "scenarios"}
 
 
 def text(response) -> str:
