@@ -128,7 +128,7 @@ def test_scenarios_are_saved_compared_and_deleted(client, as_admin, ranked, db, 
 
 def test_a_scenario_is_applied_as_decisions(client, as_admin, ranked, db):  # noqa: F811
     call, d = ranked["call"], ranked["dossiers"]
-    assert save(client, call, "Sans quota").status_code == 302
+    assert save(client, call, "Alpha ajusté", amounts=f"{d['Pôle Alpha'].id} : 70 000").status_code == 302
     scenario = db.session.scalars(sa.select(SelectionScenario)).one()
     url = f"/admin/appels/{call.slug}/scenarios/{scenario.id}/appliquer"
     assert client.get(url).status_code == 302  # the call does not deliberate yet
@@ -138,7 +138,7 @@ def test_a_scenario_is_applied_as_decisions(client, as_admin, ranked, db):  # no
     outcomes = dict(re.findall(r'<tr data-dossier="(\d+)">.*?<td data-outcome>([^<]+)</td>', html))
     assert outcomes == {str(d["Pôle Alpha"].id): "Lauréat", str(d[HYP].id): "Lauréat",
                         str(d["Pôle Charlie"].id): "Lauréat", str(d["Pôle Bravo"].id): "Liste complémentaire"}
-    assert "Montant total accordé : 190 000 € sur une enveloppe de 200 000 €." in html
+    assert "Montant total accordé : 180 000 € sur une enveloppe de 200 000 €." in html
     refused = client.post(url, data={"motivation_laureate": "", "motivation_waitlisted": "Attente.",
                                      "payment_terms": "unique"})
     assert refused.status_code == 422 and "La motivation est obligatoire." in page(refused)
@@ -149,7 +149,7 @@ def test_a_scenario_is_applied_as_decisions(client, as_admin, ranked, db):  # no
     assert response.status_code == 302
     decisions = {x.dossier_id: x for x in db.session.scalars(sa.select(Decision))}
     assert {k: (v.outcome, v.amount_eur) for k, v in decisions.items()} == {
-        d["Pôle Alpha"].id: (DecisionOutcome.LAUREATE, Decimal("80000.00")),
+        d["Pôle Alpha"].id: (DecisionOutcome.LAUREATE, Decimal("70000.00")),
         d[HYP].id: (DecisionOutcome.LAUREATE, Decimal("50000.00")),
         d["Pôle Charlie"].id: (DecisionOutcome.LAUREATE, Decimal("60000.00")),
         d["Pôle Bravo"].id: (DecisionOutcome.WAITLISTED, None)}
@@ -191,3 +191,34 @@ def test_every_simulator_and_ranking_url_refuses_applicants_and_reviewers(client
                 f"/scenarios/{scenario.id}/appliquer"):
         assert client.post(base + url, data={"name": "x"}).status_code == 403, url
     assert db.session.scalar(sa.select(sa.func.count(SelectionScenario.id))) == 1
+
+
+def test_scenario_pages_read_a_constant_number_of_queries(client, as_admin, ranked, db):  # noqa: F811
+    from ptce_aap.enums import Recommendation
+    from tests.fixtures.queries import count_queries
+
+    call = ranked["call"]
+    call.status = CallStatus.DELIBERATION  # set-up: the apply page is open; dossiers were built before
+    db.session.commit()
+
+    def counts(name):
+        assert save(client, call, name).status_code == 302
+        scenario = db.session.scalars(sa.select(SelectionScenario).where(SelectionScenario.name == name)).one()
+        base = f"/admin/appels/{call.slug}"
+        out = []
+        for url in (f"{base}/scenarios", f"{base}/scenarios/{scenario.id}/appliquer",
+                    f"{base}/simulateur?scenario={scenario.id}"):
+            db.session.expire_all()
+            with count_queries(db) as statements:
+                assert client.get(url).status_code == 200, url
+            out.append(len(statements))
+        return out
+
+    before = counts("Quatre dossiers")
+    call.status = CallStatus.OPEN  # set-up: more dossiers come in
+    db.session.commit()
+    for i in range(6):
+        ranked["add"](f"Pôle en plus {i}", "52", "developpement", "10000", 2, Recommendation.RESERVED)
+    call.status = CallStatus.DELIBERATION
+    db.session.commit()
+    assert counts("Dix dossiers") == before
