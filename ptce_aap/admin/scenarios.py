@@ -136,4 +136,5 @@ def apply_scenario(slug: str, scenario_id: int):
     laureates = [a for _r, o, a in read.lines if o == DecisionOutcome.LAUREATE]
     return render_template("admin/scenario_apply.html", call=call, scenario=scenario, form=form, lines=read.lines,
                            decided=decided, total=sum(laureates, start=0), region_name=region_name,
+                           not_ready=scenario_service.not_ready(read),
                            outcomes=list(DecisionOutcome)), 200 if request.method == "GET" else 422

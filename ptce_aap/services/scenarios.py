@@ -28,6 +28,7 @@ from ptce_aap.extensions import db
 from ptce_aap.models.calls import Call
 from ptce_aap.models.decisions import Decision
 from ptce_aap.models.scenarios import SelectionScenario
+from ptce_aap.permissions import DECIDABLE
 from ptce_aap.services import decisions as decision_service
 from ptce_aap.services import ranking as ranking_service
 from ptce_aap.services.ranking import CALIBRATED, SCORE_KINDS, RankRow
@@ -251,6 +252,11 @@ def outcomes(scenario: SelectionScenario) -> Outcomes:
     return Outcomes(lines)
 
 
+def not_ready(read: Outcomes) -> list[RankRow]:
+    """The rows a decision cannot be recorded on yet (not reviewed, and no earlier decision to correct)."""
+    return [row for row, _o, _a in read.lines if row.dossier.status not in DECIDABLE and row.decision is None]
+
+
 def motivation_for(template: str, row: RankRow, kind: str, total: int) -> str:
     """The outcome's motivation for one dossier: ``{rang}``, ``{total}`` and ``{note}`` replaced."""
     score = row.value(kind)
@@ -266,6 +272,11 @@ def apply(scenario: SelectionScenario, motivations: dict[DecisionOutcome, str], 
     if call.status != CallStatus.DELIBERATION:
         raise DomainError(N_("Les décisions se prennent pendant la délibération de l'appel."))
     read = outcomes(scenario)
+    waiting = not_ready(read)
+    if waiting:
+        raise DomainError(N_("Ces dossiers ne sont pas prêts pour une décision (leur instruction n'est pas "
+                             "terminée) : %(poles)s.", poles=", ".join(r.dossier.pole_name or str(r.dossier.id)
+                                                                    for r in waiting)))
     problems = Problems()
     for outcome in {o for _row, o, _amount in read.lines}:
         if not (motivations.get(outcome) or "").strip():

@@ -222,3 +222,21 @@ def test_scenario_pages_read_a_constant_number_of_queries(client, as_admin, rank
     call.status = CallStatus.DELIBERATION
     db.session.commit()
     assert counts("Dix dossiers") == before
+
+
+def test_a_scenario_with_a_dossier_still_in_review_is_not_applied(client, as_admin, ranked, db,  # noqa: F811
+                                                                  make_eligible_dossier):
+    call = ranked["call"]
+    make_eligible_dossier(call=call, pole_name="Pôle en cours")
+    assert save(client, call, "Tous").status_code == 302
+    scenario = db.session.scalars(sa.select(SelectionScenario)).one()
+    call.status = CallStatus.DELIBERATION
+    db.session.commit()
+    url = f"/admin/appels/{call.slug}/scenarios/{scenario.id}/appliquer"
+    assert "ne sont pas prêts pour une décision (leur instruction n’est pas terminée) : Pôle en cours." in \
+        page(client.get(url))
+    response = client.post(url, data={"motivation_laureate": "Oui.", "motivation_waitlisted": "Attente.",
+                                      "motivation_rejected": "Non.", "payment_terms": "unique"})
+    assert response.status_code == 422
+    assert "(leur instruction n'est pas terminée) : Pôle en cours." in page(response)
+    assert db.session.scalar(sa.select(sa.func.count(Decision.id))) == 0
