@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from ptce_aap import audit
 from ptce_aap.domain import selection as sel
@@ -61,6 +62,10 @@ class Params:
 
     @classmethod
     def from_json(cls, data: dict) -> Params:
+        """The parameters kept as JSON (a saved scenario, the simulator's save form); ``ValueError`` (or
+        ``TypeError``, ``ArithmeticError``) when they are not what ``to_json`` writes."""
+        if data.get("score_kind", CALIBRATED) not in SCORE_KINDS:
+            raise ValueError(data.get("score_kind"))
         return cls(score_kind=data.get("score_kind", CALIBRATED), regions=bool(data.get("regions")),
                    quotas={k: int(v) for k, v in data.get("quotas", {}).items()},
                    caps={k: Decimal(v) for k, v in data.get("caps", {}).items()},
@@ -148,6 +153,7 @@ def snapshot(result: Run) -> dict:
 
 def scenarios_of(call: Call) -> list[SelectionScenario]:
     return list(db.session.scalars(sa.select(SelectionScenario).where(SelectionScenario.call_id == call.id)
+                                   .options(selectinload(SelectionScenario.created_by))
                                    .order_by(SelectionScenario.created_at.desc(), SelectionScenario.id.desc())))
 
 

@@ -240,3 +240,12 @@ def test_a_scenario_with_a_dossier_still_in_review_is_not_applied(client, as_adm
     assert response.status_code == 422
     assert "(leur instruction n'est pas terminée) : Pôle en cours." in page(response)
     assert db.session.scalar(sa.select(sa.func.count(Decision.id))) == 0
+
+
+def test_a_forged_save_is_refused_without_a_500(client, as_admin, ranked, db):  # noqa: F811
+    url = f"/admin/appels/{ranked['call'].slug}/simulateur/enregistrer"
+    for params in ('{"score_kind": "autre"}', "pas du json", '{"quotas": {"emergence": "x"}}', "[1]",
+                   '{"caps": {"emergence": "NaN"}}', '{"forced_in": ["a"]}'):
+        response = client.post(url, data={"name": "Forgé", "params": params})
+        assert response.status_code in (400, 422), params
+    assert db.session.scalar(sa.select(sa.func.count(SelectionScenario.id))) == 0
