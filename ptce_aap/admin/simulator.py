@@ -36,6 +36,7 @@ from ptce_aap.services.scenarios import Params
 from ptce_aap.web import load_or_404, show_on_form
 
 MAX_ID = 2**31 - 1
+WAITING_SHOWN = 100  # the waiting list on the page (a call of 1,000 dossiers); the saved scenario keeps it whole
 REASONS = {
     Reason.FORCED_OUT: _l("écarté d’office"),
     Reason.BELOW_MIN: _l("sous la note minimale"),
@@ -161,7 +162,7 @@ def _call(slug: str) -> Call:
 
 def _render(call, form, categories, result=None, save_form=None, status=200):
     return render_template("admin/simulator.html", call=call, form=form, categories=categories, result=result,
-                           save_form=save_form, reasons=REASONS, region_name=region_name,
+                           save_form=save_form, reasons=REASONS, region_name=region_name, waiting_shown=WAITING_SHOWN,
                            category_fields=[(c, getattr(form, f"quota_{i}"), getattr(form, f"cap_{i}"))
                                             for i, c in enumerate(categories)]), status
 
