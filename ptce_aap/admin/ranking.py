@@ -72,12 +72,11 @@ class RankingFilterForm(CleanForm):
             return None
 
 
-def _form(call: Call, rows: list[RankRow]) -> RankingFilterForm:
+def _form(rows: list[RankRow], categories: dict) -> RankingFilterForm:
     form = RankingFilterForm(request.args)
     regions = sorted({r.dossier.region_code for r in rows if r.dossier.region_code}, key=region_name)
     form.region.choices = [("", _("Toutes les régions"))] + [(code, region_name(code)) for code in regions]
-    form.categorie.choices = [("", _("Toutes les catégories"))] + [
-        (c.code, c.label) for c in ranking_service.categories(call).values()]
+    form.categorie.choices = [("", _("Toutes les catégories"))] + [(c.code, c.label) for c in categories.values()]
     form.validate()
     return form
 
@@ -85,8 +84,9 @@ def _form(call: Call, rows: list[RankRow]) -> RankingFilterForm:
 def _table(call: Call):
     """The rows of the page's filters and order (all of them: the page slices, the exports take all)."""
     kind = KINDS.get(request.args.get("note", "calibree"), CALIBRATED)
-    rows = ranking_service.ranking(call, kind)
-    form = _form(call, rows)
+    categories = ranking_service.categories(call)
+    rows = ranking_service.ranking(call, kind, cats=categories)
+    form = _form(rows, categories)
     minimum = form.minimum()
     shown = [r for r in rows
              if (not form.region.data or r.dossier.region_code == form.region.data)
@@ -99,20 +99,20 @@ def _table(call: Call):
     shown.sort(key=SORTS[sort], reverse=reverse)
     filters = {k: v for k, v in request.args.items() if k in ("note", "region", "categorie", "desaccord", "min") and v}
     args = filters | {"tri": sort} | ({"ordre": "inverse"} if reverse else {})
-    return form, kind, rows, shown, sort, reverse, args, filters
+    return form, kind, rows, shown, sort, reverse, args, filters, categories
 
 
 @bp.route("/appels/<slug>/classement")
 def ranking(slug: str):
     call = load_or_404(Call, slug=slug)
     require(can_manage_call(current_user, call))
-    form, kind, rows, shown, sort, reverse, args, filters = _table(call)
+    form, kind, rows, shown, sort, reverse, args, filters, categories = _table(call)
     pages = max(1, math.ceil(len(shown) / PER_PAGE))
     page = min(page_arg(), pages)
     return render_template("admin/ranking.html", call=call, form=form, kind=kind, total=len(rows),
                            rows=shown[(page - 1) * PER_PAGE: page * PER_PAGE], count=len(shown), page=page,
                            pages=pages, sort=sort, reverse=reverse, args=args, filters=filters, recommendations=list(Recommendation),
-                           categories=ranking_service.categories(call), region_name=region_name)
+                           categories=categories, region_name=region_name)
 
 
 def _header() -> list[str]:
@@ -143,8 +143,7 @@ def _cells(row: RankRow, categories: dict, *, text_numbers: bool) -> list:
 def ranking_csv(slug: str):
     call = load_or_404(Call, slug=slug)
     require(can_manage_call(current_user, call))
-    _form_, _kind, _rows, shown, *_rest = _table(call)
-    categories = ranking_service.categories(call)
+    *_rest, shown, _sort, _reverse, _args, _filters, categories = _table(call)
     return csv_response(f"classement-{call.slug}.csv", _header(),
                         (_cells(row, categories, text_numbers=True) for row in shown))
 
@@ -158,8 +157,7 @@ def ranking_xlsx(slug: str):
     cell goes through ``safe_cell`` so that nothing a pole typed is read as a formula."""
     call = load_or_404(Call, slug=slug)
     require(can_manage_call(current_user, call))
-    _form_, _kind, _rows, shown, *_rest = _table(call)
-    categories = ranking_service.categories(call)
+    *_rest, shown, _sort, _reverse, _args, _filters, categories = _table(call)
     book = Workbook(write_only=True)
     sheet = book.create_sheet(_("Classement"))
     sheet.append([safe_cell(v) for v in _header()])

@@ -94,8 +94,10 @@ def categories(call: Call) -> dict[str, CallCategory]:
                                                                                 CallCategory.id))}
 
 
-def ranking(call: Call, kind: str = CALIBRATED, *, computed: CallScores | None = None) -> list[RankRow]:
-    """Every ranked dossier of the call, in rank order for ``kind`` (seven queries whatever the number)."""
+def ranking(call: Call, kind: str = CALIBRATED, *, computed: CallScores | None = None,
+            cats: dict[str, CallCategory] | None = None) -> list[RankRow]:
+    """Every ranked dossier of the call, in rank order for ``kind`` (seven queries whatever the number; six with
+    the call's categories given)."""
     kind = kind if kind in SCORE_KINDS else CALIBRATED
     computed = computed or call_scores(call)
     dossiers = db.session.scalars(sa.select(Dossier).where(Dossier.call_id == call.id,
@@ -103,7 +105,7 @@ def ranking(call: Call, kind: str = CALIBRATED, *, computed: CallScores | None =
     tallies = _tallies(call)
     opinions = regional_service.opinions_by_dossier(call)
     decided = decision_service.current_decisions(call)
-    cats = categories(call)
+    cats = categories(call) if cats is None else cats
     rows = []
     for dossier in dossiers:
         opinion = opinions.get(dossier.id)
