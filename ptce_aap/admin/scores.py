@@ -19,7 +19,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload, load_only, selectinload
 
 from ptce_aap.admin.blueprint import bp
 from ptce_aap.domain import scores
@@ -85,7 +85,7 @@ class ScoreRow:
 def score_rows(call: Call) -> tuple[list[ScoreRow], ranking_service.CallScores]:
     """Every dossier of the call still competing (submitted, not withdrawn nor ineligible) with its score, the
     totals read in bulk (three queries); no reviewers yet (``attach_reviewers``, for the rows shown)."""
-    dossiers = db.session.scalars(sa.select(Dossier).where(
+    dossiers = db.session.scalars(sa.select(Dossier).options(load_only(*ranking_service.COLUMNS)).where(
         Dossier.call_id == call.id, Dossier.status.not_in(review_service.UNSCORED))).all()
     computed = ranking_service.call_scores(call)
     return [ScoreRow(d, computed.by_dossier.get(d.id, EMPTY)) for d in dossiers], computed
