@@ -214,6 +214,8 @@ def run(n: int, solves: int, profile: str) -> dict:
              "admin assignments": (admin_key, "/admin/appels/bench/affectations"),
              "admin scores": (admin_key, "/admin/appels/bench/notes"),
              "admin scores CSV": (admin_key, "/admin/appels/bench/notes.csv"),
+             "admin ranking": (admin_key, "/admin/appels/bench/classement"),
+             "admin ranking XLSX": (admin_key, "/admin/appels/bench/classement.xlsx"),
              "admin pool": (admin_key, "/admin/appels/bench/rapporteurs"),
              "admin conflicts": (admin_key, "/admin/appels/bench/conflits")}
     with app.app_context():

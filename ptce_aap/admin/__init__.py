@@ -9,11 +9,14 @@ from ptce_aap.admin import (  # noqa: F401
     grid,
     instruction,
     pool,
+    ranking,
     reading,
     regional,
     routes,
+    scenarios,
     scores,
     sessions,
+    simulator,
 )
 from ptce_aap.admin.blueprint import bp
 

@@ -3,7 +3,9 @@ call): per dossier the weighted mean of its submitted reviews, the calibrated sc
 in out of those expected, with the reviewers (names, institutions, totals, confidential notes); sortable,
 exported as CSV. A submitted review can be reopened from here, with a reason (audited).
 
-The page reads a constant number of queries whatever the number of dossiers (``scores_table``)."""
+The page reads a constant number of queries whatever the number of dossiers: the scores of the whole call from
+the totals summed by the database (``services.ranking.call_scores``, shared with the ranking and the simulator),
+the reviewers for the rows shown only (``attach_reviewers``)."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload, load_only, selectinload
 
 from ptce_aap.admin.blueprint import bp
 from ptce_aap.domain import scores
@@ -30,6 +32,7 @@ from ptce_aap.models.reviews import Assignment, Review
 from ptce_aap.permissions import DECLINED, can_manage_call, can_reopen_review, require
 from ptce_aap.reviewers.forms import ReopenReviewForm
 from ptce_aap.services import assignments as assignment_service
+from ptce_aap.services import ranking as ranking_service
 from ptce_aap.services import reviews as review_service
 from ptce_aap.web import load_or_404, on_lost_race, page_arg, show_on_form
 
@@ -79,26 +82,36 @@ class ScoreRow:
         return [line for line in self.reviewers if line.total is not None and line.uncalibrated]
 
 
-def scores_table(call: Call) -> list[ScoreRow]:
-    """Every dossier of the call still competing (submitted, not withdrawn nor ineligible) with its score and
-    its reviewers, in five queries."""
-    dossiers = db.session.scalars(sa.select(Dossier).where(
+def score_rows(call: Call) -> tuple[list[ScoreRow], ranking_service.CallScores]:
+    """Every dossier of the call still competing (submitted, not withdrawn nor ineligible) with its score, the
+    totals read in bulk (three queries); no reviewers yet (``attach_reviewers``, for the rows shown)."""
+    dossiers = db.session.scalars(sa.select(Dossier).options(load_only(*ranking_service.COLUMNS)).where(
         Dossier.call_id == call.id, Dossier.status.not_in(review_service.UNSCORED))).all()
-    rows = {d.id: ScoreRow(d) for d in dossiers}
-    assignments = db.session.scalars(
-        sa.select(Assignment).join(Dossier, Dossier.id == Assignment.dossier_id)
-        .where(Dossier.call_id == call.id)
-        .options(joinedload(Assignment.reviewer), joinedload(Assignment.institution),
-                 selectinload(Assignment.review))
-        .order_by(Assignment.id)).all()
-    totals = review_service.submitted_totals(call.id)
-    by_dossier, calibration = scores.call_scores(totals, call.disagreement_threshold)
-    total_of = {t.review_id: t.total for t in totals}
-    reviews_by = Counter(t.reviewer_id for t in totals)
+    computed = ranking_service.call_scores(call)
+    return [ScoreRow(d, computed.by_dossier.get(d.id, EMPTY)) for d in dossiers], computed
+
+
+def attach_reviewers(call: Call, rows: list[ScoreRow], computed: ranking_service.CallScores, *,
+                     every_row: bool = False) -> None:
+    """The reviewers of ``rows`` (their assignments, totals, calibration and conflicts), in two queries
+    whatever the number of rows; ``every_row``: the rows are the whole call (read by the call, not by ids)."""
+    if not rows:
+        return
+    by_id = {row.dossier.id: row for row in rows}
+    query = (sa.select(Assignment).options(joinedload(Assignment.reviewer), joinedload(Assignment.institution),
+                                           selectinload(Assignment.review)).order_by(Assignment.id))
+    if every_row:
+        query = query.join(Dossier, Dossier.id == Assignment.dossier_id).where(Dossier.call_id == call.id)
+    else:
+        query = query.where(Assignment.dossier_id.in_(list(by_id)))
+    assignments = db.session.scalars(query).all()
+    total_of = {t.review_id: t.total for t in computed.totals}
+    reviews_by = Counter(t.reviewer_id for t in computed.totals)
+    calibration = computed.calibration
     live = {a.reviewer_id for a in assignments if a.status not in DECLINED}
     blocked = assignment_service.blocked_pairs(call, reviewer_ids=live) if live else set()
     for assignment in assignments:
-        row = rows.get(assignment.dossier_id)
+        row = by_id.get(assignment.dossier_id)
         if row is None:
             continue
         review = assignment.review
@@ -109,29 +122,37 @@ def scores_table(call: Call) -> list[ScoreRow]:
             line.calibrated = scores.rounded(calibration.calibrated[review.id])
             line.uncalibrated = assignment.reviewer_id in calibration.uncalibrated_reviewers
         row.reviewers.append(line)
-    for dossier_id, score in by_dossier.items():
-        if dossier_id in rows:
-            rows[dossier_id].score = score
-    return list(rows.values())
 
 
-def _sorted(call: Call) -> tuple[list[ScoreRow], str, bool]:
+def scores_table(call: Call) -> list[ScoreRow]:
+    """Every competing dossier of the call with its score and its reviewers (the CSV, the whole call)."""
+    rows, computed = score_rows(call)
+    attach_reviewers(call, rows, computed, every_row=True)
+    return rows
+
+
+def _sorted(call: Call, *, every_row: bool) -> tuple[list[ScoreRow], ranking_service.CallScores, str, bool]:
     sort = request.args.get("tri", "moyenne")
     sort = sort if sort in SORTS else "moyenne"
     reverse = request.args.get("ordre") == "inverse"
-    table = sorted(scores_table(call), key=SORTS[sort], reverse=reverse)
-    return table, sort, reverse
+    rows, computed = score_rows(call)
+    if every_row:
+        attach_reviewers(call, rows, computed, every_row=True)
+    return sorted(rows, key=SORTS[sort], reverse=reverse), computed, sort, reverse
 
 
 @bp.route("/appels/<slug>/notes")
 def scores_page(slug: str):
+    """Sorted over the whole call by the scores alone; the reviewers are loaded for the rows shown only."""
     call = load_or_404(Call, slug=slug)
     require(can_manage_call(current_user, call))
-    table, sort, reverse = _sorted(call)
+    table, computed, sort, reverse = _sorted(call, every_row=False)
     pages = max(1, math.ceil(len(table) / PER_PAGE))
     page = min(page_arg(), pages)
+    shown = table[(page - 1) * PER_PAGE: page * PER_PAGE]
+    attach_reviewers(call, shown, computed)
     args = {"tri": sort} | ({"ordre": "inverse"} if reverse else {})
-    return render_template("admin/scores.html", call=call, rows=table[(page - 1) * PER_PAGE: page * PER_PAGE],
+    return render_template("admin/scores.html", call=call, rows=shown,
                            total=len(table), page=page, pages=pages, args=args, sort=sort, reverse=reverse,
                            threshold=call.disagreement_threshold)
 
@@ -144,7 +165,7 @@ def _number(value) -> str:
 def scores_csv(slug: str):
     call = load_or_404(Call, slug=slug)
     require(can_manage_call(current_user, call))
-    table, _sort, _reverse = _sorted(call)
+    table, _computed, _sort, _reverse = _sorted(call, every_row=True)
     header = [_("Dossier"), _("Pôle"), _("Moyenne pondérée (/100)"), _("Note calibrée (/100)"),
               _("Écart (part de l'échelle)"), _("Désaccord"), _("Évaluations remises"), _("Évaluations attendues"),
               _("Rapporteurs"), _("Statut du dossier")]

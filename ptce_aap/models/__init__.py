@@ -26,11 +26,12 @@ from ptce_aap.models.outbox import JobRun, Notification, OutboxEntry
 from ptce_aap.models.pool import RegionalGroup, ReviewerPoolMember
 from ptce_aap.models.publications import Publication
 from ptce_aap.models.reviews import Assignment, ConflictOfInterest, RegionalOpinion, Review, ReviewScore
+from ptce_aap.models.scenarios import SelectionScenario
 
 __all__ = [
     "ApiToken", "Assignment", "Attachment", "AuditEvent", "Call", "CallCategory", "CommitteeAttendance",
     "CommitteeSession", "ConflictOfInterest", "Criterion", "Decision", "DocumentType", "Dossier", "DossierMessage",
     "DossierTransition", "EligibilityCheck", "FinancingLine", "Institution", "Invitation", "JobRun", "Member",
     "Notification", "OutboxEntry", "Pole", "PoleMembership", "Publication", "RegionalGroup", "RegionalOpinion",
-    "Review", "ReviewScore", "ReviewerPoolMember", "User",
+    "Review", "ReviewScore", "ReviewerPoolMember", "SelectionScenario", "User",
 ]

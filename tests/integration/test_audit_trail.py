@@ -708,6 +708,29 @@ def test_decision_notified_and_its_letter_stored(trail, db, admin_user, make_cal
     expect(trail, "decision.letter_stored", dossier, actor=None, ip=None, summary={
         "decision_id": decision.id, "after": {"letter_key": decision.letter_key,
                                               "sha256": hashlib.sha256(stored).hexdigest(), "size": len(stored)}})
+def test_scenario_saved_applied_and_deleted(trail, db, admin_user, make_call, make_reviewed_dossier):
+    from ptce_aap.services import scenarios
+
+    call = make_call(envelope_eur=Decimal("100000"))
+    dossier = make_reviewed_dossier(call=call)
+    with trail.request():
+        result = scenarios.run(call, scenarios.Params(score_kind="raw"))
+        scenario = scenarios.save(call, "Enveloppe seule", result, by=admin_user)
+    expect(trail, "scenario.saved", scenario, actor=admin_user,
+           summary={"call_id": call.id, "name": "Enveloppe seule", "score_kind": "raw", "selected": [],
+                    "total_score": "0", "amount_spent": "0"})
+    call.status = CallStatus.DELIBERATION
+    db.session.commit()
+    with trail.request():
+        recorded = scenarios.apply(scenario, dict.fromkeys(scenarios.DecisionOutcome, "Motif."), by=admin_user)
+    expect(trail, "scenario.applied", scenario, actor=admin_user,
+           summary={"call_id": call.id, "name": "Enveloppe seule", "decisions": [r.id for r in recorded],
+                    "laureates": []})
+    assert [r.dossier_id for r in recorded] == [dossier.id]
+    with trail.request():
+        scenarios.delete(scenario, by=admin_user)
+    expect(trail, "scenario.deleted", scenario, actor=admin_user,
+           summary={"call_id": call.id, "name": "Enveloppe seule", "selected": []})
 
 
 # --- the walk covers every audited action ---------------------------------------------------------------

@@ -20,7 +20,8 @@ from ptce_aap.services import accounts
 
 PAGES = {"tableau": "tableau-de-bord", "parametres": "parametres", "dossiers": "dossiers", "grille": "grille",
          "vivier": "rapporteurs", "conflits": "conflits", "affectations": "affectations", "notes": "notes",
-         "regional": "avis-regionaux", "seances": "seances", "decisions": "decisions",
+         "regional": "avis-regionaux", "classement": "classement", "simulateur": "simulateur",
+         "scenarios": "scenarios", "seances": "seances", "decisions": "decisions",
          "notification": "notification-des-decisions"}
 
 

@@ -120,7 +120,7 @@ def _login(app, email: str):
 
 
 @pytest.fixture
-def world(app, db, make_call, make_dossier, make_user, smtp, worker):
+def world(app, db, make_call, make_dossier, make_user, smtp, worker, make_reviewed_dossier):
     """Something on every page of every space: dossiers in each state, co-editors and invitations, an
     eligibility re-run, a failed mail, and the links that only come by mail."""
     from ptce_aap.enums import NotificationStatus
@@ -270,6 +270,20 @@ def world(app, db, make_call, make_dossier, make_user, smtp, worker):
     decide(to_notify, DecisionInput(outcome=DecisionOutcome.LAUREATE, motivation="Bon projet.",
                                   amount_eur=Decimal("40000"), payment_terms=PaymentTerms.SINGLE), by=admin)
     db.session.commit()
+    # A deliberating call with a scored dossier and a saved scenario: its apply, delete and re-run pages.
+    from ptce_aap.services import scenarios as scenario_service  # the simulator's, for this world only
+
+    simulated = make_call(slug="ptce-2024", title="Appel en délibération")
+    scored = make_reviewed_dossier(call=simulated, pole_name="Pôle noté")
+    db.session.add(Review(assignment=Assignment(dossier_id=scored.id, reviewer_id=colleague.id,
+                                                institution_id=colleague.institution_id),
+                          recommendation=Recommendation.FAVORABLE, submitted_at=utcnow(),
+                          scores=[ReviewScore(criterion_id=c.id, score=4) for c in simulated.criteria]))
+    simulated.status = CallStatus.DELIBERATION
+    db.session.commit()
+    scenario_service.save(simulated, "Enveloppe seule",
+                          scenario_service.run(simulated, scenario_service.Params()), by=admin)
+    db.session.commit()
     return {
         "anonymous": (anonymous, ["/", "/appels", "/compte/connexion", "/compte/inscription",
                                   "/compte/mot-de-passe-oublie", "/compte/verification/renvoyer",
@@ -281,7 +295,7 @@ def world(app, db, make_call, make_dossier, make_user, smtp, worker):
                                              f"/porteur/dossiers/{theirs.id}"]),
         "coeditor": (clients["coeditor"], ["/porteur/"]),
         "admin": (clients["admin"], ["/admin/", "/admin/notifications", "/admin/appels", "/porteur/",
-                                     f"/admin/appels/{call.slug}/notes",
+                                     f"/admin/appels/{call.slug}/notes", f"/admin/appels/{simulated.slug}/scenarios",
                                      # the bulk action's confirmation, reached by the list's GET form
                                      f"/admin/appels/{call.slug}/dossiers/selection?action=verifier"
                                      f"&ids={submitted.id}",

@@ -35,7 +35,7 @@ FRENCH_WORDS = {"le", "la", "les", "des", "du", "une", "est", "et", "pour", "ave
 SKIPPED_TAGS = {"script", "style", "template", "noscript"}
 VISIBLE_ATTRIBUTES = ("title", "aria-label", "placeholder", "alt")
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
-MAX_PAGES = 300
+MAX_PAGES = 400  # a bound on the crawl, not a protection (linked pages are visited with one query string)
 
 
 class TextParser(HTMLParser):
@@ -283,10 +283,34 @@ def _decision_world(db, applicant, admin, make_call, make_dossier):
     set_dossier_status(dossiers[2], DossierStatus.WITHDRAWN, by=None)
     db.session.commit()
     return dossiers[0]
+def _scenario_world(db, admin, people, make_call, make_reviewed_dossier) -> list[str]:
+    """A deliberating call with two scored dossiers and two saved scenarios: the pages of the ranking, the
+    simulator's result (a saved scenario run again), the comparison, the apply and delete confirmations."""
+    from ptce_aap.models.calls import CallCategory
+    from ptce_aap.models.reviews import Assignment, Review, ReviewScore
+    from ptce_aap.services import scenarios as scenario_service  # the simulator's, for this world only
+
+    call = make_call(slug="ptce-2024", title="Appel en délibération", envelope_eur=Decimal("100000"))
+    db.session.add(CallCategory(call_id=call.id, code="emergence", label="Émergence", quota=1))
+    for score, name in ((4, "Pôle premier"), (3, "Pôle second")):
+        dossier = make_reviewed_dossier(call=call, pole_name=name)
+        dossier.category_code = "emergence"
+        db.session.add(Review(assignment=Assignment(dossier_id=dossier.id, reviewer_id=people["second"].id),
+                              recommendation=Recommendation.FAVORABLE, submitted_at=utcnow(),
+                              scores=[ReviewScore(criterion_id=c.id, score=score) for c in call.criteria]))
+    call.status = CallStatus.DELIBERATION
+    db.session.commit()
+    saved = [scenario_service.save(call, name, scenario_service.run(call, scenario_service.Params(
+        score_kind="raw", quotas=quotas)), by=admin) for name, quotas in (("Quota", {"emergence": 1}), ("Libre", {}))]
+    db.session.commit()
+    base = f"/admin/appels/{call.slug}"
+    return [f"{base}/classement", f"{base}/scenarios", f"{base}/simulateur?scenario={saved[0].id}",
+            f"{base}/scenarios/comparer?ids={saved[0].id}&ids={saved[1].id}",
+            f"{base}/scenarios/{saved[0].id}/appliquer", f"{base}/scenarios/{saved[0].id}/supprimer"]
 
 
 @pytest.fixture
-def english_world(app, db, make_call, make_dossier, make_user):
+def english_world(app, db, make_call, make_dossier, make_user, make_reviewed_dossier):
     """A draft left empty, a draft full of errors (with a pending co-editor invitation), an ineligible, an
     eligible and a withdrawn dossier; reviewers with conflicts, assignments, reviews, a regional group."""
     from ptce_aap.models.dossiers import FinancingLine
@@ -350,6 +374,7 @@ def english_world(app, db, make_call, make_dossier, make_user):
     people = _review_world(db, call, eligible, admin, make_user, make_call)
     committee_pages = _committee_world(db, admin, make_call, make_dossier, applicant)
     decided = _decision_world(db, applicant, admin, make_call, make_dossier)
+    scenarios = _scenario_world(db, admin, people, make_call, make_reviewed_dossier)
     applicant_client = _login(app, applicant.email)
     assert applicant_client.post(f"/porteur/dossiers/{wrong.id}/coediteurs",
                                  data={"email": "invitee@example.org"}).status_code == 302
@@ -375,7 +400,7 @@ def english_world(app, db, make_call, make_dossier, make_user):
             f"/admin/appels/{call.slug}/dossiers/selection?action=verifier&ids={eligible.id}",
             f"/admin/appels/{call.slug}/dossiers/selection?action=exporter_xlsx&ids={eligible.id}",
             f"/admin/appels/{call.slug}/archive", "/admin/appels/ptce-2026/notification-des-decisions",
-            "/admin/appels/ptce-2026/notification-des-decisions/notifier"]),
+            "/admin/appels/ptce-2026/notification-des-decisions/notifier", *scenarios]),
         "reviewer": (_login(app, people["reviewer"].email), ["/rapporteur/", f"/rapporteur/appels/{call.slug}/conflits"]),
         "regional": (_login(app, people["regional"].email), [
             "/rapporteur/", f"/rapporteur/dossiers/{eligible.id}/declin", f"/rapporteur/appels/{call.slug}/region",

@@ -403,6 +403,9 @@ BLUEPRINT_MODULES = {m for m in MODULES if m.split(".")[1:2] and m.split(".")[1]
 # ``web.domain_errors`` / ``web.domain_error_response`` turn a ``DomainError`` into a flash or a JSON error;
 # a view catches one itself only to show the form (or page) again with the message beside what was typed.
 ALLOWED_DOMAIN_ERROR_CATCHES = {
+    "ptce_aap.admin.simulator.save_scenario": "the simulator's result again, the name typed and the error beside it",
+    "ptce_aap.admin.scenarios.apply_scenario": "the confirmation page again, the motivations typed kept beside the "
+                                               "error",
     "ptce_aap.admin.routes.override_verdict": "the dossier page again, the reason typed and the error beside it",
     "ptce_aap.admin.routes.send_message": "the dossier page again, the message typed kept, the error beside it",
     "ptce_aap.admin.routes.request_complements": "the dossier page again, the request typed kept, errors beside "

@@ -1,0 +1,130 @@
+"""The ranking of a call (SPEC §5, issue 11 point 5), read in a constant number of queries: every dossier still
+in the competition (eligible, in review, reviewed or decided; never withdrawn nor ineligible) with its scores
+(``domain.scores``, computed once for the whole call from the totals the database sums), its reviewers'
+recommendations counted, its regional rank (given avis only), its current decision, and its rank in the call.
+
+The order is the simulator's (``domain.selection.rank_key``): scored first, higher score first, equal scores
+by the smaller amount, then by id. Reading only: nothing here writes.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import load_only
+
+from ptce_aap.domain import scores
+from ptce_aap.domain.selection import Candidate, rank_key
+from ptce_aap.enums import DossierStatus, Recommendation
+from ptce_aap.extensions import db
+from ptce_aap.models.calls import Call, CallCategory
+from ptce_aap.models.decisions import Decision
+from ptce_aap.models.dossiers import Dossier
+from ptce_aap.models.reviews import Assignment, RegionalOpinion, Review
+from ptce_aap.services import decisions as decision_service
+from ptce_aap.services import regional as regional_service
+from ptce_aap.services import reviews as review_service
+
+RANKED = (DossierStatus.ELIGIBLE, DossierStatus.IN_REVIEW, DossierStatus.REVIEWED, DossierStatus.LAUREATE,
+          DossierStatus.WAITLISTED, DossierStatus.REJECTED)
+RAW, CALIBRATED = "raw", "calibrated"
+SCORE_KINDS = (RAW, CALIBRATED)
+EMPTY = scores.DossierScore(None, None, None, False, 0, False)
+# What the ranking reads of a dossier: not its JSON columns (decoding them was most of the time at 1,000 rows).
+COLUMNS = (Dossier.id, Dossier.call_id, Dossier.pole_id, Dossier.status, Dossier.pole_name, Dossier.region_code,
+           Dossier.category_code, Dossier.amount_requested_eur)
+
+
+@dataclass(frozen=True)
+class CallScores:
+    """What ``domain.scores`` makes of the submitted reviews of a call: the totals, each dossier's score and
+    the calibration (shared by the scores page, the ranking and the simulator)."""
+
+    totals: list[scores.ReviewTotal]
+    by_dossier: dict[int, scores.DossierScore]
+    calibration: scores.Calibration
+
+
+def call_scores(call: Call) -> CallScores:
+    """The scores of every dossier of the call, from the totals summed by the database (two queries)."""
+    totals = review_service.submitted_totals(call.id)
+    by_dossier, calibration = scores.call_scores(totals, call.disagreement_threshold)
+    return CallScores(totals, by_dossier, calibration)
+
+
+@dataclass
+class RankRow:
+    dossier: Dossier
+    score: scores.DossierScore = EMPTY
+    tallies: dict[Recommendation, int] = field(default_factory=dict)
+    opinion: RegionalOpinion | None = None  # the given regional avis (None: none given)
+    decision: Decision | None = None
+    cap: Decimal = Decimal(0)  # the most it may be granted (request, call's and category's caps)
+    rank: int = 0  # 1 = first of the call, for the score kind of the ranking
+
+    def value(self, kind: str) -> Decimal | None:
+        return self.score.calibrated if kind == CALIBRATED else self.score.mean
+
+    @property
+    def regional_rank(self) -> int | None:
+        return self.opinion.rank if self.opinion is not None else None
+
+    def candidate(self, kind: str) -> Candidate:
+        d = self.dossier
+        return Candidate(id=d.id, score=self.value(kind), amount=self.cap, region=d.region_code or "",
+                         category=d.category_code or "", label=d.pole_name or "")
+
+
+def _tallies(call: Call) -> dict[int, dict[Recommendation, int]]:
+    """dossier id → recommendation → number of submitted reviews recommending it (one query)."""
+    rows = db.session.execute(
+        sa.select(Assignment.dossier_id, Review.recommendation, sa.func.count())
+        .join(Review, Review.assignment_id == Assignment.id)
+        .join(Dossier, Dossier.id == Assignment.dossier_id)
+        .where(Dossier.call_id == call.id, Review.submitted_at.is_not(None), Review.recommendation.is_not(None))
+        .group_by(Assignment.dossier_id, Review.recommendation)).all()
+    out: dict[int, dict[Recommendation, int]] = defaultdict(dict)
+    for dossier_id, recommendation, count in rows:
+        out[dossier_id][Recommendation(recommendation)] = count
+    return out
+
+
+def categories(call: Call) -> dict[str, CallCategory]:
+    return {c.code: c for c in db.session.scalars(
+        sa.select(CallCategory).where(CallCategory.call_id == call.id).order_by(CallCategory.position,
+                                                                                CallCategory.id))}
+
+
+def ranking(call: Call, kind: str = CALIBRATED, *, computed: CallScores | None = None,
+            cats: dict[str, CallCategory] | None = None) -> list[RankRow]:
+    """Every ranked dossier of the call, in rank order for ``kind`` (seven queries whatever the number; six with
+    the call's categories given)."""
+    kind = kind if kind in SCORE_KINDS else CALIBRATED
+    computed = computed or call_scores(call)
+    dossiers = db.session.scalars(sa.select(Dossier).options(load_only(*COLUMNS)).where(
+        Dossier.call_id == call.id, Dossier.status.in_(RANKED))).all()
+    tallies = _tallies(call)
+    opinions = regional_service.opinions_by_dossier(call)
+    decided = decision_service.current_decisions(call)
+    cats = categories(call) if cats is None else cats
+    rows = []
+    for dossier in dossiers:
+        opinion = opinions.get(dossier.id)
+        rows.append(RankRow(dossier, computed.by_dossier.get(dossier.id, EMPTY), tallies.get(dossier.id, {}),
+                            opinion if regional_service.is_given(opinion) else None, decided.get(dossier.id),
+                            decision_service.amount_cap(dossier, cats)))
+    rows.sort(key=lambda r: rank_key(r.candidate(kind), r.cap))
+    for i, row in enumerate(rows, start=1):
+        row.rank = i
+    return rows
+
+
+def tally_counts(rows: list[RankRow]) -> Counter:
+    """Recommendations over the rows given (for a summary line)."""
+    total: Counter = Counter()
+    for row in rows:
+        total.update(row.tallies)
+    return total
