@@ -8,7 +8,6 @@ keep that convenience from hiding a template that forgot ``csrf_token``.
 from __future__ import annotations
 
 import re
-from collections import deque
 from html import unescape
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
@@ -18,6 +17,7 @@ from werkzeug.routing import AnyConverter, IntegerConverter
 
 from ptce_aap.enums import CallStatus, Role
 from ptce_aap.models.base import utcnow
+from tests.integration._crawl import crawl as shared_crawl
 
 PASSWORD = "Mot-de-passe-2026!"
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
@@ -28,9 +28,7 @@ CSRF_MESSAGE = ("Le formulaire a expiré ou n'est pas valide. Rechargez la page 
 EXEMPT = {"storage.upload"}
 # Called by static/attachments.js with the page's <meta name="csrf-token"> in X-CSRFToken, never by a form.
 SCRIPT_ONLY = {"applicants.start_upload", "applicants.confirm_upload"}
-# Not HTML pages, or files stored elsewhere: not crawled.
-NOT_CRAWLED = re.compile(r"^/(dsfr|static|stockage)/|/telecharger$|/recepisse$|/lettre\.pdf$|/lettre-de-decision$|\.json$|/pieces/etat$|^/healthz$")
-MAX_PAGES = 400
+MAX_PAGES = 300
 
 
 class FormParser(HTMLParser):
@@ -60,14 +58,6 @@ class FormParser(HTMLParser):
             self._form = None
 
 
-def _link_path(href: str) -> str | None:
-    parts = urlsplit(href)
-    if parts.scheme or parts.netloc or not parts.path.startswith("/"):
-        return None
-    path = parts.path + (f"?{parts.query}" if parts.query else "")
-    return None if NOT_CRAWLED.search(parts.path) else path
-
-
 def _endpoint(app, path: str) -> str:
     parts = urlsplit(path)
     endpoint, _args = app.url_map.bind("localhost").match(parts.path, method="POST")
@@ -78,19 +68,8 @@ def crawl(app, client, seeds: list[str], role: str):
     """GET every page reachable from ``seeds`` through links; ``(pages, forms)`` with each POST form's
     endpoint, the page it is on and the tokens it carries."""
     pages, forms = {}, []
-    queue, seen = deque(seeds), set()
-    while queue:
-        path = queue.popleft()
-        if path in seen:
-            continue
-        seen.add(path)
-        assert len(seen) <= MAX_PAGES, f"more than {MAX_PAGES} pages reachable as {role}: links grow without end?"
-        response = client.get(path)
-        if response.status_code in (301, 302, 303) and (target := _link_path(response.headers["Location"])):
-            queue.append(target)
-            continue
-        if response.mimetype != "text/html":
-            continue
+
+    def visit(path, response):
         parser = FormParser()
         parser.feed(response.get_data(as_text=True))
         pages[path] = (response.status_code, parser.meta_token)
@@ -99,7 +78,9 @@ def crawl(app, client, seeds: list[str], role: str):
                 action = form["action"] or urlsplit(path).path
                 forms.append({"page": f"{role} {path}", "endpoint": _endpoint(app, urlsplit(action).path),
                               "tokens": form["tokens"], "meta": parser.meta_token})
-        queue.extend(p for link in parser.links if (p := _link_path(link)))
+        return parser.links
+
+    shared_crawl(client, seeds, visit, role=role, max_pages=MAX_PAGES)
     return pages, forms
 
 

@@ -11,7 +11,6 @@ few words that are the same in both languages (``ALLOWED``).
 from __future__ import annotations
 
 import re
-from collections import deque
 from decimal import Decimal
 from html.parser import HTMLParser
 
@@ -19,7 +18,8 @@ import pytest
 
 from ptce_aap.enums import CallStatus, LegalForm, MemberCategory, PaymentTerms, Recommendation, Role
 from ptce_aap.models.base import utcnow
-from tests.integration.test_csrf import PASSWORD, _link_path
+from tests.integration._crawl import crawl as shared_crawl
+from tests.integration.test_csrf import PASSWORD
 
 # Words and phrases identical in English, or French on purpose (the State's logo is « République française »).
 ALLOWED = ["/appels/", "République\nFrançaise", "République Française", "République française", "Caisse des Dépôts", "Marianne", "PTCE", "SIRET", "SIREN", "RNA", "INSEE",
@@ -35,7 +35,7 @@ FRENCH_WORDS = {"le", "la", "les", "des", "du", "une", "est", "et", "pour", "ave
 SKIPPED_TAGS = {"script", "style", "template", "noscript"}
 VISIBLE_ATTRIBUTES = ("title", "aria-label", "placeholder", "alt")
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
-MAX_PAGES = 400  # a bound on the crawl, not a protection (linked pages are visited with one query string)
+MAX_PAGES = 300
 
 
 class TextParser(HTMLParser):
@@ -139,25 +139,8 @@ def crawl_in_english(client, seeds: list[str], ignored: list[str], role: str):
     assert client.post("/langue/en").status_code == 302
     report: dict[str, list[str]] = {}
     texts: dict[str, str] = {}
-    queue, seen, queried = deque(seeds), set(), set()
-    while queue:
-        path = queue.popleft()
-        if path in seen or "/langue/" in path:
-            continue
-        base, _sep, query = path.partition("?")
-        if query and path not in seeds:
-            if base in queried:
-                continue
-            queried.add(base)
-        seen.add(path)
-        assert len(seen) <= MAX_PAGES, f"more than {MAX_PAGES} pages reachable as {role}"
-        response = client.get(path)
-        if response.status_code in (301, 302, 303):
-            if target := _link_path(response.headers["Location"]):
-                queue.append(target)
-            continue  # a redirect out of the app (a file's presigned URL) is not a page
-        if response.mimetype != "text/html":
-            continue
+
+    def visit(path, response):
         html = response.get_data(as_text=True)
         assert '<html lang="en"' in html, f"{role} {path} is not in English"
         parser = TextParser()
@@ -166,7 +149,10 @@ def crawl_in_english(client, seeds: list[str], ignored: list[str], role: str):
         french = french_in("\n".join(parser.chunks), ignored)
         if french:
             report[f"{role} {path}"] = sorted(set(french))
-        queue.extend(p for link in parser.links if (p := _link_path(link)) and "deconnexion" not in p)
+        return parser.links
+
+    seen = shared_crawl(client, seeds, visit, role=role, max_pages=MAX_PAGES,
+                        skip=lambda path: "/langue/" in path or "deconnexion" in path)
     assert len(seen) > 3
     return report, texts
 
