@@ -161,7 +161,10 @@ def _call(slug: str) -> Call:
 
 
 def _render(call, form, categories, result=None, save_form=None, status=200):
+    # Before a result: the dossiers in the running with their numbers, to fill the fields that name them.
+    candidates = ranking_service.ranking(call) if result is None else None
     return render_template("admin/simulator.html", call=call, form=form, categories=categories, result=result,
+                           candidates=candidates, category_labels={c.code: c for c in categories},
                            save_form=save_form, reasons=REASONS, region_name=region_name, waiting_shown=WAITING_SHOWN,
                            category_fields=[(c, getattr(form, f"quota_{i}"), getattr(form, f"cap_{i}"))
                                             for i, c in enumerate(categories)]), status

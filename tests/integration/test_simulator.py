@@ -44,6 +44,20 @@ def test_the_form_prefills_the_category_quota(client, as_admin, ranked):  # noqa
     assert 'aria-current="page" data-page="simulateur"' in html
 
 
+def test_the_form_lists_the_dossiers_with_the_numbers_its_fields_take(client, as_admin, ranked):  # noqa: F811
+    """The forced and adjusted fields name dossiers by number: the page lists them, in rank order, before a run
+    and after a refused one."""
+    call, dossiers = ranked["call"], ranked["dossiers"]
+    html = page(client.get(f"/admin/appels/{call.slug}/simulateur"))
+    listed = table_ids(html, "dossiers-en-lice")
+    assert sorted(listed) == sorted(d.id for d in dossiers.values())
+    ranking = page(client.get(f"/admin/appels/{call.slug}/classement"))
+    assert listed == [int(i) for i in re.findall(r'<td data-number>(\d+)</td>', ranking)]  # the same numbers
+    refused = page(run(client, call, forced_in="abc"))
+    assert sorted(table_ids(refused, "dossiers-en-lice")) == sorted(listed)
+    assert "dossiers-en-lice" not in page(run(client, call))  # a result shows its own tables
+
+
 def test_a_run_proposes_explains_and_costs_each_constraint(client, as_admin, ranked, db):  # noqa: F811
     call, d = ranked["call"], ranked["dossiers"]
     free = page(run(client, call))
