@@ -27,6 +27,8 @@ from openpyxl.cell import WriteOnlyCell
 from ptce_aap.storage.base import closing_chunks, content_disposition
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Spreadsheets skip these before reading a formula (" =1+1", a no-break space, a new line).
+LEADING_BLANKS = " \u00a0\u202f\n\r\t\x0b\x0c"
 SEPARATOR = ";"
 BOM = "\ufeff"
 
@@ -38,7 +40,8 @@ def safe_cell(value) -> str | int | float | Decimal:
     if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
         return value
     text = str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    hostile = text.startswith(FORMULA_STARTS) or text.lstrip(LEADING_BLANKS).startswith(FORMULA_STARTS[:4])
+    return "'" + text if hostile else text
 
 
 class _Line:

@@ -113,7 +113,7 @@ def _row_action(form: DecisionForm) -> bool:
         for data in kept:
             form.tranches.append_entry(data)
         return True
-    return False
+    return bool(action)  # a row button we do not know: the form again, never a decision recorded by mistake
 
 
 def _show(exc: DomainError, form: DecisionForm, tranche_errors: list[str]) -> None:

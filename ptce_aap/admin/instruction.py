@@ -100,7 +100,7 @@ def call_dossiers_xlsx(slug: str):
 def _selected_ids(values) -> list[int]:
     ids = []
     for value in values:
-        if value.isdigit() and len(value) < 12:
+        if value.isascii() and value.isdigit() and len(value) < 12:
             ids.append(int(value))
     return ids
 

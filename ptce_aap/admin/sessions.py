@@ -16,6 +16,7 @@ from ptce_aap.admin import forms
 from ptce_aap.admin.blueprint import bp
 from ptce_aap.admin.decision_forms import AttendanceForm, SessionForm, parse_day
 from ptce_aap.admin.decisions import envelope
+from ptce_aap.domain.money import ascii_int
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
 from ptce_aap.i18n import translate
@@ -129,9 +130,17 @@ def edit_committee_session(session_id: int):
     return render_template("admin/session_edit.html", session=_load(session_id), call=session.call, form=form), 400
 
 
+MAX_ID = 2**31 - 1
+
+
+def _institution_id(text: str | None) -> int:
+    """A row's institution id as posted; 0 (no institution has it) when it is not a plain id, so that the
+    service says the row names no known institution."""
+    return ascii_int(text, maximum=MAX_ID) or 0
+
+
 def _attendance_page(session: CommitteeSession, form: AttendanceForm, status: int = 200):
-    convened = {int(e.form.institution_id.data) for e in form.attendance.entries
-                if (e.form.institution_id.data or "").isdigit()}
+    convened = {_institution_id(e.form.institution_id.data) for e in form.attendance.entries}
     institutions = db.session.scalars(sa.select(Institution).order_by(Institution.name)).all()
     names = {i.id: i.name for i in institutions}
     form.add_institution.choices = [("", _("Choisir une institution"))] + [
@@ -153,7 +162,7 @@ def committee_attendance(session_id: int):
     if not form.validate():
         return _attendance_page(session, form, 400)
     action, _sep, index = request.form.get("row_action", "").partition(":")
-    if action == "add" and (form.add_institution.data or "").isdigit():
+    if action == "add" and _institution_id(form.add_institution.data):
         form.attendance.append_entry({"institution_id": form.add_institution.data, "is_present": False})
         return _attendance_page(session, form)
     if action == "remove" and index.isascii() and index.isdigit():
@@ -163,10 +172,9 @@ def committee_attendance(session_id: int):
         for data in kept:
             form.attendance.append_entry(data)
         return _attendance_page(session, form)
-    rows = [committee.AttendanceInput(institution_id=int(e.form.institution_id.data),
+    rows = [committee.AttendanceInput(institution_id=_institution_id(e.form.institution_id.data),
                                       is_present=bool(e.form.is_present.data), attendees=e.form.attendees.data or "")
-            for e in form.attendance.entries if (e.form.institution_id.data or "").isascii()
-            and (e.form.institution_id.data or "").isdigit()]
+            for e in form.attendance.entries]
     try:
         committee.set_attendance(session, rows, by=current_user)
     except DomainError as exc:

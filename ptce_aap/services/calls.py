@@ -26,6 +26,7 @@ from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
 from ptce_aap.models.base import utcnow
 from ptce_aap.models.calls import Call, CallCategory, Criterion, DocumentType
+from ptce_aap.models.decisions import Decision
 from ptce_aap.models.dossiers import Dossier, PoleMembership
 from ptce_aap.services.notifications import notify
 from ptce_aap.urls import external_url
@@ -282,8 +283,19 @@ def _guard_review(call: Call, now: datetime) -> None:
                              "compléments demandés à leur pôle (répondez-y ou closez les demandes).", count=waiting))
 
 
+def _guard_publish(call: Call, now: datetime) -> None:
+    """The results are published once every current decision has been notified: a decision taken or corrected
+    after the last « Notifier » could not be notified afterwards (notifying happens during the deliberation)."""
+    pending = db.session.scalar(sa.select(sa.func.count(Decision.id)).join(Dossier, Dossier.id == Decision.dossier_id)
+                                .where(Dossier.call_id == call.id, Decision.is_current,
+                                       Decision.notified_at.is_(None))) or 0
+    if pending:
+        raise DomainError(N_("Les résultats ne peuvent pas être publiés : %(count)s décision(s) n'ont pas encore été "
+                             "notifiées (page « Notification des décisions »).", count=pending))
+
+
 # Checks run before entering a status, beyond the transition table (SPEC §2).
-GUARDS = {CallStatus.OPEN: _guard_open, CallStatus.REVIEW: _guard_review}
+GUARDS = {CallStatus.OPEN: _guard_open, CallStatus.REVIEW: _guard_review, CallStatus.PUBLISHED: _guard_publish}
 
 
 def set_call_status(call: Call, to: CallStatus, *, by, now: datetime | None = None) -> None:

@@ -28,7 +28,7 @@ from sqlalchemy.orm import joinedload
 from ptce_aap import audit, jobs
 from ptce_aap import storage as file_storage
 from ptce_aap.domain.formatting import format_amount, format_date, format_datetime
-from ptce_aap.domain.messages import N_
+from ptce_aap.domain.messages import N_, Money
 from ptce_aap.domain.text import one_line
 from ptce_aap.enums import DOSSIER_TRANSITIONS, CallStatus, DecisionOutcome, PaymentTerms
 from ptce_aap.errors import DomainError
@@ -38,7 +38,7 @@ from ptce_aap.models.calls import Call
 from ptce_aap.models.decisions import Decision
 from ptce_aap.models.dossiers import Dossier, PoleMembership
 from ptce_aap.permissions import DECIDABLE
-from ptce_aap.services.decisions import OUTCOME_STATUS
+from ptce_aap.services.decisions import OUTCOME_STATUS, granted_total
 from ptce_aap.services.dossiers import set_dossier_status
 from ptce_aap.services.notifications import notify
 from ptce_aap.urls import external_url
@@ -139,6 +139,10 @@ def notify_decisions(call: Call, *, by) -> list[Decision]:
         raise DomainError(N_("Les décisions se notifient pendant la délibération de l'appel."))
     rows = db.session.scalars(_current(call).where(Decision.notified_at.is_(None))
                               .with_for_update(of=Decision)).unique().all()
+    granted = granted_total(call)
+    if granted > call.envelope_eur:  # decided one by one, never above it; checked again before anything goes out
+        raise DomainError(N_("Les décisions accordent %(granted)s pour une enveloppe de %(envelope)s : corrigez-les "
+                             "avant de les notifier.", granted=Money(granted), envelope=Money(call.envelope_eur)))
     now, notified = utcnow(), []
     for decision in rows:
         if not notifiable(decision):
@@ -194,6 +198,8 @@ def issue_letter(decision_id: int) -> str:
 
 
 def notified_decision(dossier: Dossier) -> Decision | None:
-    """The dossier's current decision once notified (what its people may read), else ``None``."""
-    return db.session.scalar(sa.select(Decision).where(Decision.dossier_id == dossier.id, Decision.is_current,
-                                                       Decision.notified_at.is_not(None)))
+    """The last decision notified to the dossier's people (what they may read, with its letter), else ``None``.
+    A correction not notified yet does not hide the letter they received."""
+    return db.session.scalars(sa.select(Decision).where(Decision.dossier_id == dossier.id,
+                                                        Decision.notified_at.is_not(None))
+                              .order_by(Decision.notified_at.desc(), Decision.id.desc()).limit(1)).first()

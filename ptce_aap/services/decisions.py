@@ -73,6 +73,12 @@ class DecisionInput:
     correction_reason: str = ""
 
 
+def lock_call(call: Call) -> None:
+    """Decisions of one call are taken one after the other: the envelope is read under this lock, so that two
+    laureates decided at the same instant cannot overrun it together (PostgreSQL; SQLite writes one at a time)."""
+    db.session.execute(sa.select(Call.id).where(Call.id == call.id).with_for_update())
+
+
 def current_decision(dossier: Dossier) -> Decision | None:
     return db.session.scalar(sa.select(Decision).where(Decision.dossier_id == dossier.id, Decision.is_current))
 
@@ -206,6 +212,8 @@ def _summary(decision: Decision) -> dict:
 def decide(dossier: Dossier, data: DecisionInput, *, by, session: CommitteeSession | None = None,
            envelope_used: Decimal | None = None, categories: dict[str, CallCategory] | None = None) -> Decision:
     """Record the committee's decision on ``dossier`` (a new one, or a correction of the current one)."""
+    if envelope_used is None:
+        lock_call(dossier.call)
     previous = current_decision(dossier)
     _check_state(dossier, previous, data.outcome)
     if session is not None and session.call_id != dossier.call_id:
@@ -246,6 +254,7 @@ def decide_many(call: Call, items: list[tuple[Dossier, DecisionInput]], *, by,
     counts the amounts of this batch together with the laureates already decided outside it."""
     if call.status != CallStatus.DELIBERATION:
         raise DomainError(N_("Les décisions se prennent pendant la délibération de l'appel."))
+    lock_call(call)
     ids = {dossier.id for dossier, _data in items}
     if any(dossier.call_id != call.id for dossier, _data in items):
         raise DomainError(N_("Un dossier de cette liste appartient à un autre appel."))

@@ -34,3 +34,30 @@ def race(app, client, n: int, url: str, data: dict | None = None, *, page: str =
     for t in threads:
         t.join()
     return codes
+
+
+def race_many(app, client, posts: list[tuple[str, dict]], *, page: str = "/") -> list[int]:
+    """Each ``(url, data)`` of ``posts`` sent at the same instant, from as many threads sharing ``client``'s
+    session; the status codes in the order of ``posts``."""
+    token = CSRF_META.search(client.get(page).get_data(as_text=True)).group(1)
+    with client.session_transaction() as sess:
+        session_data = dict(sess)
+    barrier = threading.Barrier(len(posts))
+    codes: list[int] = [0] * len(posts)
+
+    def post(i: int, url: str, data: dict):
+        c = app.test_client()
+        with c.session_transaction() as sess:
+            sess.update(session_data)
+        barrier.wait()
+        try:
+            codes[i] = c.post(url, data={**data, "csrf_token": token}).status_code
+        except BaseException:  # noqa: BLE001 - a 500 in testing mode raises: report it as such
+            codes[i] = 500
+
+    threads = [threading.Thread(target=post, args=(i, url, data)) for i, (url, data) in enumerate(posts)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return codes

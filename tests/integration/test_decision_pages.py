@@ -204,3 +204,24 @@ def test_the_decisions_page_reads_the_same_number_of_queries_whatever_n(client, 
     few = count()
     add(4)
     assert count() == few
+
+
+def test_two_laureates_decided_at_the_same_instant_cannot_overrun_the_envelope(client, db, login_as, admin_user,
+                                                                               deliberating, app):
+    """The envelope is read under a lock on the call: of two decisions posted together whose sum exceeds it,
+    one is recorded and the other refused with the envelope's message."""
+    from tests.integration._race import race_many
+    from ptce_aap.services.decisions import granted_total
+
+    call, reviewed = deliberating
+    first, second, third = reviewed(3)
+    decide(first, DecisionInput(outcome=DecisionOutcome.LAUREATE, motivation="Déjà décidé.",
+                                amount_eur=Decimal("60000"), payment_terms=PaymentTerms.SINGLE), by=admin_user)
+    db.session.commit()  # 140,000 left: room for one more 90,000, not two
+    login_as(admin_user)
+    codes = race_many(app, client, [(f"/admin/dossiers/{d.id}/decision", form_data(amount_eur="90 000"))
+                                    for d in (second, third)])
+    db.session.expire_all()
+    assert sorted(codes) == [302, 400]
+    assert granted_total(call) == Decimal("150000.00")
+    assert db.session.scalar(sa.select(sa.func.count(Decision.id))) == 2

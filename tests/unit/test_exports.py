@@ -12,7 +12,7 @@ from flask import Flask
 from ptce_aap.exports import csv_response, csv_stream_response, safe_cell, write_xlsx, xlsx_response
 
 HOSTILE = ["=HYPERLINK(\"http://evil.example\";\"clic\")", "+33 1 23", "-2+3", "@SUM(A1:A9)", "\tcaché",
-           "\rretour", "=1+1"]
+           "\rretour", "=1+1", " =1+1", "\u00a0=3+3", "\n=2+2", "  @SUM(A1)", "\u202f+1"]
 
 
 @pytest.mark.parametrize("value", HOSTILE)
@@ -20,7 +20,7 @@ def test_a_cell_that_a_spreadsheet_would_run_is_written_as_text(value):
     assert safe_cell(value) == "'" + value
 
 
-@pytest.mark.parametrize("value", ["Pôle des Tisserands", "", "a=b", "Coopérative - Nord", "'déjà"])
+@pytest.mark.parametrize("value", ["Pôle des Tisserands", "", "a=b", "Coopérative - Nord", "'déjà", " texte", "  "])
 def test_ordinary_text_is_left_alone(value):
     assert safe_cell(value) == value
 
