@@ -63,15 +63,37 @@ class Params:
     @classmethod
     def from_json(cls, data: dict) -> Params:
         """The parameters kept as JSON (a saved scenario, the simulator's save form); ``ValueError`` (or
-        ``TypeError``, ``ArithmeticError``) when they are not what ``to_json`` writes."""
+        ``TypeError``, ``ArithmeticError``) when they are not what ``to_json`` writes — the save form's copy
+        comes back from the browser, so every number is checked: finite and within its range."""
         if data.get("score_kind", CALIBRATED) not in SCORE_KINDS:
             raise ValueError(data.get("score_kind"))
         return cls(score_kind=data.get("score_kind", CALIBRATED), regions=bool(data.get("regions")),
-                   quotas={k: int(v) for k, v in data.get("quotas", {}).items()},
-                   caps={k: Decimal(v) for k, v in data.get("caps", {}).items()},
-                   min_score=None if data.get("min_score") is None else Decimal(data["min_score"]),
-                   forced_in=set(data.get("forced_in", [])), forced_out=set(data.get("forced_out", [])),
-                   amounts={int(k): Decimal(v) for k, v in data.get("amounts", {}).items()})
+                   quotas={str(k): _bounded_int(v, QUOTA_MAX) for k, v in data.get("quotas", {}).items()},
+                   caps={str(k): _bounded(v, AMOUNT_MAX) for k, v in data.get("caps", {}).items()},
+                   min_score=None if data.get("min_score") is None else _bounded(data["min_score"], Decimal(100)),
+                   forced_in={_bounded_int(i, ID_MAX) for i in data.get("forced_in", [])},
+                   forced_out={_bounded_int(i, ID_MAX) for i in data.get("forced_out", [])},
+                   amounts={_bounded_int(k, ID_MAX): _bounded(v, AMOUNT_MAX)
+                            for k, v in data.get("amounts", {}).items()})
+
+
+QUOTA_MAX, ID_MAX, AMOUNT_MAX = 100_000, 2**31 - 1, Decimal("1000000000")
+
+
+def _bounded(value, maximum: Decimal) -> Decimal:
+    number = Decimal(str(value))
+    if not number.is_finite() or not 0 <= number <= maximum:
+        raise ValueError(value)
+    return number
+
+
+def _bounded_int(value, maximum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise TypeError(value)
+    number = int(value)
+    if not 0 <= number <= maximum:
+        raise ValueError(value)
+    return number
 
 
 @dataclass

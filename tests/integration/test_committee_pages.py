@@ -263,3 +263,23 @@ def test_applicants_and_reviewers_are_refused_on_every_committee_url(client, db,
         assert response.status_code in (403, 404), (method, url, response.status_code)
     db.session.refresh(session)
     assert session.held_on == date(2026, 12, 3) and session.minutes_key is None
+
+
+def test_an_attendance_row_naming_no_plain_id_is_refused_beside_it_not_a_500(client, login_as, world):
+    call = world["call"]
+    login_as(world["admin"])
+    session = _create(client, call)
+    for odd in ("99999999999999999999", "²", "-1", "abc"):
+        response = client.post(f"/admin/seances/{session.id}/presences", data={
+            "attendance-0-institution_id": odd, "attendance-0-is_present": "y", "attendance-0-attendees": "Jeanne"})
+        assert response.status_code == 400, odd
+        assert "Cette institution n" in text(response), odd
+
+
+def test_a_bulk_selection_with_odd_ids_selects_nothing_not_a_500(client, login_as, world):
+    call, dossier = world["call"], world["dossiers"][0]
+    login_as(world["admin"])
+    for action in ("verifier", "exporter_csv"):
+        response = client.get(f"/admin/appels/{call.slug}/dossiers/selection",
+                              query_string={"action": action, "ids": [str(dossier.id), "²", "99999999999999999999"]})
+        assert response.status_code in (200, 302), action

@@ -344,3 +344,40 @@ def test_a_waitlisted_pole_promoted_later_gets_a_second_letter(db, admin_user, d
     mails = smtp.wait_for(2, timeout=1)
     assert len(mails) == 1 and squash(format_amount(Decimal("20000"))) in squash(pdf_text(
         next(p for p in mails[0].iter_attachments() if p.get_content_type() == "application/pdf").get_content()))
+
+
+def test_a_correction_not_notified_keeps_the_received_letter_and_holds_back_publication(
+        db, client, login_as, admin_user, decided, worker):
+    from ptce_aap.services.calls import set_call_status
+
+    call, dossiers, _coeditor = decided
+    decision_letters.notify_decisions(call, by=admin_user)
+    db.session.commit()
+    jobs.dispatch_outbox()
+    worker()
+    received = decision_letters.notified_decision(dossiers[1])
+    decide(dossiers[1], DecisionInput(**{**LAUREATE.__dict__, "amount_eur": Decimal("20000"), "tranches": [],
+                                         "payment_terms": PaymentTerms.SINGLE,
+                                         "correction_reason": "Désistement d'un lauréat."}), by=admin_user)
+    db.session.commit()
+    # The pole still reads the letter it received (the waiting list), not the correction not sent yet.
+    assert decision_letters.notified_decision(dossiers[1]).id == received.id
+    owner = owners(db, dossiers[1])[0].user
+    login_as(owner)
+    response = client.get(f"/porteur/dossiers/{dossiers[1].id}/lettre-de-decision")
+    assert response.status_code == 302 and "/porteur/" not in response.headers["Location"]  # the stored file
+    # The results are not published while the correction waits for « Notifier ».
+    with pytest.raises(DomainError, match="1 décision"):
+        set_call_status(call, CallStatus.PUBLISHED, by=admin_user)
+    db.session.rollback()
+    decision_letters.notify_decisions(call, by=admin_user)
+    set_call_status(call, CallStatus.PUBLISHED, by=admin_user)
+    assert call.status == CallStatus.PUBLISHED
+
+
+def test_notifier_refuses_decisions_above_the_envelope(db, admin_user, decided):
+    call, _dossiers, _coeditor = decided
+    call.envelope_eur = Decimal("50000")  # lowered after the decisions (80,000 granted)
+    db.session.commit()
+    with pytest.raises(DomainError, match="enveloppe"):
+        decision_letters.notify_decisions(call, by=admin_user)

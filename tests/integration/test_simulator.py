@@ -259,7 +259,10 @@ def test_a_scenario_with_a_dossier_still_in_review_is_not_applied(client, as_adm
 def test_a_forged_save_is_refused_without_a_500(client, as_admin, ranked, db):  # noqa: F811
     url = f"/admin/appels/{ranked['call'].slug}/simulateur/enregistrer"
     for params in ('{"score_kind": "autre"}', "pas du json", '{"quotas": {"emergence": "x"}}', "[1]",
-                   '{"caps": {"emergence": "NaN"}}', '{"forced_in": ["a"]}'):
+                   '{"caps": {"emergence": "NaN"}}', '{"forced_in": ["a"]}', '{"amounts": {"2": "1e309"}}',
+                   '{"amounts": {"2": "-5"}}', '{"quotas": {"x": 1000000000000000000000000000000}}',
+                   '{"min_score": -1000}', '{"min_score": "Infinity"}', '{"forced_out": [99999999999999999999]}',
+                   '{"forced_in": [true]}'):
         response = client.post(url, data={"name": "Forgé", "params": params})
         assert response.status_code in (400, 422), params
     assert db.session.scalar(sa.select(sa.func.count(SelectionScenario.id))) == 0
