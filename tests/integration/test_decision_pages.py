@@ -210,8 +210,8 @@ def test_two_laureates_decided_at_the_same_instant_cannot_overrun_the_envelope(c
                                                                                deliberating, app):
     """The envelope is read under a lock on the call: of two decisions posted together whose sum exceeds it,
     one is recorded and the other refused with the envelope's message."""
-    from tests.integration._race import race_many
     from ptce_aap.services.decisions import granted_total
+    from tests.integration._race import race_many
 
     call, reviewed = deliberating
     first, second, third = reviewed(3)
