@@ -249,7 +249,7 @@ def test_a_call_from_its_creation_to_the_laureates_letter(page, db, worker, smtp
     page.get_by_label("Région").select_option(label="Occitanie")
     page.get_by_role("button", name="Filtrer", exact=True).click()
     page.locator("#filtres-appliques").get_by_text("Région : Occitanie").wait_for()
-    assert page.locator("#resultats").inner_text() == "1 dossier correspondent aux filtres"
+    assert page.locator("#resultats").inner_text() == "1 dossier correspond aux filtres"
     assert page.locator("#dossiers tbody tr").count() == 1
     check_accessibility(page, context="filtered instruction list")
     with page.expect_download() as download_info:
