@@ -20,6 +20,7 @@ import pytest
 import sqlalchemy as sa
 
 from ptce_aap import jobs
+from ptce_aap.domain.defaults import DEFAULT_GRID
 from ptce_aap.domain.formatting import format_amount
 from ptce_aap.enums import CallStatus, DossierStatus, Recommendation, Role
 from ptce_aap.models.base import utcnow
@@ -134,8 +135,8 @@ def _review_by_service(db, assignment, scores) -> None:
 def test_a_call_from_its_creation_to_the_laureates_letter(page, db, worker, smtp, make_user, make_dossier,
                                                           make_pool_member):
     admin = make_user("secretariat@example.org", roles=(Role.ADMIN,), full_name="Camille Secrétariat")
-    today = (utcnow() - timedelta(days=1)).date()  # opened yesterday (Paris or UTC alike)
-    deadline = today + timedelta(days=60)
+    opening = (utcnow() - timedelta(days=1)).date()  # yesterday, in Paris as in UTC: the call is open now
+    deadline = opening + timedelta(days=60)
 
     # --- 1. The secretariat creates the call (the default grid comes with it) and opens it.
     _login(page, admin.email)
@@ -145,7 +146,7 @@ def test_a_call_from_its_creation_to_the_laureates_letter(page, db, worker, smtp
     assert page.locator("h1").inner_text() == "Nouvel appel à projets"
     check_accessibility(page, context="new call")
     page.get_by_label("Titre de l’appel à projets").fill("Appel PTCE du parcours complet")
-    page.get_by_role("textbox", name=re.compile("^Date d’ouverture")).fill(today.isoformat())
+    page.get_by_role("textbox", name=re.compile("^Date d’ouverture")).fill(opening.isoformat())
     page.get_by_label(re.compile("^Heure d’ouverture")).fill("09:00")
     page.get_by_role("textbox", name=re.compile("^Date limite de dépôt")).fill(deadline.isoformat())
     page.get_by_label(re.compile("^Heure limite de dépôt")).fill("17:00")
@@ -164,7 +165,8 @@ def test_a_call_from_its_creation_to_the_laureates_letter(page, db, worker, smtp
     page.get_by_text("L’appel à projets est désormais : Ouvert.").wait_for()
     db.session.expire_all()
     call = db.session.scalar(sa.select(Call).where(Call.slug == slug))
-    assert call.status == CallStatus.OPEN and len(call.criteria) > 0  # the default grid
+    assert call.status == CallStatus.OPEN
+    assert [c.code for c in call.criteria] == [c["code"] for c in DEFAULT_GRID]  # the grid comes by default
     criteria = list(call.criteria)
 
     # --- 2. Four poles submit; three reviewers of three institutions in the pool (fixtures, services).
