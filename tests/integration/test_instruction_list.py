@@ -112,6 +112,9 @@ def test_each_filter_gives_exactly_its_rows(query, expected, client, login_as, a
     count = len(expected)
     if count:
         assert f"<strong>{count} dossier{'s' if count > 1 else ''}</strong>" in page
+        if 'id="filtres-appliques"' in page:  # the verb agrees: « 1 dossier correspond aux filtres »
+            verb = "correspondent" if count > 1 else "correspond"
+            assert f"<strong>{count} dossier{'s' if count > 1 else ''}</strong> {verb} aux filtres" in page
     else:
         assert "Aucun dossier déposé ne correspond." in page
 
