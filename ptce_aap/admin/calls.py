@@ -211,7 +211,7 @@ def call_signatory(slug: str):
         if changed is not None:
             flash(_("Le signataire des lettres de décision a été enregistré.") if changed
                   else _("Le signataire des lettres de décision n’a pas changé."), "success")
-            return redirect(url_for("admin.edit_call", slug=slug, _anchor="signataire"))
+            return redirect(url_for("admin.edit_call", slug=slug))
     call = load_or_404(Call, slug=slug)
     deadline = DeadlineForm(formdata=None)
     deadline.closes_at.data, deadline.closes_at_time.data = split_paris(call.closes_at)

@@ -44,7 +44,7 @@ def test_the_signatory_is_set_from_the_settings_page_until_publication_and_audit
 
     response = admin.post(f"/admin/appels/{call.slug}/signataire", data={
         "signatory_name": "  Camille Durand ", "signatory_title": "La directrice générale du Trésor"})
-    assert response.status_code == 302 and response.headers["Location"].endswith("/parametres#signataire")
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/admin/appels/{call.slug}/parametres")
     db.session.refresh(call)
     assert (call.signatory_name, call.signatory_title) == ("Camille Durand", "La directrice générale du Trésor")
     assert call.status == status
