@@ -138,6 +138,16 @@ class DeadlineForm(ProblemsMixin, CleanForm):
     closes_at_time = StringField(_l("Heure limite de dépôt (heure de Paris)"))
 
 
+class SignatoryForm(ProblemsMixin, CleanForm):
+    """The signatory of the decision letters of a call that has left draft (until its results are published)."""
+
+    signatory_name = StringField(_l("Nom du signataire des lettres de décision"))
+    signatory_title = StringField(_l("Qualité du signataire"))
+
+    def read(self) -> dict:
+        return {name: (self[name].data or "").strip() for name in ("signatory_name", "signatory_title")}
+
+
 class CallForm(ProblemsMixin, CleanForm):
     title = StringField(_l("Titre de l’appel à projets"))
     slug = StringField(_l("Adresse courte"))

@@ -1,5 +1,5 @@
 """The secretariat's calls: the list, a new call, a call's settings (everything while a draft, then only the
-deadline), a copy of a past call, and each status change after a confirmation. Every view requires the
+deadline, and the signatory of the decision letters until the results are published), a copy of a past call, and each status change after a confirmation. Every view requires the
 admin role (the blueprint's gate) and ``can_manage_call``."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from flask_login import current_user
 
 from ptce_aap.admin import forms
 from ptce_aap.admin.blueprint import bp
-from ptce_aap.admin.call_forms import CallForm, DeadlineForm, parse_into
+from ptce_aap.admin.call_forms import CallForm, DeadlineForm, SignatoryForm, parse_into
 from ptce_aap.domain.call_settings import parse_paris, settings_problems, split_paris
 from ptce_aap.domain.eligibility import CATALOG
 from ptce_aap.domain.rules_text import explain_rules
@@ -73,13 +73,17 @@ def _rules_explained(call: Call | None, values: dict) -> dict[str, str]:
 
 
 def _render(form, *, mode: str, call: Call | None = None, source: Call | None = None, values: dict | None = None,
-            status: int = 200):
+            status: int = 200, signatory: SignatoryForm | None = None):
     values = values or {}
     missing = call_service.missing_for_opening(call) if call is not None and call.status == CallStatus.DRAFT \
         else []
     transitions = sorted(CALL_TRANSITIONS[call.status], key=list(CallStatus).index) if call is not None else []
+    if mode == "readonly" and signatory is None and call_service.signatory_editable(call):
+        signatory = SignatoryForm(formdata=None, data={"signatory_name": call.signatory_name or "",
+                                                       "signatory_title": call.signatory_title or ""})
     return render_template(
         "admin/call_form.html", form=form, mode=mode, call=call, source=source, missing=missing,
+        signatory=signatory if mode == "readonly" and call_service.signatory_editable(call) else None,
         transitions=transitions, status_actions=STATUS_ACTIONS,
         rules=CATALOG, explained=_rules_explained(call, values), focus=request.form.get("row_action", ""),
         preview=render_markdown(values.get("description_md"))), status
@@ -185,9 +189,34 @@ def _edit_deadline(call: Call, values: dict):
         moved = _saved(form, lambda: call_service.update_call(call, changes, by=current_user))
         if moved is not None:
             flash(_("La date limite de dépôt a été modifiée ; les porteurs qui ont un brouillon en sont informés "
-                    "par courriel.") if moved else _("La date limite de dépôt n’a pas changé."), "success")
+                    "par courriel.") if "closes_at" in moved else _("Le signataire des lettres de décision a été "
+                    "enregistré.") if moved else _("La date limite de dépôt n’a pas changé."), "success")
             return redirect(url_for("admin.edit_call", slug=call.slug))
     return _render(form, mode="readonly", call=load_or_404(Call, slug=call.slug), values=values, status=400)
+
+
+@bp.route("/appels/<slug>/signataire", methods=["POST"])
+def call_signatory(slug: str):
+    """The signatory of the decision letters of a call that has left draft: the settings page again with the
+    problems beside the fields and what was typed, or saved until the results are published."""
+    call = load_or_404(Call, slug=slug)
+    require(can_manage_call(current_user, call))
+    if call.status == CallStatus.DRAFT:  # a draft's signatory is one of its settings (the full form)
+        abort(404)
+    form = SignatoryForm()
+    if form.validate():
+        typed = form.read()
+        changed = _saved(form, lambda: call_service.set_signatory(call, typed["signatory_name"],
+                                                                  typed["signatory_title"], by=current_user))
+        if changed is not None:
+            flash(_("Le signataire des lettres de décision a été enregistré.") if changed
+                  else _("Le signataire des lettres de décision n’a pas changé."), "success")
+            return redirect(url_for("admin.edit_call", slug=slug))
+    call = load_or_404(Call, slug=slug)
+    deadline = DeadlineForm(formdata=None)
+    deadline.closes_at.data, deadline.closes_at_time.data = split_paris(call.closes_at)
+    return _render(deadline, mode="readonly", call=call, values=call_service.call_values(call), status=400,
+                   signatory=form)
 
 
 @bp.route("/appels/<slug>/dupliquer", methods=["GET", "POST"])

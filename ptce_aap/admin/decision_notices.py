@@ -1,6 +1,7 @@
 """The secretariat's « Notification des décisions » of a call: the current decisions not notified yet (each
 letter previewed as a PDF marked « Projet — non notifié »), those notified with their date, and « Notifier »
-after a confirmation that counts the letters of each kind (``services.decision_letters.notify_decisions``).
+after a confirmation that counts the letters of each kind (``services.decision_letters.notify_decisions``); without
+a signatory (a call setting), a notice that the letters are signed by the awarding body, and where to set one.
 Admin only (the blueprint's gate and ``can_manage_call`` / ``can_notify_decisions``)."""
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from ptce_aap.extensions import db
 from ptce_aap.models.calls import Call
 from ptce_aap.models.decisions import Decision
 from ptce_aap.permissions import can_manage_call, can_notify_decisions, require
+from ptce_aap.services import calls as call_service
 from ptce_aap.services import decision_letters
 from ptce_aap.storage import get_storage
 from ptce_aap.web import domain_errors, load_or_404
@@ -32,7 +34,8 @@ def decision_notices(slug: str):
     require(can_manage_call(current_user, call))
     pending, done, blocked = decision_letters.overview(call)
     return render_template("admin/decision_notices.html", call=call, pending=pending, done=done, blocked=blocked,
-                           counts=decision_letters.counts(pending), deliberating=call.status == CallStatus.DELIBERATION)
+                           counts=decision_letters.counts(pending), deliberating=call.status == CallStatus.DELIBERATION,
+                           signatory_editable=call_service.signatory_editable(call))
 
 
 @bp.route("/appels/<slug>/notification-des-decisions/<int:decision_id>/lettre.pdf")

@@ -305,14 +305,25 @@ def _row_problems(rows, kind: str, envelope) -> dict[str, str]:
 RESERVED_SLUGS = frozenset({"nouveau"})
 
 
+# The signatory of the decision letters (``Call.signatory_name``, ``Call.signatory_title``): optional, one line each.
+SIGNATORY_MAX = {"signatory_name": 200, "signatory_title": 200}
+
+
+def signatory_problems(v: Mapping) -> dict[str, str]:
+    """The problems of the signatory's name and title (one line, no web address, 200 characters at most), by
+    setting name; part of ``settings_problems`` and checked alone once the call has opened."""
+    return {name: problem for name, max_length in SIGNATORY_MAX.items()
+            if (problem := _text_problem(v.get(name, ""), max_length=max_length, required=False))}
+
+
 def settings_problems(v: Mapping) -> dict[str, str]:
     """Every problem of a call's settings (typed values, see ``services.calls.SETTINGS``), by setting name;
     rows as ``categories-<i>-<field>`` / ``document_types-<i>-<field>``. Empty when all is well."""
     problems: dict[str, str] = {}
-    for name, max_length in (("title", TITLE_MAX), ("awarding_body_name", 200), ("signatory_name", 200),
-                             ("signatory_title", 200)):
+    for name, max_length in (("title", TITLE_MAX), ("awarding_body_name", 200)):
         if problem := _text_problem(v.get(name, ""), max_length=max_length, required=name == "title"):
             problems[name] = problem
+    problems |= signatory_problems(v)
     slug = v.get("slug")
     if not isinstance(slug, str) or not SLUG.fullmatch(slug) or len(slug) > SLUG_MAX:
         problems["slug"] = N_("L'adresse courte s'écrit en minuscules sans accent, chiffres et tirets, par exemple "

@@ -4,7 +4,8 @@
 A call's settings are typed values (``SETTINGS`` and the rows ``categories`` and ``document_types``), checked
 as a whole by ``domain.call_settings.settings_problems``. A draft can change everything; once the call has
 opened, only its deadline (``closes_at``) can move, which is audited and announced by mail to the people
-who have a draft in it."""
+who have a draft in it — and the signatory of the decision letters (``set_signatory``), often known only during
+the review or the deliberation, until the results are published (the letters have gone then)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,14 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
 from ptce_aap import audit
-from ptce_aap.domain.call_settings import RESERVED_SLUGS, deadline_problem, settings_problems, slugify
+from ptce_aap.domain.call_settings import (
+    RESERVED_SLUGS,
+    SIGNATORY_MAX,
+    deadline_problem,
+    settings_problems,
+    signatory_problems,
+    slugify,
+)
 from ptce_aap.domain.defaults import DEFAULT_DOCUMENT_TYPES, DEFAULT_ELIGIBILITY, DEFAULT_GRID
 from ptce_aap.domain.formatting import format_datetime
 from ptce_aap.domain.messages import N_, join
@@ -40,6 +48,9 @@ ROWS = {"categories": (CallCategory, ("code", "label", "max_amount_eur", "quota"
         "document_types": (DocumentType, ("code", "label", "description", "is_required"))}
 # Once a call has opened, its deadline moves while it is open or closed (to reopen it); never afterwards.
 DEADLINE_MOVABLE = {CallStatus.OPEN, CallStatus.CLOSED}
+# The signatory of the decision letters changes in any status until the results are published.
+SIGNATORY = tuple(SIGNATORY_MAX)
+SIGNATORY_FROZEN = {CallStatus.PUBLISHED, CallStatus.ARCHIVED}
 
 
 def create_call(*, slug: str, title: str, opens_at: datetime, closes_at: datetime, envelope_eur: Decimal,
@@ -163,17 +174,21 @@ def _sync_rows(call: Call, name: str, rows: list[dict]) -> None:
 
 def update_call(call: Call, values: dict, *, by, now: datetime | None = None) -> dict:
     """Apply ``values`` to ``call``. A draft: every setting, checked as a whole. Afterwards: only
-    ``closes_at`` (``move_deadline``), anything else changed is refused. Returns ``{name: (before, after)}``."""
+    ``closes_at`` (``move_deadline``) and the signatory (``set_signatory``), anything else changed is refused.
+    Returns ``{name: (before, after)}``."""
     before = call_values(call)
     changed = {name: (before[name], values[name]) for name in before
                if name in values and values[name] != before[name]}
     if call.status != CallStatus.DRAFT:
-        others = sorted(set(changed) - {"closes_at"})
+        others = sorted(set(changed) - {"closes_at", *SIGNATORY})
         if others:
             raise DomainError(N_("Cet appel à projets n'est plus un brouillon : seule sa date limite de dépôt peut "
                                  "encore être modifiée."), field=others[0])
-        if changed:
+        if "closes_at" in changed:
             move_deadline(call, values["closes_at"], by=by, now=now)
+        if set(changed) & set(SIGNATORY):
+            set_signatory(call, values.get("signatory_name", before["signatory_name"]),
+                          values.get("signatory_title", before["signatory_title"]), by=by)
         return changed
     _check({**before, **values}, except_id=call.id)
     if not changed:
@@ -188,6 +203,33 @@ def update_call(call: Call, values: dict, *, by, now: datetime | None = None) ->
         "before": {k: _plain(b) for k, (b, _a) in changed.items()},
         "after": {k: _plain(a) for k, (_b, a) in changed.items()}})
     return changed
+
+
+# --- the signatory of the decision letters ---------------------------------------------------------------
+
+def signatory_editable(call: Call) -> bool:
+    """Whether the signatory of ``call``'s decision letters can still change (until the results are published)."""
+    return call.status not in SIGNATORY_FROZEN
+
+
+def set_signatory(call: Call, name: str, title: str, *, by) -> bool:
+    """Name and title of whoever signs ``call``'s decision letters (empty: the awarding body signs), in any status
+    until the results are published; checked as the settings form does, audited. Returns whether it changed."""
+    if not signatory_editable(call):
+        raise DomainError(N_("Les résultats de l'appel à projets sont publiés : le signataire des lettres de "
+                             "décision ne peut plus être modifié."))
+    after = {"signatory_name": name.strip() if isinstance(name, str) else name,
+             "signatory_title": title.strip() if isinstance(title, str) else title}
+    problems = signatory_problems(after)
+    if problems:
+        field, message = next(iter(problems.items()))
+        raise DomainError(message, field=field, problems=problems.items())
+    before = {field: getattr(call, field) or "" for field in SIGNATORY}
+    if after == before:
+        return False
+    call.signatory_name, call.signatory_title = after["signatory_name"], after["signatory_title"]
+    audit.record("call.signatory_changed", call, actor=by, summary={"before": before, "after": after})
+    return True
 
 
 # --- the deadline of an open call ------------------------------------------------------------------------

@@ -63,3 +63,31 @@ def test_notify_the_decisions_then_the_laureate_reads_theirs(page, make_user, ma
     assert decision.get_by_role("link", name=re.compile("Télécharger la lettre de décision")).count() == 1
     check_accessibility(page, context="applicant's dossier with its decision")
     page.screenshot(path=str(ARTIFACTS / "decision_applicant.png"), full_page=True)
+
+
+def test_the_signatory_is_set_from_the_notification_page_notice(page, make_user, make_call, db):
+    """No signatory yet: the notice links to the settings page, whose signatory form refuses a web address beside
+    the field (typed values kept), then saves; the notice is gone. Each state passes axe-core."""
+    make_user("secretariat@example.org", roles=(Role.ADMIN,), full_name="Camille Secrétariat", password=PASSWORD)
+    call = make_call(status=CallStatus.DELIBERATION, awarding_body_name="Ministère de l'Économie")
+
+    _login(page, "secretariat@example.org")
+    page.goto(f"/admin/appels/{call.slug}/notification-des-decisions")
+    assert "Ministère de l'Économie" in page.locator("#sans-signataire").inner_text()
+    page.get_by_role("link", name="Indiquer le signataire des lettres").click()
+    form = page.locator("#formulaire-signataire")
+    form.get_by_label(re.compile("^Nom du signataire")).fill("Camille Durand www.exemple.fr")
+    form.get_by_label(re.compile("^Qualité du signataire")).fill("La directrice générale du Trésor")
+    form.get_by_role("button", name="Enregistrer le signataire").click()
+    assert "sans adresse web" in page.locator("#signatory_name-desc-error").inner_text()
+    assert page.locator("#signatory_title").input_value() == "La directrice générale du Trésor"
+    assert page.locator("#signatory_name").get_attribute("aria-invalid") == "true"
+    check_accessibility(page, context="signatory refused")
+    page.locator("#signatory_name").fill("Camille Durand")
+    page.get_by_role("button", name="Enregistrer le signataire").click()
+    assert "Le signataire des lettres de décision a été enregistré." in page.locator(".fr-alert--success").inner_text()
+    check_accessibility(page, context="settings page with the signatory form")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "call_signatory.png"), full_page=True)
+    page.goto(f"/admin/appels/{call.slug}/notification-des-decisions")
+    assert page.locator("#sans-signataire").count() == 0

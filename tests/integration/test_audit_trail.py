@@ -263,6 +263,13 @@ def test_call_settings_deadline_and_copy(trail, db, admin_user, make_call, make_
     expect(trail, "call.deadline_moved", open_call, actor=admin_user,
            summary={"before": {"closes_at": before.isoformat()}, "after": {"closes_at": after.isoformat()}})
 
+    deliberating = make_call(status=CallStatus.DELIBERATION)  # the signatory moves until the results are published
+    with trail.request():
+        calls.set_signatory(deliberating, "Camille Durand", "La directrice", by=admin_user)
+    expect(trail, "call.signatory_changed", deliberating, actor=admin_user, summary={
+        "before": {"signatory_name": "", "signatory_title": ""},
+        "after": {"signatory_name": "Camille Durand", "signatory_title": "La directrice"}})
+
     with trail.request():
         copy = calls.duplicate_call(open_call, calls.duplicate_values(open_call) | {
             "opens_at": now + timedelta(days=1), "closes_at": now + timedelta(days=20)}, by=admin_user)

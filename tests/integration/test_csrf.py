@@ -301,6 +301,9 @@ def test_every_post_form_of_every_page_carries_the_csrf_token(app, world):
     statuses = {status for status, _meta in pages.values()}
     assert {200, 403, 404} <= statuses  # error pages too
     covered = {f["endpoint"] for f in forms}
+    # The signatory form of a deliberating call, reached from the notification page's « set the signatory ».
+    assert any(f["endpoint"] == "admin.call_signatory" and f["page"] == "admin /admin/appels/ptce-2026/parametres"
+               for f in forms)
     assert covered == unsafe_endpoints(app) - EXEMPT - SCRIPT_ONLY, "POST endpoints no crawled page has a form for"
 
 

@@ -98,7 +98,7 @@ def user_content(db) -> list[str]:
                 found.update(line.strip(" #*-") for line in value.splitlines() if line.strip(" #*-"))
 
     for call in db.session.scalars(db.select(Call)):
-        add(call.title, call.description_md, call.awarding_body_name)
+        add(call.title, call.description_md, call.awarding_body_name, call.signatory_name, call.signatory_title)
     for model, columns in [(Criterion, ("label", "guidance")), (CallCategory, ("label",)),
                            (DocumentType, ("label", "description")), (Member, ("name",)),
                            (FinancingLine, ("label", "funder")), (Attachment, ("filename",)),
@@ -386,6 +386,7 @@ def english_world(app, db, make_call, make_dossier, make_user, make_reviewed_dos
             f"/admin/appels/{call.slug}/dossiers/selection?action=verifier&ids={eligible.id}",
             f"/admin/appels/{call.slug}/dossiers/selection?action=exporter_xlsx&ids={eligible.id}",
             f"/admin/appels/{call.slug}/archive", "/admin/appels/ptce-2026/notification-des-decisions",
+            "/admin/appels/ptce-2026/parametres",  # a deliberating call: its signatory form
             "/admin/appels/ptce-2026/notification-des-decisions/notifier", *scenarios]),
         "reviewer": (_login(app, people["reviewer"].email), ["/rapporteur/", f"/rapporteur/appels/{call.slug}/conflits"]),
         "regional": (_login(app, people["regional"].email), [
@@ -424,7 +425,10 @@ def test_no_french_is_left_on_any_page_in_english(db, english_world):
                      "Instalment no. 2", "Reason for the correction", "Call's budget",
                      "The selection committee's decision",
                      "Download the decision letter", "1 decision to notify", "1 decision notified",
-                     "Decisions that cannot be notified", "1 decision letter will be sent"]:
+                     "Decisions that cannot be notified", "1 decision letter will be sent",
+                     "No signatory is set: the decision letters will be signed in the name of the awarding body",
+                     "Set the signatory of the letters", "Save the signatory",
+                     "Name of the signatory of the decision letters"]:
         assert expected in everything, expected
     for page in ["admin /admin/appels", "admin /admin/appels/nouveau", "admin /admin/appels/ptce-brouillon/grille",
                  "admin /admin/appels/ptce-2027/rapporteurs", "admin /admin/appels/ptce-2027/conflits",
@@ -435,6 +439,7 @@ def test_no_french_is_left_on_any_page_in_english(db, english_world):
                  "reviewer /rapporteur/",
                  "admin /admin/appels/ptce-2026/notification-des-decisions",
                  "admin /admin/appels/ptce-2026/notification-des-decisions/notifier",
+                 "admin /admin/appels/ptce-2026/parametres",
                  "reviewer /rapporteur/appels/ptce-2027/conflits", "regional /rapporteur/appels/ptce-2027/region"]:
         assert page in texts, page
     for pattern in [r"second /rapporteur/dossiers/\d+", r"second /rapporteur/dossiers/\d+/evaluation",
