@@ -229,8 +229,33 @@ def test_a_call_from_its_creation_to_the_laureates_letter(page, db, worker, smtp
     db.session.expire_all()
     assert {db.session.get(Dossier, d.id).status for d in dossiers} == {DossierStatus.REVIEWED}
 
-    # ranking → simulator: added when those pages are merged (the regional/national ranking table, then the
-    # selection simulator under the envelope, between the reviews and the committee session).
+    # --- 5b. The ranking, then the selection simulator under the envelope (300,000 €: three requests of 90,000).
+    _login(page, admin.email)
+    page.goto(f"/admin/appels/{slug}/classement")
+    check_accessibility(page, context="ranking")
+    ranked = [int(i) for i in page.locator("#classement tbody tr").evaluate_all(
+        "rows => rows.map(r => r.dataset.dossier)")]
+    assert sorted(ranked) == sorted(d.id for d in dossiers)
+    assert ranked[-1] == by_name["Pôle Canal Commun"].id  # the lowest scores, whoever scored in the browser
+    _call_page(page, "Simulateur de sélection")
+    assert page.locator("#dossiers-en-lice tbody tr").count() == 4
+    page.get_by_role("button", name="Lancer la simulation").click()
+    page.locator("#laureats").wait_for()
+    proposed = {int(i) for i in page.locator("#laureats tbody tr").evaluate_all(
+        "rows => rows.map(r => r.dataset.dossier)")}
+    assert proposed == set(ranked[:3])
+    assert "30 000" in page.locator("#totaux").inner_text().replace("\u202f", " ")  # the envelope left
+    check_accessibility(page, context="simulation result")
+    page.get_by_label("Nom du scénario").fill("Enveloppe seule")
+    page.get_by_role("button", name="Enregistrer le scénario").click()
+    page.get_by_text("Le scénario « Enveloppe seule » est enregistré.").wait_for()
+    # One laureate in every region cannot hold within 300,000 €: the clash is explained, not a crash.
+    _call_page(page, "Simulateur de sélection")
+    page.locator("label[for=regions]").click()
+    page.get_by_role("button", name="Lancer la simulation").click()
+    page.locator("#conflit").wait_for()
+    check_accessibility(page, context="simulation with clashing constraints")
+    _logout(page)
 
     # --- 6. Deliberation; the dashboard counts the dossiers.
     _login(page, admin.email)
