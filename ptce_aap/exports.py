@@ -51,13 +51,21 @@ class _Line:
         return text
 
 
+def _csv_cell(value) -> str | int:
+    """A cell as a French spreadsheet reads it: « ; » between cells, so a decimal comma (45000,50)."""
+    value = safe_cell(value)
+    if isinstance(value, (Decimal, float)):
+        return str(value).replace(".", ",")
+    return value
+
+
 def csv_lines(header: Iterable, rows: Iterable[Iterable]) -> Iterable[str]:
-    """The BOM, then one line of text per row (the header first), every cell made safe."""
+    """The BOM, then one line of text per row (the header first), every cell made safe, decimals with a comma."""
     writer = csv.writer(_Line(), delimiter=SEPARATOR)
     yield BOM
-    yield writer.writerow([safe_cell(v) for v in header])
+    yield writer.writerow([_csv_cell(v) for v in header])
     for row in rows:
-        yield writer.writerow([safe_cell(v) for v in row])
+        yield writer.writerow([_csv_cell(v) for v in row])
 
 
 def csv_response(filename: str, header: Iterable, rows: Iterable[Iterable]) -> Response:

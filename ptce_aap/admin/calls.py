@@ -256,5 +256,6 @@ def call_status(slug: str, to: str):
         flash(_("L’appel à projets est désormais : %(status)s.", status=target.label), "success")
         return redirect(url_for("admin.edit_call", slug=call.slug))
     missing = call_service.missing_for_opening(call) if target == CallStatus.OPEN else []
+    unreviewed = call_service.not_yet_reviewed(call) if target == CallStatus.DELIBERATION else 0
     return render_template("admin/call_status.html", call=call, target=target, form=form, missing=missing,
-                           action=STATUS_ACTIONS[target])
+                           action=STATUS_ACTIONS[target], unreviewed=unreviewed)

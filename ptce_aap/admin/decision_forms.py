@@ -95,7 +95,15 @@ class DecisionForm(CleanForm):
             return None
 
     def read(self) -> DecisionInput:
-        """What was typed as Python values; what cannot be read is left empty, its message beside its field."""
+        """What was typed as Python values; what cannot be read is left empty, its message beside its field.
+        Amount and payment belong to a laureate: for another outcome they are not read (a laureate changed to
+        the waiting list keeps its typed amount on the page, and nothing refuses it)."""
+        outcome = DecisionOutcome(self.outcome.data) if self.outcome.data in {o.value for o in DecisionOutcome} \
+            else None
+        if outcome is not None and outcome != DecisionOutcome.LAUREATE:
+            return DecisionInput(outcome=outcome, motivation=self.motivation.data or "",
+                                 reference=self.reference.data or "", committee_date=self._date("committee_date"),
+                                 correction_reason=self.correction_reason.data or "")
         tranches = []
         for entry in self.tranches.entries:
             row = entry.form
@@ -112,9 +120,7 @@ class DecisionForm(CleanForm):
             if on is not None and not row.amount_eur.errors:
                 tranches.append(Tranche(on=on, amount_eur=amount))
         return DecisionInput(
-            outcome=DecisionOutcome(self.outcome.data) if self.outcome.data in {o.value for o in DecisionOutcome}
-            else None,
-            motivation=self.motivation.data or "", amount_eur=self._amount(self.amount_eur),
+            outcome=outcome, motivation=self.motivation.data or "", amount_eur=self._amount(self.amount_eur),
             reference=self.reference.data or "", committee_date=self._date("committee_date"),
             agreement_date=self._date("agreement_date"),
             payment_terms=PaymentTerms(self.payment_terms.data) if self.payment_terms.data in

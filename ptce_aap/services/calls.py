@@ -325,6 +325,13 @@ def _guard_review(call: Call, now: datetime) -> None:
                              "compléments demandés à leur pôle (répondez-y ou closez les demandes).", count=waiting))
 
 
+def not_yet_reviewed(call: Call) -> int:
+    """Dossiers still in the running whose reviews are not all in (eligible, in review): said before the
+    call moves to deliberation, where they cannot be decided."""
+    return db.session.scalar(sa.select(sa.func.count(Dossier.id)).where(
+        Dossier.call_id == call.id, Dossier.status.in_((DossierStatus.ELIGIBLE, DossierStatus.IN_REVIEW)))) or 0
+
+
 def _guard_publish(call: Call, now: datetime) -> None:
     """The results are published once every current decision has been notified: a decision taken or corrected
     after the last « Notifier » could not be notified afterwards (notifying happens during the deliberation)."""

@@ -51,6 +51,8 @@
     var heads = table.querySelectorAll("thead tr:first-child th");
     if (!heads.length) { return; }
     var labels = Array.prototype.map.call(heads, function (th) {
+      // A heading that holds a control (the « select all » box) says its label for the stacked rows.
+      if (th.hasAttribute("data-stack-label")) { return th.getAttribute("data-stack-label"); }
       return th.textContent.replace(/[▲▼]/g, "").replace(/\s+/g, " ").trim();
     });
     table.querySelectorAll("tbody tr").forEach(function (row) {

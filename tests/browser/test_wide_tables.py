@@ -108,3 +108,13 @@ def test_the_reviewer_dashboard_fits_at_1280_and_375(page, filled):
     _log_in(page, filled["reviewer"].email)
     _check(page, [("/rapporteur/", "reviewer-dashboard"),
                   (f"/rapporteur/appels/{filled['call'].slug}/conflits", "reviewer-conflicts")])
+
+
+def test_on_a_phone_each_dossier_card_labels_its_box_as_a_selection(page, filled):
+    """The « select all » heading holds a box: the stacked rows say « Sélectionner », not the heading's text."""
+    _log_in(page, filled["admin"].email)
+    page.set_viewport_size({"width": 375, "height": 900})
+    page.goto(f"/admin/appels/{filled['call'].slug}/dossiers")
+    first = page.locator("#dossiers tbody tr").first.locator("td").first
+    first.locator("input[name=ids]").wait_for(state="attached")
+    assert first.get_attribute("data-label") == "Sélectionner"

@@ -225,3 +225,33 @@ def test_two_laureates_decided_at_the_same_instant_cannot_overrun_the_envelope(c
     assert sorted(codes) == [302, 400]
     assert granted_total(call) == Decimal("150000.00")
     assert db.session.scalar(sa.select(sa.func.count(Decision.id))) == 2
+
+
+def test_a_laureate_moved_to_the_waiting_list_keeps_no_amount_and_needs_no_clearing(client, db, login_as,
+                                                                                   admin_user, deliberating):
+    """The form comes back filled with the laureate's amount and tranches: choosing « liste complémentaire »
+    does not ask to clear them — they are not read for another outcome."""
+    _call, reviewed = deliberating
+    dossier, = reviewed()
+    login_as(admin_user)
+    assert client.post(f"/admin/dossiers/{dossier.id}/decision", data=form_data()).status_code == 302
+    response = client.post(f"/admin/dossiers/{dossier.id}/decision", data=form_data(
+        outcome="waitlisted", correction_reason="Enveloppe réduite.", **{"tranches-0-on": "2027-01-15",
+                                                                         "tranches-0-amount_eur": "abc"}))
+    assert response.status_code == 302, text(response)
+    decision = current_decision(dossier)
+    assert (decision.outcome, decision.amount_eur, decision.payment_terms) == (DecisionOutcome.WAITLISTED, None, None)
+
+
+def test_moving_to_deliberation_says_how_many_dossiers_still_wait_for_reviews(client, db, login_as, admin_user,
+                                                                             make_call, make_eligible_dossier,
+                                                                             make_reviewed_dossier):
+    call = make_call()
+    make_reviewed_dossier(call=call, pole_name="Pôle instruit")
+    make_eligible_dossier(call=call, pole_name="Pôle en attente A")
+    make_eligible_dossier(call=call, pole_name="Pôle en attente B")
+    call.status = CallStatus.REVIEW
+    db.session.commit()
+    login_as(admin_user)
+    body = " ".join(text(client.get(f"/admin/appels/{call.slug}/statut/deliberation")).split())
+    assert "2 dossiers n’ont pas toutes leurs évaluations" in body

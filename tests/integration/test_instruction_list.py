@@ -221,7 +221,7 @@ def test_export_cells_formulas_neutralised_numbers_kept(client, login_as, admin_
     assert dict(zip(header, alpha, strict=True)) | {"Déposé le": ""} == {
         "Dossier": str(ids["A"]), "Pôle": "Pôle Alpha", "Structure porteuse": "Association 0",
         "SIRET": carrier_siret_for(1), "Statut": "Irrecevable", "Région": "Auvergne-Rhône-Alpes",
-        "Départements": "69", "Catégorie": "Émergence", "Montant demandé (€)": "50000.00",
+        "Départements": "69", "Catégorie": "Émergence", "Montant demandé (€)": "50000,00",
         "Éligibilité": "Non éligible", "Note moyenne (/100)": "", "Désaccord": "", "Conflit d’intérêts non levé": "non",
         "Déposé le": ""}
     book = openpyxl.load_workbook(io.BytesIO(client.get(f"/admin/appels/{call.slug}/dossiers.xlsx?tri=pole").get_data()))

@@ -40,6 +40,7 @@ def test_every_private_response_is_no_store(app, client, login_as, request, make
         private = rule.endpoint.split(".")[0] in PRIVATE_BLUEPRINTS or who is not None
         if private or response.mimetype == "application/json":
             assert response.headers.get("Cache-Control") == "no-store", (url, response.status_code)
+        response.close()  # a streamed export holds its request context until its body is closed
         checked += 1
     assert checked > 20
     static = client.get("/static/ptce.js")

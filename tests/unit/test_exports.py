@@ -73,3 +73,10 @@ def test_streamed_csv_and_xlsx_read_their_rows_lazily():
         data = b"".join(response.response)
         response.close()
     assert data.startswith(b"PK") and response.mimetype.endswith("spreadsheetml.sheet")
+
+
+def test_csv_decimals_are_written_with_a_comma_as_the_semicolons_want():
+    from ptce_aap.exports import csv_lines
+
+    lines = list(csv_lines(["Montant", "Note", "Rang"], [[Decimal("45000.50"), 62.5, 3]]))
+    assert lines[2] == "45000,50;62,5;3\r\n"
