@@ -132,7 +132,7 @@ def apply_scenario(slug: str, scenario_id: int):
         else:
             flash(_("Le scénario « %(name)s » est appliqué : %(n)s décisions enregistrées. Elles seront notifiées "
                     "quand vous le demanderez.", name=scenario.name, n=len(recorded)), "success")
-            return redirect(url_for("admin.ranking", slug=slug))
+            return redirect(url_for("admin.call_decisions", slug=slug))
     laureates = [a for _r, o, a in read.lines if o == DecisionOutcome.LAUREATE]
     return render_template("admin/scenario_apply.html", call=call, scenario=scenario, form=form, lines=read.lines,
                            decided=decided, total=sum(laureates, start=0), region_name=region_name,

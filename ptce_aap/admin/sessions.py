@@ -162,9 +162,12 @@ def committee_attendance(session_id: int):
     if not form.validate():
         return _attendance_page(session, form, 400)
     action, _sep, index = request.form.get("row_action", "").partition(":")
-    if action == "add" and _institution_id(form.add_institution.data):
-        form.attendance.append_entry({"institution_id": form.add_institution.data, "is_present": False})
-        return _attendance_page(session, form)
+    if action == "add":  # « Convoquer »: a row more, nothing saved yet
+        if _institution_id(form.add_institution.data):
+            form.attendance.append_entry({"institution_id": form.add_institution.data, "is_present": False})
+            return _attendance_page(session, form)
+        form.add_institution.errors = [*form.add_institution.errors, _("Choisissez l’institution à convoquer.")]
+        return _attendance_page(session, form, 400)
     if action == "remove" and index.isascii() and index.isdigit():
         kept = [e.form.data for i, e in enumerate(form.attendance.entries) if i != int(index)]
         while form.attendance.entries:

@@ -209,6 +209,18 @@ def _summary(decision: Decision) -> dict:
             if decision.payment_terms else None}
 
 
+def _same(previous: Decision, data: DecisionInput, session: CommitteeSession | None, laureate: bool) -> bool:
+    """Whether ``data`` says exactly what the current decision says (a correction that corrects nothing)."""
+    amount = data.amount_eur.quantize(CENT) if laureate and data.amount_eur is not None else None
+    return ((previous.outcome, previous.amount_eur, previous.motivation, previous.reference,
+             previous.committee_date, previous.agreement_date, previous.payment_terms, previous.payment_schedule,
+             previous.payment_period_start, previous.payment_period_end)
+            == (data.outcome, amount, data.motivation.strip(), one_line(data.reference),
+                session.held_on if session else data.committee_date, data.agreement_date if laureate else None,
+                data.payment_terms if laureate else None, _schedule(data) if laureate else [],
+                data.payment_period_start if laureate else None, data.payment_period_end if laureate else None))
+
+
 def decide(dossier: Dossier, data: DecisionInput, *, by, session: CommitteeSession | None = None,
            envelope_used: Decimal | None = None, categories: dict[str, CallCategory] | None = None) -> Decision:
     """Record the committee's decision on ``dossier`` (a new one, or a correction of the current one)."""
@@ -224,6 +236,8 @@ def decide(dossier: Dossier, data: DecisionInput, *, by, session: CommitteeSessi
     _check_values(dossier, data, previous, problems, envelope_used=envelope_used, categories=categories)
     problems.raise_any()
     laureate = data.outcome == DecisionOutcome.LAUREATE
+    if previous is not None and _same(previous, data, session, laureate):
+        raise DomainError(N_("Cette correction ne change rien à la décision en vigueur."), field="outcome")
     decision = Decision(
         dossier_id=dossier.id, session_id=session.id if session else None, outcome=data.outcome,
         amount_eur=data.amount_eur.quantize(CENT) if laureate else None, motivation=data.motivation.strip(),

@@ -283,3 +283,16 @@ def test_a_bulk_selection_with_odd_ids_selects_nothing_not_a_500(client, login_a
         response = client.get(f"/admin/appels/{call.slug}/dossiers/selection",
                               query_string={"action": action, "ids": [str(dossier.id), "²", "99999999999999999999"]})
         assert response.status_code in (200, 302), action
+
+
+def test_convening_without_choosing_an_institution_says_so_and_saves_nothing(client, login_as, world, db):
+    call = world["call"]
+    login_as(world["admin"])
+    session = _create(client, call)
+    before = [(a.institution_id, a.is_present) for a in session.attendance]
+    response = client.post(f"/admin/seances/{session.id}/presences", data={
+        "row_action": "add", "add_institution": "",
+        **{f"attendance-{i}-institution_id": str(inst) for i, (inst, _p) in enumerate(before)}})
+    assert response.status_code == 400 and "Choisissez l’institution à convoquer." in text(response)
+    db.session.expire_all()
+    assert [(a.institution_id, a.is_present) for a in session.attendance] == before

@@ -232,3 +232,14 @@ def test_decide_many_refuses_a_dossier_of_another_call(db, deliberating, make_ca
     reviewed(0)
     with pytest.raises(DomainError, match="autre appel"):
         decide_many(deliberating, [(other, laureate())], by=admin_user)
+
+
+def test_a_correction_that_changes_nothing_is_refused(db, deliberating, reviewed, admin_user):
+    dossier, = reviewed()
+    decide(dossier, laureate(), by=admin_user)
+    db.session.commit()
+    with pytest.raises(DomainError, match="ne change rien"):
+        decide(dossier, laureate(correction_reason="Double clic."), by=admin_user)
+    db.session.rollback()
+    assert decide(dossier, laureate(correction_reason="Référence.", reference="DEC-2026-002"),
+                  by=admin_user).reference == "DEC-2026-002"
