@@ -130,7 +130,7 @@ def _again(dossier_id: int, **typed):
 
 
 def _to_thread(dossier_id: int):
-    return redirect(url_for("admin.dossier", dossier_id=dossier_id) + "#messages")
+    return redirect(url_for("admin.dossier", dossier_id=dossier_id) + "#echanges")
 
 
 @bp.route("/dossiers/<int:dossier_id>/message", methods=["POST"])
@@ -177,7 +177,7 @@ def request_complements(dossier_id: int):
 
 
 @bp.route("/dossiers/<int:dossier_id>/complements/<int:message_id>/clore", methods=["POST"])
-@domain_errors(back=lambda dossier_id, message_id: url_for("admin.dossier", dossier_id=dossier_id) + "#messages")
+@domain_errors(back=lambda dossier_id, message_id: url_for("admin.dossier", dossier_id=dossier_id) + "#echanges")
 def close_request(dossier_id: int, message_id: int):
     d = load_or_404(Dossier, dossier_id)
     require(can_view_dossier(current_user, d))

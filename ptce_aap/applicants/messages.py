@@ -38,7 +38,7 @@ def answer_request(dossier_id: int, message_id: int):
     if not can_answer_request(current_user, request_row):
         flash(_("Cette demande de compléments n'attend plus de réponse (elle a reçu sa réponse, a été close, ou sa "
                 "date limite est passée)."), "info")
-        return redirect(url_for("applicants.dossier", dossier_id=d.id) + "#messages")
+        return redirect(url_for("applicants.dossier", dossier_id=d.id) + "#echanges")
     form = forms.AnswerForm()
     if request.method == "POST" and form.validate_on_submit():
         try:
@@ -52,5 +52,5 @@ def answer_request(dossier_id: int, message_id: int):
         flash(_("Votre réponse a été envoyée au secrétariat. Votre dossier est de nouveau déposé, avec le même numéro "
                 "de récépissé (%(n)s) ; le récépissé mis à jour vous est envoyé par courriel.", n=d.receipt_number),
               "success")
-        return redirect(url_for("applicants.dossier", dossier_id=d.id) + "#messages")
+        return redirect(url_for("applicants.dossier", dossier_id=d.id) + "#echanges")
     return _render(d, request_row, form, 400 if request.method == "POST" else 200)

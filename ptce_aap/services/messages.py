@@ -65,7 +65,7 @@ def _mail_pole(dossier: Dossier, message: DossierMessage) -> None:
     context = {"pole_name": one_line(dossier.pole_name, max_length=200), "body": message.body,
                "is_request": message.kind == MessageKind.REQUEST,
                "due_at_text": format_paris(message.due_at) if message.due_at else "",
-               "link": external_url("applicants.dossier", dossier_id=dossier.id) + "#messages"}
+               "link": external_url("applicants.dossier", dossier_id=dossier.id) + "#echanges"}
     for user in _pole_people(dossier):
         if user.is_active:
             notify(user.email, "dossier_message", {**context, "name": one_line(user.display_name, max_length=80)},
@@ -213,7 +213,7 @@ def _mail_secretariat(dossier: Dossier, request_row: DossierMessage, answer: Dos
             "name": one_line(admin.display_name, max_length=80),
             "pole_name": one_line(dossier.pole_name, max_length=200),
             "receipt_number": dossier.receipt_number or "", "files": len(answer.files),
-            "link": external_url("admin.dossier", dossier_id=dossier.id) + "#messages"},
+            "link": external_url("admin.dossier", dossier_id=dossier.id) + "#echanges"},
             dedupe_key=f"complements_answered:{answer.id}:{admin.id}", user=admin)
 
 

@@ -40,9 +40,12 @@ class FormParser(HTMLParser):
         self.links: list[str] = []
         self.meta_token: str | None = None
         self._form: dict | None = None
+        self.ids: list[str] = []
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
+        if a.get("id"):
+            self.ids.append(a["id"])
         if tag == "meta" and a.get("name") == "csrf-token":
             self.meta_token = a.get("content")
         elif tag == "a" and a.get("href"):
@@ -73,6 +76,9 @@ def crawl(app, client, seeds: list[str], role: str):
         parser = FormParser()
         parser.feed(response.get_data(as_text=True))
         pages[path] = (response.status_code, parser.meta_token)
+        # (WTForms gives every form's hidden token the id "csrf_token": hidden, never labelled nor targeted.)
+        repeated = sorted({i for i in parser.ids if parser.ids.count(i) > 1} - {"csrf_token"})
+        assert not repeated, f"{role} {path}: ids used twice {repeated}"  # labels, anchors and ARIA would break
         for form in parser.forms:
             if form["method"] == "post":
                 action = form["action"] or urlsplit(path).path

@@ -72,7 +72,7 @@ def test_the_whole_loop(client, login_as, submitted, applicant, admin_user, db, 
     page = _text(client.get(f"/admin/dossiers/{submitted.id}"))
     assert "Demander des compléments" in page and "Aucun échange pour l'instant." in page
     response = _ask(client, submitted)
-    assert response.status_code == 302 and response.headers["Location"].endswith("#messages")
+    assert response.status_code == 302 and response.headers["Location"].endswith("#echanges")
     d = _reload(db, submitted.id)
     assert d.status == DossierStatus.CORRECTION
     request_row = _open_request(db, d)
