@@ -233,7 +233,7 @@ def _committee_world(db, admin, make_call, make_dossier, owner) -> list[str]:
                                        Tranche(date(2027, 6, 15), Decimal("20000"))])
     decide(dossiers[0], laureate, by=admin, session=session)
     db.session.flush()
-    laureate.correction_reason = "Erreur de saisie."
+    laureate.correction_reason, laureate.reference = "Erreur de saisie.", "DEC-2026-007"
     decide(dossiers[0], laureate, by=admin, session=session)
     db.session.commit()
     return [f"/admin/appels/{call.slug}/decisions", f"/admin/appels/{call.slug}/seances",
