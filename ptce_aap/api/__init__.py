@@ -1,3 +1,10 @@
+"""Read-only API v1 (SPEC §7): JSON for administrators, a bearer token on every request.
+
+``auth`` checks the token before any route (401 with ``WWW-Authenticate: Bearer``, 403 for a non-admin's token);
+every answer is ``Cache-Control: no-store``; requests are rate-limited per token (``API_RATE_LIMIT``). The API
+only reads (GET), so it is exempt from CSRF, which protects forms posted by a browser's session.
+"""
+
 from flask import Blueprint
 
 from ptce_aap.extensions import csrf
@@ -5,4 +12,4 @@ from ptce_aap.extensions import csrf
 bp = Blueprint("api", __name__)
 csrf.exempt(bp)
 
-from ptce_aap.api import routes  # noqa: E402,F401
+from ptce_aap.api import auth, routes  # noqa: E402,F401
