@@ -5,11 +5,7 @@ every answer is ``Cache-Control: no-store``; requests are rate-limited per token
 only reads (GET), so it is exempt from CSRF, which protects forms posted by a browser's session.
 """
 
-from flask import Blueprint
+from ptce_aap.api import auth, routes  # noqa: F401
+from ptce_aap.api.blueprint import bp
 
-from ptce_aap.extensions import csrf
-
-bp = Blueprint("api", __name__)
-csrf.exempt(bp)
-
-from ptce_aap.api import auth, routes  # noqa: E402,F401
+__all__ = ["bp"]

@@ -7,7 +7,7 @@ import hashlib
 from flask import current_app, g, request
 from flask_babel import gettext as _
 
-from ptce_aap.api import bp
+from ptce_aap.api.blueprint import bp
 from ptce_aap.enums import Role
 from ptce_aap.extensions import db, limiter
 from ptce_aap.models.base import utcnow

@@ -11,7 +11,8 @@ from flask import jsonify, request
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
-from ptce_aap.api import bp, serialize
+from ptce_aap.api import serialize
+from ptce_aap.api.blueprint import bp
 from ptce_aap.api.openapi import document
 from ptce_aap.enums import DossierStatus
 from ptce_aap.extensions import db
