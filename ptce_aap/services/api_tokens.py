@@ -13,6 +13,7 @@ import secrets
 from datetime import timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 
 from ptce_aap import audit
 from ptce_aap.domain.messages import N_
@@ -81,7 +82,7 @@ def touch(token: ApiToken) -> bool:
 
 
 def listing(page: int, per_page: int = 50):
-    """Every token, the newest first, with its owner (one query)."""
-    return db.paginate(sa.select(ApiToken).options(sa.orm.joinedload(ApiToken.user))
+    """A page of every token, the newest first, with its owner (two queries: the count and the page)."""
+    return db.paginate(sa.select(ApiToken).options(joinedload(ApiToken.user))
                        .order_by(ApiToken.created_at.desc(), ApiToken.id.desc()),
                        page=page, per_page=per_page, error_out=False)
