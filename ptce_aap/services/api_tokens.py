@@ -23,7 +23,7 @@ from ptce_aap.extensions import db
 from ptce_aap.models.accounts import ApiToken, User
 from ptce_aap.models.base import utcnow
 
-TOKEN_PREFIX = "ptce_"
+TOKEN_PREFIX = "ptce_"  # noqa: S105 -- the visible start of every token, not a secret
 PREFIX_LENGTH = 12
 DEFAULT_DAYS = 90
 MAX_DAYS = 366
