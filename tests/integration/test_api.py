@@ -293,7 +293,7 @@ def test_rate_limited_per_token_at_its_threshold(client, db, app, admin_user, mo
     refused = client.get("/api/v1/calls", headers=headers)
     assert answers == [200] * 5
     assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
-    assert refused.get_json()["error"]["code"] == 429
+    assert refused.get_json()["error"]["code"] == 429 and refused.headers["Cache-Control"] == "no-store"
     other = {"Authorization": f"Bearer {new_token(db, admin_user)[1]}"}
     assert client.get("/api/v1/calls", headers=other).status_code == 200  # counted per token
 
