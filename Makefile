@@ -48,7 +48,7 @@ $(VENV)/.installed-run: pyproject.toml constraints.txt | $(VENV)/bin/python
 
 $(VENV)/.installed-test: pyproject.toml constraints.txt | $(VENV)/bin/python
 	$(PIP_INSTALL) -e '.[test]' 2>&1 | { grep -v "^WARNING: Location" || true; }
-	$(BIN)/python -c "import ptce_aap, pytest, moto, aiosmtpd, playwright"
+	$(BIN)/python -c "import ptce_aap, pytest, moto, aiosmtpd, playwright, schemathesis"
 	touch $@ $(VENV)/.installed-run
 
 # After a change of pyproject.toml: `make lock` rewrites constraints.txt from the venv (commit it with the suite green).

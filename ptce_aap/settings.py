@@ -78,6 +78,8 @@ DEFAULTS = {
     "LOGIN_RATE_LIMIT": "10 per minute;50 per hour",
     # Autosave (sections, reviews) per user: far above a person typing (one save per pause of 0.8–1.5 s).
     "AUTOSAVE_RATE_LIMIT": "60 per minute",
+    # The read-only API, per token (SPEC §7): a script paging through a call stays far below it.
+    "API_RATE_LIMIT": "120 per minute",
     "RATELIMIT_STORAGE_URI": None,
     "RATELIMIT_STRATEGY": "moving-window",
     "RATELIMIT_HEADERS_ENABLED": True,

@@ -1,4 +1,5 @@
 from ptce_aap.admin import (  # noqa: F401
+    api_tokens,
     assignments,
     call_dashboard,
     calls,

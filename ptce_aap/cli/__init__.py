@@ -1,7 +1,7 @@
 """``flask --app wsgi ptce …`` commands: one module per family, gathered in the ``ptce`` group.
 
 - ``jobs``: dispatch, tick, worker;
-- ``accounts``: create-admin;
+- ``accounts``: create-admin, create-token;
 - ``demo``: demo.
 
 A command calls services and commits; a ``DomainError`` it lets through is turned into a message and exit

@@ -1,4 +1,4 @@
-"""``flask ptce create-admin``. A ``DomainError`` (a weak password…) is printed by the ``ptce`` group."""
+"""``flask ptce create-admin`` and ``flask ptce create-token``. A ``DomainError`` (a weak password…) is printed by the ``ptce`` group."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from flask.cli import with_appcontext
 from ptce_aap.enums import Role
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
-from ptce_aap.services import accounts
+from ptce_aap.services import accounts, api_tokens
 
 
 @click.command("create-admin")
@@ -37,4 +37,22 @@ def create_admin_command(email: str, password: str | None):
     click.echo(f"Administrateur créé : {user.email}")
 
 
-COMMANDS = [create_admin_command]
+@click.command("create-token")
+@click.argument("email")
+@click.option("--days", type=click.IntRange(1, api_tokens.MAX_DAYS), default=api_tokens.DEFAULT_DAYS,
+              show_default=True, help="Durée de validité du jeton, en jours.")
+@click.option("--label", default="", help="Nom du jeton (à quoi il sert).")
+@with_appcontext
+def create_token_command(email: str, days: int, label: str):
+    """Create a bearer token of the read-only API for an administrator; the token is the last line printed."""
+    user = accounts.find_user_by_email(email)
+    if user is None:
+        raise DomainError(f"Aucun compte n'a l'adresse {email}.")
+    token, raw = api_tokens.create(user, days=days, label=label, by=None)
+    db.session.commit()
+    click.echo(f"Jeton d'API créé pour {user.email}, valable jusqu'au {token.expires_at:%Y-%m-%d %H:%M} UTC. "
+               "Conservez-le : il ne sera plus affiché.")
+    click.echo(raw)
+
+
+COMMANDS = [create_admin_command, create_token_command]

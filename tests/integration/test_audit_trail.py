@@ -291,6 +291,19 @@ def test_notification_retry(trail, db, admin_user, applicant):
                     "after": {"status": "pending"}})
 
 
+def test_api_token_created_and_revoked(trail, db, admin_user):
+    from ptce_aap.services import api_tokens
+
+    with trail.request():
+        token, _raw = api_tokens.create(admin_user, days=30, by=admin_user)
+    expect(trail, "api_token.create", token, actor=admin_user,
+           summary={"after": {"user": admin_user.email, "prefix": token.prefix,
+                              "expires_at": token.expires_at.isoformat()}})
+    with trail.request():
+        api_tokens.revoke(token, by=admin_user)
+    expect(trail, "api_token.revoke", token, actor=admin_user, summary={"before": {"prefix": token.prefix}})
+
+
 # --- attachments ----------------------------------------------------------------------------------------
 
 def _put(attachment, data=b"%PDF-1.4\n%%EOF\n"):

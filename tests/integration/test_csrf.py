@@ -122,6 +122,9 @@ def world(app, db, make_call, make_dossier, make_user, smtp, worker, make_review
     admin = make_user("admin@example.org", roles=(Role.ADMIN,), full_name="Camille Admin")
     reviewer = make_user("rapporteur@example.org", roles=(Role.REVIEWER,), institution="ANCT",
                          full_name="Louis Rapporteur")
+    from ptce_aap.services import api_tokens
+
+    api_tokens.create(admin, by=None)  # its revocation form, reached from « Jetons d'API »
     # Four reviewers per dossier: the submitted one has three below, the automatic proposal adds the spare.
     call = make_call(slug="ptce-2027", title="Appel à projets PTCE 2027", has_regional_instruction=True,
                      reviewers_per_dossier=4)

@@ -1,0 +1,70 @@
+"""Bearer authentication, rate limit and headers of the API blueprint."""
+
+from __future__ import annotations
+
+import hashlib
+
+from flask import current_app, g, request
+from flask_babel import gettext as _
+
+from ptce_aap.api.blueprint import bp
+from ptce_aap.enums import Role
+from ptce_aap.extensions import db, limiter
+from ptce_aap.models.base import utcnow
+from ptce_aap.services import api_tokens
+from ptce_aap.web import render_error
+
+PUBLIC_ENDPOINTS = {"api.openapi"}
+
+
+def bearer() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _sep, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip()
+
+
+def _rate_key() -> str:
+    """Counted per token (its digest: never the token itself in the limiter's store), else per address."""
+    raw = bearer()
+    if raw:
+        return "api:" + hashlib.sha256(raw.encode()).hexdigest()[:32]
+    return f"api-ip:{request.remote_addr}"
+
+
+def _api_rate_limit() -> str:
+    return current_app.config["API_RATE_LIMIT"]
+
+
+limiter.limit(_api_rate_limit, key_func=_rate_key)(bp)
+
+
+def unauthorized(message: str):
+    response, code = render_error(401, message)
+    response.headers["WWW-Authenticate"] = 'Bearer realm="ptce-api"'
+    return response, code
+
+
+@bp.before_request
+def _authenticate():
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    raw = bearer()
+    if raw is None:
+        return unauthorized(_("Un jeton d'API est requis (en-tête « Authorization: Bearer … »)."))
+    token = api_tokens.authenticate(raw)
+    if token is None or not token.is_usable_at(utcnow()):
+        return unauthorized(_("Ce jeton d'API est inconnu, expiré ou révoqué."))
+    if not token.user.is_active or not token.user.has_role(Role.ADMIN):
+        return render_error(403, _("L'API est réservée aux administrateurs."))
+    g.api_token = token
+    if api_tokens.touch(token):
+        db.session.commit()
+    return None
+
+
+@bp.after_request
+def _no_store(response):
+    response.headers["Cache-Control"] = "no-store"
+    return response
