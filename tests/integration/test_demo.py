@@ -2,6 +2,8 @@
 admin — assignments, reviews (one dossier in « désaccord »), conflicts of the three sources, the regional
 group's avis and ranking — built through the services (audited), and the same after a second run."""
 
+import html
+
 import sqlalchemy as sa
 
 from ptce_aap.enums import AssignmentStatus, CallStatus, ConflictSource, DossierStatus
@@ -192,3 +194,20 @@ def test_demo_2013_call_is_carried_through_its_life_within_the_rules_and_idempot
     actions = set(db.session.scalars(sa.select(AuditEvent.action).where(AuditEvent.object_type == "calls",
                                                                          AuditEvent.object_id == str(call.id))))
     assert {"call.created", "call.status_changed", "call.deadline_moved"} <= actions
+
+
+def test_demo_2013_call_pages_are_filled_for_the_admin_and_a_laureate(app, db):
+    assert app.test_cli_runner().invoke(args=["ptce", "demo"]).exit_code == 0
+    admin = app.test_client()
+    assert admin.post("/compte/connexion", data={"email": "admin@demo.ptce.fr", "password": DEMO_PASSWORD}
+                      ).status_code == 302
+    for page, expected in (("tableau-de-bord", "AAP PTCE 2013"), ("dossiers", "Clus'Ter Jura"),
+                           ("eligibilite", "AAP PTCE 2013"), ("notes", "désaccord"), ("classement", "PTCE Niortais"),
+                           ("seances", "2014"), ("decisions", "Lauréat"), ("notification-des-decisions", "2014")):
+        response = admin.get(f"/admin/appels/ptce-2013/{page}")
+        assert response.status_code == 200, page
+        assert expected.lower() in html.unescape(response.get_data(as_text=True)).lower(), page
+    laureate = app.test_client()
+    assert laureate.post("/compte/connexion", data={"email": "pole22.2013@demo.ptce.fr", "password": DEMO_PASSWORD}
+                         ).status_code == 302
+    assert "Les Ecossolies" in laureate.get("/porteur/").get_data(as_text=True)
