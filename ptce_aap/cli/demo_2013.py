@@ -39,6 +39,7 @@ from ptce_aap.domain import geography
 from ptce_aap.enums import (
     CallStatus,
     DecisionOutcome,
+    DossierStatus,
     FinancingKind,
     FundingSource,
     FundingStatus,
@@ -227,7 +228,7 @@ def build_2013_call(admin: User, password: str, institutions: dict[str, Institut
     for dossier, _owner_user in rows:
         eligibility.run_check(dossier, by=admin, facts=facts)
     calls.set_call_status(call, CallStatus.REVIEW, by=admin, now=data.CHECKED_AT)
-    eligible = [d for d, _o in rows if d.status.value == "eligible"]
+    eligible = [d for d, _o in rows if d.status == DossierStatus.ELIGIBLE]
     _reviews(call, admin, institutions, reviewers, eligible, password)
     calls.set_call_status(call, CallStatus.DELIBERATION, by=admin, now=data.REVIEW_DEADLINE)
     _committee_and_decisions(call, admin, eligible)
@@ -240,10 +241,10 @@ def build_2013_call(admin: User, password: str, institutions: dict[str, Institut
 def _reviews(call: Call, admin: User, institutions: dict[str, Institution], reviewers, eligible: list[Dossier],
              password: str) -> None:
     """The demo's reviewers join the call's pool; every eligible dossier gets two submitted reviews."""
-    people = {}
     for email, name, short in reviewers:
-        people[email] = accounts.find_user_by_email(email) or accounts.create_user(
-            email, password, full_name=name, institution=institutions[short], verified=True, check_password=False)
+        if accounts.find_user_by_email(email) is None:
+            accounts.create_user(email, password, full_name=name, institution=institutions[short], verified=True,
+                                 check_password=False)
         settings = pool.MemberSettings(institution_id=institutions[short].id, capacity=14, region_codes=(),
                                        regional_group_id=None)
         pool.invite_reviewer(call, email, full_name=name, settings=settings, by=admin)
@@ -252,20 +253,20 @@ def _reviews(call: Call, admin: User, institutions: dict[str, Institution], revi
     by_dossier: dict[int, list] = {}
     for a in sorted(created, key=lambda a: (a.dossier_id, a.reviewer_id)):
         by_dossier.setdefault(a.dossier_id, []).append(a)
-    quality = {d.id: data.POLES[[p[0] for p in data.POLES].index(d.pole_name)][5] for d in eligible}
-    index_of = {d.id: [p[0] for p in data.POLES].index(d.pole_name) for d in eligible}
+    names = [pole[0] for pole in data.POLES]
     for dossier in eligible:
-        q, index = quality[dossier.id], index_of[dossier.id]
+        index = names.index(dossier.pole_name)
+        q = data.POLES[index][5]
         for rank, assignment in enumerate(by_dossier.get(dossier.id, [])):
             if index in data.DISAGREEMENTS:
                 values = [5, 5, 4, 5, 4, 5] if rank == 0 else [1, 2, 1, 2, 2, 1]
             else:
                 values = [max(0, min(5, q + spread[rank] - (i % 2 if q == 5 and rank else 0)))
                           for i, spread in enumerate(data.SPREADS)]
-            _review(assignment, values, people)
+            _review(assignment, values)
 
 
-def _review(assignment, values: list[int], people) -> None:
+def _review(assignment, values: list[int]) -> None:
     reviewer = db.session.get(User, assignment.reviewer_id)
     review = reviews.start_review(assignment, by=reviewer)
     criteria = reviews.criteria_of(review)
