@@ -1,5 +1,6 @@
-"""``flask ptce demo``: demo accounts of every role, one open call for applicants and one call in review with
-its reviewer pool, assignments, reviews, conflicts and regional avis (``demo_review``). Idempotent."""
+"""``flask ptce demo``: demo accounts of every role, one open call for applicants, one call in review with
+its reviewer pool, assignments, reviews, conflicts and regional avis (``demo_review``), and the past call
+« AAP PTCE 2013 (démonstration) » carried through to its notified decisions (``demo_2013``). Idempotent."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import click
 import sqlalchemy as sa
 from flask.cli import with_appcontext
 
-from ptce_aap.cli import demo_review
+from ptce_aap.cli import demo_2013, demo_review
 from ptce_aap.enums import CallStatus, Role
 from ptce_aap.extensions import db
 from ptce_aap.models.base import utcnow
@@ -67,6 +68,8 @@ def demo_command():
                          "max_amount_eur": Decimal("100000")}],
         )
     demo_review.build_review_call(admin, DEMO_PASSWORD)
+    demo_2013.build_2013_call(admin, DEMO_PASSWORD, institutions,
+                              [(email, name, short) for email, name, short, _load, _group in demo_review.REVIEWERS])
     db.session.commit()
     click.echo("Données de démonstration prêtes." + (f" Comptes créés : {len(created)}." if created else ""))
     click.echo(f"Mot de passe de tous les comptes de démonstration : {DEMO_PASSWORD}")
@@ -77,6 +80,8 @@ def demo_command():
                "conflits d'intérêts et avis du groupe régional Auvergne-Rhône-Alpes (Louis Garnier, Thomas Girard).")
     click.echo(f"  Porteurs de ses dossiers : porteur1@demo.ptce.fr et pole2 … pole{len(demo_review.POLES)}"
                "@demo.ptce.fr (même mot de passe).")
+    click.echo(f"Appel passé « {demo_2013.data.SLUG} » : {len(demo_2013.data.POLES)} dossiers, comité du 9 janvier 2014, "
+               "décisions notifiées (porteurs pole01.2013 … pole29.2013@demo.ptce.fr).")
 
 
 COMMANDS = [demo_command]

@@ -53,16 +53,18 @@ def test_demo_command_is_idempotent_and_prints_logins(app, db):
     db.session.expire_all()
     users = db.session.scalars(sa.select(User).order_by(User.email)).all()
     demo_poles = 8  # the call in review: one applicant account per pole, porteur1 owning the first
-    assert len(users) == 9 + demo_poles - 1
+    past_poles = 29  # the 2013 call: one applicant account per pole
+    assert len(users) == 9 + demo_poles - 1 + past_poles
     assert sum(u.is_admin for u in users) == 1 and sum(u.is_reviewer for u in users) == 6
     assert len({u.institution_id for u in users if u.is_reviewer}) == 6
-    assert sum(u.is_applicant for u in users) == 2 + demo_poles - 1
+    assert sum(u.is_applicant for u in users) == 2 + demo_poles - 1 + past_poles
     calls = db.session.scalars(sa.select(Call).order_by(Call.slug)).all()
-    assert [(c.slug, c.status) for c in calls] == [("ptce-2026", CallStatus.REVIEW), ("ptce-2027", CallStatus.OPEN)]
-    assert [c.weight for c in calls[1].criteria] == [25, 20, 15, 15, 15, 10]
+    assert [(c.slug, c.status) for c in calls] == [("ptce-2013", CallStatus.DELIBERATION),
+                                                   ("ptce-2026", CallStatus.REVIEW), ("ptce-2027", CallStatus.OPEN)]
+    assert [c.weight for c in calls[2].criteria] == [25, 20, 15, 15, 15, 10]
     from ptce_aap.models.dossiers import Dossier
 
-    assert db.session.scalar(sa.select(sa.func.count(Dossier.id)).where(Dossier.call_id == calls[1].id)) == 0
+    assert db.session.scalar(sa.select(sa.func.count(Dossier.id)).where(Dossier.call_id == calls[2].id)) == 0
 
 
 def _logged_lines(action) -> list[str]:
