@@ -9,6 +9,7 @@ from ptce_aap.admin import (  # noqa: F401
     grid,
     instruction,
     pool,
+    publication,
     ranking,
     reading,
     regional,
