@@ -199,3 +199,28 @@ def test_applicants_and_reviewers_are_refused(db, client, login_as, make_user, d
     assert client.get(f"/admin/appels/{call.slug}/publication").status_code == 403
     assert client.post(f"/admin/appels/{call.slug}/publication/publier").status_code == 403
     assert db.session.scalar(sa.select(Publication)) is None
+
+
+def test_the_pages_count_their_queries_whatever_the_number_of_laureates(
+        db, client, login_as, admin_user, make_call, make_reviewed_dossier):
+    from tests.integration.test_query_counts import assert_same, queries_for
+
+    def published_call(n: int):
+        call = make_call(envelope_eur=Decimal("900000"))
+        dossiers = [make_reviewed_dossier(call=call, pole_name=f"Pôle {i}") for i in range(n)]
+        dossiers[-1].departments = ["974"]
+        call.status = CallStatus.DELIBERATION
+        db.session.commit()
+        for dossier in dossiers:
+            decide(dossier, SECOND, by=admin_user)
+        decision_letters.notify_decisions(call, by=admin_user)
+        db.session.commit()
+        publication.publish(call, by=admin_user)
+        db.session.commit()
+        return call
+
+    few, many = published_call(2), published_call(6)
+    login_as(admin_user)
+    for page in ("/admin/appels/{}/publication", "/appels/{}", "/appels/{}/publications"):
+        assert_same(queries_for(client, db, page.format(few.slug)), queries_for(client, db, page.format(many.slug)))
+    assert client.get(f"/appels/{many.slug}").get_data(as_text=True).count('<tr><th scope="row">Pôle ') == 6
