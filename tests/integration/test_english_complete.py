@@ -461,6 +461,7 @@ def test_no_french_is_left_on_any_page_in_english(db, english_world):
                      "Set the signatory of the letters", "Save the signatory",
                      "Name of the signatory of the decision letters",
                      "Laureate poles: lead organisation, departments", "Map of the laureates by department",
+                     "Key: laureate poles covering the department", "laureate pole",
                      "Published versions of the list of laureates", "Preview of the published file",
                      "Version note (optional, public)"]:
         assert expected in everything, expected

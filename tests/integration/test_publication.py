@@ -110,6 +110,7 @@ def test_public_pages_show_the_laureates_and_nothing_of_the_others(db, client, a
     assert 'id="carte-laureats"' in page and 'role="img"' in page and 'aria-labelledby="carte-laureats-legende"' in page
     assert 'data-department="974" data-count="1"' in page and 'data-department="69" data-count="1"' in page
     assert 'id="table-laureats-departements"' in page  # the map's figures as a table
+    assert "Rhône (69) : 1 pôle lauréat</title>" in page and "pôles lauréats couvrant le département" in page
     versions = client.get(f"/appels/{call.slug}/publications").get_data(as_text=True)
     files = [client.get(f"/appels/{call.slug}/laureats.{k}").get_data(as_text=True) for k in ("csv", "json")]
     for text in [page, versions, *files]:
