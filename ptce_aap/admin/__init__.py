@@ -10,6 +10,7 @@ from ptce_aap.admin import (  # noqa: F401
     grid,
     instruction,
     pool,
+    publication,
     ranking,
     reading,
     regional,

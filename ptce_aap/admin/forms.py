@@ -80,3 +80,9 @@ class ComplementsForm(CleanForm):
     document_types = MultiCheckboxField(_l("Pièces à fournir"), choices=[])
     due_on = StringField(_l("Date limite de réponse"))
     due_time = StringField(_l("Heure limite (heure de Paris)"), default="23:59")
+
+
+class PublishForm(CleanForm):
+    """« Publier les résultats » (and each correction), with the note shown on the list of versions."""
+
+    note = TextAreaField(_l("Note de version (facultative, publique)"), validators=[Length(max=2000)])

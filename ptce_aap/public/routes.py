@@ -15,6 +15,7 @@ from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from ptce_aap import jobs
+from ptce_aap.domain import france_map
 from ptce_aap.domain.rules_text import explain_rules
 from ptce_aap.enums import CallStatus
 from ptce_aap.extensions import db, limiter
@@ -24,6 +25,7 @@ from ptce_aap.models.base import utcnow
 from ptce_aap.models.calls import Call
 from ptce_aap.permissions import can_view_call, require
 from ptce_aap.public.blueprint import bp
+from ptce_aap.services import publication as publication_service
 from ptce_aap.storage import get_storage
 from ptce_aap.urls import safe_next
 from ptce_aap.web import page_arg
@@ -71,11 +73,23 @@ def call(slug: str):
     rules = explain_rules(call.eligibility_settings, max_amount_eur=call.max_amount_eur,
                           max_state_share=call.max_state_share, closes_at=call.closes_at, gettext=gettext,
                           format_amount=format_eur, format_datetime=format_paris, locale=locale)
+    published = publication_service.current(call)
+    laureates = published.snapshot.get("laureates", []) if published is not None else []
     return render_template(
-        "public/call.html", call=call, now=now, phase=_phase(call, now), rules=rules,
+        "public/call.html", call=call, now=now, phase=_phase(call, now), rules=rules, published=published,
+        laureates=laureates, laureate_map=france_map.france_map(_department_counts(laureates)) if laureates else None,
         description=render_markdown(call.description_md),
         required_documents=[d for d in call.document_types if d.is_required],
         optional_documents=[d for d in call.document_types if not d.is_required], CallStatus=CallStatus)
+
+
+def _department_counts(laureates: list[dict]) -> dict[str, int]:
+    """How many published laureates cover each department."""
+    counts: dict[str, int] = {}
+    for laureate in laureates:
+        for code in dict.fromkeys(laureate.get("departments") or ()):
+            counts[code] = counts.get(code, 0) + 1
+    return counts
 
 
 def _phase(call: Call, now: datetime) -> str:

@@ -728,6 +728,41 @@ def test_decision_notified_and_its_letter_stored(trail, db, admin_user, make_cal
     expect(trail, "decision.letter_stored", dossier, actor=None, ip=None, summary={
         "decision_id": decision.id, "after": {"letter_key": decision.letter_key,
                                               "sha256": hashlib.sha256(stored).hexdigest(), "size": len(stored)}})
+def test_results_published_then_corrected(trail, db, admin_user, make_call, make_reviewed_dossier):
+    from datetime import date as _date
+    from decimal import Decimal as _Decimal
+
+    from ptce_aap.enums import DecisionOutcome, PaymentTerms
+    from ptce_aap.services import decision_letters, publication
+    from ptce_aap.services.decisions import DecisionInput, decide
+
+    call = make_call()
+    dossier = make_reviewed_dossier(call=call)
+    call.status = CallStatus.DELIBERATION
+    db.session.commit()
+    decision = decide(dossier, DecisionInput(outcome=DecisionOutcome.LAUREATE, motivation="Solide.",
+                                             amount_eur=_Decimal("50000"), committee_date=_date(2026, 12, 3),
+                                             payment_terms=PaymentTerms.SINGLE),
+                      by=admin_user)
+    decision_letters.notify_decisions(call, by=admin_user)
+    db.session.commit()
+    with trail.request():
+        first = publication.publish(call, by=admin_user, note="")
+    files = {f["kind"]: f["sha256"] for f in first.files}
+    expect(trail, "call.published", call, actor=admin_user, summary={"after": {
+        "version": 1, "laureates": [decision.id], "files": files, "note": ""}})
+    expect(trail, "call.status_changed", call, actor=admin_user,
+           summary={"before": {"status": "deliberation"}, "after": {"status": "published"}})
+    dossier.carrier_legal_name = "Association corrigée"
+    db.session.commit()
+    with trail.request():
+        second = publication.publish(call, by=admin_user, note="Nom corrigé.")
+    expect(trail, "publication.corrected", call, actor=admin_user, summary={
+        "before": {"version": 1}, "after": {"version": 2, "laureates": [decision.id],
+                                            "files": {f["kind"]: f["sha256"] for f in second.files},
+                                            "note": "Nom corrigé."}})
+
+
 def test_scenario_saved_applied_and_deleted(trail, db, admin_user, make_call, make_reviewed_dossier):
     from ptce_aap.services import scenarios
 

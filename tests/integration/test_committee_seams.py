@@ -22,7 +22,7 @@ PAGES = {"tableau": "tableau-de-bord", "parametres": "parametres", "dossiers": "
          "vivier": "rapporteurs", "conflits": "conflits", "affectations": "affectations", "notes": "notes",
          "regional": "avis-regionaux", "classement": "classement", "simulateur": "simulateur",
          "scenarios": "scenarios", "seances": "seances", "decisions": "decisions",
-         "notification": "notification-des-decisions"}
+         "notification": "notification-des-decisions", "publication": "publication"}
 
 
 def text(response) -> str:

@@ -289,7 +289,9 @@ def world(app, db, make_call, make_dossier, make_user, smtp, worker, make_review
                                      # the bulk action's confirmation, reached by the list's GET form
                                      f"/admin/appels/{call.slug}/dossiers/selection?action=verifier"
                                      f"&ids={submitted.id}",
-                                     "/admin/appels/ptce-2026/notification-des-decisions"]),
+                                     "/admin/appels/ptce-2026/notification-des-decisions",
+                                     # the publication's confirmation (its form, whatever the call's state)
+                                     "/admin/appels/ptce-2026/publication/publier"]),
         "reviewer": (clients["reviewer"], ["/rapporteur/"]),
         "regional": (clients["regional"], ["/rapporteur/", f"/rapporteur/dossiers/{submitted.id}/declin"]),
         "second": (clients["second"], ["/rapporteur/", f"/rapporteur/dossiers/{submitted.id}/evaluation/remise"]),

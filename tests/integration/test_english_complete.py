@@ -35,7 +35,7 @@ FRENCH_WORDS = {"le", "la", "les", "des", "du", "une", "est", "et", "pour", "ave
 SKIPPED_TAGS = {"script", "style", "template", "noscript"}
 VISIBLE_ATTRIBUTES = ("title", "aria-label", "placeholder", "alt")
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
-MAX_PAGES = 300
+MAX_PAGES = 340  # each call now has its « Publication des résultats » page
 
 
 class TextParser(HTMLParser):
@@ -86,6 +86,7 @@ def user_content(db) -> list[str]:
     from ptce_aap.models.dossiers import Attachment, Dossier, DossierTransition, FinancingLine, Member
     from ptce_aap.models.messages import DossierMessage
     from ptce_aap.models.pool import RegionalGroup
+    from ptce_aap.models.publications import Publication
     from ptce_aap.models.reviews import Assignment, ConflictOfInterest, Review, ReviewScore
 
     found: set[str] = set()
@@ -108,7 +109,7 @@ def user_content(db) -> list[str]:
                            (Assignment, ("decline_reason",)), (DossierMessage, ("body",)),
                            (Assignment, ("decline_reason",)),
                            (Decision, ("motivation", "reference", "correction_reason")),
-                           (ConflictOfInterest, ("cleared_reason",)),
+                           (ConflictOfInterest, ("cleared_reason",)), (Publication, ("change_note",)),
                            (Dossier, ("pole_name", "carrier_legal_name", "address", "commune_name", "activity_other",
                                       "cooperation", "governance_text", "summary", "strategy", "innovation",
                                       "territorial_anchoring", "expected_impacts", "jobs_text", "rd_partners",
@@ -269,6 +270,31 @@ def _decision_world(db, applicant, admin, make_call, make_dossier):
     set_dossier_status(dossiers[2], DossierStatus.WITHDRAWN, by=None)
     db.session.commit()
     return dossiers[0]
+def _publication_world(db, admin, make_call, make_reviewed_dossier) -> str:
+    """A published call (``ptce-publie``) with one laureate, corrected once (two versions); returns its slug."""
+    from datetime import date
+
+    from ptce_aap.enums import DecisionOutcome
+    from ptce_aap.services import decision_letters, publication
+    from ptce_aap.services.decisions import DecisionInput, decide
+
+    call = make_call(slug="ptce-publie", title="Appel à projets publié")
+    dossier = make_reviewed_dossier(call=call, pole_name="Pôle publié")
+    call.status = CallStatus.DELIBERATION
+    db.session.commit()
+    decide(dossier, DecisionInput(outcome=DecisionOutcome.LAUREATE, motivation="Très bon projet.",
+                                  amount_eur=Decimal("50000"), committee_date=date(2026, 12, 3),
+                                  payment_terms=PaymentTerms.SINGLE), by=admin)
+    decision_letters.notify_decisions(call, by=admin)
+    db.session.commit()
+    publication.publish(call, by=admin)
+    dossier.carrier_legal_name = "Association publiée (corrigée)"
+    db.session.commit()
+    publication.publish(call, by=admin, note="Nom corrigé.")
+    db.session.commit()
+    return call.slug
+
+
 def _scenario_world(db, admin, people, make_call, make_reviewed_dossier) -> list[str]:
     """A deliberating call with two scored dossiers and two saved scenarios: the pages of the ranking, the
     simulator's result (a saved scenario run again), the comparison, the apply and delete confirmations."""
@@ -361,12 +387,14 @@ def english_world(app, db, make_call, make_dossier, make_user, make_reviewed_dos
     committee_pages = _committee_world(db, admin, make_call, make_dossier, applicant)
     decided = _decision_world(db, applicant, admin, make_call, make_dossier)
     scenarios = _scenario_world(db, admin, people, make_call, make_reviewed_dossier)
+    published = _publication_world(db, admin, make_call, make_reviewed_dossier)
     applicant_client = _login(app, applicant.email)
     assert applicant_client.post(f"/porteur/dossiers/{wrong.id}/coediteurs",
                                  data={"email": "invitee@example.org"}).status_code == 302
     return {
         "visitor": (app.test_client(), ["/", "/appels", "/appels/ptce-2027", "/compte/connexion",
-                                        "/compte/inscription", "/compte/mot-de-passe-oublie", "/page-inconnue"]),
+                                        "/compte/inscription", "/compte/mot-de-passe-oublie", "/page-inconnue",
+                                        f"/appels/{published}", f"/appels/{published}/publications"]),
         "applicant": (applicant_client, ["/porteur/", f"/porteur/dossiers/{wrong.id}",
                                                      f"/porteur/dossiers/{ineligible.id}",
                                                      f"/porteur/dossiers/{correcting.id}",
@@ -387,7 +415,9 @@ def english_world(app, db, make_call, make_dossier, make_user, make_reviewed_dos
             f"/admin/appels/{call.slug}/dossiers/selection?action=exporter_xlsx&ids={eligible.id}",
             f"/admin/appels/{call.slug}/archive", "/admin/appels/ptce-2026/notification-des-decisions",
             "/admin/appels/ptce-2026/parametres",  # a deliberating call: its signatory form
-            "/admin/appels/ptce-2026/notification-des-decisions/notifier", *scenarios]),
+            "/admin/appels/ptce-2026/notification-des-decisions/notifier", *scenarios,
+            f"/admin/appels/{published}/publication", f"/admin/appels/{published}/publication/publier",
+            "/admin/appels/ptce-2026/publication"]),
         "reviewer": (_login(app, people["reviewer"].email), ["/rapporteur/", f"/rapporteur/appels/{call.slug}/conflits"]),
         "regional": (_login(app, people["regional"].email), [
             "/rapporteur/", f"/rapporteur/dossiers/{eligible.id}/declin", f"/rapporteur/appels/{call.slug}/region",
@@ -428,7 +458,11 @@ def test_no_french_is_left_on_any_page_in_english(db, english_world):
                      "Decisions that cannot be notified", "1 decision letter will be sent",
                      "No signatory is set: the decision letters will be signed in the name of the awarding body",
                      "Set the signatory of the letters", "Save the signatory",
-                     "Name of the signatory of the decision letters"]:
+                     "Name of the signatory of the decision letters",
+                     "Laureate poles: lead organisation, departments", "Map of the laureates by department",
+                     "Key: laureate poles covering the department", "laureate pole",
+                     "Published versions of the list of laureates", "Preview of the published file",
+                     "Version note (optional, public)"]:
         assert expected in everything, expected
     for page in ["admin /admin/appels", "admin /admin/appels/nouveau", "admin /admin/appels/ptce-brouillon/grille",
                  "admin /admin/appels/ptce-2027/rapporteurs", "admin /admin/appels/ptce-2027/conflits",
@@ -440,6 +474,8 @@ def test_no_french_is_left_on_any_page_in_english(db, english_world):
                  "admin /admin/appels/ptce-2026/notification-des-decisions",
                  "admin /admin/appels/ptce-2026/notification-des-decisions/notifier",
                  "admin /admin/appels/ptce-2026/parametres",
+                 "visitor /appels/ptce-publie", "visitor /appels/ptce-publie/publications",
+                 "admin /admin/appels/ptce-publie/publication", "admin /admin/appels/ptce-publie/publication/publier",
                  "reviewer /rapporteur/appels/ptce-2027/conflits", "regional /rapporteur/appels/ptce-2027/region"]:
         assert page in texts, page
     for pattern in [r"second /rapporteur/dossiers/\d+", r"second /rapporteur/dossiers/\d+/evaluation",
