@@ -68,6 +68,7 @@ from ptce_aap.services import (
     dossiers,
     eligibility,
     pool,
+    publication,
     reviews,
     submission,
 )
@@ -234,7 +235,7 @@ def build_2013_call(admin: User, password: str, institutions: dict[str, Institut
     _committee_and_decisions(call, admin, eligible)
     for decision in decision_letters.notify_decisions(call, by=admin):
         decision.notified_at = data.NOTIFIED_AT  # shortcut: the service stamps the server clock (module docstring)
-    # PUBLICATION HOOK — once services.publication lands: publication.publish(call, by=admin)
+    publication.publish(call, by=admin, now=data.NOTIFIED_AT + timedelta(days=10))  # results public, open data
     return call
 
 

@@ -141,7 +141,12 @@ def test_demo_2013_call_is_carried_through_its_life_within_the_rules_and_idempot
     assert _counts(db) == before and _snapshot_2013(db) == snapshot  # same rows, same ids, same receipts
 
     call = db.session.scalar(sa.select(Call).where(Call.slug == "ptce-2013"))
-    assert call.title == "AAP PTCE 2013 (démonstration)" and call.status == CallStatus.DELIBERATION
+    assert call.title == "AAP PTCE 2013 (démonstration)" and call.status == CallStatus.PUBLISHED
+    from ptce_aap.models.publications import Publication
+    from ptce_aap.services.decisions import current_decisions
+    published = db.session.scalars(sa.select(Publication).where(Publication.call_id == call.id)).all()
+    laureates = [d for d in current_decisions(call).values() if d.outcome == DecisionOutcome.LAUREATE]
+    assert [(p.version, len(p.snapshot["rows"])) for p in published] == [(1, len(laureates))]  # once, laureates only
     assert call.opens_at.year == call.closes_at.year == 2013
     dossiers = db.session.scalars(sa.select(Dossier).where(Dossier.call_id == call.id)).all()
     assert 25 <= len(dossiers) <= 35
