@@ -81,7 +81,7 @@ def demo_command():
     click.echo(f"  Porteurs de ses dossiers : porteur1@demo.ptce.fr et pole2 … pole{len(demo_review.POLES)}"
                "@demo.ptce.fr (même mot de passe).")
     click.echo(f"Appel passé « {demo_2013.data.SLUG} » : {len(demo_2013.data.POLES)} dossiers, comité du 9 janvier 2014, "
-               "décisions notifiées (porteurs pole01.2013 … pole29.2013@demo.ptce.fr).")
+               "décisions notifiées, résultats publiés (porteurs pole01.2013 … pole29.2013@demo.ptce.fr).")
 
 
 COMMANDS = [demo_command]

@@ -2,8 +2,8 @@
 a newcomer sees every screen filled — 29 dossiers of the poles of the Labo de l'ESS's annex (``demo_2013_data``),
 submitted with their documents and receipts, checked (three ineligible for real reasons, found by the call's rules, one with an advisory finding),
 each eligible one reviewed by two reviewers of two institutions, a committee session (attendance, agenda), the
-decisions within the envelope, then notified. It stops at « décisions notifiées, appel en délibération »:
-publication belongs to ``services.publication`` (see the marked hook in ``build_2013_call``).
+decisions within the envelope, then notified, and the results published (``services.publication.publish``:
+version 1 of the laureates and their open data).
 
 Everything goes through the services an admin, an applicant or a reviewer would use (audit rows and all):
 ``calls``, ``dossiers.start_dossier``, ``attachments`` (upload received by the app, confirmed) and
