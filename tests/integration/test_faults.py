@@ -130,7 +130,7 @@ def test_redis_down_during_submission_saves_it_and_the_jobs_run_once_redis_is_ba
         assert submitted.status == DossierStatus.ELIGIBLE
         mails = smtp.wait_for(2)
         assert sorted((m["To"], m["Subject"]) for m in mails) == [
-            (email, f"Accusé de réception de votre candidature n°\u00a0{receipt}"),
+            (email, f"Accusé de réception de votre candidature n° {receipt}"),  # plain spaces in headers
             (email, "Résultat de l'examen d'éligibilité — Pôle Coopérations du Val"),
         ]
 
