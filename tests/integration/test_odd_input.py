@@ -223,6 +223,8 @@ def test_fuzz_every_route_with_an_integer_id(app, client, login_as, request, who
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             response = client.open(path, method=method, headers={"Accept": "text/html"})
             assert response.status_code < 500, (method, path, response.status_code)
-            assert response.status_code in (302, 400, 403, 404, 405), (method, path, response.status_code)
+            # 401: the API asks for its bearer token (a session is not one) before reading any id.
+            refused = (401,) if path.startswith("/api/") else ()
+            assert response.status_code in (302, 400, 403, 404, 405, *refused), (method, path, response.status_code)
             seen += 1
     assert seen > 20

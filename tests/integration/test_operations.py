@@ -59,7 +59,7 @@ def test_demo_command_is_idempotent_and_prints_logins(app, db):
     assert len({u.institution_id for u in users if u.is_reviewer}) == 6
     assert sum(u.is_applicant for u in users) == 2 + demo_poles - 1 + past_poles
     calls = db.session.scalars(sa.select(Call).order_by(Call.slug)).all()
-    assert [(c.slug, c.status) for c in calls] == [("ptce-2013", CallStatus.DELIBERATION),
+    assert [(c.slug, c.status) for c in calls] == [("ptce-2013", CallStatus.PUBLISHED),
                                                    ("ptce-2026", CallStatus.REVIEW), ("ptce-2027", CallStatus.OPEN)]
     assert [c.weight for c in calls[2].criteria] == [25, 20, 15, 15, 15, 10]
     from ptce_aap.models.dossiers import Dossier
