@@ -114,6 +114,7 @@ def test_notifier_moves_the_statuses_and_mails_each_person_their_letter_once(
             assert "« Pôle Lauréat »" in mail["Subject"]  # every space kept (mail.header_text)
             assert squash(format_amount(Decimal("80000"))) in squash(letter)
             assert "Votre pôle est lauréat" in letter
+            assert "portéeparlastructure«" in squash(letter)  # « portée par la structure « … » » (PDF text: no spaces)
         elif "Attente" in mail["Subject"]:
             assert "liste complémentaire" in letter
         else:
