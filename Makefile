@@ -17,6 +17,7 @@ run: export PUBLIC_BASE_URL ?= http://127.0.0.1:$(PORT)
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) ptce demo
+	$(FLASK) ptce tick
 	@echo "Application : http://127.0.0.1:$(PORT)"
 	$(BIN)/gunicorn --workers 2 --bind 127.0.0.1:$(PORT) --access-logfile - --graceful-timeout 5 wsgi:app
 

@@ -25,11 +25,26 @@ def bearer() -> str | None:
     return value.strip()
 
 
+_UNREAD = object()
+
+
+def presented_token():
+    """The token the request presents, if it is a known one (looked up once per request), else None."""
+    found = g.get("_presented_token", _UNREAD)
+    if found is _UNREAD:
+        raw = bearer()
+        found = api_tokens.authenticate(raw) if raw else None
+        g._presented_token = found
+    return found
+
+
 def _rate_key() -> str:
-    """Counted per token (its digest: never the token itself in the limiter's store), else per address."""
-    raw = bearer()
-    if raw:
-        return "api:" + hashlib.sha256(raw.encode()).hexdigest()[:32]
+    """Counted per token that is known and usable (its digest: never the token itself in the limiter's store);
+    anything else — no token, a made-up, expired or revoked one — per address, so that inventing bearer values
+    gives no fresh allowance."""
+    token = presented_token()
+    if token is not None and token.is_usable_at(utcnow()):
+        return "api:" + hashlib.sha256(bearer().encode()).hexdigest()[:32]
     return f"api-ip:{request.remote_addr}"
 
 
@@ -53,7 +68,7 @@ def _authenticate():
     raw = bearer()
     if raw is None:
         return unauthorized(_("Un jeton d'API est requis (en-tête « Authorization: Bearer … »)."))
-    token = api_tokens.authenticate(raw)
+    token = presented_token()
     if token is None or not token.is_usable_at(utcnow()):
         return unauthorized(_("Ce jeton d'API est inconnu, expiré ou révoqué."))
     if not token.user.is_active or not token.user.has_role(Role.ADMIN):

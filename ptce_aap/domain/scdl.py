@@ -84,10 +84,20 @@ def share_text(amount: Decimal, total_budget: Decimal | None) -> str:
     return text or "0"
 
 
+# A spreadsheet runs a cell that starts with one of these: free text typed by a pole never starts the public
+# file's cells with them (they mean nothing at the start of a name or of a project's object).
+FORMULA_STARTS = "=+-@"
+
+
+def free_text(value: str) -> str:
+    """Text typed by a pole, on one line, without formula characters at its start."""
+    return " ".join((value or "").split()).lstrip(FORMULA_STARTS + " ")
+
+
 def object_text(summary: str, strategy: str, *, limit: int = OBJECT_MAX) -> str:
     """The dossier's summary (its strategy when the summary is empty) on one line, under 256 characters, cut
     on a word with « … » when longer."""
-    text = " ".join((summary or "").split()) or " ".join((strategy or "").split())
+    text = free_text(summary) or free_text(strategy)
     if len(text) <= limit:
         return text
     cut = text[:limit - 1]
@@ -113,8 +123,8 @@ def scdl_row(laureate: Laureate, awarding: Awarding) -> dict[str, str]:
         "nomAttribuant": awarding.name,
         "idAttribuant": awarding.siret,
         "dateConvention": convention.isoformat() if convention else "",
-        "referenceDecision": laureate.reference,
-        "nomBeneficiaire": " ".join(laureate.carrier_legal_name.split()),
+        "referenceDecision": free_text(laureate.reference),
+        "nomBeneficiaire": free_text(laureate.carrier_legal_name),
         "idBeneficiaire": laureate.carrier_siret,
         "rnaBeneficiaire": laureate.carrier_rna,
         "objet": object_text(laureate.summary, laureate.strategy),

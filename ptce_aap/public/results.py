@@ -47,6 +47,11 @@ def call_publications(slug: str):
     return render_template("public/publications.html", call=call, versions=versions)
 
 
+MAX_VERSION = 2**31 - 1
+
+
 @bp.route("/appels/<slug>/publications/<int:version>/laureats.<any(csv, json):kind>")
 def publication_file(slug: str, version: int, kind: str):
+    if version > MAX_VERSION:  # not a version number any database column holds: there is no such version
+        abort(404)
     return _serve(publication_service.version(_call(slug), version), kind)

@@ -35,7 +35,7 @@ from ptce_aap.services.calls import set_call_status
 from ptce_aap.services.notifications import notify
 from ptce_aap.urls import external_url
 
-FILES = {"csv": ("laureats.csv", "text/csv; charset=utf-8"), "json": ("laureats.json", "application/json")}
+FILES = {"csv": ("laureats.csv", "text/csv"), "json": ("laureats.json", "application/json")}
 PUBLISHABLE = {CallStatus.DELIBERATION, CallStatus.PUBLISHED}
 
 

@@ -298,6 +298,15 @@ def test_rate_limited_per_token_at_its_threshold(client, db, app, admin_user, mo
     assert client.get("/api/v1/calls", headers=other).status_code == 200  # counted per token
 
 
+def test_made_up_tokens_share_their_address_allowance(client, db, app, monkeypatch):
+    """A bearer value that is no usable token is counted against the address: inventing one per request gives
+    no fresh allowance."""
+    monkeypatch.setitem(app.config, "API_RATE_LIMIT", "5 per minute")
+    answers = [client.get("/api/v1/calls", headers={"Authorization": f"Bearer invented-{n}"}).status_code
+               for n in range(6)]
+    assert answers == [401] * 5 + [429]
+
+
 # --- create-token -------------------------------------------------------------------------------------
 
 def test_create_token_prints_the_token_last(app, db, client, admin_user):

@@ -225,3 +225,9 @@ def test_the_pages_count_their_queries_whatever_the_number_of_laureates(
     for page in ("/admin/appels/{}/publication", "/appels/{}", "/appels/{}/publications"):
         assert_same(queries_for(client, db, page.format(few.slug)), queries_for(client, db, page.format(many.slug)))
     assert client.get(f"/appels/{many.slug}").get_data(as_text=True).count('<tr><th scope="row">Pôle ') == 6
+
+
+def test_a_version_number_no_column_holds_is_not_found(client, make_call):
+    call = make_call()
+    for version in ("9223372036854775808", "99999999999999999999999", "2"):
+        assert client.get(f"/appels/{call.slug}/publications/{version}/laureats.csv").status_code == 404

