@@ -29,12 +29,14 @@ _UNREAD = object()
 
 
 def presented_token():
-    """The token the request presents, if it is a known one (looked up once per request), else None."""
-    found = g.get("_presented_token", _UNREAD)
+    """The token the request presents, if it is a known one (looked up once per request — kept on the request,
+    not on ``g``, which an app context can share between requests), else None."""
+    cache = request._get_current_object().__dict__
+    found = cache.get("_presented_token", _UNREAD)
     if found is _UNREAD:
         raw = bearer()
         found = api_tokens.authenticate(raw) if raw else None
-        g._presented_token = found
+        cache["_presented_token"] = found
     return found
 
 
