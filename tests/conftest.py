@@ -136,14 +136,43 @@ def _app(test_settings):
         db.engine.dispose()
 
 
-def _truncate_all(app) -> None:
+class LeftOpenError(Exception):
+    """A test left a transaction open (the tables could not be emptied after it)."""
+
+
+def _truncate_all(app, lock_timeout: str = "10s") -> None:
+    """Empty every table. If another connection of the run holds a lock on them (a transaction a test,
+    the browser tests' live server or a job left open), that connection is ended and the tables emptied
+    anyway, and the test that left it errors: the tests after it start clean instead of each waiting for
+    the lock in turn (one leaked transaction must not turn the rest of the suite into errors)."""
     from ptce_aap.extensions import db
 
     with app.app_context():
         db.session.remove()
         tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+        try:
+            with db.engine.begin() as conn:
+                conn.execute(sa.text(f"SET LOCAL lock_timeout = '{lock_timeout}'"))
+                conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            return
+        except sa.exc.OperationalError as error:
+            if "lock timeout" not in str(error):
+                raise
+        holders = _end_other_connections(db.engine)
+        db.engine.dispose()
         with db.engine.begin() as conn:
             conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    raise LeftOpenError("the tables were locked after this test by connection(s) left open, now ended: "
+                        + "; ".join(holders))
+
+
+def _end_other_connections(engine) -> list[str]:
+    """End every other connection to the test database; describe each (state, last statement)."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        rows = conn.execute(sa.text(
+            "SELECT pid, state, left(query, 160), pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()")).all()
+    return [f"pid {pid} {state!r}: {query}" for pid, state, query, _ended in rows]
 
 
 @pytest.fixture
@@ -207,3 +236,21 @@ def worker(app):
     for job_id in queue.scheduled_job_registry.get_job_ids():
         queue.scheduled_job_registry.remove(job_id)
     queue.empty()
+
+
+# A run in which every test now errors at set-up has lost a service or a fixture: it stops after this many
+# in a row, printing the errors, instead of spending the CI's time on thousands more of the same.
+CONSECUTIVE_SETUP_ERRORS_TO_STOP = 25
+_setup_errors_in_a_row = 0
+
+
+def pytest_runtest_logreport(report):
+    global _setup_errors_in_a_row
+    if report.when == "setup":
+        _setup_errors_in_a_row = _setup_errors_in_a_row + 1 if report.failed else 0
+
+
+def pytest_runtest_teardown(item, nextitem):
+    if _setup_errors_in_a_row >= CONSECUTIVE_SETUP_ERRORS_TO_STOP:
+        item.session.shouldstop = (f"{_setup_errors_in_a_row} tests in a row failed at set-up: "
+                                   "a service or a shared fixture is broken (see the first errors)")
