@@ -28,4 +28,5 @@ fi
 for lang in "${LANGS[@]}"; do
     "$PYBABEL" -q update --init-missing --ignore-obsolete --no-fuzzy-matching -i "$POT" -d "$DIR" -l "$lang"
 done
+"${PYTHON:-.venv/bin/python}" scripts/french_plurals.py
 compile

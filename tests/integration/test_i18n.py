@@ -92,3 +92,31 @@ def test_english_speaking_user_sees_paris_time(client, db, make_user, login_as, 
     assert card.startswith("Appel hiver Opens: 02/12/2026 00:30 (Paris time) "
                            "Deadline: 15/01/2099 17:00 (Paris time)")
     assert "Sign out" in html
+
+
+def test_french_plurals_follow_the_french_rule_zero_is_singular(app):
+    """Without a French catalog ngettext applies the English rule and writes « 0 dossiers »."""
+    from flask_babel import force_locale, ngettext
+
+    one, many = "%(num)d dossier a été vérifié de nouveau.", "%(num)d dossiers ont été vérifiés de nouveau."
+    with app.test_request_context(), force_locale("fr"):
+        assert [ngettext(one, many, n) for n in (0, 1, 2)] == [
+            "0 dossier a été vérifié de nouveau.", "1 dossier a été vérifié de nouveau.",
+            "2 dossiers ont été vérifiés de nouveau."]
+    with app.test_request_context(), force_locale("en"):
+        assert ngettext(one, many, 0) == "0 applications were checked again."
+
+
+def test_the_french_catalog_holds_every_plural_message_of_the_sources():
+    from babel.messages.pofile import read_po
+
+    from ptce_aap.settings import ROOT
+
+    translations = ROOT / "ptce_aap" / "translations"
+    with open(translations / "messages.pot", "rb") as f:
+        plurals = {m.id for m in read_po(f) if m.id and m.pluralizable}
+    with open(translations / "fr" / "LC_MESSAGES" / "messages.po", "rb") as f:
+        french = read_po(f)
+    assert french.plural_expr == "(n > 1)"
+    assert {m.id for m in french if m.id} == plurals, "run scripts/translations.sh"
+    assert all(m.string == m.id for m in french if m.id)
