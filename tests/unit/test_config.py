@@ -8,10 +8,18 @@ from ptce_aap.settings import ENV_SETTINGS, ConfigError
 
 @pytest.fixture
 def clean_env(monkeypatch, tmp_path):
+    """No setting in the environment. The rate limiter is one object for the process (a Flask extension
+    bound to the last app created): it is put back as it was, so that the made-up Redis host of these
+    apps does not reach the apps of tests run after them in the same process."""
+    from ptce_aap.extensions import limiter
+
+    saved = dict(limiter.__dict__)
     for name in [*ENV_SETTINGS, "PTCE_ENV", "RQ_QUEUE"]:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("PTCE_INSTANCE_PATH", str(tmp_path))
-    return monkeypatch
+    yield monkeypatch
+    limiter.__dict__.clear()
+    limiter.__dict__.update(saved)
 
 
 def test_embedded_default_without_any_variable(clean_env, tmp_path):
