@@ -39,6 +39,14 @@ from ptce_aap.models.dossiers import Dossier, PoleMembership
 from ptce_aap.services.notifications import notify
 from ptce_aap.urls import external_url
 
+
+def lock_call(call: Call) -> None:
+    """Work on one call that must not run twice at once waits here for the other (a row lock on the call until
+    the transaction ends): decisions read the envelope under it, so that two laureates decided at the same
+    instant cannot overrun it together; the documents archive is started once. PostgreSQL; SQLite writes one
+    at a time."""
+    db.session.execute(sa.select(Call.id).where(Call.id == call.id).with_for_update())
+
 # The call's own columns the secretariat sets (the rows are ``categories`` and ``document_types``).
 SETTINGS = ("title", "slug", "description_md", "opens_at", "closes_at", "review_deadline_at",
             "regional_deadline_at", "envelope_eur", "max_amount_eur", "max_state_share", "reviewers_per_dossier",

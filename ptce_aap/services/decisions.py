@@ -40,6 +40,7 @@ from ptce_aap.models.calls import Call, CallCategory
 from ptce_aap.models.decisions import CommitteeSession, Decision
 from ptce_aap.models.dossiers import Dossier
 from ptce_aap.permissions import DECIDABLE
+from ptce_aap.services.calls import lock_call
 
 MOTIVATION_MAX = 5000
 REFERENCE_MAX = 100
@@ -71,12 +72,6 @@ class DecisionInput:
     payment_period_start: date | None = None
     payment_period_end: date | None = None
     correction_reason: str = ""
-
-
-def lock_call(call: Call) -> None:
-    """Decisions of one call are taken one after the other: the envelope is read under this lock, so that two
-    laureates decided at the same instant cannot overrun it together (PostgreSQL; SQLite writes one at a time)."""
-    db.session.execute(sa.select(Call.id).where(Call.id == call.id).with_for_update())
 
 
 def current_decision(dossier: Dossier) -> Decision | None:

@@ -34,6 +34,7 @@ from ptce_aap.models.base import utcnow
 from ptce_aap.models.calls import Call
 from ptce_aap.models.dossiers import Attachment, Dossier
 from ptce_aap.models.outbox import JobRun
+from ptce_aap.services.calls import lock_call
 from ptce_aap.storage import get_storage, storage_for
 from ptce_aap.storage.base import ObjectNotFoundError
 
@@ -89,7 +90,10 @@ def document_count(call: Call) -> int:
 
 
 def start(call: Call, *, by) -> JobRun:
-    """Queue the build of the call's documents archive; returns its ``JobRun``. Audited; caller commits."""
+    """Queue the build of the call's documents archive; returns its ``JobRun``. Audited; caller commits.
+    Two requests at the same instant (a double click, two admins) start one build: the second waits on the
+    call's lock, then finds the first one's."""
+    lock_call(call)
     pending = db.session.scalar(
         sa.select(JobRun).where(JobRun.call_id == call.id, JobRun.kind == JobKind.DOCUMENTS_ZIP,
                                 JobRun.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]),

@@ -194,3 +194,14 @@ def test_the_archive_on_the_embedded_default_runs_inline(embedded):  # noqa: F81
     archive = zipfile.ZipFile(io.BytesIO(admin.get(f"{location.path}?{location.query}").get_data()))
     assert {n: archive.read(n) for n in archive.namelist()} == {
         f"{dossier_id:05d} {pole_name}/Statuts signés.pdf": b"%PDF statuts"}
+
+
+def test_two_requests_at_the_same_instant_start_one_archive(_app, client, login_as, admin_user, documents, db):
+    from tests.integration._race import race
+
+    call, _first, _second = documents
+    login_as(admin_user)
+    codes = race(_app, client, 4, f"/admin/appels/{call.slug}/archive", page=f"/admin/appels/{call.slug}/archive")
+    assert codes == [302] * 4
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count(JobRun.id)).where(JobRun.kind == JobKind.DOCUMENTS_ZIP)) == 1
