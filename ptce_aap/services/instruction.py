@@ -26,11 +26,13 @@ from ptce_aap.domain import scores
 from ptce_aap.enums import DossierStatus
 from ptce_aap.extensions import db
 from ptce_aap.models.calls import Call
+from ptce_aap.models.decisions import Decision
 from ptce_aap.models.dossiers import Dossier, EligibilityCheck
 from ptce_aap.models.reviews import ConflictOfInterest
 from ptce_aap.permissions import conflicted_pairs
 from ptce_aap.services import eligibility as eligibility_service
 from ptce_aap.services import reviews as review_service
+from ptce_aap.services.decisions import current_decisions
 from ptce_aap.services.dossiers import same_carrier_count
 
 LISTED_STATUSES = tuple(s for s in DossierStatus if s != DossierStatus.DRAFT)
@@ -60,18 +62,22 @@ class Filters:
 
 @dataclass
 class CallFacts:
-    """What the list reads of a call besides its rows: scores by dossier id, the dossiers in conflict."""
+    """What the list reads of a call besides its rows: scores by dossier id, the dossiers in conflict, and the
+    decisions taken but not notified yet (the dossier's status changes only when its decision is notified)."""
 
     scores: dict[int, scores.DossierScore] = field(default_factory=dict)
     conflicted: set[int] = field(default_factory=set)
+    unnotified: dict[int, Decision] = field(default_factory=dict)
 
 
 def call_facts(call: Call) -> CallFacts:
-    """The scores of the call's dossiers (two queries) and the dossiers in conflict (at most four more),
-    whatever the number of dossiers."""
+    """The scores of the call's dossiers (two queries), the dossiers in conflict (at most four more) and the
+    decisions not notified (one), whatever the number of dossiers."""
     by_dossier, _calibration = scores.call_scores(review_service.submitted_totals(call.id),
                                                   call.disagreement_threshold)
-    return CallFacts(scores=by_dossier, conflicted=conflicted_ids(call))
+    unnotified = {dossier_id: decision for dossier_id, decision in current_decisions(call).items()
+                  if decision.notified_at is None}
+    return CallFacts(scores=by_dossier, conflicted=conflicted_ids(call), unnotified=unnotified)
 
 
 def conflicted_ids(call: Call) -> set[int]:

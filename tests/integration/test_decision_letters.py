@@ -382,3 +382,29 @@ def test_notifier_refuses_decisions_above_the_envelope(db, admin_user, decided):
     db.session.commit()
     with pytest.raises(DomainError, match="enveloppe"):
         decision_letters.notify_decisions(call, by=admin_user)
+
+
+def test_the_instruction_list_shows_a_decision_waiting_for_its_notification(
+        db, client, login_as, admin_user, decided, worker):
+    """Until « Notifier », the dossier's status is still « Instruit »: the list says which decision waits."""
+    import re
+
+    call, dossiers, _coeditor = decided
+    login_as(admin_user)
+
+    def pending():
+        html = client.get(f"/admin/appels/{call.slug}/dossiers").get_data(as_text=True)
+        found = {}
+        for dossier in dossiers:
+            row = html[html.index(f'data-dossier="{dossier.id}"'):]
+            row = row[:row.index("</tr>")]
+            match = re.search(r"data-pending-decision>([^<]+)<", row)
+            found[dossier.pole_name] = match.group(1) if match else None
+        return found
+
+    assert pending() == {"Pôle Lauréat": "Décision à notifier : Lauréat",
+                         "Pôle Attente": "Décision à notifier : Liste complémentaire",
+                         "Pôle Refusé": "Décision à notifier : Non retenu"}
+    client.post(f"/admin/appels/{call.slug}/notification-des-decisions/notifier")
+    worker()
+    assert pending() == {"Pôle Lauréat": None, "Pôle Attente": None, "Pôle Refusé": None}
