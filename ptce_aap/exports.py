@@ -11,19 +11,28 @@ Long lists (a call's dossiers) are streamed: ``csv_stream_response`` sends the l
 the request's context (``stream_with_context``, so translated labels and the database session live until the
 last line; a client that stops reading closes the generator), and ``xlsx_response`` writes an openpyxl
 *write-only* workbook (rows go to disk as they come, strings inline) into a temporary file, then sends that
-file. The same ``safe_cell`` applies to both, and an XLSX text cell is always typed as text, never a formula."""
+file. The same ``safe_cell`` applies to both, and an XLSX text cell is always typed as text, never a formula.
+
+A workbook reads like a table made by hand: the header in bold and frozen, columns as wide as their title
+(or as asked), amounts with two decimals, dates and times as real spreadsheet dates in Paris time (a CSV
+writes them as the pages do, « 23/11/2026 à 17:00 (heure de Paris) »)."""
 
 from __future__ import annotations
 
 import csv
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
 from decimal import Decimal
 
 from flask import Response, stream_with_context
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
 
+from ptce_aap.domain.formatting import PARIS
+from ptce_aap.formatting import format_paris, format_paris_date
 from ptce_aap.storage.base import closing_chunks, content_disposition
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -34,7 +43,11 @@ BOM = "\ufeff"
 
 
 def safe_cell(value) -> str | int | float | Decimal:
-    """The value as a spreadsheet may read it without running anything."""
+    """The value as a spreadsheet may read it without running anything (a date as the pages write it)."""
+    if isinstance(value, datetime):
+        return format_paris(value)
+    if isinstance(value, date):
+        return format_paris_date(value)
     if value is None:
         return ""
     if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
@@ -85,29 +98,60 @@ def csv_stream_response(filename: str, header: Iterable, rows: Iterable[Iterable
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
+AMOUNT_FORMAT = "#,##0.00"
+DATETIME_FORMAT = "dd/mm/yyyy hh:mm"
+DATE_FORMAT = "dd/mm/yyyy"
+MIN_WIDTH, MAX_WIDTH = 10, 60
+
+
 def _xlsx_cell(sheet, value) -> WriteOnlyCell:
+    if isinstance(value, datetime):  # aware UTC in the app: the spreadsheet gets Paris wall time
+        wall = value.astimezone(PARIS).replace(tzinfo=None) if value.tzinfo else value
+        cell = WriteOnlyCell(sheet, value=wall)
+        cell.number_format = DATETIME_FORMAT
+        return cell
+    if isinstance(value, date):
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.number_format = DATE_FORMAT
+        return cell
     cell = WriteOnlyCell(sheet, value=safe_cell(value))
     if isinstance(cell.value, str):
         cell.data_type = "s"  # text stays text (openpyxl would read a leading "=" as a formula)
+    elif isinstance(cell.value, Decimal):
+        cell.number_format = AMOUNT_FORMAT
     return cell
 
 
-def write_xlsx(out, header: Iterable, rows: Iterable[Iterable], *, title: str = "Export") -> None:
-    """Write a one-sheet workbook to the binary file ``out``, row by row (openpyxl write-only mode)."""
+def write_xlsx(out, header: Iterable, rows: Iterable[Iterable], *, title: str = "Export",
+               widths: Mapping[int, int] | None = None) -> None:
+    """Write a one-sheet workbook to the binary file ``out``, row by row (openpyxl write-only mode): the header
+    bold and frozen, each column as wide as its title or as ``widths`` says (by 0-based column index)."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=title[:31])
-    sheet.append([_xlsx_cell(sheet, v) for v in header])
+    header = [str(v) for v in header]
+    for index, text in enumerate(header):
+        width = (widths or {}).get(index, len(text) + 3)
+        sheet.column_dimensions[get_column_letter(index + 1)].width = min(max(width, MIN_WIDTH), MAX_WIDTH)
+    sheet.freeze_panes = "A2"  # write-only sheets take their layout before the first row
+    bold = Font(bold=True)
+    titles = []
+    for text in header:
+        cell = _xlsx_cell(sheet, text)
+        cell.font = bold
+        titles.append(cell)
+    sheet.append(titles)
     for row in rows:
         sheet.append([_xlsx_cell(sheet, v) for v in row])
     workbook.save(out)
 
 
-def xlsx_response(filename: str, header: Iterable, rows: Iterable[Iterable], *, title: str = "Export") -> Response:
+def xlsx_response(filename: str, header: Iterable, rows: Iterable[Iterable], *, title: str = "Export",
+                  widths: Mapping[int, int] | None = None) -> Response:
     """An XLSX download: the workbook is written to a temporary file, then streamed in chunks; the file is closed
     (and so deleted) when the last chunk is sent or the client goes away (the server closes the iterator)."""
     out = tempfile.TemporaryFile()
     try:
-        write_xlsx(out, header, rows, title=title)
+        write_xlsx(out, header, rows, title=title, widths=widths)
         out.seek(0)
     except BaseException:
         out.close()

@@ -38,6 +38,7 @@ from ptce_aap.web import load_or_404, page_arg
 
 PER_PAGE = 50
 BULK_ACTIONS = ("verifier", "exporter_csv", "exporter_xlsx")
+EXPORT_WIDTHS = {1: 40, 2: 40, 3: 17, 4: 18, 5: 26, 13: 17}  # pole, structure, SIRET, status, region, date
 
 
 def _bulk_labels() -> dict[str, str]:
@@ -82,7 +83,7 @@ def _export(call: Call, filters: Filters, fmt: str, *, ids=None, name: str):
     rows = export_values(instruction.export_rows(call, filters, facts, ids=ids), call)
     if fmt == "csv":
         return csv_stream_response(f"{name}.csv", export_header(), rows)
-    return xlsx_response(f"{name}.xlsx", export_header(), rows, title=_("Dossiers"))
+    return xlsx_response(f"{name}.xlsx", export_header(), rows, title=_("Dossiers"), widths=EXPORT_WIDTHS)
 
 
 @bp.route("/appels/<slug>/dossiers.csv")

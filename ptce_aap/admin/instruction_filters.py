@@ -14,7 +14,6 @@ from flask_babel import gettext as _
 
 from ptce_aap.domain import geography
 from ptce_aap.enums import ActivityDomain, DossierStatus
-from ptce_aap.formatting import format_paris
 from ptce_aap.models.calls import Call
 from ptce_aap.services.instruction import ELIGIBILITY_OUTCOMES, LISTED_STATUSES, SORT_KEYS, ExportRow, Filters
 
@@ -121,4 +120,4 @@ def export_values(rows, call: Call):
                score.mean if score is not None else None,
                (yes if score.disagreement else no) if score is not None else "",
                yes if row.conflicted else no,
-               format_paris(row.submitted_at) if row.submitted_at else ""]
+               row.submitted_at]  # a date in the XLSX, written as the pages do in the CSV

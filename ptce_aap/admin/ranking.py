@@ -7,22 +7,20 @@ Reading only (``services.ranking``): a constant number of queries whatever the n
 
 from __future__ import annotations
 
-import io
 import math
 from decimal import Decimal
 
-from flask import Response, render_template, request
+from flask import render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from openpyxl import Workbook
 from wtforms import BooleanField, StringField
 
 from ptce_aap.admin.blueprint import bp
 from ptce_aap.domain.geography import region_name
 from ptce_aap.domain.money import AmountError, parse_decimal
 from ptce_aap.enums import Recommendation
-from ptce_aap.exports import csv_response, safe_cell
+from ptce_aap.exports import csv_response, xlsx_response
 from ptce_aap.fields import ChoiceField, CleanForm
 from ptce_aap.i18n import translate
 from ptce_aap.models.calls import Call
@@ -148,22 +146,13 @@ def ranking_csv(slug: str):
                         (_cells(row, categories, text_numbers=True) for row in shown))
 
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
 @bp.route("/appels/<slug>/classement.xlsx")
 def ranking_xlsx(slug: str):
-    """The same table as a workbook (write-only: rows streamed into the file); numbers stay numbers, every text
-    cell goes through ``safe_cell`` so that nothing a pole typed is read as a formula."""
+    """The same table as a workbook; numbers stay numbers, every text cell goes through ``safe_cell`` so that
+    nothing a pole typed is read as a formula (``exports.xlsx_response``)."""
     call = load_or_404(Call, slug=slug)
     require(can_manage_call(current_user, call))
     *_rest, shown, _sort, _reverse, _args, _filters, categories = _table(call)
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet(_("Classement"))
-    sheet.append([safe_cell(v) for v in _header()])
-    for row in shown:
-        sheet.append([safe_cell(v) for v in _cells(row, categories, text_numbers=False)])
-    body = io.BytesIO()
-    book.save(body)
-    return Response(body.getvalue(), mimetype=XLSX,
-                    headers={"Content-Disposition": f'attachment; filename="classement-{call.slug}.xlsx"'})
+    return xlsx_response(f"classement-{call.slug}.xlsx", _header(),
+                         (_cells(row, categories, text_numbers=False) for row in shown),
+                         title=_("Classement"), widths={2: 40, 3: 26, 4: 20})

@@ -80,3 +80,32 @@ def test_csv_decimals_are_written_with_a_comma_as_the_semicolons_want():
 
     lines = list(csv_lines(["Montant", "Note", "Rang"], [[Decimal("45000.50"), 62.5, 3]]))
     assert lines[2] == "45000,50;62,5;3\r\n"
+
+
+def test_the_xlsx_reads_like_a_table_made_by_hand():
+    """Bold frozen header, columns as wide as their title or as asked, amounts with two decimals, an aware
+    UTC datetime as a real date in Paris time (and, in a CSV, written as the pages write it)."""
+    from datetime import UTC, date, datetime
+
+    import openpyxl
+
+    out = io.BytesIO()
+    submitted = datetime(2026, 11, 23, 16, 0, tzinfo=UTC)  # 17:00 in Paris (winter time)
+    write_xlsx(out, ["Pôle", "Montant demandé (€)", "Déposé le", "Comité"],
+               [["Pôle des Tisserands", Decimal("45000.50"), submitted, date(2026, 12, 3)]], widths={0: 40})
+    sheet = openpyxl.load_workbook(io.BytesIO(out.getvalue())).active
+    assert sheet.freeze_panes == "A2"
+    assert [c.font.bold for c in sheet[1]] == [True] * 4 and sheet["A2"].font.bold is False
+    assert [sheet.column_dimensions[c].width for c in "ABCD"] == [40, 22, 12, 10]
+    amount, when, day = sheet["B2"], sheet["C2"], sheet["D2"]
+    assert (amount.value, amount.number_format) == (45000.5, "#,##0.00")
+    assert (when.value, when.number_format) == (datetime(2026, 11, 23, 17, 0), "dd/mm/yyyy hh:mm")
+    assert (day.value, day.number_format) == (datetime(2026, 12, 3, 0, 0), "dd/mm/yyyy")
+
+    from flask_babel import Babel
+
+    app = Flask("t")
+    Babel(app, default_locale="fr")
+    with app.test_request_context():
+        body = csv_response("x.csv", ["Déposé le"], [[submitted]]).get_data(as_text=True)
+    assert body.splitlines()[1] == "23/11/2026 à 17:00 (heure de Paris)"
