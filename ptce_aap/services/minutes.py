@@ -33,11 +33,15 @@ def minutes_context(session: CommitteeSession) -> dict:
     call = session.call
     decisions = committee.session_decisions(session)
     granted = granted_total(call)
+    outcomes = {}  # what the session decided for each dossier: its decision still in force, else its last
+    for decision in decisions:
+        if decision.dossier_id not in outcomes or decision.is_current:
+            outcomes[decision.dossier_id] = decision
     return {
         "session": session, "call": call, "quorum": committee.quorum(session),
         "present": [row for row in session.attendance if row.is_present],
         "absent": [row for row in session.attendance if not row.is_present],
-        "agenda": committee.agenda_dossiers(session), "decisions": decisions,
+        "agenda": committee.agenda_dossiers(session), "decisions": decisions, "outcomes": outcomes,
         "session_total": committee.laureate_total(decisions), "granted": granted,
         "left": call.envelope_eur - granted,
     }

@@ -189,8 +189,18 @@ def test_the_minutes_say_what_the_session_decided(app, db, world):
                                     amount_eur=Decimal("60000"), payment_terms=PaymentTerms.SINGLE), by=world["admin"],
                session=session)
         context = minutes_context(session)
+        from flask import render_template
+        from flask_babel import force_locale
+
+        with force_locale("fr"):
+            html = render_template("pdf/minutes.html", generated_at="03/12/2026", **context)
     assert [d.id for d in context["agenda"]] == [bravo.id, alpha.id]
     assert context["session_total"] == Decimal("60000") and context["left"] == Decimal("140000")
+    agenda = [" ".join(re.sub(r"<[^>]+>", " ", item).split()) for item in re.findall(r"<li>(.*?)</li>", html)]
+    assert [item.split(" — ", 2)[2] for item in agenda if "dossier n°" in item] == [
+        "examiné sans décision pendant la séance", "décision : Lauréat, 60 000 €"]
+    assert "Fait à Bercy, le 03/12/2026." in html
+    assert "Le président ou la présidente de séance" in html and "Le ou la secrétaire de séance" in html
 
 
 def test_the_session_page_reads_the_same_number_of_queries_whatever_n(client, db, login_as, world,
