@@ -104,6 +104,23 @@ def commune_name(insee: str) -> str | None:
     return data[0].get(insee) if data else None
 
 
+@cache
+def _postal_codes() -> dict[str, list[str]]:
+    data = _communes()
+    codes: dict[str, list[str]] = {}
+    for postal, communes in (data[1] if data else {}).items():
+        for insee in communes:
+            codes.setdefault(insee, []).append(postal)
+    return codes
+
+
+def postal_code(insee: str) -> str | None:
+    """The postal code of a commune when it has only one (Crest, 26093: 26400); None when it has several
+    (Marseille…) or is unknown — an address then needs the one the applicant wrote."""
+    codes = _postal_codes().get(insee, [])
+    return codes[0] if len(codes) == 1 else None
+
+
 def insee_problem(insee: str) -> Message | None:
     """A message when ``insee`` is not the code of a current commune (often a postal code instead)."""
     data = _communes()

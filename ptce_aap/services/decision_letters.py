@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import secrets
 from datetime import date
 from decimal import Decimal
@@ -27,6 +28,7 @@ from sqlalchemy.orm import joinedload
 
 from ptce_aap import audit, jobs
 from ptce_aap import storage as file_storage
+from ptce_aap.domain import geography
 from ptce_aap.domain.formatting import format_amount, format_date, format_datetime
 from ptce_aap.domain.messages import N_, Money
 from ptce_aap.domain.text import one_line
@@ -66,6 +68,17 @@ def _lines(schedule: list[dict]) -> list[dict]:
             for t in schedule]
 
 
+def postal_address(dossier: Dossier) -> str:
+    """The structure's address as a letter is addressed: the street, then « code postal COMMUNE » (the postal
+    code from the commune's INSEE code when the commune has only one and the address names none)."""
+    street = one_line(dossier.address or "", max_length=300)
+    if dossier.commune_name and dossier.commune_name.lower() in street.lower():
+        return street  # the applicant wrote the commune in the address already
+    postal = "" if re.search(r"\b\d{5}\b", street) else (geography.postal_code(dossier.commune_insee) or "")
+    town = " ".join(p for p in (postal, dossier.commune_name.upper()) if p)
+    return ", ".join(p for p in (street, town) if p)
+
+
 def letter_context(decision: Decision) -> dict:
     """What the letter says, as French text (amounts and dates formatted)."""
     dossier, call = decision.dossier, decision.dossier.call
@@ -73,9 +86,7 @@ def letter_context(decision: Decision) -> dict:
         "call": call, "dossier": dossier, "decision": decision,
         "pole_name": one_line(dossier.pole_name, max_length=200),
         "carrier_legal_name": one_line(dossier.carrier_legal_name, max_length=200),
-        "address": one_line(" ".join(p for p in (dossier.address, "" if dossier.commune_name.lower()
-                                                   in (dossier.address or "").lower() else dossier.commune_name)
-                                     if p), max_length=400),
+        "address": postal_address(dossier),
         "outcome": decision.outcome.value, "outcome_text": OUTCOME_TEXT[decision.outcome],
         "amount_text": format_amount(decision.amount_eur) if decision.amount_eur is not None else "",
         "payment_text": PAYMENT_TEXT.get(decision.payment_terms, ""),
@@ -85,6 +96,8 @@ def letter_context(decision: Decision) -> dict:
         "committee_date": format_date(decision.committee_date) if decision.committee_date else "",
         "agreement_date": format_date(decision.agreement_date) if decision.agreement_date else "",
         "decided_on": format_date(decision.decided_at),
+        # the letter is dated the day it is notified (a preview, today)
+        "letter_date": format_date(decision.notified_at or utcnow()),
         "awarding_body": one_line(call.awarding_body_name, max_length=200),
         "signatory_name": one_line(call.signatory_name or "", max_length=200),
         "signatory_title": one_line(call.signatory_title or "", max_length=200),
