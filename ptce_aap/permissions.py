@@ -181,11 +181,15 @@ def can_submit_dossier(user, dossier) -> bool:
     return dossier.status == DossierStatus.DRAFT and _is_applicant_of(user, dossier)
 
 
-def can_answer_request(user, request_row) -> bool:
-    """An applicant of the dossier's pole answers its open request, until the due date."""
-    dossier = request_row.dossier
-    return (request_row.is_open and dossier.status == DossierStatus.CORRECTION
-            and not request_row.is_overdue(utcnow()) and _is_applicant_of(user, dossier))
+def can_answer_message(user, message) -> bool:
+    """An applicant of the pole answers the secretariat: an open request for complements until its due date
+    (which submits the dossier again), or a plain message unless the dossier is withdrawn."""
+    dossier = message.dossier
+    if message.kind == MessageKind.REQUEST:
+        return (message.is_open and dossier.status == DossierStatus.CORRECTION
+                and not message.is_overdue(utcnow()) and _is_applicant_of(user, dossier))
+    return (message.kind == MessageKind.MESSAGE and _is_applicant_of(user, dossier)
+            and dossier.status not in (DossierStatus.DRAFT, DossierStatus.WITHDRAWN))
 
 
 def can_withdraw_dossier(user, dossier) -> bool:
@@ -456,15 +460,13 @@ def can_write_to_pole(user, dossier) -> bool:
 
 
 def can_request_complements(user, dossier) -> bool:
-    """The secretariat asks for complements on a submitted dossier under admissibility, in an open or closed
-    call, when no other request is waiting."""
+    """The secretariat asks for complements under admissibility (open or closed call), one request at a time."""
     return (has_role(user, Role.ADMIN) and dossier.status in COMPLEMENTS_REQUESTABLE
             and dossier.call.status in COMPLEMENTS_CALL_STATUSES)
 
 
 def can_close_request(user, request_row) -> bool:
-    """The secretariat closes an open request (unanswered, e.g. past its due date): the dossier is submitted
-    again as it stands."""
+    """The secretariat closes an open request (e.g. past its due date): the dossier is submitted as it is."""
     return has_role(user, Role.ADMIN) and request_row.is_open
 
 

@@ -201,6 +201,12 @@ class WithdrawForm(CleanForm):
 
 
 
+class ReplyForm(CleanForm):
+    """The applicant's reply to a message of the secretariat (checked by ``services.messages``)."""
+
+    body = TextAreaField(_l("Votre message au secrétariat"))
+
+
 class AnswerForm(CleanForm):
     """The applicant's answer to a request for complements (checked by ``services.messages``)."""
 

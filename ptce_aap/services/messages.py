@@ -200,15 +200,48 @@ def answer_request(request_row: DossierMessage, *, body: str, by, now: datetime)
     return answer
 
 
-def _mail_secretariat(dossier: Dossier, request_row: DossierMessage, answer: DossierMessage) -> None:
-    """The request's author, if still an active admin; otherwise every active admin (someone must read it)."""
-    author = request_row.author
+def _secretariat_readers(first: DossierMessage) -> list[User]:
+    """The author of the secretariat's message, if still an active admin; otherwise every active admin
+    (someone must read the pole's answer)."""
+    author = first.author
     if author is not None and author.is_active and author.is_admin:
-        recipients = [author]
-    else:
-        recipients = list(db.session.scalars(sa.select(User).where(User.is_admin.is_(True),
-                                                                    User.is_disabled.is_(False)).order_by(User.id)))
-    for admin in recipients:
+        return [author]
+    return list(db.session.scalars(sa.select(User).where(User.is_admin.is_(True),
+                                                         User.is_disabled.is_(False)).order_by(User.id)))
+
+
+def reply_to_message(message_row: DossierMessage, *, body: str, by, now: datetime) -> DossierMessage:
+    """The pole answers a message of the secretariat (a plain message: a request for complements is answered
+    by ``answer_request``, which submits the dossier again). Nothing of the dossier changes; the reply goes in
+    the thread, audited, and is mailed to the secretariat. Caller commits."""
+    dossier = message_row.dossier
+    if message_row.kind != MessageKind.MESSAGE:
+        raise DomainError(N_("Seul un message du secrétariat peut recevoir une réponse ici."))
+    if dossier.status in (DossierStatus.DRAFT, DossierStatus.WITHDRAWN):
+        raise DomainError(N_("Ce dossier a été retiré : il n'est plus possible d'écrire au secrétariat à son "
+                             "sujet ici."))
+    problems = Problems()
+    body = _body(problems, body)
+    problems.raise_any()
+    reply = DossierMessage(dossier_id=dossier.id, kind=MessageKind.ANSWER, author_id=by.id, body=body,
+                           sections=[], document_types=[], files=[], reply_to_id=message_row.id, created_at=now)
+    db.session.add(reply)
+    message_row.answered_at = now
+    db.session.flush()
+    audit.record("dossier.message_answered", dossier, actor=by, summary={
+        "before": {"message": message_row.id}, "after": {"answer": reply.id}})
+    for admin in _secretariat_readers(message_row):
+        notify(admin.email, "message_answered", {
+            "name": one_line(admin.display_name, max_length=80),
+            "pole_name": one_line(dossier.pole_name, max_length=200),
+            "receipt_number": dossier.receipt_number or "", "body": reply.body,
+            "link": external_url("admin.dossier", dossier_id=dossier.id) + f"#message-{reply.id}"},
+            dedupe_key=f"message_answered:{reply.id}:{admin.id}", user=admin)
+    return reply
+
+
+def _mail_secretariat(dossier: Dossier, request_row: DossierMessage, answer: DossierMessage) -> None:
+    for admin in _secretariat_readers(request_row):
         notify(admin.email, "complements_answered", {
             "name": one_line(admin.display_name, max_length=80),
             "pole_name": one_line(dossier.pole_name, max_length=200),

@@ -146,6 +146,7 @@ def world(app, db, make_call, make_dossier, make_user, smtp, worker, make_review
     message_service.request_complements(correcting, body="Précisez.", sections=["projet"], document_types=["statuts"],
                                         due_on=(utcnow() + timedelta(days=5)).date().isoformat(), by=admin,
                                         now=utcnow())
+    message_service.send_message(submitted, body="Bonjour.", by=admin)  # the applicant's reply form
     group = RegionalGroup(call_id=call.id, region_code=submitted.region_code, name="Groupe régional")
     db.session.add(group)
     db.session.flush()  # the reviewer in the dossier's regional group (below): its avis and ranking forms

@@ -340,3 +340,76 @@ def test_the_review_does_not_start_while_a_pole_owes_complements(submitted, admi
     service.close_request(request, by=admin_user, now=utcnow())
     set_call_status(call, CallStatus.REVIEW, by=admin_user)
     assert call.status == CallStatus.REVIEW
+
+
+def test_the_pole_replies_to_a_message_in_the_thread_and_the_secretariat_is_mailed(
+        client, login_as, submitted, applicant, admin_user, db, worker, smtp):
+    from ptce_aap.models.audit import AuditEvent
+
+    login_as(admin_user)
+    client.post(f"/admin/dossiers/{submitted.id}/message", data={"message_body": "Pouvez-vous préciser le budget ?"})
+    message = db.session.scalars(sa.select(DossierMessage).where(DossierMessage.dossier_id == submitted.id)).one()
+    reply_url = f"/porteur/dossiers/{submitted.id}/messages/{message.id}/repondre"
+    worker()
+    smtp.clear()
+    status_before = _reload(db, submitted.id).status
+
+    login_as(applicant)
+    page = client.get(f"/porteur/dossiers/{submitted.id}").get_data(as_text=True)
+    assert f'href="{reply_url}"' in page  # « Répondre » under the message
+    form = client.get(reply_url)
+    assert form.status_code == 200 and "Pouvez-vous préciser le budget ?" in _text(form)
+    empty = client.post(reply_url, data={"body": "   "})
+    assert empty.status_code == 422 and 'id="body-desc-error"' in empty.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count(DossierMessage.id))) == 1
+    response = client.post(reply_url, data={"body": "Le budget 2027 est joint en annexe 3.\nCordialement"})
+    assert response.status_code == 302 and response.headers["Location"].endswith("#echanges")
+
+    reply = db.session.scalars(sa.select(DossierMessage).where(DossierMessage.reply_to_id == message.id)).one()
+    assert (reply.kind.value, reply.author_id, reply.body) == (
+        "answer", applicant.id, "Le budget 2027 est joint en annexe 3.\nCordialement")
+    assert _reload(db, submitted.id).status == status_before  # a reply changes nothing of the dossier
+    [event] = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "dossier.message_answered"))
+    assert event.actor_id == applicant.id and event.summary == {"before": {"message": message.id},
+                                                                "after": {"answer": reply.id}}
+    worker()
+    [mail] = [m for m in smtp.wait_for(1) if admin_user.email in m["To"]]
+    assert mail["Subject"].startswith("Réponse du pôle")
+    plain = mail.get_body(("plain",)).get_content()
+    assert "Le budget 2027 est joint en annexe 3." in plain and f"#message-{reply.id}" in plain
+    thread = _text(client.get(f"/porteur/dossiers/{submitted.id}"))
+    assert "Réponse du porteur" in thread and "Répondu le" in thread
+    login_as(admin_user)
+    assert "Le budget 2027 est joint en annexe 3." in _text(client.get(f"/admin/dossiers/{submitted.id}"))
+
+
+def test_a_reply_is_refused_to_others_on_a_request_and_on_a_withdrawn_dossier(
+        client, login_as, submitted, applicant, admin_user, make_user, db):
+    message = service.send_message(submitted, body="Bonjour.", by=admin_user)
+    request_row = service.request_complements(submitted, body="Précisez.", sections=["projet"], document_types=[],
+                                              due_on=_due_on(), by=admin_user, now=utcnow())
+    db.session.commit()
+    reply_url = f"/porteur/dossiers/{submitted.id}/messages/{message.id}/repondre"
+
+    login_as(make_user("autre@example.org"))  # another pole's applicant: the dossier does not exist for them
+    assert client.get(reply_url).status_code == 404
+    assert client.post(reply_url, data={"body": "Je réponds."}).status_code == 404
+    login_as(make_user("rap@example.org", roles=(Role.REVIEWER,)))
+    assert client.post(reply_url, data={"body": "Je réponds."}).status_code == 403
+    login_as(applicant)
+    assert client.post(reply_url, data={"body": "Sans jeton."}, csrf=False).status_code == 400
+    # A request for complements is answered on its own page (which submits the dossier again), not here.
+    assert client.post(f"/porteur/dossiers/{submitted.id}/messages/{request_row.id}/repondre",
+                       data={"body": "x"}).status_code == 404
+    assert db.session.scalar(sa.select(sa.func.count(DossierMessage.id))) == 2
+
+    d = _reload(db, submitted.id)
+    d.status = DossierStatus.WITHDRAWN  # set-up: withdrawal has its own tests
+    db.session.commit()
+    refused = client.post(reply_url, data={"body": "Après retrait."})
+    assert refused.status_code == 302
+    assert db.session.scalar(sa.select(sa.func.count(DossierMessage.id))) == 2
+    assert f'href="{reply_url}"' not in client.get(f"/porteur/dossiers/{submitted.id}").get_data(as_text=True)
+    with pytest.raises(Exception, match="retiré"):
+        service.reply_to_message(db.session.get(DossierMessage, message.id), body="x", by=applicant, now=utcnow())
+    db.session.rollback()

@@ -411,6 +411,7 @@ ALLOWED_DOMAIN_ERROR_CATCHES = {
     "ptce_aap.admin.routes.request_complements": "the dossier page again, the request typed kept, errors beside "
                                                  "their fields",
     "ptce_aap.applicants.messages.answer_request": "the answer page again, the answer typed kept, the reason shown",
+    "ptce_aap.applicants.messages.reply_to_message": "the reply form again, the text typed kept beside the reason",
     "ptce_aap.admin.grid.grid": "the grid page again, the new criterion typed and the error beside its field",
     "ptce_aap.admin.grid.grid_edit": "the grid page again, the criterion's edits typed and the error beside them",
     "ptce_aap.admin.calls._saved": "the call form again (new, settings, copy, deadline), the error beside its field",
