@@ -283,3 +283,17 @@ def test_query_count_is_constant(client, login_as, db, world, make_reviewed_doss
     body = text(client.get(CALL_URL))
     assert cell(body, "synthese", "aap-2013", "laureats", "data-call") == "9"
     assert cell(body, "synthese", "aap-2013", "montant", "data-call") == "76 000 €"  # 60 000 + 8 × 2 000
+
+
+def test_no_call_with_submitted_dossiers(client, login_as, admin_user, make_call, make_dossier):
+    make_dossier(call=make_call(slug="aap-brouillons"), pole_name="Brouillon")
+    login_as(admin_user)
+    body = text(client.get("/admin/statistiques"))
+    assert "Aucun appel n’a encore de dossier déposé : pas de statistiques à présenter." in body
+    assert 'id="appel-aap-brouillons" name="appel" value="aap-brouillons">' in body
+    assert csv_rows(client.get("/admin/statistiques.csv"))[:5] == [
+        ["tableau", "appel", "titre de l’appel", "code", "libellé", "mesure", "valeur"],
+        ["synthese", "ensemble", "Ensemble des appels choisis", "dossiers", "", "nombre", "0"],
+        ["synthese", "ensemble", "Ensemble des appels choisis", "retires_exclus", "", "nombre", "0"],
+        ["synthese", "ensemble", "Ensemble des appels choisis", "laureats", "", "nombre", "0"],
+        ["synthese", "ensemble", "Ensemble des appels choisis", "montant_accorde", "", "euros", "0,00"]]

@@ -106,6 +106,7 @@ def test_members_per_pole_mean_median_min_max():
     assert r.total.members == stats.Summary(5, D(21), D("4.20"), D(4), D(3), D(5))
     assert stats.median([D(1)]) == D(1) and stats.median([]) is None
     assert stats.median([7, 1, 3, 100]) == D(5)
+    assert stats.median([10, 1, 2]) == D(2) and stats.median([D("2.5"), 9]) == D("5.75")
 
 
 def test_members_by_category_with_shares_adding_up():
