@@ -29,6 +29,8 @@ def test_the_call_statistics_read_without_colour_and_pass_axe(page, db, make_cal
         dossier.category_code = "emergence" if i % 2 else None
         dossiers.append(dossier)
     call.status = CallStatus.DELIBERATION
+    other = make_call(slug="aap-suivant", title="Appel PTCE suivant")
+    make_reviewed_dossier(call=other, pole_name="Pôle suivant", members=6)
     db.session.commit()
     for dossier in dossiers[:2]:
         decide(dossier, DecisionInput(outcome=DecisionOutcome.LAUREATE, motivation="Projet solide.",
@@ -44,8 +46,8 @@ def test_the_call_statistics_read_without_colour_and_pass_axe(page, db, make_cal
     page.locator("#pages-appel").get_by_role("link", name="Statistiques").click()
 
     assert page.locator("h1").inner_text() == "Statistiques de l’appel"
-    assert page.get_by_role("img", name=re.compile(r"^Dossiers déposés \(barre n° 1\) et lauréats \(barre n° 2\) "
-                                                   r"par région")).is_visible()
+    assert page.get_by_role("img", name=re.compile(r"^Par région : dossiers déposés \(barre n° 1\) et lauréats "
+                                                   r"\(barre n° 2\)\.")).is_visible()
     assert page.get_by_role("img", name=re.compile("^Carte de France par département : nombre de pôles lauréats"))\
         .is_visible()
     assert page.get_by_role("table", name="Par région (données du graphique)").is_visible()
@@ -55,3 +57,13 @@ def test_the_call_statistics_read_without_colour_and_pass_axe(page, db, make_cal
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "call_statistics.png"), full_page=True)
     check_accessibility(page, context="call statistics")
+
+    # The calls compared, from the administration home: a column group per call.
+    page.goto("/admin/")
+    page.get_by_role("link", name="Statistiques des appels").click()
+    assert page.locator("h1").inner_text() == "Statistiques des appels à projets"
+    assert page.get_by_role("checkbox", name="Appel PTCE suivant").is_checked()
+    assert page.locator('#synthese tr[data-call="ensemble"] td[data-col="dossiers"]').inner_text() == "5"
+    assert page.locator('#regions tr[data-key="84"] td[data-col="aap-statistiques-dossiers"]').inner_text() == "2"
+    page.screenshot(path=str(ARTIFACTS / "statistics_compared.png"), full_page=True)
+    check_accessibility(page, context="statistics of several calls")
