@@ -19,6 +19,7 @@ from ptce_aap.admin import (  # noqa: F401
     scores,
     sessions,
     simulator,
+    statistics,
 )
 from ptce_aap.admin.blueprint import bp
 

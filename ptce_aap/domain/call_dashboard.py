@@ -21,6 +21,7 @@ from datetime import date, timedelta
 from fractions import Fraction
 
 from ptce_aap.domain import geography
+from ptce_aap.domain.charts import round_step
 from ptce_aap.domain.text import french_sort_key
 from ptce_aap.enums import AssignmentStatus, DossierStatus
 
@@ -96,21 +97,13 @@ class BarChart:
 MAX_DAY_LABELS = 10
 
 
-def _step(top: int) -> int:
-    """A round graduation step giving at most 5 graduations up to ``top``."""
-    for step in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000):
-        if top / step <= 5:
-            return step
-    return max(1, math.ceil(top / 5))
-
-
 def bar_chart(series: Sequence[tuple[date, int]], *, width: int = 640, height: int = 260) -> BarChart:
     """The geometry of a bar chart of ``series`` in a ``width`` × ``height`` box: a value axis on the left
     with round graduations, one bar per day, every k-th day written below the axis."""
     left, right, top, bottom = 40, 8, 20, 40
     plot_w, plot_h = width - left - right, height - top - bottom
     peak = max((value for _day, value in series), default=0)
-    step = _step(max(peak, 1))
+    step = round_step(max(peak, 1))
     ceiling = max(step, math.ceil(peak / step) * step)
     baseline = top + plot_h
     slot = plot_w / max(len(series), 1)

@@ -28,7 +28,7 @@ CSRF_MESSAGE = ("Le formulaire a expiré ou n'est pas valide. Rechargez la page 
 EXEMPT = {"storage.upload"}
 # Called by static/attachments.js with the page's <meta name="csrf-token"> in X-CSRFToken, never by a form.
 SCRIPT_ONLY = {"applicants.start_upload", "applicants.confirm_upload"}
-MAX_PAGES = 300
+MAX_PAGES = 330  # each call now has its « Statistiques » page and CSV
 
 
 class FormParser(HTMLParser):

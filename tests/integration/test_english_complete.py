@@ -35,7 +35,7 @@ FRENCH_WORDS = {"le", "la", "les", "des", "du", "une", "est", "et", "pour", "ave
 SKIPPED_TAGS = {"script", "style", "template", "noscript"}
 VISIBLE_ATTRIBUTES = ("title", "aria-label", "placeholder", "alt")
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
-MAX_PAGES = 340  # each call now has its « Publication des résultats » page
+MAX_PAGES = 370  # each call has its « Publication des résultats » page, and its « Statistiques » page and CSV
 
 
 class TextParser(HTMLParser):
