@@ -60,7 +60,10 @@ DOSSIER_ITEM = {
     "id": INTEGER, "pole_name": STRING, "siret": STRING, "status": enum_of(DossierStatus), "region": STRING,
     "departments": array(STRING), "category": nullable(STRING), "amount_requested_eur": nullable(NUMBER),
     "submitted_at": nullable(DATETIME), "eligibility": ref("Eligibility"), "score": ref("Score"),
+    "receipt_number": nullable(STRING),
 }
+DECISION = {"outcome": enum_of(DecisionOutcome), "amount_eur": nullable(NUMBER), "decided_at": DATETIME,
+            "reference": nullable(STRING), "notified_at": nullable(DATETIME)}
 
 SCHEMAS = {
     "Error": obj({"error": obj({"code": INTEGER, "title": STRING, "message": STRING,
@@ -88,17 +91,16 @@ SCHEMAS = {
         "financing_plan": array(obj({"kind": enum_of(FinancingKind), "source": enum_of(FundingSource, null=True),
                                      "funder": STRING, "label": STRING, "amount_eur": nullable(NUMBER),
                                      "status": enum_of(FundingStatus, null=True)})),
-        "attachments": array(obj({"document_type": STRING, "filename": STRING, "size": nullable(INTEGER),
-                                  "sha256": nullable(STRING), "mime": nullable(STRING),
-                                  "scan_status": enum_of(ScanStatus)})),
+        "attachments": array(obj({"id": INTEGER, "document_type": STRING, "filename": STRING,
+                                  "size": nullable(INTEGER), "sha256": nullable(STRING), "mime": nullable(STRING),
+                                  "scan_status": enum_of(ScanStatus),
+                                  "download_url": nullable({"type": "string", "format": "uri"})})),
         "reviews": array(obj({"reviewer_institution": nullable(STRING), "submitted_at": DATETIME,
                               "recommendation": enum_of(Recommendation, null=True),
                               "scores": array(obj({"criterion": STRING, "score": nullable(INTEGER),
                                                    "comment": STRING}))})),
-        "decision": obj({"outcome": enum_of(DecisionOutcome), "amount_eur": nullable(NUMBER),
-                         "motivation": STRING, "decided_at": DATETIME}, null=True)}),
-    "DecisionItem": obj({"dossier_id": INTEGER, "pole_name": STRING, "outcome": enum_of(DecisionOutcome),
-                         "amount_eur": nullable(NUMBER), "decided_at": DATETIME}),
+        "decision": obj(DECISION | {"motivation": STRING}, null=True)}),
+    "DecisionItem": obj({"dossier_id": INTEGER, "pole_name": STRING} | DECISION),
     "CallPage": page_of("CallItem"),
     "DossierPage": page_of("DossierItem"),
     "DecisionPage": page_of("DecisionItem"),
@@ -110,6 +112,8 @@ PAGE_PARAMETER = {"name": "page", "in": "query", "required": False,
 SLUG_PARAMETER = {"name": "slug", "in": "path", "required": True, "schema": SLUG}
 ID_PARAMETER = {"name": "dossier_id", "in": "path", "required": True,
                 "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}}
+ATTACHMENT_PARAMETER = {"name": "attachment_id", "in": "path", "required": True,
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}}
 
 
 def _json(schema_name: str, description: str) -> dict:
@@ -133,6 +137,24 @@ def _get(summary: str, schema_name: str, parameters: list, *, paged: bool = Fals
                     "responses": responses}}
 
 
+def _download() -> dict:
+    responses = {
+        "302": {"description": "Redirect to the file.",
+                "headers": {"Location": {"description": "Presigned URL of the file, valid 60 seconds.",
+                                         "schema": {"type": "string", "format": "uri"}}}},
+    } | ERRORS | {
+        "403": _json("Error", "The token's owner is not an administrator, or the file was quarantined by the "
+                              "antivirus."),
+        "404": _json("Error", "No such submitted dossier, no such file in it, or the file is not available (not "
+                              "received yet, or refused)."),
+    }
+    return {"get": {
+        "summary": "Download one file of a submitted dossier (the download_url of its attachment).",
+        "description": "Redirects to a presigned URL of the file store, valid 60 seconds. Only files whose checks "
+                       "are over are served. Each download is recorded in the audit trail.",
+        "parameters": [ID_PARAMETER, ATTACHMENT_PARAMETER], "responses": responses}}
+
+
 def document() -> dict:
     return {
         "openapi": "3.0.3",
@@ -152,6 +174,7 @@ def document() -> dict:
                                            paged=True, found=True),
             "/dossiers/{dossier_id}": _get("One submitted dossier in full.", "Dossier", [ID_PARAMETER],
                                            found=True),
+            "/dossiers/{dossier_id}/attachments/{attachment_id}": _download(),
             "/calls/{slug}/decisions": _get("The current decisions of a call.", "DecisionPage", [SLUG_PARAMETER],
                                             paged=True, found=True),
             "/openapi.json": {"get": {"summary": "This document.", "security": [],

@@ -81,6 +81,14 @@ def touch(token: ApiToken) -> bool:
     return True
 
 
+def record_download(token: ApiToken, attachment) -> None:
+    """Note in the audit trail that a token fetched a dossier's file (who, with which token, which file): a file
+    read by a program leaves a trace, should the token leak."""
+    audit.record("attachment.downloaded", attachment, actor=token.user,
+                 summary={"after": {"via": "api", "token": token.prefix, "dossier_id": attachment.dossier_id,
+                                    "filename": attachment.filename, "sha256": attachment.sha256}})
+
+
 def listing(page: int, per_page: int = 50):
     """A page of every token, the newest first, with its owner (two queries: the count and the page)."""
     return db.paginate(sa.select(ApiToken).options(joinedload(ApiToken.user))
