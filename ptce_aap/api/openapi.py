@@ -4,6 +4,7 @@ against it). Enumerations come from ``ptce_aap.enums``, so the document follows 
 from __future__ import annotations
 
 from ptce_aap.enums import (
+    ApiScope,
     CallStatus,
     DecisionOutcome,
     DossierStatus,
@@ -225,23 +226,25 @@ def _json(schema_name: str, description: str) -> dict:
     return {"description": description, "content": {"application/json": {"schema": ref(schema_name)}}}
 
 
-def _errors(not_found: str) -> dict:
+def _errors(not_found: str, scope: ApiScope) -> dict:
     """The error answers every operation may give, with the error schema."""
     return {
         "401": _json("Error", "No token, or an unknown, expired or revoked one (header WWW-Authenticate: Bearer)."),
-        "403": _json("Error", "The token's owner is not an administrator."),
+        "403": _json("Error", f"The token's owner is not an administrator, or the token lacks the scope "
+                              f"{scope.value}."),
         "404": _json("Error", not_found),
         "429": _json("Error", "Too many requests for this token (API_RATE_LIMIT); see the Retry-After header."),
     }
 
 
-def _get(summary: str, description: str, schema_name: str, parameters: list, *, paged: bool = False,
-         not_found: str = "No such address in the API.") -> dict:
-    responses = {"200": _json(schema_name, summary)} | _errors(not_found)
+def _get(summary: str, description: str, schema_name: str, parameters: list, *, scope: ApiScope,
+         paged: bool = False, not_found: str = "No such address in the API.") -> dict:
+    responses = {"200": _json(schema_name, summary)} | _errors(not_found, scope)
     if paged:
         responses["400"] = _json("Error", "The page parameter is not an integer from 1 to 10000.")
-    return {"get": {"summary": summary, "description": description,
-                    "parameters": parameters + ([PAGE_PARAMETER] if paged else []), "responses": responses}}
+    return {"get": {"summary": summary, "description": f"{description} Needs the scope {scope.value}.",
+                    "x-scope": scope.value, "parameters": parameters + ([PAGE_PARAMETER] if paged else []),
+                    "responses": responses}}
 
 
 def _download() -> dict:
@@ -250,18 +253,24 @@ def _download() -> dict:
                 "headers": {"Location": {"description": "Presigned URL of the file, valid 60 seconds.",
                                          "schema": {"type": "string", "format": "uri"}}}},
     } | _errors("No such submitted dossier, no such file in it, or the file is not available (not received "
-                "yet, or refused).") | {
-        "403": _json("Error", "The token's owner is not an administrator, or the file was quarantined by the "
-                              "antivirus."),
+                "yet, or refused).", ApiScope.DOSSIERS) | {
+        "403": _json("Error", "The token's owner is not an administrator, the token lacks the scope "
+                              "dossiers:read, or the file was quarantined by the antivirus."),
     }
     return {"get": {
         "summary": "Download one file of a submitted dossier.",
         "description": "The download_url of an attachment. Redirects to a presigned URL of the file store, valid "
                        "60 seconds. Only files whose checks are over are served. Each download is recorded in "
-                       "the audit trail with the token used.",
-        "parameters": [ID_PARAMETER, ATTACHMENT_PARAMETER], "responses": responses}}
+                       "the audit trail with the token used. Needs the scope dossiers:read.",
+        "x-scope": ApiScope.DOSSIERS.value, "parameters": [ID_PARAMETER, ATTACHMENT_PARAMETER], "responses": responses}}
 
 
+SCHEME_DESCRIPTION = (
+    "A token made by an administrator with `flask ptce create-token EMAIL [--scope SCOPE]…` (listed and revoked "
+    "on the back office's « Jetons d'API » page). Each operation needs one scope of the token (its x-scope), else "
+    "403: " + "; ".join(f"{s.value} ({d})" for s, d in (
+        (ApiScope.CALLS, "the calls"), (ApiScope.DOSSIERS, "the dossiers, their reviews and their files"),
+        (ApiScope.DECISIONS, "the decisions"))) + ". A token gets every scope unless --scope is given.")
 NO_CALL = "No call has this slug."
 NO_DOSSIER = "No submitted dossier has this id (drafts are not served)."
 
@@ -276,23 +285,26 @@ def document() -> dict:
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearerAuth": []}],
         "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer",
-                                                          "description": "flask ptce create-token EMAIL"}},
+                                                          "description": SCHEME_DESCRIPTION}},
                        "schemas": SCHEMAS},
         "paths": {
             "/calls": _get("The calls, the latest first.", "Every call, drafts included, the latest opening "
-                           "first.", "CallPage", [], paged=True),
+                           "first.", "CallPage", [], scope=ApiScope.CALLS, paged=True),
             "/calls/{slug}": _get("One call with its grid, categories and rules.", "The call's settings as the "
-                                  "back office holds them.", "Call", [SLUG_PARAMETER], not_found=NO_CALL),
+                                  "back office holds them.", "Call", [SLUG_PARAMETER], scope=ApiScope.CALLS,
+                                  not_found=NO_CALL),
             "/calls/{slug}/dossiers": _get("The submitted dossiers of a call.", "Drafts are not listed. Each "
                                            "dossier with its latest eligibility check and its scores.",
-                                           "DossierPage", [SLUG_PARAMETER], paged=True, not_found=NO_CALL),
+                                           "DossierPage", [SLUG_PARAMETER], scope=ApiScope.DOSSIERS, paged=True,
+                                           not_found=NO_CALL),
             "/dossiers/{dossier_id}": _get("One submitted dossier in full.", "Its structure porteuse, members, "
                                            "budget, files, reviews and current decision.", "Dossier",
-                                           [ID_PARAMETER], not_found=NO_DOSSIER),
+                                           [ID_PARAMETER], scope=ApiScope.DOSSIERS, not_found=NO_DOSSIER),
             "/dossiers/{dossier_id}/attachments/{attachment_id}": _download(),
             "/calls/{slug}/decisions": _get("The current decisions of a call.", "Notified or not; the reference "
                                             "joins the published open-data file.", "DecisionPage",
-                                            [SLUG_PARAMETER], paged=True, not_found=NO_CALL),
+                                            [SLUG_PARAMETER], scope=ApiScope.DECISIONS, paged=True,
+                                            not_found=NO_CALL),
             "/openapi.json": {"get": {"summary": "This document.", "description": "Served without a token.",
                                       "security": [],
                                       "responses": {"200": {"description": "The OpenAPI document.",

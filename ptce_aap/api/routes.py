@@ -12,10 +12,11 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from ptce_aap.api import serialize
+from ptce_aap.api.auth import needs
 from ptce_aap.api.blueprint import bp
 from ptce_aap.api.openapi import document
 from ptce_aap.downloads import DOWNLOADABLE, serve_attachment
-from ptce_aap.enums import DossierStatus
+from ptce_aap.enums import ApiScope, DossierStatus
 from ptce_aap.extensions import db
 from ptce_aap.models.accounts import Institution
 from ptce_aap.models.calls import Call
@@ -65,6 +66,7 @@ def openapi():
 
 
 @bp.get("/calls")
+@needs(ApiScope.CALLS)
 def calls():
     page = page_number()
     rows, total = paginated(sa.select(Call).order_by(Call.opens_at.desc(), Call.id.desc()), page)
@@ -72,6 +74,7 @@ def calls():
 
 
 @bp.get("/calls/<slug>")
+@needs(ApiScope.CALLS)
 def call(slug: str):
     row = load_or_404(Call, slug=slug, options=(selectinload(Call.criteria), selectinload(Call.categories)))
     return jsonify(serialize.call_detail(row))
@@ -84,6 +87,7 @@ def _dossier_items(call_row: Call, dossiers: list[Dossier]) -> list[dict]:
 
 
 @bp.get("/calls/<slug>/dossiers")
+@needs(ApiScope.DOSSIERS)
 def call_dossiers(slug: str):
     page = page_number()
     call_row = load_or_404(Call, slug=slug)
@@ -116,6 +120,7 @@ def _submitted_dossier(dossier_id: int, options=()) -> Dossier:
 
 
 @bp.get("/dossiers/<int:dossier_id>")
+@needs(ApiScope.DOSSIERS)
 def dossier(dossier_id: int):
     row = _submitted_dossier(dossier_id, options=(
         selectinload(Dossier.members), selectinload(Dossier.financing_lines), selectinload(Dossier.attachments)))
@@ -131,6 +136,7 @@ def dossier(dossier_id: int):
 
 
 @bp.get("/dossiers/<int:dossier_id>/attachments/<int:attachment_id>")
+@needs(ApiScope.DOSSIERS)
 def attachment(dossier_id: int, attachment_id: int):
     """A file of a submitted dossier, as the back office serves it: the same access rule, only checked files, a
     redirect to a short-lived presigned URL; the download is audited."""
@@ -144,6 +150,7 @@ def attachment(dossier_id: int, attachment_id: int):
 
 
 @bp.get("/calls/<slug>/decisions")
+@needs(ApiScope.DECISIONS)
 def call_decisions(slug: str):
     page = page_number()
     call_row = load_or_404(Call, slug=slug)
