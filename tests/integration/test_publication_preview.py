@@ -37,8 +37,9 @@ def test_the_preview_shows_the_human_columns_first_and_the_rest_per_laureate(db,
     details = re.findall(r'<dd lang="fr" data-column="(\w+)">([^<]*)</dd>', alpha)
     assert [c for c, _v in details] == list(scdl.COLUMNS)
     assert dict(details) == {c: (expected[0][c] or "—") for c in scdl.COLUMNS}
-    assert "<dt>Nom de l’organisme attribuant <code>nomAttribuant</code></dt>" in alpha
-    assert "<dt>Part de la subvention dans le budget (de 0 à 1) <code>pourcentageSubvention</code></dt>" in alpha
+    assert '<dt>Nom de l’organisme attribuant <code lang="fr">nomAttribuant</code></dt>' in alpha
+    assert ('<dt>Part de la subvention dans le budget (de 0 à 1) <code lang="fr">pourcentageSubvention</code></dt>'
+            in alpha)
     assert "Très Secrète" not in html
 
 
