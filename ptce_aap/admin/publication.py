@@ -38,8 +38,6 @@ COLUMN_LABELS = {
     "pourcentageSubvention": _l("Part de la subvention dans le budget (de 0 à 1)"),
     "dispositifAide": _l("Dispositif d’aide"),
 }
-# Shown first, one column each; every column of the file is in each laureate's « Toutes les colonnes ».
-MAIN_COLUMNS = ("nomBeneficiaire", "objet", "montant", "referenceDecision")
 
 
 def _page(slug: str) -> str:
@@ -53,7 +51,7 @@ def publication(slug: str):
     snapshot = publication_service.preview(call)
     current = publication_service.current(call)
     return render_template("admin/publication.html", call=call, rows=snapshot["rows"], columns=scdl.COLUMNS,
-                           labels=COLUMN_LABELS, main_columns=MAIN_COLUMNS,
+                           labels=COLUMN_LABELS,
                            problems=scdl.problems(snapshot["rows"]), current=current,
                            unchanged=current is not None and current.snapshot.get("rows") == snapshot["rows"],
                            versions=publication_service.versions(call),
