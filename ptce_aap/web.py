@@ -66,8 +66,12 @@ def page_arg(name: str = "page") -> int:
     return min(max(request.args.get(name, 1, type=int) or 1, 1), MAX_PAGE)
 
 
+def _is_api() -> bool:
+    return request.path.startswith("/api/")
+
+
 def _accepts_json() -> bool:
-    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+    return _is_api() or request.accept_mimetypes.best == "application/json"
 
 
 def wants_json() -> bool:
@@ -211,9 +215,18 @@ ERROR_TEXTS = {
 }
 
 
+# The API's own words where the web's speak of pages (SPEC §7: every error under /api/ is JSON).
+API_ERROR_TEXTS = ERROR_TEXTS | {
+    404: N_("Aucune ressource de l'API à cette adresse (la liste des adresses : /api/v1/openapi.json)."),
+    405: N_("Cette méthode n'est pas acceptée ici : l'API est en lecture seule et ne répond qu'aux requêtes GET."),
+    429: N_("Trop de requêtes avec ce jeton : réessayez après le délai indiqué par l'en-tête Retry-After."),
+}
+
+
 def render_error(code: int, description: str | None = None):
     title = _(ERROR_TITLES.get(code, UNKNOWN_ERROR))
-    text = description or _(ERROR_TEXTS.get(code, ERROR_TEXTS[500]))
+    texts = API_ERROR_TEXTS if _is_api() else ERROR_TEXTS
+    text = description or _(texts.get(code, ERROR_TEXTS[500]))
     if _accepts_json():
         return jsonify({"error": {"code": code, "title": title, "message": text,
                                   "request_id": g.get("request_id")}}), code

@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from ptce_aap.admin.blueprint import bp
 from ptce_aap.admin.forms import ConfirmForm
+from ptce_aap.enums import ApiScope
 from ptce_aap.extensions import db
 from ptce_aap.models.accounts import ApiToken
 from ptce_aap.models.base import utcnow
@@ -23,7 +24,7 @@ PER_PAGE = 50
 def api_tokens():
     require(can_administer(current_user))
     result = token_service.listing(page_arg(), PER_PAGE)
-    return render_template("admin/api_tokens.html", result=result, now=utcnow())
+    return render_template("admin/api_tokens.html", result=result, now=utcnow(), ApiScope=ApiScope)
 
 
 @bp.route("/jetons-api/<int:token_id>/revoquer", methods=["GET", "POST"])

@@ -8,13 +8,25 @@ from flask import current_app, g, request
 from flask_babel import gettext as _
 
 from ptce_aap.api.blueprint import bp
-from ptce_aap.enums import Role
+from ptce_aap.enums import ApiScope, Role
 from ptce_aap.extensions import db, limiter
 from ptce_aap.models.base import utcnow
 from ptce_aap.services import api_tokens
 from ptce_aap.web import render_error
 
 PUBLIC_ENDPOINTS = {"api.openapi"}
+# endpoint → the scope a token needs for it (``needs``); a route without one is refused to every token.
+SCOPES: dict[str, ApiScope] = {}
+
+
+def needs(scope: ApiScope):
+    """View decorator (under ``@bp.get``): the token must hold ``scope``, else 403."""
+
+    def decorator(view):
+        SCOPES[f"{bp.name}.{view.__name__}"] = scope
+        return view
+
+    return decorator
 
 
 def bearer() -> str | None:
@@ -75,6 +87,12 @@ def _authenticate():
         return unauthorized(_("Ce jeton d'API est inconnu, expiré ou révoqué."))
     if not token.user.is_active or not token.user.has_role(Role.ADMIN):
         return render_error(403, _("L'API est réservée aux administrateurs."))
+    needed = SCOPES.get(request.endpoint)
+    if needed is None:
+        return render_error(403, _("Cette adresse de l'API n'est ouverte à aucun jeton."))
+    if needed.value not in (token.scopes or ()):
+        return render_error(403, _("Ce jeton n'a pas le droit « %(scope)s » (%(label)s) qu'exige cette adresse "
+                                   "de l'API.", scope=needed.value, label=needed.label))
     g.api_token = token
     if api_tokens.touch(token):
         db.session.commit()

@@ -7,20 +7,24 @@ page of the back office). Drafts are the applicants' unsent work: they are neith
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import jsonify, request
+from flask import abort, g, jsonify, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from ptce_aap.api import serialize
+from ptce_aap.api.auth import needs
 from ptce_aap.api.blueprint import bp
 from ptce_aap.api.openapi import document
-from ptce_aap.enums import DossierStatus
+from ptce_aap.downloads import DOWNLOADABLE, serve_attachment
+from ptce_aap.enums import ApiScope, DossierStatus
 from ptce_aap.extensions import db
 from ptce_aap.models.accounts import Institution
 from ptce_aap.models.calls import Call
 from ptce_aap.models.decisions import Decision
-from ptce_aap.models.dossiers import Dossier
+from ptce_aap.models.dossiers import Attachment, Dossier
 from ptce_aap.models.reviews import Assignment, Review
+from ptce_aap.permissions import can_download_attachment, require
+from ptce_aap.services import api_tokens as token_service
 from ptce_aap.services import decisions as decision_service
 from ptce_aap.services import eligibility as eligibility_service
 from ptce_aap.services import ranking
@@ -62,6 +66,7 @@ def openapi():
 
 
 @bp.get("/calls")
+@needs(ApiScope.CALLS)
 def calls():
     page = page_number()
     rows, total = paginated(sa.select(Call).order_by(Call.opens_at.desc(), Call.id.desc()), page)
@@ -69,6 +74,7 @@ def calls():
 
 
 @bp.get("/calls/<slug>")
+@needs(ApiScope.CALLS)
 def call(slug: str):
     row = load_or_404(Call, slug=slug, options=(selectinload(Call.criteria), selectinload(Call.categories)))
     return jsonify(serialize.call_detail(row))
@@ -81,6 +87,7 @@ def _dossier_items(call_row: Call, dossiers: list[Dossier]) -> list[dict]:
 
 
 @bp.get("/calls/<slug>/dossiers")
+@needs(ApiScope.DOSSIERS)
 def call_dossiers(slug: str):
     page = page_number()
     call_row = load_or_404(Call, slug=slug)
@@ -99,24 +106,51 @@ def _reviews(dossier: Dossier) -> list[dict]:
     return [serialize.review(r, name, codes) for r, name in rows]
 
 
-@bp.get("/dossiers/<int:dossier_id>")
-def dossier(dossier_id: int):
-    row = load_or_404(Dossier, dossier_id, options=(
-        selectinload(Dossier.members), selectinload(Dossier.financing_lines), selectinload(Dossier.attachments)))
+def _download_url(a: Attachment) -> str | None:
+    if a.status not in DOWNLOADABLE:
+        return None
+    return url_for("api.attachment", dossier_id=a.dossier_id, attachment_id=a.id, _external=True)
+
+
+def _submitted_dossier(dossier_id: int, options=()) -> Dossier:
+    row = load_or_404(Dossier, dossier_id, options=options)
     if row.status == DossierStatus.DRAFT:
-        return render_error(404)
+        abort(404)
+    return row
+
+
+@bp.get("/dossiers/<int:dossier_id>")
+@needs(ApiScope.DOSSIERS)
+def dossier(dossier_id: int):
+    row = _submitted_dossier(dossier_id, options=(
+        selectinload(Dossier.members), selectinload(Dossier.financing_lines), selectinload(Dossier.attachments)))
     body = _dossier_items(row.call, [row])[0] | {
         "structure_porteuse": serialize.structure_porteuse(row),
         "members": [serialize.member(m) for m in row.members],
         "financing_plan": [serialize.financing_line(f) for f in row.financing_lines],
-        "attachments": [serialize.attachment(a) for a in row.attachments],
+        "attachments": [serialize.attachment(a, _download_url(a)) for a in row.attachments],
         "reviews": _reviews(row),
         "decision": serialize.decision(decision_service.current_decision(row)),
     }
     return jsonify(body)
 
 
+@bp.get("/dossiers/<int:dossier_id>/attachments/<int:attachment_id>")
+@needs(ApiScope.DOSSIERS)
+def attachment(dossier_id: int, attachment_id: int):
+    """A file of a submitted dossier, as the back office serves it: the same access rule, only checked files, a
+    redirect to a short-lived presigned URL; the download is audited."""
+    row = _submitted_dossier(dossier_id)
+    file = load_or_404(Attachment, attachment_id, dossier_id=row.id)
+    require(can_download_attachment(g.api_token.user, file))
+    if file.status in DOWNLOADABLE:
+        token_service.record_download(g.api_token, file)
+        db.session.commit()
+    return serve_attachment(file)
+
+
 @bp.get("/calls/<slug>/decisions")
+@needs(ApiScope.DECISIONS)
 def call_decisions(slug: str):
     page = page_number()
     call_row = load_or_404(Call, slug=slug)

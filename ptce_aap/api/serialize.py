@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
+from ptce_aap.domain.scdl import free_text
 from ptce_aap.domain.scores import DossierScore
 
 
@@ -65,7 +66,7 @@ def dossier_item(dossier, check, dossier_score: DossierScore | None) -> dict:
             "status": enum(dossier.status), "region": dossier.region_code,
             "departments": list(dossier.departments or []), "category": dossier.category_code,
             "amount_requested_eur": money(dossier.amount_requested_eur), "submitted_at": moment(dossier.submitted_at),
-            "eligibility": eligibility(check), "score": score(dossier_score)}
+            "eligibility": eligibility(check), "score": score(dossier_score), "receipt_number": dossier.receipt_number}
 
 
 def structure_porteuse(dossier) -> dict:
@@ -84,9 +85,11 @@ def financing_line(line) -> dict:
             "amount_eur": money(line.amount_eur), "status": enum(line.status)}
 
 
-def attachment(a) -> dict:
-    return {"document_type": a.document_type_code, "filename": a.filename, "size": a.size, "sha256": a.sha256,
-            "mime": a.mime, "scan_status": enum(a.scan_status)}
+def attachment(a, download_url: str | None) -> dict:
+    """``download_url``: the API route serving the file, None while it may not be downloaded (not yet checked,
+    refused or quarantined)."""
+    return {"id": a.id, "document_type": a.document_type_code, "filename": a.filename, "size": a.size,
+            "sha256": a.sha256, "mime": a.mime, "scan_status": enum(a.scan_status), "download_url": download_url}
 
 
 def review(r, institution_name: str | None, codes: dict[int, str]) -> dict:
@@ -96,16 +99,22 @@ def review(r, institution_name: str | None, codes: dict[int, str]) -> dict:
                        for s in r.scores]}
 
 
+def reference(d) -> str | None:
+    """The decision's reference as the open-data file writes it (``referenceDecision``), None without one."""
+    return free_text(d.reference) or None
+
+
 def decision(d) -> dict | None:
     if d is None:
         return None
     return {"outcome": enum(d.outcome), "amount_eur": money(d.amount_eur), "motivation": d.motivation,
-            "decided_at": moment(d.decided_at)}
+            "decided_at": moment(d.decided_at), "reference": reference(d), "notified_at": moment(d.notified_at)}
 
 
 def decision_item(d, pole_name: str) -> dict:
     return {"dossier_id": d.dossier_id, "pole_name": pole_name, "outcome": enum(d.outcome),
-            "amount_eur": money(d.amount_eur), "decided_at": moment(d.decided_at)}
+            "amount_eur": money(d.amount_eur), "decided_at": moment(d.decided_at), "reference": reference(d),
+            "notified_at": moment(d.notified_at)}
 
 
 def page(items: list, page_number: int, total: int, per_page: int) -> dict:

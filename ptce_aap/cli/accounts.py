@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
-from ptce_aap.enums import Role
+from ptce_aap.enums import ApiScope, Role
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
 from ptce_aap.services import accounts, api_tokens
@@ -42,16 +42,19 @@ def create_admin_command(email: str, password: str | None):
 @click.option("--days", type=click.IntRange(1, api_tokens.MAX_DAYS), default=api_tokens.DEFAULT_DAYS,
               show_default=True, help="Durée de validité du jeton, en jours.")
 @click.option("--label", default="", help="Nom du jeton (à quoi il sert).")
+@click.option("--scope", "scopes", multiple=True, type=click.Choice([s.value for s in ApiScope]),
+              help="Droit donné au jeton, à répéter pour en donner plusieurs (tous par défaut) : calls:read (appels), "
+                   "dossiers:read (dossiers, avis, notes et pièces), decisions:read (décisions).")
 @with_appcontext
-def create_token_command(email: str, days: int, label: str):
+def create_token_command(email: str, days: int, label: str, scopes: tuple[str, ...]):
     """Create a bearer token of the read-only API for an administrator; the token is the last line printed."""
     user = accounts.find_user_by_email(email)
     if user is None:
         raise DomainError(f"Aucun compte n'a l'adresse {email}.")
-    token, raw = api_tokens.create(user, days=days, label=label, by=None)
+    token, raw = api_tokens.create(user, days=days, label=label, scopes=scopes or None, by=None)
     db.session.commit()
-    click.echo(f"Jeton d'API créé pour {user.email}, valable jusqu'au {token.expires_at:%Y-%m-%d %H:%M} UTC. "
-               "Conservez-le : il ne sera plus affiché.")
+    click.echo(f"Jeton d'API créé pour {user.email}, valable jusqu'au {token.expires_at:%Y-%m-%d %H:%M} UTC, "
+               f"droits : {', '.join(token.scopes)}. Conservez-le : il ne sera plus affiché.")
     click.echo(raw)
 
 

@@ -34,21 +34,25 @@ def digest(raw: str) -> str:
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()
 
 
-def create(user: User, *, days: int = DEFAULT_DAYS, label: str = "", by=None) -> tuple[ApiToken, str]:
-    """A new token for an administrator, valid ``days`` days: the row and the token itself (shown once)."""
+def create(user: User, *, days: int = DEFAULT_DAYS, label: str = "", scopes=None, by=None) -> tuple[ApiToken, str]:
+    """A new token for an administrator, valid ``days`` days, holding ``scopes`` (``ApiScope`` values; every
+    scope when None): the row and the token itself (shown once)."""
     if not user.has_role(Role.ADMIN):
         raise DomainError(N_("Seul un compte administrateur peut recevoir un jeton d'API."))
     if not 1 <= days <= MAX_DAYS:
         raise DomainError(N_("La durée de validité d'un jeton va de 1 à %(max)s jours.", max=MAX_DAYS))
+    wanted = set(ApiScope) if scopes is None else {ApiScope(s) for s in scopes}
+    if not wanted:
+        raise DomainError(N_("Un jeton d'API doit avoir au moins un droit."))
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = utcnow()
     token = ApiToken(user_id=user.id, label=(label or "API")[:100], token_sha256=digest(raw),
-                     prefix=raw[:PREFIX_LENGTH], scopes=[s.value for s in ApiScope], created_at=now,
+                     prefix=raw[:PREFIX_LENGTH], scopes=[s.value for s in ApiScope if s in wanted], created_at=now,
                      expires_at=now + timedelta(days=days))
     db.session.add(token)
     db.session.flush()
     audit.record("api_token.create", token, actor=by,
-                 summary={"after": {"user": user.email, "prefix": token.prefix,
+                 summary={"after": {"user": user.email, "prefix": token.prefix, "scopes": token.scopes,
                                     "expires_at": token.expires_at.isoformat()}})
     return token, raw
 
@@ -79,6 +83,14 @@ def touch(token: ApiToken) -> bool:
         return False
     token.last_used_at = now
     return True
+
+
+def record_download(token: ApiToken, attachment) -> None:
+    """Note in the audit trail that a token fetched a dossier's file (who, with which token, which file): a file
+    read by a program leaves a trace, should the token leak."""
+    audit.record("attachment.downloaded", attachment, actor=token.user,
+                 summary={"after": {"via": "api", "token": token.prefix, "dossier_id": attachment.dossier_id,
+                                    "filename": attachment.filename, "sha256": attachment.sha256}})
 
 
 def listing(page: int, per_page: int = 50):

@@ -310,7 +310,7 @@ def missing_for_opening(call: Call, now: datetime | None = None) -> list[tuple[s
         missing.append(("envelope_eur", N_("L'enveloppe et le montant maximal par dossier doivent être renseignés, "
                                            "le second au plus égal à la première.")))
     if not (call.awarding_body_name or "").strip() or not call.awarding_body_siret:
-        missing.append(("awarding_body_siret", N_("Indiquez le nom et le SIRET de l'organisme attributaire "
+        missing.append(("awarding_body_siret", N_("Indiquez le nom et le SIRET de l'organisme attribuant "
                                                   "(données ouvertes des subventions).")))
     return missing
 

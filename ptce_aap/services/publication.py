@@ -114,7 +114,7 @@ def _check(call: Call, snapshot: dict) -> None:
     if wrong:
         name, column = wrong[0]
         raise DomainError(N_("Les données ouvertes ne seraient pas valides : « %(column)s » manque ou est incorrect "
-                             "pour « %(name)s » (SIRET de l'attributaire dans les paramètres de l'appel, SIRET et "
+                             "pour « %(name)s » (SIRET de l'organisme attribuant dans les paramètres de l'appel, SIRET et "
                              "résumé du dossier, date de la décision).", column=column, name=name or "—"))
 
 

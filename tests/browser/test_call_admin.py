@@ -35,8 +35,8 @@ def test_create_a_call_add_rows_and_open_it(page, make_user, db):
     page.get_by_label(re.compile("^Heure limite de dépôt")).fill("17:00")
     page.get_by_label(re.compile(r"^Enveloppe totale")).fill("3 000 000")
     page.get_by_label(re.compile(r"^Montant maximal par dossier")).fill("1e3")  # a slip first
-    page.get_by_label(re.compile("^Nom de l’organisme attributaire")).fill("Ministère de l'Économie")
-    page.get_by_label(re.compile("^SIRET de l’organisme attributaire")).fill("11000201100044")
+    page.get_by_label(re.compile("^Nom de l’organisme attribuant")).fill("Ministère de l'Économie")
+    page.get_by_label(re.compile("^SIRET de l’organisme attribuant")).fill("11000201100044")
 
     page.get_by_role("button", name="Ajouter une catégorie").click()
     page.get_by_label("Libellé de la catégorie n° 1").fill("Émergence")

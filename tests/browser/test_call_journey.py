@@ -152,8 +152,8 @@ def test_a_call_from_its_creation_to_the_laureates_letter(page, db, worker, smtp
     page.get_by_label(re.compile("^Heure limite de dépôt")).fill("17:00")
     page.get_by_label(re.compile(r"^Enveloppe totale")).fill("300 000")
     page.get_by_label(re.compile(r"^Montant maximal par dossier")).fill("100 000")
-    page.get_by_label(re.compile("^Nom de l’organisme attributaire")).fill("Ministère de l'Économie")
-    page.get_by_label(re.compile("^SIRET de l’organisme attributaire")).fill("11000201100044")
+    page.get_by_label(re.compile("^Nom de l’organisme attribuant")).fill("Ministère de l'Économie")
+    page.get_by_label(re.compile("^SIRET de l’organisme attribuant")).fill("11000201100044")
     page.get_by_role("button", name="Créer l’appel en brouillon").click()
     page.get_by_text("a été créé en brouillon").wait_for()
     assert page.locator("h1").inner_text() == "Paramètres de l’appel à projets"

@@ -126,9 +126,13 @@ def test_the_openapi_document_needs_no_token(client):
     assert response.status_code == 200
     doc = response.get_json()
     assert doc["openapi"].startswith("3.")
-    assert doc["components"]["securitySchemes"]["bearerAuth"] == {
-        "type": "http", "scheme": "bearer", "description": "flask ptce create-token EMAIL"}
+    scheme = doc["components"]["securitySchemes"]["bearerAuth"]
+    assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
+    assert "flask ptce create-token EMAIL [--scope SCOPE]" in scheme["description"]
+    assert "calls:read (the calls); dossiers:read (the dossiers, their reviews and their files); decisions:read " \
+           "(the decisions)" in scheme["description"]
     assert set(doc["paths"]) == {"/calls", "/calls/{slug}", "/calls/{slug}/dossiers", "/dossiers/{dossier_id}",
+                                 "/dossiers/{dossier_id}/attachments/{attachment_id}",
                                  "/calls/{slug}/decisions", "/openapi.json"}
 
 
@@ -165,7 +169,7 @@ def test_calls_list_and_detail(client, bearer, full_dossier):
 
 
 DOSSIER_ITEM = {"id", "pole_name", "siret", "status", "region", "departments", "category", "amount_requested_eur",
-                "submitted_at", "eligibility", "score"}
+                "submitted_at", "eligibility", "score", "receipt_number"}
 
 
 def assert_dossier_item(item, dossier):
@@ -204,8 +208,9 @@ def test_one_dossier_in_full(client, bearer, full_dossier, make_dossier):
         set(f) == {"kind", "source", "funder", "label", "amount_eur", "status"} and f["kind"] in ("expense",
                                                                                                   "resource")
         and isinstance(f["amount_eur"], NUM) for f in body["financing_plan"])
-    assert all(set(a) == {"document_type", "filename", "size", "sha256", "mime", "scan_status"}
-               for a in body["attachments"])
+    assert body["attachments"] and all(
+        set(a) == {"id", "document_type", "filename", "size", "sha256", "mime", "scan_status", "download_url"}
+        for a in body["attachments"])
     assert len(body["reviews"]) == 2
     assert {r["reviewer_institution"] for r in body["reviews"]} == {"ANCT", "DGCS"}
     codes = [c.code for c in full_dossier.call.criteria]
@@ -216,6 +221,7 @@ def test_one_dossier_in_full(client, bearer, full_dossier, make_dossier):
         assert all(isinstance(s["score"], int) and isinstance(s["comment"], str) for s in review["scores"])
     assert body["decision"]["outcome"] == "laureate" and body["decision"]["amount_eur"] == 50000.5
     assert body["decision"]["motivation"] == "Projet solide." and is_iso(body["decision"]["decided_at"])
+    assert set(body["decision"]) == {"outcome", "amount_eur", "motivation", "decided_at", "reference", "notified_at"}
 
 
 def test_drafts_and_unknown_dossiers_are_404(client, bearer, make_dossier):
@@ -229,7 +235,8 @@ def test_decisions_of_a_call(client, bearer, full_dossier):
     page = client.get("/api/v1/calls/aap-api/decisions", headers=bearer).get_json()
     assert page["total"] == 1
     item = page["items"][0]
-    assert set(item) == {"dossier_id", "pole_name", "outcome", "amount_eur", "decided_at"}
+    assert set(item) == {"dossier_id", "pole_name", "outcome", "amount_eur", "decided_at", "reference",
+                         "notified_at"}
     assert (item["dossier_id"], item["pole_name"], item["outcome"], item["amount_eur"]) == (
         full_dossier.id, full_dossier.pole_name, "laureate", 50000.5)
     assert is_iso(item["decided_at"])

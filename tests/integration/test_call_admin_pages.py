@@ -152,7 +152,7 @@ def test_a_taken_slug_is_refused_beside_its_field(admin, make_call, db):
 def test_opening_needs_a_confirmation_and_lists_what_is_missing(admin, make_call, db, admin_user):
     call = make_call(status=CallStatus.DRAFT, awarding_body_siret="")
     page = _text(admin.get(f"/admin/appels/{call.slug}/parametres"))
-    assert "Avant d’ouvrir l’appel, il manque" in page and "SIRET de l'organisme attributaire" in page
+    assert "Avant d’ouvrir l’appel, il manque" in page and "SIRET de l'organisme attribuant" in page
     confirm = _text(admin.get(f"/admin/appels/{call.slug}/statut/open"))
     assert "ne peut pas encore être ouvert" in confirm and "Confirmer" not in confirm
     refused = admin.post(f"/admin/appels/{call.slug}/statut/open")
@@ -270,3 +270,29 @@ def test_the_call_form_is_in_english_after_switching(admin, make_call):
         assert english in page
     for french in ("Ajouter une catégorie", "Enregistrer les paramètres", "Calendrier (heure de Paris)"):
         assert french not in page
+
+
+def test_the_awarding_body_is_called_the_awarding_body_not_the_beneficiary(admin, make_call):
+    """« Attributaire » is the beneficiary in French administrative language: the body that grants is the
+    « organisme attribuant » (nomAttribuant of the SCDL)."""
+    call = make_call(status=CallStatus.DRAFT)
+    opened = make_call(slug="ouvert", awarding_body_name="Ministère de l'Économie")  # its settings read only
+    deciding = make_call(slug="deliberation", status=CallStatus.DELIBERATION)
+    pages = [_text(admin.get(url)) for url in (
+        "/admin/appels/nouveau", f"/admin/appels/{call.slug}/parametres", f"/admin/appels/{opened.slug}/parametres",
+        f"/admin/appels/{deciding.slug}/notification-des-decisions")]
+    for page in pages:
+        assert "attributaire" not in page.lower()
+    form = pages[1]
+    assert '<h2 class="fr-mt-4w">Organisme attribuant</h2>' in form
+    assert ("L’autorité qui accorde les subventions (ministère, agence…) — et non le pôle lauréat, qui en est le "
+            "bénéficiaire.") in form
+    assert re.search(r'<label class="fr-label" for="awarding_body_name">\s*Nom de l’organisme attribuant', form)
+    assert re.search(r'<label class="fr-label" for="awarding_body_siret">\s*SIRET de l’organisme attribuant', form)
+    assert "<th scope=\"row\">Organisme attribuant</th><td>Ministère de l'Économie" in pages[2]
+    assert "les lettres de décision seront signées au nom de l’organisme attribuant" in pages[3]
+
+    assert admin.post("/langue/en").status_code == 302
+    english = _text(admin.get(f"/admin/appels/{call.slug}/parametres"))
+    assert "Name of the awarding body" in english and "SIRET of the awarding body" in english
+    assert "The authority that grants the subsidies (ministry, agency…) — not the laureate pole, which is" in english

@@ -166,7 +166,7 @@ def test_the_notification_page_says_who_signs_when_nobody_is_set(admin, make_cal
     call = make_call(status=CallStatus.DELIBERATION, awarding_body_name="Ministère de l'Économie")
     page = _text(admin.get(f"/admin/appels/{call.slug}/notification-des-decisions"))
     assert ("Aucun signataire n’est indiqué : les lettres de décision seront signées au nom de l’organisme "
-            "attributaire, « Ministère de l'Économie ».") in page
+            "attribuant, « Ministère de l'Économie ».") in page
     assert f'href="/admin/appels/{call.slug}/parametres#signataire"' in page
 
     assert admin.post(f"/admin/appels/{call.slug}/signataire", data=SIGNATORY).status_code == 302

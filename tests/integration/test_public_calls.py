@@ -310,28 +310,79 @@ def test_call_page_upcoming_call_announces_opening_without_button(client, make_c
     make_call(slug="bientot", opens_at=datetime(2027, 1, 12, 8, 0, tzinfo=UTC),
               closes_at=datetime(2027, 4, 1, 10, 0, tzinfo=UTC))
     html = client.get("/appels/bientot").get_data(as_text=True)
-    assert "Déposer un dossier" not in html
-    assert "<p>Le dépôt des dossiers ouvrira le 12/01/2027 à 09:00 (heure de Paris).</p>" in html
+    assert "Déposer un dossier" not in html and "Déposer une candidature" not in html
+    assert '<h2 class="fr-callout__title">Candidatures à venir</h2>' in html
+    assert ('<p class="fr-callout__text">Le dépôt des dossiers ouvrira le 12/01/2027 à 09:00 (heure de Paris).</p>'
+            in html)
     assert '<p class="fr-badge fr-badge--info fr-badge--sm">À venir</p>' in html
+
+
+STAGES = {
+    CallStatus.OPEN: "Les dossiers déposés sont en cours d’instruction. Les résultats seront publiés sur cette page.",
+    CallStatus.CLOSED: "Les dossiers déposés sont en cours d’instruction. Les résultats seront publiés sur cette page.",
+    CallStatus.REVIEW: "Les dossiers recevables sont en cours d’évaluation par les rapporteurs. Les résultats seront "
+                       "publiés sur cette page.",
+    CallStatus.DELIBERATION: "Le comité de sélection délibère. Les résultats seront publiés sur cette page.",
+    CallStatus.ARCHIVED: "Cet appel est terminé.",
+}
 
 
 @pytest.mark.parametrize(("status", "badge"), [
     (CallStatus.OPEN, '<p class="fr-badge fr-badge--warning fr-badge--sm">Clos</p>'),  # not yet switched
     (CallStatus.CLOSED, '<p class="fr-badge fr-badge--warning fr-badge--sm">Clos</p>'),
     (CallStatus.REVIEW, '<p class="fr-badge fr-badge--info fr-badge--sm">En instruction</p>'),
+    (CallStatus.DELIBERATION, None),
+    (CallStatus.ARCHIVED, None),
 ])
-def test_call_page_after_deadline_shows_closed_alert_instead_of_button(client, make_call, status, badge):
+def test_call_page_after_deadline_says_the_stage_instead_of_a_deposit(client, make_call, status, badge):
     make_call(slug="fini", status=status, opens_at=datetime(2025, 11, 3, 8, 0, tzinfo=UTC),
               closes_at=datetime(2026, 1, 15, 11, 0, tzinfo=UTC))
     html = client.get("/appels/fini").get_data(as_text=True)
-    assert "Déposer un dossier" not in html
-    assert badge in html
-    assert ('<div class="fr-alert fr-alert--info fr-alert--sm">\n  \n  <p>Le dépôt des dossiers est clos depuis '
-            "le 15/01/2026 à 12:00 (heure de Paris).</p>\n</div>") in html
+    assert "Déposer un dossier" not in html and "Déposer une candidature" not in html
+    assert 'id="deposer"' not in html and "/porteur/appels/fini/nouveau" not in html
+    if badge:
+        assert badge in html
+    assert ('<div class="fr-callout fr-mb-5w" id="etape">\n  <h2 class="fr-callout__title">Candidatures closes le '
+            '15/01/2026 à 12:00 (heure de Paris)</h2>') in html
+    assert f'<p class="fr-callout__text" id="etape-texte">{STAGES[status]}</p>' in html
+    assert "Résultats publiés" not in html
+
+
+def test_call_page_of_published_results_links_to_the_laureates(db, client, admin_user, make_call,
+                                                                make_reviewed_dossier):
+    from ptce_aap.services import decision_letters, publication
+    from ptce_aap.services.decisions import decide
+    from tests.integration.test_publication import FIRST, SECOND
+
+    call = make_call(slug="resultats")
+    dossiers = [make_reviewed_dossier(call=call, pole_name=name) for name in ("Pôle Alpha", "Pôle Bêta")]
+    # set-up: the call's own path is tested in test_calls
+    call.opens_at, call.closes_at = datetime(2025, 11, 3, 8, 0, tzinfo=UTC), datetime(2026, 1, 15, 11, 0, tzinfo=UTC)
+    call.status = CallStatus.DELIBERATION
+    db.session.commit()
+    for dossier, data in zip(dossiers, (FIRST, SECOND), strict=True):
+        decide(dossier, data, by=admin_user)
+    db.session.commit()
+    decision_letters.notify_decisions(call, by=admin_user)
+    db.session.commit()
+    publication.publish(call, by=admin_user, now=datetime(2026, 12, 4, 23, 30, tzinfo=UTC))
+    db.session.commit()
+    html = client.get("/appels/resultats").get_data(as_text=True)
+    assert "Déposer un dossier" not in html and "Déposer une candidature" not in html
+    assert '<h2 class="fr-callout__title">Résultats publiés le 05/12/2026</h2>' in html  # the day in Paris
+    assert "Candidatures closes le 15/01/2026 à 12:00 (heure de Paris).\n        2 pôles lauréats.</p>" in html
+    assert ('<a class="fr-btn fr-btn--secondary fr-mt-2w" id="voir-laureats" href="#resultats">Voir les lauréats'
+            '</a>') in html
+    assert 'id="resultats"' in html and "Pôle Alpha" in html
+    # Archived later: the results stay what the page says.
+    call.status = CallStatus.ARCHIVED
+    db.session.commit()
+    assert "Résultats publiés le 05/12/2026" in client.get("/appels/resultats").get_data(as_text=True)
 
 
 def test_call_page_closed_early_says_closed_without_date(client, make_call):
     make_call(slug="ferme-tot", status=CallStatus.CLOSED)
     html = client.get("/appels/ferme-tot").get_data(as_text=True)
-    assert "Déposer un dossier" not in html
-    assert "<p>Le dépôt des dossiers est clos.</p>" in html
+    assert "Déposer un dossier" not in html and "Déposer une candidature" not in html
+    assert '<h2 class="fr-callout__title">Candidatures closes</h2>' in html
+    assert STAGES[CallStatus.CLOSED] in html
