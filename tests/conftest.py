@@ -10,14 +10,13 @@ from collections.abc import Mapping
 import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, settings
 from werkzeug.datastructures import Headers, MultiDict
 
 pytest_plugins = ["tests.fixtures.services", "tests.fixtures.builders"]
 
 # Property tests judge the code, not the machine: no time limit per example and no failure because drawing
 # examples is slow while other processes share the two cores (both seen under load, never on the code).
-from hypothesis import HealthCheck, settings  # noqa: E402 (after pytest_plugins, with its reason)
-
 settings.register_profile("ptce", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True)
 settings.load_profile("ptce")
 
