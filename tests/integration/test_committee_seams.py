@@ -22,7 +22,12 @@ PAGES = {"tableau": "tableau-de-bord", "parametres": "parametres", "dossiers": "
          "vivier": "rapporteurs", "conflits": "conflits", "affectations": "affectations", "notes": "notes",
          "regional": "avis-regionaux", "classement": "classement", "simulateur": "simulateur",
          "scenarios": "scenarios", "seances": "seances", "decisions": "decisions",
-         "notification": "notification-des-decisions", "publication": "publication"}
+         "notification": "notification-des-decisions", "publication": "publication",
+         "statistiques": "statistiques"}
+GROUPS = {"L’appel": ["tableau", "parametres", "grille", "statistiques"],
+          "Instruction": ["dossiers", "vivier", "conflits", "affectations", "regional", "notes"],
+          "Comité": ["classement", "simulateur", "scenarios", "seances", "decisions"],
+          "Résultats": ["notification", "publication"]}
 
 
 def text(response) -> str:
@@ -62,6 +67,17 @@ def test_every_page_of_a_call_links_to_every_other(client, login_as, world):
         for other, (href, current) in links.items():
             assert href == f"/admin/appels/{call.slug}/{PAGES[other]}", (key, other)
             assert current == (other == key), (key, other)
+
+
+def test_the_call_navigation_is_grouped_along_the_call_s_life(client, login_as, world):
+    login_as(world["admin"])
+    body = text(client.get(f"/admin/appels/{world['call'].slug}/classement"))
+    nav = re.search(r'<nav[^>]*id="pages-appel"[^>]*>(.*?)</nav>', body, re.S).group(1)
+    groups = {}
+    for group in re.finditer(r'<p [^>]*id="(pages-appel-\d)">([^<]+)</p>\s*<ul [^>]*aria-labelledby="\1">(.*?)</ul>',
+                             nav, re.S):
+        groups[group.group(2)] = re.findall(r'data-page="([a-z]+)"', group.group(3))
+    assert groups == GROUPS
 
 
 def test_without_regional_instruction_no_regional_link(client, login_as, make_call, admin_user):
