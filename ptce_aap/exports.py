@@ -32,12 +32,11 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from ptce_aap.domain.formatting import PARIS
+from ptce_aap.domain.text import without_invisible_start
 from ptce_aap.formatting import format_paris, format_paris_date
 from ptce_aap.storage.base import closing_chunks, content_disposition
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-# Spreadsheets skip these before reading a formula (" =1+1", a no-break space, a new line).
-LEADING_BLANKS = " \u00a0\u202f\n\r\t\x0b\x0c"
 SEPARATOR = ";"
 BOM = "\ufeff"
 
@@ -53,7 +52,7 @@ def safe_cell(value) -> str | int | float | Decimal:
     if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
         return value
     text = str(value)
-    hostile = text.startswith(FORMULA_STARTS) or text.lstrip(LEADING_BLANKS).startswith(FORMULA_STARTS[:4])
+    hostile = text.startswith(FORMULA_STARTS) or without_invisible_start(text).startswith(FORMULA_STARTS[:4])
     return "'" + text if hostile else text
 
 

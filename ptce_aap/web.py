@@ -290,7 +290,18 @@ def autosave_rate_limited(view):
                          exempt_when=_not_an_autosave)(view)
 
 
+def refuse_nul_in_url() -> None:
+    """No address or query parameter of the app holds a NUL character; PostgreSQL refuses one in any text it is
+    given (a 500 where a visitor only typed ``/appels/%00``): 404 for the path, 400 for a parameter."""
+    if "\x00" in request.path:
+        abort(404)
+    if any("\x00" in key or "\x00" in value for key, value in request.args.items(multi=True)):
+        abort(400)
+
+
 def init_app(app) -> None:
+    app.before_request(refuse_nul_in_url)
+
     @app.route("/dsfr/<path:filename>")
     def dsfr_static(filename):
         return send_from_directory(DSFR_DIST, filename, max_age=86400)

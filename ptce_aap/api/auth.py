@@ -66,7 +66,8 @@ def _api_rate_limit() -> str:
     return current_app.config["API_RATE_LIMIT"]
 
 
-limiter.limit(_api_rate_limit, key_func=_rate_key)(bp)
+# One allowance for the whole API per token (or address), not one per route: a shared scope.
+limiter.shared_limit(_api_rate_limit, scope="api", key_func=_rate_key)(bp)
 
 
 def unauthorized(message: str):

@@ -44,7 +44,7 @@ def _bad_page(_exc):
 
 def page_number() -> int:
     raw = request.args.get("page", "1")
-    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+    if len(raw) > 6 or not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
         raise BadPage
     return int(raw)
 
@@ -155,7 +155,7 @@ def call_decisions(slug: str):
     page = page_number()
     call_row = load_or_404(Call, slug=slug)
     query = (sa.select(Decision, Dossier.pole_name).join(Dossier, Dossier.id == Decision.dossier_id)
-             .where(Dossier.call_id == call_row.id, Decision.is_current))
+             .where(Dossier.call_id == call_row.id, Decision.is_current, Dossier.status != DossierStatus.DRAFT))
     total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
     rows = db.session.execute(query.order_by(Decision.dossier_id).limit(PER_PAGE)
                               .offset((page - 1) * PER_PAGE)).all()

@@ -20,6 +20,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from stdnum.exceptions import ValidationError
 from stdnum.fr import siret as siret_mod
 
+from ptce_aap.domain.text import without_invisible_start
+
 SCHEMA = "scdl/subventions"
 SCHEMA_VERSION = "2.1.1"
 COLUMNS = ("nomAttribuant", "idAttribuant", "dateConvention", "referenceDecision", "nomBeneficiaire",
@@ -90,8 +92,11 @@ FORMULA_STARTS = "=+-@"
 
 
 def free_text(value: str) -> str:
-    """Text typed by a pole, on one line, without formula characters at its start."""
-    return " ".join((value or "").split()).lstrip(FORMULA_STARTS + " ")
+    """Text typed by a pole, on one line, without formula characters (nor invisible ones) at its start."""
+    text = " ".join((value or "").split())
+    while (stripped := without_invisible_start(text).lstrip(FORMULA_STARTS)) != text:
+        text = stripped
+    return text
 
 
 def object_text(summary: str, strategy: str, *, limit: int = OBJECT_MAX) -> str:

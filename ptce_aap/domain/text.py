@@ -42,6 +42,19 @@ def name_problem(value: str | None, *, max_length: int) -> str | None:
     return None
 
 
+INVISIBLE_CATEGORIES = frozenset({"Zs", "Zl", "Zp", "Cc", "Cf"})  # spaces, separators, controls, format marks
+
+
+def without_invisible_start(text: str) -> str:
+    """``text`` without the blanks and invisible characters at its start (spaces of every width, line and
+    paragraph separators, controls, zero-width and byte-order marks): what a spreadsheet may skip before it
+    reads a formula."""
+    start = 0
+    while start < len(text) and unicodedata.category(text[start]) in INVISIBLE_CATEGORIES:
+        start += 1
+    return text[start:]
+
+
 def one_line(value: str | None, *, max_length: int = 120) -> str:
     """``value`` on a single line: control characters dropped, whitespace runs collapsed, cut with
     "…" past ``max_length`` characters."""

@@ -305,6 +305,15 @@ def test_rate_limited_per_token_at_its_threshold(client, db, app, admin_user, mo
     assert client.get("/api/v1/calls", headers=other).status_code == 200  # counted per token
 
 
+def test_one_allowance_for_the_whole_api_not_one_per_route(client, db, app, admin_user, make_call, monkeypatch):
+    monkeypatch.setitem(app.config, "API_RATE_LIMIT", "4 per minute")
+    make_call(slug="aap-quota")
+    headers = {"Authorization": f"Bearer {new_token(db, admin_user)[1]}"}
+    paths = ["/api/v1/calls", "/api/v1/calls/aap-quota", "/api/v1/calls/aap-quota/dossiers",
+             "/api/v1/calls/aap-quota/decisions", "/api/v1/dossiers/1"]
+    assert [client.get(path, headers=headers).status_code for path in paths] == [200, 200, 200, 200, 429]
+
+
 def test_made_up_tokens_share_their_address_allowance(client, db, app, monkeypatch):
     """A bearer value that is no usable token is counted against the address: inventing one per request gives
     no fresh allowance."""
@@ -335,3 +344,16 @@ def test_create_token_refuses_a_non_admin(app, db, applicant):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ApiToken)) == 0
     unknown = app.test_cli_runner().invoke(args=["ptce", "create-token", "personne@example.org"])
     assert unknown.exit_code == 1 and "Aucun compte" in unknown.output
+
+
+def test_the_decisions_list_never_shows_a_draft(client, db, admin_user, make_call, make_dossier):
+    """Like every dossier route: a decision row on a draft (only a hand-made row could be) stays out."""
+    from ptce_aap.models.decisions import Decision
+
+    call = make_call(slug="aap-brouillon")
+    draft = make_dossier(call=call, pole_name="Pôle brouillon")
+    db.session.add(Decision(dossier_id=draft.id, outcome=DecisionOutcome.REJECTED, motivation="x"))
+    db.session.commit()
+    headers = {"Authorization": f"Bearer {new_token(db, admin_user)[1]}"}
+    body = client.get(f"/api/v1/calls/{call.slug}/decisions", headers=headers).get_json()
+    assert (body["items"], body["total"]) == ([], 0)

@@ -94,3 +94,11 @@ def test_web_pages_keep_their_html_error_page(client):
     response = client.get("/nulle-part", headers=HTML)
     assert response.status_code == 404 and response.mimetype == "text/html"
     assert "La page que vous cherchez est introuvable." in response.get_data(as_text=True)
+
+
+def test_a_nul_or_an_endless_number_in_the_address_is_refused_in_json(client, headers, make_call):
+    make_call(slug="aap-api")
+    for path in ("/api/v1/calls/%00", "/api/v1/calls/a%00b/dossiers", "/api/v1/calls/a%00b/decisions"):
+        assert_json_error(client.get(path, headers=headers), 404)
+    assert client.get("/api/v1/calls?page=" + "9" * 5000, headers=headers).status_code == 400
+    assert client.get("/api/v1/calls?page=%00", headers=headers).status_code == 400

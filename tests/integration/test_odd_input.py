@@ -228,3 +228,18 @@ def test_fuzz_every_route_with_an_integer_id(app, client, login_as, request, who
             assert response.status_code in (302, 400, 403, 404, 405, *refused), (method, path, response.status_code)
             seen += 1
     assert seen > 20
+
+
+def test_a_nul_in_an_address_or_a_parameter_is_refused_not_a_500(client, login_as, make_call, admin_user, applicant):
+    """PostgreSQL refuses a NUL in any text: a slug or a search with one used to reach it (a 500)."""
+    call = make_call(slug="aap-nul")
+    for path in ("/appels/%00", "/appels/%00/laureats.csv", "/appels/%00/publications", "/appels/a%00b"):
+        assert client.get(path).status_code == 404, path
+    assert client.get(f"/appels/{call.slug}?x=%00").status_code == 400
+    login_as(admin_user)
+    assert client.get(f"/admin/appels/{call.slug}/dossiers?q=%00").status_code == 400
+    assert client.get(f"/admin/appels/{call.slug}/rapporteurs?q=a%00").status_code == 400
+    assert client.get("/admin/appels/%00/statistiques").status_code == 404
+    assert client.get(f"/admin/appels/{call.slug}/dossiers?q=Tisserands").status_code == 200
+    login_as(applicant)
+    assert client.get("/porteur/appels/%00/nouveau").status_code == 404

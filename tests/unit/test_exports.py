@@ -12,7 +12,10 @@ from flask import Flask
 from ptce_aap.exports import csv_response, csv_stream_response, safe_cell, write_xlsx, xlsx_response
 
 HOSTILE = ["=HYPERLINK(\"http://evil.example\";\"clic\")", "+33 1 23", "-2+3", "@SUM(A1:A9)", "\tcaché",
-           "\rretour", "=1+1", " =1+1", "\u00a0=3+3", "\n=2+2", "  @SUM(A1)", "\u202f+1"]
+           "\rretour", "=1+1", " =1+1", "\u00a0=3+3", "\n=2+2", "  @SUM(A1)", "\u202f+1",
+           # invisible starts a spreadsheet may skip: ideographic space, zero-width space, byte-order mark,
+           # line separator
+           "\u3000=1+1", "\u200b=1+1", "\ufeff@SUM(A1)", "\u2028-2+3"]
 
 
 @pytest.mark.parametrize("value", HOSTILE)

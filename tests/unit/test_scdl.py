@@ -8,6 +8,8 @@ import json
 from datetime import date
 from decimal import Decimal
 
+import pytest
+
 from ptce_aap.domain import scdl
 
 AWARDING = scdl.Awarding(name="Ministère de l'Économie", siret="11000201100044", programme="AAP PTCE 2026")
@@ -80,3 +82,10 @@ def test_no_public_cell_typed_by_a_pole_starts_a_formula():
     assert row["objet"].startswith('HYPERLINK(') and row["referenceDecision"] == "DEC"
     cells = [cell for line in csv.reader(io.StringIO(scdl.to_csv([row]).decode())) for cell in line]
     assert not any(cell.startswith(tuple(scdl.FORMULA_STARTS)) for cell in cells)
+
+
+@pytest.mark.parametrize("typed", ["\u200b=1+1", "\ufeff=1+1", "\u3000@SUM(A1)", "\u2028-2+3", " \u200b =+@1+1"])
+def test_a_formula_behind_an_invisible_character_is_stripped_too(typed):
+    row = scdl.scdl_row(laureate(summary=typed, carrier_legal_name=typed), AWARDING)
+    assert row["objet"] == row["nomBeneficiaire"] == typed.lstrip(" \u200b\ufeff\u3000\u2028=+@-").lstrip()
+    assert row["objet"][0] in "12S"
