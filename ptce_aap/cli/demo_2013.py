@@ -17,10 +17,12 @@ Set-up shortcuts, said here and in the README:
   calls, without the « brouillon » step) with a deadline one hour ahead, the drafts are started, then the deadline
   is moved back to 4 October 2013 (``calls.move_deadline`` with a 2013 ``now``; its mail to the drafts' owners is
   queued like any other);
+- the deadline's move is not mailed (its queued mails are removed: they would announce a 2013 date as news);
 - the drafts' content is typed as the section forms store it, and the files are stored today (their rows and the
   audit rows carry today's date);
 - ``decide`` and ``notify_decisions`` stamp the server clock: ``decided_at`` and ``notified_at`` are then set to
-  the committee's and the notification's 2014 dates (the audit rows keep the true time of the demo's build).
+  the committee's and the notification's 2014 dates (the audit rows keep the true time of the demo's build); so
+  do the history's other automatic steps (creation, eligibility check, review, decision: ``_dates_of_2013``).
 
 Built in one transaction, only when the call does not exist yet: running the command again changes nothing.
 """
@@ -47,6 +49,7 @@ from ptce_aap.enums import (
     LegalForm,
     MemberCategory,
     MemberRole,
+    NotificationStatus,
     PaymentTerms,
     Recommendation,
     Role,
@@ -55,7 +58,8 @@ from ptce_aap.extensions import db
 from ptce_aap.models.accounts import Institution, User
 from ptce_aap.models.base import utcnow
 from ptce_aap.models.calls import Call
-from ptce_aap.models.dossiers import Dossier, FinancingLine, Member
+from ptce_aap.models.dossiers import Dossier, EligibilityCheck, FinancingLine, Member
+from ptce_aap.models.outbox import Notification, OutboxEntry
 from ptce_aap.services import (
     accounts,
     assignments,
@@ -222,6 +226,14 @@ def build_2013_call(admin: User, password: str, institutions: dict[str, Institut
         _documents(dossier, owner)
         rows.append((dossier, owner))
     calls.move_deadline(call, data.CLOSES_AT, by=admin, now=data.CLOSES_AT - timedelta(days=1))
+    # Shortcut: the deadline was moved back only because the drafts had to be started today; its mail (« the
+    # deadline is now 4 October 2013, submit before it ») would reach the demo's poles as if it were news.
+    db.session.flush()
+    moved = db.session.scalars(sa.select(Notification.id).where(
+        Notification.template == "deadline_moved", Notification.status == NotificationStatus.PENDING,
+        Notification.user_id.in_([o.id for _d, o in rows]))).all()
+    db.session.execute(sa.delete(OutboxEntry).where(OutboxEntry.dedupe_key.in_([f"notification-{n}" for n in moved])))
+    db.session.execute(sa.delete(Notification).where(Notification.id.in_(moved)))
     for index, (dossier, owner) in enumerate(rows):
         submission.submit_dossier(dossier, by=owner, now=data.SUBMITTED_FROM + timedelta(days=index, hours=index))
     calls.set_call_status(call, CallStatus.CLOSED, by=admin, now=data.CLOSES_AT)
@@ -236,7 +248,31 @@ def build_2013_call(admin: User, password: str, institutions: dict[str, Institut
     for decision in decision_letters.notify_decisions(call, by=admin):
         decision.notified_at = data.NOTIFIED_AT  # shortcut: the service stamps the server clock (module docstring)
     publication.publish(call, by=admin, now=data.NOTIFIED_AT + timedelta(days=10))  # results public, open data
+    _dates_of_2013([d for d, _o in rows])
     return call
+
+
+# The day each automatic step of a 2013 dossier happened, by the status it reached (the services that made them
+# stamp the server clock): the history then reads in order, 2013 to 2014.
+STEP_DATES = {DossierStatus.ELIGIBLE: data.CHECKED_AT, DossierStatus.INELIGIBLE: data.CHECKED_AT,
+              DossierStatus.IN_REVIEW: data.CHECKED_AT + timedelta(days=3), DossierStatus.REVIEWED: data.REVIEWED_AT,
+              DossierStatus.LAUREATE: data.NOTIFIED_AT, DossierStatus.WAITLISTED: data.NOTIFIED_AT,
+              DossierStatus.REJECTED: data.NOTIFIED_AT}
+
+
+def _dates_of_2013(dossiers: list[Dossier]) -> None:
+    """Shortcut (module docstring): the steps stamped today — the draft's creation, the eligibility check, the
+    review, the decision's status — get their 2013–2014 dates; the audit rows keep the true time of the build."""
+    for index, dossier in enumerate(dossiers):
+        started = data.OPENS_AT + timedelta(days=index, hours=2)
+        dossier.created_at = started
+        for transition in dossier.transitions:
+            if transition.from_status is None:
+                transition.at = started
+            elif transition.to_status in STEP_DATES:
+                transition.at = STEP_DATES[transition.to_status]
+    db.session.execute(sa.update(EligibilityCheck).where(EligibilityCheck.dossier_id.in_([d.id for d in dossiers]))
+                       .values(ran_at=data.CHECKED_AT))
 
 
 def _reviews(call: Call, admin: User, institutions: dict[str, Institution], reviewers, eligible: list[Dossier],

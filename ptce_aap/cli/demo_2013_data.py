@@ -16,7 +16,9 @@ DESCRIPTION = (
     "Premier appel à projets interministériel en faveur des **pôles territoriaux de coopération économique** "
     "(2013). Cet appel de démonstration est mené jusqu'à son terme : dépôts, recevabilité, évaluations, comité de "
     "sélection du 9 janvier 2014 et décisions notifiées.\n\n"
-    "Historique réel : 23 lauréats sur environ 180 candidatures, 3 M€ au total, de 72 k€ à 290 k€ par pôle.")
+    "Les 29 dossiers et leurs décisions sont fictifs, les pôles sont ceux de l'annexe du Labo de l'ESS (2014). "
+    "L'appel réel de 2013 avait retenu 23 lauréats sur environ 180 candidatures, 3 M€ au total, de 72 k€ à "
+    "290 k€ par pôle.")
 OPENS_AT = datetime(2013, 7, 15, 8, 0, tzinfo=UTC)
 CLOSES_AT = datetime(2013, 10, 4, 10, 0, tzinfo=UTC)  # 12:00 in Paris
 SUBMITTED_FROM = datetime(2013, 9, 2, 9, 0, tzinfo=UTC)
@@ -41,36 +43,36 @@ DOCUMENT_TYPES = [
 # pole (carrier in the annex's brackets), departments (annex), commune INSEE, domains, quality 1..5 (invented)
 POLES = [
     ("PTCE Sud Aquitain", "CBE du Seignanx", ["40"], "40192", ["emploi_insertion"], 4),
-    ("Eco-domaine de Bouquetot", "ECOPYA", ["14"], "14118", ["alimentation", "energie"], 4),
+    ("Eco-domaine de Bouquetot", "ECOPYA", ["14"], "14118", ["alimentation", "eco_activites"], 4),
     ("La Coursive Boutaric", "La Coursive Boutaric", ["21"], "21231", ["culture"], 3),
-    ("ECLIS - Eco Construction Locale & Initiatives Solidaires", "ECLIS", ["22"], "22278", ["energie"], 4),
+    ("ECLIS - Eco Construction Locale & Initiatives Solidaires", "ECLIS", ["22"], "22278", ["eco_activites"], 4),
     ("Les Articulteurs", "Les Articulteurs", ["35"], "35238", ["culture"], 3),
-    ("EPV - Eoliennes en Pays de Vilaine", "Eoliennes en Pays de Vilaine", ["35"], "35236", ["energie"], 5),
-    ("ARDAINES", "ARDAINES", ["08"], "08105", ["economie_circulaire"], 2),
-    ("Clus'Ter Jura", "Juratri", ["39"], "39300", ["economie_circulaire", "emploi_insertion"], 5),
+    ("EPV - Eoliennes en Pays de Vilaine", "Eoliennes en Pays de Vilaine", ["35"], "35236", ["eco_activites"], 5),
+    ("ARDAINES", "ARDAINES", ["08"], "08105", ["eco_activites"], 2),
+    ("Clus'Ter Jura", "Juratri", ["39"], "39300", ["eco_activites", "emploi_insertion"], 5),
     ("Entreprendre en Coopérant", "Entreprendre en Coopérant", ["76"], "76540", ["emploi_insertion"], 3),
     ("Fontaine O Livres", "Fontaine O Livres", ["93", "77", "95"], "93055", ["culture"], 3),
     ("Paris Mix", "Paris Mix", ["75"], "75056", ["culture"], 4),
     ("PôleS NOE", "RESEA 2P", ["91"], "91228", ["emploi_insertion"], 2),
     ("PHARES - Pôle d'Hospitalité aux Activités à Rayonnement Ecologique et Solidaire", "PHARES", ["93"], "93066",
-     ["economie_circulaire"], 4),
+     ["eco_activites"], 4),
     ("Resto Passerelle", "APPUI", ["75", "93", "94"], "93048", ["alimentation", "emploi_insertion"], 3),
     ("REALIS - Réseau Actif pour l'Innovation Sociale", "REALIS", ["34"], "34172", ["emploi_insertion"], 4),
-    ("De Fil En Réseaux", "De Fil En Réseaux", ["23"], "23096", ["mobilite"], 3),
+    ("De Fil En Réseaux", "De Fil En Réseaux", ["23"], "23096", ["services_personne"], 3),
     ("Le Périscope", "Le Périscope", ["31"], "31555", ["culture"], 2),
     ("Pôle tarnais de Coopération Economique", "Les Ateliers", ["81"], "81004", ["emploi_insertion"], 4),
-    ("Lille MétroPôle Solidaire", "InitiativesETcité", ["59"], "59350", ["economie_circulaire"], 5),
+    ("Lille MétroPôle Solidaire", "InitiativesETcité", ["59"], "59350", ["eco_activites"], 5),
     ("Pôle de Développement Environnemental Alpilles-Montagnette", "La Courte Echelle", ["13"], "13100",
-     ["alimentation", "tourisme"], 3),
+     ["alimentation", "tourisme_social"], 3),
     ("Bou'Sol", "Pain et Partage", ["13"], "13055", ["alimentation"], 4),
-    ("Les Ecossolies - Le Solilab", "Les Ecossolies", ["44"], "44109", ["economie_circulaire"], 5),
+    ("Les Ecossolies - Le Solilab", "Les Ecossolies", ["44"], "44109", ["eco_activites"], 5),
     ("PTCE Pays de Bray", "Maison d'Economie Solidaire", ["60", "76"], "76276", ["alimentation"], 3),
     ("PTCE Niortais", "PTCE Niortais", ["79"], "79191", ["emploi_insertion"], 3),
     ("Domb'Innov", "Val Horizon", ["01"], "01053", ["alimentation", "emploi_insertion"], 4),
     ("Scène(s) de Musiques Actuelles de l'Ardèche - SMAC 07", "SMAC 07", ["07"], "07186", ["culture"], 2),
-    ("Pôle Sud", "Archer", ["26"], "26362", ["emploi_insertion", "economie_circulaire"], 5),
+    ("Pôle Sud", "Archer", ["26"], "26362", ["emploi_insertion", "eco_activites"], 5),
     ("Culture & Coopération", "Culture & Coopération", ["42"], "42218", ["culture"], 3),
-    ("InnoVales", "Alvéole", ["74"], "74010", ["energie", "mobilite"], 4),
+    ("InnoVales", "Alvéole", ["74"], "74010", ["eco_activites", "services_personne"], 4),
 ]
 
 # Real reasons of ineligibility, found by the call's rules (not invented verdicts): by pole index.

@@ -22,7 +22,7 @@ from ptce_aap import audit
 from ptce_aap import storage as file_storage
 from ptce_aap.domain import scdl
 from ptce_aap.domain.messages import N_
-from ptce_aap.domain.text import one_line
+from ptce_aap.domain.text import french_sort_key, one_line
 from ptce_aap.enums import CallStatus, DecisionOutcome
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
@@ -63,10 +63,13 @@ def file_of(publication: Publication, kind: str) -> dict | None:
 
 
 def _laureate_decisions(call: Call) -> list[Decision]:
-    return db.session.scalars(
+    """The laureates in French alphabetical order of their pole (« Eco-domaine » between « ECLIS » and « EPV »,
+    not after every capital: the database's order depends on its collation)."""
+    rows = db.session.scalars(
         sa.select(Decision).join(Dossier, Dossier.id == Decision.dossier_id)
         .where(Dossier.call_id == call.id, Decision.is_current, Decision.outcome == DecisionOutcome.LAUREATE)
-        .options(joinedload(Decision.dossier)).order_by(Dossier.pole_name, Dossier.id)).all()
+        .options(joinedload(Decision.dossier))).all()
+    return sorted(rows, key=lambda d: (french_sort_key(d.dossier.pole_name), d.dossier.id))
 
 
 def _laureate(decision: Decision) -> scdl.Laureate:

@@ -124,7 +124,7 @@ def test_demo_2013_call_is_carried_through_its_life_within_the_rules_and_idempot
     from datetime import date
     from decimal import Decimal
 
-    from ptce_aap.enums import DecisionOutcome, FinancingKind
+    from ptce_aap.enums import ActivityDomain, DecisionOutcome, FinancingKind
     from ptce_aap.models.audit import AuditEvent
     from ptce_aap.models.decisions import CommitteeSession, Decision
     from ptce_aap.models.dossiers import Attachment
@@ -154,6 +154,7 @@ def test_demo_2013_call_is_carried_through_its_life_within_the_rules_and_idempot
     for d in dossiers:
         assert d.receipt_number == f"PTCE-2013-{d.id:06d}" and d.submitted_at.year == 2013
         assert len(d.members) >= 12 and len({m.category for m in d.members}) >= 4
+        assert d.activity_domains and set(d.activity_domains) <= {e.value for e in ActivityDomain}
         expenses = sum(f.amount_eur for f in d.financing_lines if f.kind == FinancingKind.EXPENSE)
         resources = sum(f.amount_eur for f in d.financing_lines if f.kind == FinancingKind.RESOURCE)
         assert expenses == resources == d.total_budget_eur > 0  # every plan balanced

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import html
 import io
 import json
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -20,6 +22,7 @@ from ptce_aap.enums import CallStatus, DecisionOutcome, PaymentTerms, Role
 from ptce_aap.errors import DomainError
 from ptce_aap.models.audit import AuditEvent
 from ptce_aap.models.decisions import Decision
+from ptce_aap.models.dossiers import Dossier
 from ptce_aap.models.outbox import Notification
 from ptce_aap.models.publications import Publication
 from ptce_aap.services import decision_letters, publication
@@ -231,3 +234,26 @@ def test_a_version_number_no_column_holds_is_not_found(client, make_call):
     call = make_call()
     for version in ("9223372036854775808", "99999999999999999999999", "2"):
         assert client.get(f"/appels/{call.slug}/publications/{version}/laureats.csv").status_code == 404
+
+
+def test_laureates_in_french_alphabetical_order_and_open_data_links_above_the_table(
+        db, client, make_call, make_reviewed_dossier, admin_user):
+    call = make_call(envelope_eur=Decimal("400000"), max_amount_eur=Decimal("100000"))
+    names = ["EPV - Estuaire", "Eco-domaine de Bouquetot", "ECLIS", "Écopôle"]
+    dossiers = [make_reviewed_dossier(call=call, pole_name=name) for name in names]
+    call.status = CallStatus.DELIBERATION
+    db.session.commit()
+    for dossier in dossiers:
+        decide(dossier, FIRST, by=admin_user)
+    db.session.commit()
+    decision_letters.notify_decisions(call, by=admin_user)
+    publication.publish(call, by=admin_user)
+    db.session.commit()
+    expected = ["ECLIS", "Eco-domaine de Bouquetot", "Écopôle", "EPV - Estuaire"]
+    assert [r["nomBeneficiaire"] for r in read_csv(client.get(f"/appels/{call.slug}/laureats.csv").data)] == [
+        db.session.get(Dossier, d.id).carrier_legal_name for name in expected for d in dossiers
+        if d.pole_name == name]
+    page = client.get(f"/appels/{call.slug}").get_data(as_text=True)
+    table = page[page.index('id="table-laureats"'):]
+    assert [html.unescape(n) for n in re.findall(r'<th scope="row">([^<]+)</th>', table)][:4] == expected
+    assert page.index('id="donnees-ouvertes"') < page.index('id="table-laureats"')
