@@ -216,7 +216,8 @@ def build_2013_call(admin: User, password: str, institutions: dict[str, Institut
         closes_at=utcnow().replace(microsecond=0) + timedelta(hours=1), envelope_eur=data.ENVELOPE,
         max_amount_eur=data.MAX_AMOUNT, status=CallStatus.OPEN, by=admin, document_types=data.DOCUMENT_TYPES,
         awarding_body_name="Ministère de l'Économie et des Finances — Ministère délégué à l'ESS",
-        awarding_body_siret="11000201100044", review_deadline_at=data.REVIEW_DEADLINE, reviewers_per_dossier=2)
+        awarding_body_siret="11000201100044", review_deadline_at=data.REVIEW_DEADLINE, reviewers_per_dossier=2,
+        signatory_name=data.SIGNATORY_NAME, signatory_title=data.SIGNATORY_TITLE)
     rows = []
     for index, pole in enumerate(data.POLES):
         owner = _owner(index, password)

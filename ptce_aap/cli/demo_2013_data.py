@@ -30,6 +30,8 @@ COMMITTEE_PLACE = "Bercy, Paris — salle Pierre Mendès France"
 DECIDED_AT = datetime(2014, 1, 9, 17, 0, tzinfo=UTC)
 NOTIFIED_AT = datetime(2014, 1, 20, 9, 0, tzinfo=UTC)
 ENVELOPE = Decimal("3000000")
+SIGNATORY_NAME = "Claire Dumont"  # invented, like every person of the demo
+SIGNATORY_TITLE = "Pour le ministre et par délégation, la cheffe de la mission de l'économie sociale et solidaire"
 MAX_AMOUNT = Decimal("290000")
 MIN_AMOUNT = Decimal("72000")
 # Fewer pieces than today's default: the 2013 call asked for the statutes, the budget and the members' list.

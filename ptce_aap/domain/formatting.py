@@ -108,6 +108,20 @@ def format_date(value: date | datetime | None, locale: str = "fr") -> str:
     return value.strftime("%d/%m/%Y")
 
 
+FRENCH_MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
+                 "novembre", "décembre")
+
+
+def format_long_date(value: date | datetime | None) -> str:
+    """« 1er janvier 2014 », « 20 janvier 2014 »: the date as a French letter writes it (Paris day)."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = to_paris(value)
+    day = "1er" if value.day == 1 else str(value.day)
+    return f"{day} {FRENCH_MONTHS[value.month - 1]} {value.year}"
+
+
 def paris_today(now: datetime) -> date:
     """The calendar day in Paris at the aware instant ``now``."""
     return to_paris(now).date()

@@ -29,7 +29,7 @@ from sqlalchemy.orm import joinedload
 from ptce_aap import audit, jobs
 from ptce_aap import storage as file_storage
 from ptce_aap.domain import geography
-from ptce_aap.domain.formatting import format_amount, format_date, format_datetime
+from ptce_aap.domain.formatting import format_amount, format_date, format_datetime, format_long_date
 from ptce_aap.domain.messages import N_, Money
 from ptce_aap.domain.text import one_line
 from ptce_aap.enums import DOSSIER_TRANSITIONS, CallStatus, DecisionOutcome, PaymentTerms
@@ -48,7 +48,7 @@ from ptce_aap.urls import external_url
 # The letter speaks French: these are not UI strings (the admin's preview in English shows the same letter).
 OUTCOME_TEXT = {DecisionOutcome.LAUREATE: "lauréat", DecisionOutcome.WAITLISTED: "inscrit sur la liste complémentaire",
                 DecisionOutcome.REJECTED: "non retenu"}
-PAYMENT_TEXT = {PaymentTerms.SINGLE: "en un versement unique", PaymentTerms.STAGED: "en plusieurs tranches",
+PAYMENT_TEXT = {PaymentTerms.SINGLE: "en une seule fois", PaymentTerms.STAGED: "en plusieurs tranches",
                 PaymentTerms.OTHER: "selon les modalités prévues par la convention"}
 LETTER_MIME = "application/pdf"
 
@@ -60,7 +60,11 @@ def letter_key(decision: Decision, dossier: Dossier) -> str:
 
 
 def letter_filename(decision: Decision) -> str:
-    return f"decision-{decision.dossier_id}-{decision.id}.pdf"
+    """« decision-PTCE-2013-000009.pdf »: the dossier's receipt number names the file the pole keeps (a
+    corrected decision adds its own number)."""
+    dossier = decision.dossier
+    name = dossier.receipt_number or f"dossier-{dossier.id}"
+    return f"decision-{name}.pdf" if decision.supersedes_id is None else f"decision-{name}-{decision.id}.pdf"
 
 
 def _lines(schedule: list[dict]) -> list[dict]:
@@ -68,15 +72,20 @@ def _lines(schedule: list[dict]) -> list[dict]:
             for t in schedule]
 
 
-def postal_address(dossier: Dossier) -> str:
-    """The structure's address as a letter is addressed: the street, then « code postal COMMUNE » (the postal
-    code from the commune's INSEE code when the commune has only one and the address names none)."""
+def address_lines(dossier: Dossier) -> list[str]:
+    """The structure's address as a letter is addressed: the street, then « code postal COMMUNE » on a line of
+    its own (the postal code from the commune's INSEE code when the commune has only one and the address names
+    none)."""
     street = one_line(dossier.address or "", max_length=300)
     if dossier.commune_name and dossier.commune_name.lower() in street.lower():
-        return street  # the applicant wrote the commune in the address already
+        return [street]  # the applicant wrote the commune in the address already
     postal = "" if re.search(r"\b\d{5}\b", street) else (geography.postal_code(dossier.commune_insee) or "")
     town = " ".join(p for p in (postal, dossier.commune_name.upper()) if p)
-    return ", ".join(p for p in (street, town) if p)
+    return [line for line in (street, town) if line]
+
+
+def postal_address(dossier: Dossier) -> str:
+    return ", ".join(address_lines(dossier))
 
 
 def letter_context(decision: Decision) -> dict:
@@ -86,7 +95,7 @@ def letter_context(decision: Decision) -> dict:
         "call": call, "dossier": dossier, "decision": decision,
         "pole_name": one_line(dossier.pole_name, max_length=200),
         "carrier_legal_name": one_line(dossier.carrier_legal_name, max_length=200),
-        "address": postal_address(dossier),
+        "address": postal_address(dossier), "address_lines": address_lines(dossier),
         "outcome": decision.outcome.value, "outcome_text": OUTCOME_TEXT[decision.outcome],
         "amount_text": format_amount(decision.amount_eur) if decision.amount_eur is not None else "",
         "payment_text": PAYMENT_TEXT.get(decision.payment_terms, ""),
@@ -97,7 +106,7 @@ def letter_context(decision: Decision) -> dict:
         "agreement_date": format_date(decision.agreement_date) if decision.agreement_date else "",
         "decided_on": format_date(decision.decided_at),
         # the letter is dated the day it is notified (a preview, today)
-        "letter_date": format_date(decision.notified_at or utcnow()),
+        "letter_date": format_long_date(decision.notified_at or utcnow()),
         "awarding_body": one_line(call.awarding_body_name, max_length=200),
         "signatory_name": one_line(call.signatory_name or "", max_length=200),
         "signatory_title": one_line(call.signatory_title or "", max_length=200),

@@ -87,10 +87,11 @@ def test_notifier_moves_the_statuses_and_mails_each_person_their_letter_once(
     assert preview.status_code == 200 and preview.mimetype == "application/pdf"
     text = pdf_text(preview.data)
     assert "Projet — non notifié" in text
-    from ptce_aap.domain.formatting import format_date
+    from ptce_aap.domain.formatting import format_long_date
     from ptce_aap.models.base import utcnow
 
-    assert f"Le {format_date(utcnow())}" in text  # dated the day it is made (notified: the notification's)
+    assert f"Le {format_long_date(utcnow())}" in text  # dated the day it is made (notified: the notification's)
+    assert "Objet : " in text and "versée en plusieurs tranches" in text
     assert squash(format_amount(Decimal("80000"))) in squash(text)
     assert squash(format_amount(Decimal("30000"))) in squash(text) and "01/09/2027" in text
     assert "La directrice du Trésor" in text and "Camille Durand" in text and "DEC-2026-001" in text

@@ -121,3 +121,14 @@ def test_naive_datetimes_are_refused():
 ])
 def test_format_size(size, locale, text):
     assert format_size(size, locale) == text
+
+
+def test_a_letter_s_date_is_written_in_words_on_the_paris_day():
+    from datetime import UTC, date, datetime
+
+    from ptce_aap.domain.formatting import format_long_date
+
+    assert format_long_date(date(2014, 1, 20)) == "20 janvier 2014"
+    assert format_long_date(date(2014, 8, 1)) == "1er août 2014"
+    assert format_long_date(datetime(2013, 12, 31, 23, 30, tzinfo=UTC)) == "1er janvier 2014"  # already in Paris
+    assert format_long_date(None) == ""
