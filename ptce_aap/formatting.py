@@ -32,8 +32,8 @@ def format_size(size: int | None) -> str:
     return formatting.format_size(size, _locale())
 
 
-def format_share(value: Decimal) -> str:
-    return formatting.format_share(value, _locale())
+def format_share(value: Decimal, decimals: int | None = None) -> str:
+    return formatting.format_share(value, _locale(), decimals)
 
 
 def format_paris(value: datetime | None, with_time: bool = True) -> str:

@@ -72,9 +72,11 @@ def format_size(size: int | None, locale: str = "fr") -> str:
     return f"{format_number(size, locale)} {unit}"
 
 
-def format_share(share: Decimal, locale: str = "fr") -> str:
-    """A fraction as a percentage: ``Decimal("0.5")`` → ``50 %`` (no-break space) in French, ``50%`` in English."""
-    pattern = "#,##0.##%" if _is_english(locale) else "#,##0.##\u00a0%"
+def format_share(share: Decimal, locale: str = "fr", decimals: int | None = None) -> str:
+    """A fraction as a percentage: ``Decimal("0.5")`` → ``50 %`` (no-break space) in French, ``50%`` in English;
+    with ``decimals``, always that many (``50,0 %``), so that a column of shares reads alike."""
+    digits = "0" * decimals if decimals else "##"
+    pattern = f"#,##0.{digits}%" if _is_english(locale) else f"#,##0.{digits}\u00a0%"
     return format_percent(share, format=pattern, locale=str(locale))
 
 

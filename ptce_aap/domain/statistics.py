@@ -11,8 +11,9 @@ What is counted:
   governance form, but once in *each* department it covers, each domain it names and each cooperation form it
   practises: those rows may add up to more than the total (the page says so);
 - **members per pole**: count, mean, median, minimum, maximum of the number of members of each dossier;
-- **members by category**: the members of all the dossiers counted by category, with their shares (rounded to
-  0.1 % by the largest remainder, so that the shares shown add up to exactly 100 %);
+- **members by category**: the members of all the dossiers counted by category, with their shares (each rounded
+  to 0.1 % on its own, half up: equal counts show equal shares, and the shares may add up to 100 % ± 0.1 or so,
+  which the page says);
 - **jobs** (FTE existing and to create): sum, mean and median over the dossiers that gave the figure, for all the
   dossiers and for the laureates.
 """
@@ -203,19 +204,15 @@ class Share:
 
 def shares(counts: dict[str, int], keys: Sequence[str]) -> list[Share]:
     """Each key's count and share of the total, the keys in ``keys`` first (shown at 0), any other key after
-    them. Shares are rounded to 0.1 % by the largest remainder: they add up to exactly 1 (when the total is
-    not 0)."""
+    them. Each share is rounded to 0.1 % on its own (half up), so that equal counts show equal shares — not
+    forced to add up to exactly 100 % (a largest-remainder rounding gave 6.7 %, 6.7 % and 6.6 % to three equal
+    counts)."""
     order = [*keys, *sorted(k for k in counts if k not in keys)]
     total = sum(counts.values())
     if not total:
         return [Share(k, counts.get(k, 0), Decimal(0)) for k in order]
-    units = int(1 / SHARE_STEP)
-    exact = {k: Decimal(counts.get(k, 0)) * units / total for k in order}
-    floors = {k: int(v) for k, v in exact.items()}
-    left = units - sum(floors.values())
-    for k in sorted(order, key=lambda k: (-(exact[k] - floors[k]), order.index(k)))[:left]:
-        floors[k] += 1
-    return [Share(k, counts.get(k, 0), Decimal(floors[k]) * SHARE_STEP) for k in order]
+    return [Share(k, counts.get(k, 0), (Decimal(counts.get(k, 0)) / total).quantize(SHARE_STEP, ROUND_HALF_UP))
+            for k in order]
 
 
 MEMBER_CATEGORIES = [c.value for c in MemberCategory]

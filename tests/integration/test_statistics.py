@@ -125,10 +125,10 @@ def test_one_call_members_forms_and_jobs(client, login_as, world):
         assert cell(body, "membres-par-pole", "aap-2013", col, "data-call") == value
     # ESS 3, enterprises 3, collectivities 3, research 2, training 1, other 0: 12 members.
     assert cell(body, "membres-categories", "ess", "membres") == "3"
-    assert cell(body, "membres-categories", "ess", "part") == "25 %"
+    assert cell(body, "membres-categories", "ess", "part") == "25,0 %"
     assert cell(body, "membres-categories", "research", "part") == "16,7 %"
     assert cell(body, "membres-categories", "training", "part") == "8,3 %"
-    assert cell(body, "membres-categories", "other", "part") == "0 %"
+    assert cell(body, "membres-categories", "other", "part") == "0,0 %"
     assert cell(body, "cooperation", "mutualisation_moyens", "dossiers") == "2"
     assert cell(body, "cooperation", "mutualisation_projets", "dossiers") == "1"
     assert cell(body, "cooperation", "cooperation_strategique", "laureats") == "1"
