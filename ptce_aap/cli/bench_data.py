@@ -136,7 +136,10 @@ def _users(prefix: str, n: int, password_hash: str, now, **flags) -> list[int]:
                           | {k: (v(i) if callable(v) else v) for k, v in flags.items()} for i in range(n)], User.id)
 
 
-def _dossier_rows(call: Call, pole_ids: list[int], start: int, rng: random.Random, now, *, submitted: bool) -> list:
+def _dossier_rows(call: Call, pole_ids: list[int], start: int, rng: random.Random, now, *, submitted: bool,
+                  status=lambda _n: DossierStatus.DRAFT) -> list:
+    """The dossiers' rows, each in its final state (``status(n)``): seeding, not a journey through the
+    write paths (the transitions are inserted alongside)."""
     rows = []
     for k, pole_id in enumerate(pole_ids):
         n = start + k
@@ -144,7 +147,7 @@ def _dossier_rows(call: Call, pole_ids: list[int], start: int, rng: random.Rando
         total = Decimal(rng.randrange(160, 400) * 1000)
         rows.append(dict(
             call_id=call.id, pole_id=pole_id, version=1, pole_name=f"Pôle de coopération {commune} {n:05d}",
-            status=DossierStatus.SUBMITTED if submitted else DossierStatus.DRAFT,
+            status=status(n),
             carrier_legal_name=f"Association Coopérations {commune} {n:05d}", carrier_siret=siret(n * 20),
             carrier_siren=siret(n * 20)[:9], carrier_legal_form=[LegalForm.ASSOCIATION, LegalForm.SCIC][n % 2],
             address=f"{1 + n % 90} rue de la République", commune_insee=insee, commune_name=commune,
@@ -217,9 +220,11 @@ def _contents(call: Call, dossier_ids: list[int], totals: list[Decimal], start: 
 
 def _receipts(call: Call, dossier_ids: list[int]) -> None:
     """Receipt numbers as ``services.submission.receipt_number_for`` makes them (``PTCE-<year>-<id>``)."""
+    if not dossier_ids:
+        return
     table = Dossier.__table__
     db.session.execute(table.update().where(table.c.id == sa.bindparam("b_id"))
-                       .values(receipt_number=sa.bindparam("b_receipt")),
+                       .values(receipt_number=sa.bindparam("b_receipt"), updated_at=table.c.updated_at),
                        [{"b_id": i, "b_receipt": f"PTCE-{call.closes_at.year}-{i:06d}"} for i in dossier_ids])
 
 
@@ -253,7 +258,7 @@ def generate(*, dossiers: int, reviewers: int = 60, slug: str | None = None, dra
     call = calls_service.create_call(
         slug=slug, title=f"Appel PTCE (banc d'essai, {dossiers} dossiers)", opens_at=now - timedelta(days=60),
         closes_at=now - timedelta(days=20), envelope_eur=Decimal(max(1, dossiers) * 30_000),
-        max_amount_eur=Decimal(100_000), status=CallStatus.OPEN, review_deadline_at=now + timedelta(days=20),
+        max_amount_eur=Decimal(100_000), status=CallStatus.REVIEW if reviewers >= 2 else CallStatus.CLOSED, review_deadline_at=now + timedelta(days=20),
         awarding_body_name="Ministère de l'Économie", awarding_body_siret="11000201100044")
     db.session.flush()
     out = Generated(call=call)
@@ -274,7 +279,12 @@ def generate(*, dossiers: int, reviewers: int = 60, slug: str | None = None, dra
                               for n in range(dossiers)], Pole.id)
     _insert(PoleMembership, [dict(pole_id=p, user_id=u, is_owner=True, created_at=now)
                              for p, u in zip(pole_ids, applicant_ids, strict=True)])
-    rows = _dossier_rows(call, pole_ids, 0, rng, now, submitted=True)
+    def ineligible(n: int) -> bool:
+        return bool(ineligible_every) and n % ineligible_every == ineligible_every - 1
+
+    reviewed = DossierStatus.IN_REVIEW if reviewers >= 2 else DossierStatus.ELIGIBLE
+    rows = _dossier_rows(call, pole_ids, 0, rng, now, submitted=True,
+                         status=lambda n: DossierStatus.INELIGIBLE if ineligible(n) else reviewed)
     dossier_ids = _insert(Dossier, rows, Dossier.id)
     _receipts(call, dossier_ids)
     n_members, n_lines, n_attachments = _contents(call, dossier_ids, [r["total_budget_eur"] for r in rows], 0, rng,
@@ -283,8 +293,7 @@ def generate(*, dossiers: int, reviewers: int = 60, slug: str | None = None, dra
          f"({time.monotonic() - started:.1f} s)")
     # Eligibility: the rules' verdict, stored as a check, and the status it gives.
     verdicts = _verdicts(call, dossier_ids, ineligible_every) if dossier_ids else {}
-    eligible = [d for n, d in enumerate(dossier_ids)
-                if not (ineligible_every and n % ineligible_every == ineligible_every - 1)]
+    eligible = [d for n, d in enumerate(dossier_ids) if not ineligible(n)]
     eligible_set = set(eligible)
     checks, transitions = [], []
     for n, dossier_id in enumerate(dossier_ids):
@@ -302,15 +311,6 @@ def generate(*, dossiers: int, reviewers: int = 60, slug: str | None = None, dra
                                     to_status=DossierStatus.IN_REVIEW, actor_id=admin_id, reason="", at=now))
     _insert(EligibilityCheck, checks)
     _insert(DossierTransition, transitions)
-    ineligible = [d for d in dossier_ids if d not in eligible_set]
-    for start in range(0, len(dossier_ids), BATCH):
-        part = set(dossier_ids[start:start + BATCH])
-        for ids, status in ((sorted(part & eligible_set), DossierStatus.IN_REVIEW if reviewers >= 2
-                             else DossierStatus.ELIGIBLE), (sorted(part.intersection(ineligible)),
-                                                            DossierStatus.INELIGIBLE)):
-            if ids:
-                db.session.execute(sa.update(Dossier).where(Dossier.id.in_(ids)).values(status=status)
-                                   .execution_options(synchronize_session=False))
     # The pool, two reviewers of two institutions per eligible dossier, reviews about 2/3 submitted.
     n_assignments = n_reviews = 0
     if reviewers:
@@ -354,8 +354,6 @@ def generate(*, dossiers: int, reviewers: int = 60, slug: str | None = None, dra
                        for c in scored]
         _insert(ReviewScore, scores)
         n_assignments, n_reviews = len(pairs), len(reviews)
-    db.session.execute(sa.update(Call).where(Call.id == call.id).values(
-        status=CallStatus.REVIEW if reviewers >= 2 else CallStatus.CLOSED))
     out.counts = {"dossiers": dossiers, "members": n_members, "financing_lines": n_lines,
                   "attachments": n_attachments, "eligible": len(eligible), "assignments": n_assignments,
                   "reviews": n_reviews}
