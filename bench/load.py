@@ -114,10 +114,13 @@ def run_locust(host: str, scenario: str, context: dict, users: int, seconds: int
                                               "BENCH_OUT": str(out),
                                               "BENCH_USERS": str(users), "BENCH_SECONDS": str(seconds)},
                               capture_output=True, text=True, timeout=seconds + 300)
-        if not out.exists() or not json.loads(out.read_text()):
-            raise RuntimeError(f"locust {scenario} wrote nothing:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}")
+        records = json.loads(out.read_text()) if out.exists() else {}
+        if not records:  # nothing answered in time: say so, go on with the other scenarios
+            print(f"locust {scenario}: no request completed\n{proc.stdout[-1500:]}", file=sys.stderr)
+            records = {scenario: {"times": [0.0], "first": 0, "last": 1, "errors": 1,
+                                  "error_kinds": {"no request completed in the run": 1}}}
         return {"users": users, "seconds": seconds, "load_before": before, "load_after": load(),
-                "names": summarise(json.loads(out.read_text()))}
+                "names": summarise(records)}
 
 
 def main_name(result: dict) -> str:
