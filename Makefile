@@ -57,9 +57,11 @@ $(VENV)/.installed-test: pyproject.toml constraints.txt | $(VENV)/bin/python
 BENCH_DOSSIERS ?= 5000
 BENCH_SIZES ?= 500,2000
 BENCH_EXPORT_SIZES ?= 500,2000,5000
+BENCH_ZIP_SIZES ?= 500
+BENCH_SECONDS ?= 6
 bench: install-test $(VENV)/.installed-bench
-	$(BIN)/python bench/load.py --dossiers $(BENCH_DOSSIERS) --sizes $(BENCH_SIZES)
-	$(BIN)/python bench/exports.py --sizes $(BENCH_EXPORT_SIZES)
+	$(BIN)/python bench/load.py --dossiers $(BENCH_DOSSIERS) --sizes $(BENCH_SIZES) --seconds $(BENCH_SECONDS)
+	$(BIN)/python bench/exports.py --sizes $(BENCH_EXPORT_SIZES) --zip-sizes $(BENCH_ZIP_SIZES)
 	$(BIN)/python bench/report.py
 
 $(VENV)/.installed-bench: pyproject.toml constraints.txt | $(VENV)/bin/python

@@ -143,7 +143,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--users", type=int, default=6)
     parser.add_argument("--rush-users", type=int, default=50)
-    parser.add_argument("--rush-seconds", type=int, default=30)
+    parser.add_argument("--rush-seconds", type=int, default=40)
     parser.add_argument("--workers", type=int, default=5)
     parser.add_argument("--only", default="", help="scenarios to run (comma-separated), besides live")
     parser.add_argument("--hold", type=int, default=0, help="keep the server up this long (debugging, py-spy)")

@@ -70,8 +70,8 @@ def main() -> None:
         out += ["", f"## Deadline rush: {s['rush_users']} applicants for {s['rush_seconds']} s "
                 f"(load average {rush['load_before']} → {rush['load_after']})", "",
                 "Each applicant, logged in beforehand, pauses 0.5–1.5 s between actions: autosaves the « projet » section, "
-                "reads the summary, uploads one document (presigned POST to S3, then confirm), and after 12–20 actions "
-                "submits. Targets: 0 errors, p95 of autosave and submit < 250 ms.", "",
+                "reads the summary, uploads one document (presigned POST to S3, then confirm), and after 6–9 actions "
+                "submits (then reads the summary). Targets: 0 errors, p95 of autosave and submit < 250 ms.", "",
                 "| request | count | req/s | p50 / p95 / p99 ms | errors |", "|---|---|---|---|---|"]
         for name, r in sorted(rush["names"].items()):
             out.append(f"| {name} | {r['requests']} | {r['rps']:.1f} | {ms(r['p50_ms'])} / {ms(r['p95_ms'])} / "
