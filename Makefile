@@ -11,7 +11,7 @@ SHELL := /bin/bash
 # Every pip install is held to the versions in constraints.txt (a new release cannot break a fresh machine).
 PIP_INSTALL := $(BIN)/pip install $(PIP_QUIET) -c constraints.txt
 
-.PHONY: run test lint install install-test assets services worker clean translations lock
+.PHONY: run test lint install install-test assets services worker clean translations lock bench
 
 run: export PUBLIC_BASE_URL ?= http://127.0.0.1:$(PORT)
 run: install
@@ -52,9 +52,26 @@ $(VENV)/.installed-test: pyproject.toml constraints.txt | $(VENV)/bin/python
 	$(BIN)/python -c "import ptce_aap, pytest, moto, aiosmtpd, playwright, schemathesis"
 	touch $@ $(VENV)/.installed-run
 
+# Benchmarks (bench/README.md): the load benchmarks against gunicorn in production settings, the exports and
+# the documents ZIP, then bench/RESULTS.md. Sizes: BENCH_DOSSIERS (the pages), BENCH_SIZES (scaling curve).
+BENCH_DOSSIERS ?= 5000
+BENCH_SIZES ?= 500,2000
+BENCH_EXPORT_SIZES ?= 500,2000,5000
+BENCH_ZIP_SIZES ?= 500
+BENCH_SECONDS ?= 6
+bench: install-test $(VENV)/.installed-bench
+	$(BIN)/python bench/load.py --dossiers $(BENCH_DOSSIERS) --sizes $(BENCH_SIZES) --seconds $(BENCH_SECONDS)
+	$(BIN)/python bench/exports.py --sizes $(BENCH_EXPORT_SIZES) --zip-sizes $(BENCH_ZIP_SIZES)
+	$(BIN)/python bench/report.py
+
+$(VENV)/.installed-bench: pyproject.toml constraints.txt | $(VENV)/bin/python
+	$(PIP_INSTALL) -e '.[test,bench]' 2>&1 | { grep -v "^WARNING: Location" || true; }
+	$(BIN)/python -c "import locust"
+	touch $@
+
 # After a change of pyproject.toml: `make lock` rewrites constraints.txt from the venv (commit it with the suite green).
 lock: | $(VENV)/bin/python
-	$(BIN)/pip install $(PIP_QUIET) -e '.[test]' 2>&1 | { grep -v "^WARNING: Location" || true; }
+	$(BIN)/pip install $(PIP_QUIET) -e '.[test,bench]' 2>&1 | { grep -v "^WARNING: Location" || true; }
 	{ grep '^#' constraints.txt; $(BIN)/pip freeze --exclude-editable; } > constraints.txt.new
 	mv constraints.txt.new constraints.txt
 

@@ -1,117 +1,142 @@
-"""Benchmark: the dossier summary and section pages on PostgreSQL, for a realistic dossier
-(15 members, 20 financing lines, 8 attachments). Prints and saves latency percentiles and query counts.
+"""Benchmark: the applicant's dossier pages in-process on PostgreSQL, for a draft of ``flask ptce bench-data``
+(15 members, 9 financing lines, 6 documents: complete, not submitted), and its autosave. Prints and saves
+latency percentiles (wall and CPU) and query counts; ``--profile LABEL`` prints a cProfile of that page instead.
 
-    .venv/bin/python bench/dossier_pages.py [--requests 200]
+    .venv/bin/python bench/dossier_pages.py [--requests 100] [--profile "summary,members"]
 
-Target (SPEC §8, FACTS.md: ~280 req/s for a 200-row ORM page on this machine): every page under 25 ms
-at the median in-process, and a constant number of queries per page.
+The load benchmark (``bench/load.py``) measures the same pages under gunicorn; this one is for profiling and
+for before/after comparisons of the CPU time a request costs (less sensitive to the machine's load).
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import io
 import json
-import os
+import logging
+import pstats
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
 
-import psycopg
 import sqlalchemy as sa
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _setup import ROOT, load, login_client, scratch_database, testing_env  # noqa: E402
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--requests", type=int, default=100)
+    parser.add_argument("--profile", default="", help="labels to profile (comma-separated starts)")
+    parser.add_argument("--out", default="")
     args = parser.parse_args()
-    name = f"ptce_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    os.environ.update({"PTCE_ENV": "testing", "DATABASE_URL": f"postgresql://postgres@127.0.0.1/{name}",
-                       "PTCE_INSTANCE_PATH": tempfile.mkdtemp(prefix=name)})
-    for var in ("REDIS_URL", "S3_BUCKET", "MAIL_SERVER"):
-        os.environ.pop(var, None)
-    try:
-        results = run(args.requests)
-    finally:
-        with psycopg.connect(ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    out = ROOT / "bench" / "results" / "dossier_pages.json"
-    out.write_text(json.dumps(results, indent=2) + "\n")
+    with scratch_database() as url:
+        testing_env(url)
+        results = run(args.requests, args.profile)
+    if args.profile:
+        return
+    text = json.dumps(results, indent=2) + "\n"
+    (ROOT / "bench" / "results" / "dossier_pages.json").write_text(text)
+    if args.out:
+        Path(args.out).write_text(text)
     for page, r in results["pages"].items():
-        print(f"{page:28} p50 {r['p50_ms']:6.2f} ms  p95 {r['p95_ms']:6.2f} ms  {r['queries']} queries")
+        print(f"{page:28} p50 {r['p50_ms']:7.2f} ms  p95 {r['p95_ms']:7.2f} ms  CPU p50 {r['cpu_p50_ms']:7.2f} ms  "
+              f"{r['queries']} queries  {r['kb']} kB")
 
 
-def run(n: int) -> dict:
-    from datetime import timedelta
-    from decimal import Decimal
+def run(n: int, profile: str) -> dict:
+    import re
 
-    from flask_login.utils import _create_identifier
     from flask_migrate import upgrade
 
     from ptce_aap import create_app
-    from ptce_aap.enums import CallStatus, FinancingKind, Role
+    from ptce_aap.cli import bench_data
     from ptce_aap.extensions import db
-    from ptce_aap.models.base import utcnow
-    from ptce_aap.models.dossiers import FinancingLine
-    from ptce_aap.services import accounts, calls, dossiers
-    from tests.fixtures.builders import fill_dossier
+    from ptce_aap.models.accounts import User
+    from ptce_aap.models.dossiers import Dossier
 
     app = create_app()
+    logging.getLogger("ptce_aap").setLevel(logging.WARNING)
     with app.app_context():
         upgrade()
-        now = utcnow()
-        call = calls.create_call(slug="bench", title="Bench", opens_at=now - timedelta(days=1),
-                                 closes_at=now + timedelta(days=30), envelope_eur=Decimal(1_000_000),
-                                 max_amount_eur=Decimal(100_000), status=CallStatus.OPEN)
-        user = accounts.create_user("bench@example.org", "Coop-territoire-2026", roles=(Role.APPLICANT,), verified=True)
-        dossier = dossiers.start_dossier(call, pole_name="Pôle bench", by=user)
-        fill_dossier(dossier, members=15)
-        for i in range(16):
-            dossier.financing_lines.append(FinancingLine(position=10 + i, kind=FinancingKind.EXPENSE,
-                                                         label=f"Ligne {i}", amount_eur=Decimal(100)))
+        out = bench_data.generate(dossiers=0, reviewers=0, drafts=1, slug="pages")
         db.session.commit()
-        dossier_id, user_key = dossier.id, user.get_id()
+        user = db.session.scalar(sa.select(User).where(User.email == out.draft_emails[0]))
+        dossier_id = db.session.scalar(sa.select(Dossier.id).where(Dossier.call_id == out.draft_call.id))
+        key = user.get_id()
         db.session.remove()
-    client = app.test_client()
-    with app.test_request_context(environ_base=client.environ_base):
-        identifier = _create_identifier()
-    with client.session_transaction() as session:
-        session.update({"_user_id": user_key, "_fresh": True, "_id": identifier})
-    pages = {"summary": f"/porteur/dossiers/{dossier_id}", "members": f"/porteur/dossiers/{dossier_id}/membres",
-             "budget": f"/porteur/dossiers/{dossier_id}/budget", "attachments": f"/porteur/dossiers/{dossier_id}/pieces",
-             "dashboard": "/porteur/", "call page": "/appels/bench"}
-    results = {"requests_per_page": n, "python": sys.version.split()[0], "pages": {}}
+    client = login_client(app, key)
+    base = f"/porteur/dossiers/{dossier_id}"
+    pages = {"summary": base, "members": f"{base}/membres", "budget": f"{base}/budget",
+             "project": f"{base}/projet", "identity": f"{base}/identite", "attachments": f"{base}/pieces",
+             "dashboard": "/porteur/", "autosave (projet)": f"{base}/projet"}
+    results = {"requests_per_page": n, "python": sys.version.split()[0], "load_before": load(), "pages": {}}
     with app.app_context():
         engine = db.engine
+    form_page = client.get(f"{base}/projet").get_data(as_text=True)
+    fields = _fields(form_page)
+    state = {"version": dict(fields)["version"], "base": dict(fields)["base"]}
+
+    def request(label, url):
+        if not label.startswith("autosave"):
+            return client.get(url)
+        data = dict(fields) | state | {"summary": dict(fields)["summary"] + f" {time.perf_counter()}"}
+        response = client.post(url, data=data, headers={"X-Autosave": "1", "Accept": "application/json"})
+        body = response.get_json()
+        assert body and body.get("ok"), response.get_data(as_text=True)[:200]
+        state.update(version=str(body["version"]), base=body["base"])
+        return response
+
     for label, url in pages.items():
+        if profile and not any(label.startswith(p.strip()) for p in profile.split(",")):
+            continue
         count: list[int] = []
 
         def listener(*args, count=count, **kwargs):
             count.append(1)
 
         sa.event.listen(engine, "before_cursor_execute", listener)
-        assert client.get(url).status_code == 200
+        first = request(label, url)
         sa.event.remove(engine, "before_cursor_execute", listener)
-        times = []
+        assert first.status_code == 200, (url, first.status_code)
+        if profile:
+            profiler = cProfile.Profile(time.process_time)  # CPU time: waits on PostgreSQL and the load left out
+            profiler.enable()
+            for _ in range(30):
+                request(label, url)
+            profiler.disable()
+            buffer = io.StringIO()
+            stats = pstats.Stats(profiler, stream=buffer)
+            stats.sort_stats("cumulative").print_stats(45)
+            stats.sort_stats("tottime").print_stats(25)
+            print(label, url)
+            print(re.sub(r"/work/\S+/site-packages/", "", buffer.getvalue()))
+            continue
+        times, cpu = [], []
         for _ in range(n):
-            start = time.perf_counter()
-            response = client.get(url)
+            start, start_cpu = time.perf_counter(), time.process_time()
+            response = request(label, url)
             times.append((time.perf_counter() - start) * 1000)
+            cpu.append((time.process_time() - start_cpu) * 1000)
             assert response.status_code == 200
         times.sort()
         results["pages"][label] = {"p50_ms": round(statistics.median(times), 2),
-                                   "p95_ms": round(times[int(len(times) * 0.95) - 1], 2), "queries": len(count)}
+                                   "p95_ms": round(times[int(len(times) * 0.95) - 1], 2),
+                                   "cpu_p50_ms": round(statistics.median(cpu), 2), "queries": len(count),
+                                   "kb": round(len(first.get_data()) / 1024)}
+    results["load_after"] = load()
     with app.app_context():
         db.engine.dispose()
     return results
+
+
+def _fields(html: str) -> list[tuple[str, str]]:
+    from _forms import form_fields
+
+    return form_fields(html, "data-autosave")
 
 
 if __name__ == "__main__":

@@ -1,125 +1,152 @@
-"""Benchmark: peak memory (tracemalloc) and time of the instruction list's exports (CSV and XLSX, the whole
-filtered list of a call) at 500 and 5,000 submitted dossiers, on PostgreSQL, read through the Flask test
-client without buffering (as a server sends it). Prints and saves the numbers.
+"""Benchmark: time and peak memory (tracemalloc) of the instruction list's exports (CSV and XLSX, the whole
+filtered list of a call) and of the documents ZIP (``services.documents_zip.build``, the job's work), at 500,
+2,000 and 5,000 submitted dossiers on PostgreSQL, in-process. The data is ``flask ptce bench-data``'s (one call
+per size: 15 members, 9 financing lines and 6 documents a dossier). The exports are read through the Flask test
+client without buffering (as a server sends them). For the ZIP, each document gets a small file (2 KiB) in the
+local storage: the cost of a ZIP is per file, and the point is that memory stays flat.
 
-    .venv/bin/python bench/exports.py [--sizes 500,5000]
+    .venv/bin/python bench/exports.py [--sizes 500,2000,5000] [--zip-sizes 500,2000]
 
-Target: memory flat in N — the rows are read in batches (``yield_per``), the CSV is sent line by line and
-the XLSX is written row by row to a temporary file (openpyxl write-only, inline strings). What does grow with
-N is the call's facts (a dict of scores and a set of conflicted ids: a few dozen bytes per scored dossier).
+Target (issue 13): the export of 5,000 dossiers < 15 s with flat memory — the rows are read in batches
+(``yield_per``), the CSV is sent line by line and the XLSX written row by row to a temporary file (openpyxl
+write-only); the ZIP streams each file into a zip on disk. Export times are measured without tracemalloc
+(then the peak with it); the ZIP's time is under tracemalloc. ``BENCH_TOP=1`` prints the biggest allocations.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
+import logging
 import os
 import sys
-import tempfile
 import time
 import tracemalloc
-import uuid
 from pathlib import Path
 
-import psycopg
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _setup import ROOT, load, login_client, scratch_database, testing_env  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--sizes", default="500,5000")
-    args = parser.parse_args()
-    sizes = sorted(int(s) for s in args.sizes.split(","))
-    name = f"ptce_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    os.environ.update({"PTCE_ENV": "testing", "DATABASE_URL": f"postgresql://postgres@127.0.0.1/{name}",
-                       "PTCE_INSTANCE_PATH": tempfile.mkdtemp(prefix=name)})
-    for var in ("REDIS_URL", "S3_BUCKET", "MAIL_SERVER"):
-        os.environ.pop(var, None)
-    try:
-        results = run(sizes)
-    finally:
-        with psycopg.connect(ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    out = ROOT / "bench" / "results" / "exports.json"
-    out.write_text(json.dumps(results, indent=2) + "\n")
-    for size, formats in results["sizes"].items():
-        for fmt, r in formats.items():
-            print(f"{size:>6} dossiers  {fmt:4}  peak {r['peak_kib']:8.0f} KiB  {r['seconds']:6.2f} s  "
-                  f"{r['bytes']:>10} bytes  {r['rows']} rows")
+FILE = b"%PDF-1.4\n" + b"0" * 2038 + b"\n"
 
 
-def _measure(client, url: str) -> dict:
+def _traced(fn, *, timed: bool = False) -> dict:
+    """Peak memory of ``fn`` under tracemalloc; with ``timed``, its time from a run without tracemalloc first
+    (tracemalloc slows allocation-heavy code 2–3×); otherwise the time under tracemalloc."""
+    untraced = None
+    if timed:
+        start = time.perf_counter()
+        fn()
+        untraced = time.perf_counter() - start
     tracemalloc.start()
     start = time.perf_counter()
-    response = client.get(url, buffered=False)
-    assert response.status_code == 200, response.status_code
-    size = rows = 0
-    for chunk in response.iter_encoded():
-        size += len(chunk)
-        rows += chunk.count(b"\n")
-    response.close()
-    seconds = time.perf_counter() - start
+    extra = fn()
+    seconds = untraced if timed else time.perf_counter() - start
     _current, peak = tracemalloc.get_traced_memory()
     if os.environ.get("BENCH_TOP"):
         for stat in tracemalloc.take_snapshot().statistics("lineno")[:8]:
             print(stat)
     tracemalloc.stop()
-    return {"peak_kib": round(peak / 1024), "seconds": round(seconds, 2), "bytes": size, "rows": rows}
+    return {"peak_kib": round(peak / 1024), "seconds": round(seconds, 2)} | extra
 
 
-def run(sizes: list[int]) -> dict:
-    from datetime import timedelta
-    from decimal import Decimal
+def _export(client, url: str) -> dict:
+    def read():
+        response = client.get(url, buffered=False)
+        assert response.status_code == 200, response.status_code
+        size = rows = 0
+        for chunk in response.iter_encoded():
+            size += len(chunk)
+            rows += chunk.count(b"\n")
+        response.close()
+        return {"bytes": size, "rows": rows}
 
-    from flask_login.utils import _create_identifier
+    return _traced(read, timed=True)
+
+
+def _zip(app, slug: str, admin_email: str) -> dict:
+    import sqlalchemy as sa
+
+    from ptce_aap.extensions import db
+    from ptce_aap.models.accounts import User
+    from ptce_aap.models.calls import Call
+    from ptce_aap.models.dossiers import Attachment, Dossier
+    from ptce_aap.services import documents_zip
+    from ptce_aap.storage import get_storage
+
+    with app.app_context():
+        storage = get_storage()
+        call = db.session.scalar(sa.select(Call).where(Call.slug == slug))
+        keys = db.session.scalars(sa.select(Attachment.storage_key).join(Dossier)
+                                  .where(Dossier.call_id == call.id)).all()
+        for key in keys:
+            storage.put(key, io.BytesIO(FILE), content_type="application/pdf")
+        db.session.execute(sa.update(Attachment).where(Attachment.storage_key.in_(keys))
+                           .values(storage_backend=storage.name).execution_options(synchronize_session=False))
+        admin = db.session.scalar(sa.select(User).where(User.email == admin_email))
+        run = documents_zip.start(call, by=admin)
+        db.session.commit()
+        run_id, call_id = run.id, call.id
+        db.session.remove()
+        result = _traced(lambda: {"outcome": documents_zip.build(run_id, call_id, checkpoint=db.session.commit),
+                                  "files": len(keys)})
+        db.session.commit()
+        db.session.remove()
+    return result
+
+
+def run(sizes: list[int], zip_sizes: set[int]) -> dict:
+    import sqlalchemy as sa
     from flask_migrate import upgrade
 
     from ptce_aap import create_app
-    from ptce_aap.enums import CallStatus, Role
+    from ptce_aap.cli import bench_data
     from ptce_aap.extensions import db
-    from ptce_aap.models.base import utcnow
-    from ptce_aap.services import accounts, calls
-    from tests.integration.test_eligibility import _bulk_dossiers
+    from ptce_aap.models.accounts import User
 
     app = create_app()
-    with app.app_context():
-        upgrade()
-        now = utcnow()
-        call = calls.create_call(slug="bench", title="Bench", opens_at=now - timedelta(days=40),
-                                 closes_at=now - timedelta(days=1), envelope_eur=Decimal(1_000_000),
-                                 max_amount_eur=Decimal(100_000), status=CallStatus.OPEN)
-        admin = accounts.create_user("admin@example.org", "Coop-territoire-2026", roles=(Role.ADMIN,), verified=True)
-        db.session.commit()
-        call_id, admin_key = call.id, admin.get_id()
-        db.session.remove()
-    client = app.test_client()
-    with app.test_request_context(environ_base=client.environ_base):
-        identifier = _create_identifier()
-    with client.session_transaction() as session:
-        session.update({"_user_id": admin_key, "_fresh": True, "_id": identifier})
-    results = {"python": sys.version.split()[0], "sizes": {}}
-    inserted = 0
+    logging.getLogger("ptce_aap").setLevel(logging.WARNING)  # one JSON line per request otherwise
+    results = {"python": sys.version.split()[0], "load_before": load(), "sizes": {}}
     for size in sizes:
         with app.app_context():
-            from ptce_aap.models.calls import Call
-
-            while inserted < size:
-                batch = min(1000, size - inserted)
-                _bulk_dossiers(db, db.session.get(Call, call_id), batch)
-                db.session.commit()
-                inserted += batch
+            if not results["sizes"]:
+                upgrade()
+            out = bench_data.generate(dossiers=size, reviewers=0, slug=f"export-{size}")
+            db.session.commit()
+            admin_key = db.session.scalar(sa.select(User).where(User.email == out.admin_email)).get_id()
+            slug = out.call.slug
             db.session.remove()
-        client.get("/admin/appels/bench/dossiers.csv")  # warm-up (templates, translations, first queries)
-        results["sizes"][str(size)] = {fmt: _measure(client, f"/admin/appels/bench/dossiers.{fmt}?tri=pole")
-                                       for fmt in ("csv", "xlsx")}
+        client = login_client(app, admin_key)
+        client.get(f"/admin/appels/{slug}/dossiers.csv")  # warm-up (templates, translations, first queries)
+        r = {fmt: _export(client, f"/admin/appels/{slug}/dossiers.{fmt}?tri=pole") for fmt in ("csv", "xlsx")}
+        with_zip = size in zip_sizes
+        if with_zip:
+            r["zip"] = _zip(app, slug, out.admin_email)
+        r["load"] = load()
+        results["sizes"][str(size)] = r
+        print(f"{size:>6} dossiers  CSV {r['csv']['seconds']:6.2f} s {r['csv']['peak_kib']:7} KiB  "
+              f"XLSX {r['xlsx']['seconds']:6.2f} s {r['xlsx']['peak_kib']:7} KiB"
+              + (f"  ZIP {r['zip']['seconds']:6.2f} s {r['zip']['peak_kib']:7} KiB ({r['zip']['files']} files)"
+                 if with_zip else "") + f"  load {r['load']}", flush=True)
+    results["load_after"] = load()
     with app.app_context():
         db.engine.dispose()
     return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", default="500,2000,5000")
+    parser.add_argument("--zip-sizes", default="500,2000",
+                        help="sizes at which the documents ZIP is built too (6 files a dossier; ~2–5 ms a file)")
+    args = parser.parse_args()
+    sizes = sorted(int(s) for s in args.sizes.split(","))
+    with scratch_database() as url:
+        testing_env(url)
+        results = run(sizes, {int(s) for s in args.zip_sizes.split(",") if s})
+    out = ROOT / "bench" / "results" / "exports.json"
+    out.write_text(json.dumps(results, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 - ``jobs``: dispatch, tick, worker;
 - ``accounts``: create-admin, create-token;
-- ``demo``: demo.
+- ``demo``: demo;
+- ``bench_data``: bench-data (volume for ``bench/``).
 
 A command calls services and commits; a ``DomainError`` it lets through is turned into a message and exit
 status 1 by the group (``PtceGroup``), the one place that does so for the CLI (``web.domain_error_response``
@@ -15,7 +16,7 @@ import click
 from flask import has_app_context
 from flask.cli import AppGroup
 
-from ptce_aap.cli import accounts, demo, jobs
+from ptce_aap.cli import accounts, bench_data, demo, jobs
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
 
@@ -33,7 +34,7 @@ class PtceGroup(AppGroup):
 
 
 ptce = PtceGroup("ptce", help="Commandes de la plateforme PTCE.")
-for _command in (*jobs.COMMANDS, *accounts.COMMANDS, *demo.COMMANDS):
+for _command in (*jobs.COMMANDS, *accounts.COMMANDS, *demo.COMMANDS, *bench_data.COMMANDS):
     ptce.add_command(_command)
 
 

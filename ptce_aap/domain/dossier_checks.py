@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from stdnum.exceptions import InvalidChecksum, ValidationError
-from stdnum.fr import siret as siret_mod
+from stdnum.exceptions import InvalidChecksum
 
-from ptce_aap.domain import geography
+from ptce_aap.domain import geography, sirets
 from ptce_aap.domain.eligibility import CallFacts, siren_of
 from ptce_aap.domain.messages import N_, Message, Money, join, lower_first
 from ptce_aap.domain.money import AmountError, parse_amount, parse_decimal
@@ -57,16 +56,15 @@ class Problem:
 
 def siret_problem(value: str) -> Message | None:
     """A message when ``value`` is not a valid SIRET (14 digits, Luhn key), else None."""
-    try:
-        siret_mod.validate(value)
-    except InvalidChecksum:
+    _compact, error = sirets.check(value)
+    if error is None:
+        return None
+    if issubclass(error, InvalidChecksum):
         return N_("Le numéro SIRET n'est pas valide : sa clé de contrôle est incorrecte. Vérifiez chaque chiffre "
                   "sur l'avis de situation Insee ou sur annuaire-entreprises.data.gouv.fr.")
-    except ValidationError:
-        digits = sum(c.isdigit() for c in value)
-        return N_("Le numéro SIRET n'est pas valide : il doit comporter 14 chiffres (vous en avez saisi "
-                  "%(digits)s).", digits=digits)
-    return None
+    digits = sum(c.isdigit() for c in value)
+    return N_("Le numéro SIRET n'est pas valide : il doit comporter 14 chiffres (vous en avez saisi "
+              "%(digits)s).", digits=digits)
 
 
 def _plain(text: str) -> str:

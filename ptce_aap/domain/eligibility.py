@@ -15,10 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 
-from stdnum.exceptions import ValidationError
-from stdnum.fr import siret as siret_mod
-
-from ptce_aap.domain import geography
+from ptce_aap.domain import geography, sirets
 from ptce_aap.domain.eligibility_facts import AttachmentFacts, DossierFacts, MemberFacts  # noqa: F401 (re-exported)
 from ptce_aap.domain.messages import N_, Message, Moment, Money, Share, join, plural
 from ptce_aap.domain.sections import BY_CODE
@@ -131,12 +128,7 @@ def joined(code: str, parts: list[RuleResult]) -> RuleResult:
     return RuleResult(code, False, join(p.message_fr for p in parts), finding_fr=join(p.finding for p in parts))
 
 
-def siren_of(siret: str | None) -> str | None:
-    """The SIREN (first 9 digits) of a valid SIRET, else None."""
-    try:
-        return siret_mod.to_siren(siret_mod.validate(siret or ""))
-    except ValidationError:
-        return None
+siren_of = sirets.siren_of  # memoised: the rules below ask it for every member, several times a page
 
 
 def legal_persons(dossier: DossierFacts) -> list[MemberFacts]:
@@ -162,9 +154,7 @@ def rule_siret(d: DossierFacts, c: CallFacts, params: Mapping) -> RuleResult:
     if not value:
         return failed("siret", N_("Le numéro SIRET de la structure porteuse n’est pas renseigné"),
                       N_("indiquez-le dans la section %(section)s.", section=IDENTITY_SECTION))
-    try:
-        siret_mod.validate(value)
-    except ValidationError:
+    if sirets.check(value)[1] is not None:
         return failed("siret", N_("Le numéro SIRET de la structure porteuse (%(siret)s) n’est pas valide : il doit "
                                   "comporter 14 chiffres, clé de contrôle incluse.", siret=value),
                       N_("Corrigez-le dans la section %(section)s.", section=IDENTITY_SECTION))

@@ -293,12 +293,17 @@ def replace_financing_lines(dossier: Dossier, rows: list[dict], *, by, expected_
     _touch(dossier, by, ["financing_lines"], {}, {"lines": len(rows)})
 
 
-def taken_sirens(call: Call, *, excluding: int | None = None) -> dict[str, str]:
+def taken_sirens(call: Call, *, excluding: int | None = None, siren: str | None = None) -> dict[str, str]:
     """SIREN of the structure porteuse → status value, for the call's dossiers already submitted (withdrawn
-    ones included: a withdrawal is final for its SIREN in this call), except dossier ``excluding``."""
-    rows = db.session.execute(sa.select(Dossier.carrier_siret, Dossier.status).where(
+    ones included: a withdrawal is final for its SIREN in this call), except dossier ``excluding``; with
+    ``siren``, only that SIREN's (through the indexed ``carrier_siren``: a dossier page reads a row or two, not
+    the whole call's thousands — a valid SIRET is stored as its 14 digits, so ``carrier_siren`` is its SIREN)."""
+    query = sa.select(Dossier.carrier_siret, Dossier.status).where(
         Dossier.call_id == call.id, Dossier.status != DossierStatus.DRAFT,
-        Dossier.id != (excluding if excluding is not None else -1))).all()
+        Dossier.id != (excluding if excluding is not None else -1))
+    if siren is not None:
+        query = query.where(Dossier.carrier_siren == siren)
+    rows = db.session.execute(query).all()
     taken: dict[str, str] = {}
     for siret, status in rows:
         siren = siren_of(siret)
@@ -312,18 +317,22 @@ def same_carrier_count():
     dossiers of the same call have a structure porteuse of the same SIREN (the first 9 digits of its SIRET).
     One dossier per pole per call: the admin list flags them, in its one query."""
     other = orm.aliased(Dossier)
+    # Through the indexed ``carrier_siren`` (the first 9 digits of a 14-digit SIRET, "" otherwise): comparing
+    # ``substr(carrier_siret, 1, 9)`` scanned the whole call for every row shown — 6–16 s a page at 5,000
+    # dossiers, growing with the page number (bench/load.py).
     return (sa.select(sa.func.count(other.id)).where(
-        other.call_id == Dossier.call_id, other.id != Dossier.id, other.status != DossierStatus.DRAFT,
-        sa.func.length(Dossier.carrier_siret) == 14,
-        sa.func.substr(other.carrier_siret, 1, 9) == sa.func.substr(Dossier.carrier_siret, 1, 9))
+        other.carrier_siren == Dossier.carrier_siren, Dossier.carrier_siren != "",
+        other.call_id == Dossier.call_id, other.id != Dossier.id, other.status != DossierStatus.DRAFT)
         .correlate(Dossier).scalar_subquery())
 
 
 def call_rules(call: Call, *, dossier: Dossier | None = None) -> CallFacts:
     """What the completeness checks read of the call (``services.eligibility.call_facts`` adds the rules);
-    with ``dossier``, the SIRENs other dossiers of the call already took."""
+    with ``dossier``, whether another dossier of the call already took its structure porteuse's SIREN (the
+    only entry the checks and the submission look up; none without a valid SIRET)."""
+    siren = siren_of(dossier.carrier_siret) if dossier is not None else None
     return CallFacts(
-        taken_sirens=taken_sirens(call, excluding=dossier.id) if dossier is not None else {},
+        taken_sirens=taken_sirens(call, excluding=dossier.id, siren=siren) if siren else {},
         required_documents=tuple((dt.code, dt.label) for dt in call.document_types if dt.is_required),
         category_codes=tuple(c.code for c in call.categories),
         max_amount_eur=call.max_amount_eur,

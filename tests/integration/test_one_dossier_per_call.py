@@ -109,3 +109,21 @@ def test_admin_list_flags_dossiers_of_the_same_siren(withdrawn, make_dossier, ma
         assert "Même structure porteuse" in re.search(rf'<tr data-dossier="{flagged.id}">.*?</tr>', page, re.S).group(0)
     row = re.search(rf'<tr data-dossier="{third.id}">.*?</tr>', page, re.S).group(0)
     assert "Même structure porteuse" not in row
+
+
+def test_a_dossier_reads_only_its_own_sirens_entry(withdrawn, make_dossier, make_user, applicant, db):
+    """A dossier page asks whether *its* carrier's SIREN is taken: the other submitted dossiers of the call (a
+    deadline has thousands) are not read. Same verdicts; a dossier without a valid SIRET reads nothing."""
+    from tests.fixtures.builders import carrier_siret_for
+
+    other = make_dossier(call=withdrawn.call, owner=make_user(), pole_name="Pôle voisin", complete=True)
+    other.carrier_siret = carrier_siret_for(7)
+    submission.submit_dossier(other, by=other.pole.memberships[0].user, now=utcnow())
+    db.session.commit()
+    second = _same_carrier(make_dossier(call=withdrawn.call, owner=make_user(), pole_name="Autre nom",
+                                        complete=True), db)
+    assert set(dossier_service.taken_sirens(second.call, excluding=second.id)) == {SIREN, carrier_siret_for(7)[:9]}
+    assert dossier_service.call_rules(second.call, dossier=second).taken_sirens == {SIREN: "withdrawn"}
+    second.carrier_siret = "73282932000075"  # a wrong key: no SIREN to look up
+    assert dossier_service.call_rules(second.call, dossier=second).taken_sirens == {}
+    db.session.rollback()

@@ -131,3 +131,29 @@ def test_request_log_names_the_route_not_the_secret_token(client):
     lines = _logged_lines(lambda: client.get("/compte/reinitialiser/secret-token-value"))
     assert lines and all("secret-token-value" not in line for line in lines)
     assert any('"path": "/compte/reinitialiser/<token>"' in line for line in lines)
+
+
+def test_liveness_does_no_io(app, client, db, monkeypatch):
+    """``/healthz/live`` is the liveness probe and the ceiling of the benchmarks (bench/): no query, no session
+    cookie set, no connection opened to PostgreSQL, Redis, S3 or SMTP — every new socket connection fails during
+    the request. (Flask-Login's after-request hook looks for ``_remember`` in the signed-cookie session on every
+    response, hence ``Vary: Cookie``: a dict lookup, no I/O.)"""
+    import socket
+
+    from tests.fixtures.queries import count_queries
+
+    client.get("/healthz/live")  # warm-up: first-request work (translations, limiter) is not the probe's
+    connects: list[object] = []
+
+    def refuse(self, address, *args):
+        connects.append(address)
+        raise OSError("no I/O expected")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    with count_queries(db) as statements:
+        response = client.get("/healthz/live", environ_base={"REMOTE_ADDR": "203.0.113.7"})
+    monkeypatch.undo()
+    assert (response.status_code, response.get_json()) == (200, {"status": "ok"})
+    assert statements == [] and connects == []
+    assert "Set-Cookie" not in response.headers
