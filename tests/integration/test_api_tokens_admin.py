@@ -191,3 +191,26 @@ def test_creation_is_limited_per_admin(client, db, login_as, admin_user, make_us
     login_as(other)
     assert client.post(CREATE, data=form).status_code == 200  # another admin has their own allowance
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ApiToken)) == 21
+
+
+def test_the_form_and_the_token_page_are_in_english(client, db, login_as, admin_user):
+    from tests.integration.test_english_complete import TextParser, french_in, user_content
+
+    login_as(admin_user)
+    assert client.post("/langue/en").status_code == 302
+
+    def french(response) -> list[str]:
+        parser = TextParser()
+        parser.feed(response.get_data(as_text=True))
+        return french_in("\n".join(parser.chunks), [*user_content(db), "Tableau de bord DGCS"])
+
+    page = client.get(CREATE)
+    assert french(page) == [] and "create-token EMAIL_ADDRESS \\" in page.get_data(as_text=True)
+    refused = client.post(CREATE, data={"label": "", "days": "400"})
+    assert refused.status_code == 422 and french(refused) == []
+    assert _errors(refused.get_data(as_text=True)) == {
+        "label": "Enter the token’s label (what it is for).", "days": "A token is valid for 1 to 366 days.",
+        "scopes": "An API token needs at least one scope."}
+    created = client.post(CREATE, data={"label": "Tableau de bord DGCS", "days": "7", "scopes": ["calls:read"]})
+    assert created.status_code == 200 and french(created) == []
+    assert "Copy this token now: it will never be shown again." in created.get_data(as_text=True)
