@@ -83,7 +83,8 @@ def _errors(html: str) -> dict[str, str]:
     return found
 
 
-def test_an_admin_creates_a_token_for_themself_shown_once(client, db, login_as, admin_user, make_user, make_call):
+def test_an_admin_creates_a_token_for_themself_shown_once(client, db, login_as, admin_user, make_user, make_call,
+                                                          caplog):
     from ptce_aap.enums import Role
 
     make_user("deux@example.org", roles=(Role.ADMIN,))
@@ -114,6 +115,9 @@ def test_an_admin_creates_a_token_for_themself_shown_once(client, db, login_as, 
     assert token.scopes == ["calls:read", "decisions:read"]
     assert before + timedelta(days=30) <= token.expires_at <= after + timedelta(days=30)
     assert raw.startswith(token.prefix) and len(raw) > 40
+    with client.session_transaction() as session:
+        assert raw not in str(dict(session))  # not in a flash: the session is a cookie
+    assert raw not in caplog.text and raw not in str(done.headers)
 
     event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "api_token.create"))
     assert event.actor_id == admin_user.id and event.object_id == str(token.id)
