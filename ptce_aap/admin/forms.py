@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import HiddenField, IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
 
+from ptce_aap.enums import ApiScope
 from ptce_aap.fields import ChoiceRadioField, CleanForm, MultiCheckboxField
 
 
@@ -86,3 +87,13 @@ class PublishForm(CleanForm):
     """« Publier les résultats » (and each correction), with the note shown on the list of versions."""
 
     note = TextAreaField(_l("Note de version (facultative, publique)"), validators=[Length(max=2000)])
+
+
+class ApiTokenForm(CleanForm):
+    """A new API token for the admin who is logged in. Typed as text and checked by ``services.api_tokens``
+    all at once (each message beside its field, what was typed kept), as the command's options are."""
+
+    label = StringField(_l("Libellé du jeton"))
+    days = StringField(_l("Durée de validité, en jours"))
+    scopes = MultiCheckboxField(_l("Droits du jeton"), choices=[(scope.value, scope.lazy_label) for scope in ApiScope],
+                                default=[scope.value for scope in ApiScope])

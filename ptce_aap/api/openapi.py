@@ -266,11 +266,11 @@ def _download() -> dict:
 
 
 SCHEME_DESCRIPTION = (
-    "A token made by an administrator with `flask ptce create-token EMAIL [--scope SCOPE]…` (listed and revoked "
-    "on the back office's « Jetons d'API » page). Each operation needs one scope of the token (its x-scope), else "
+    "A token made by an administrator on the back office's « Jetons d'API » page (/admin/jetons-api, for "
+    "themself), or with `flask ptce create-token EMAIL [--scope SCOPE]…`; listed and revoked on that page. Each operation needs one scope of the token (its x-scope), else "
     "403: " + "; ".join(f"{s.value} ({d})" for s, d in (
         (ApiScope.CALLS, "the calls"), (ApiScope.DOSSIERS, "the dossiers, their reviews and their files"),
-        (ApiScope.DECISIONS, "the decisions"))) + ". A token gets every scope unless --scope is given.")
+        (ApiScope.DECISIONS, "the decisions"))) + ". A token gets every scope unless --scope is given (on the page: the scopes ticked).")
 NO_CALL = "No call has this slug."
 NO_DOSSIER = "No submitted dossier has this id (drafts are not served)."
 

@@ -17,8 +17,9 @@ from sqlalchemy.orm import joinedload
 
 from ptce_aap import audit
 from ptce_aap.domain.messages import N_
+from ptce_aap.domain.money import ascii_int
 from ptce_aap.enums import ApiScope, Role
-from ptce_aap.errors import DomainError
+from ptce_aap.errors import DomainError, Problems
 from ptce_aap.extensions import db
 from ptce_aap.models.accounts import ApiToken, User
 from ptce_aap.models.base import utcnow
@@ -27,6 +28,7 @@ TOKEN_PREFIX = "ptce_"  # noqa: S105 -- the visible start of every token, not a 
 PREFIX_LENGTH = 12
 DEFAULT_DAYS = 90
 MAX_DAYS = 366
+LABEL_MAX = 100  # ApiToken.label's column
 TOUCH_EVERY = timedelta(minutes=1)
 
 
@@ -34,26 +36,57 @@ def digest(raw: str) -> str:
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()
 
 
-def create(user: User, *, days: int = DEFAULT_DAYS, label: str = "", scopes=None, by=None) -> tuple[ApiToken, str]:
-    """A new token for an administrator, valid ``days`` days, holding ``scopes`` (``ApiScope`` values; every
-    scope when None): the row and the token itself (shown once)."""
-    if not user.has_role(Role.ADMIN):
-        raise DomainError(N_("Seul un compte administrateur peut recevoir un jeton d'API."))
-    if not 1 <= days <= MAX_DAYS:
-        raise DomainError(N_("La durée de validité d'un jeton va de 1 à %(max)s jours.", max=MAX_DAYS))
+def _days(days: int | str) -> int:
+    """``days`` (a number, or the text typed in the admin page's form) as a validity from 1 to ``MAX_DAYS``."""
+    value = days if isinstance(days, int) else ascii_int(str(days or "").strip(), maximum=10 ** 6)
+    if value is None:
+        raise DomainError(N_("Indiquez la durée de validité en jours, par un nombre entier de 1 à %(max)s.",
+                             max=MAX_DAYS), field="days")
+    if not 1 <= value <= MAX_DAYS:
+        raise DomainError(N_("La durée de validité d'un jeton va de 1 à %(max)s jours.", max=MAX_DAYS), field="days")
+    return value
+
+
+def _label(label: str | None, *, required: bool) -> str:
+    text = (label or "").strip()
+    if required and not text:
+        raise DomainError(N_("Indiquez le libellé du jeton (à quoi il sert)."), field="label")
+    if len(text) > LABEL_MAX:
+        raise DomainError(N_("Le libellé d'un jeton ne doit pas dépasser %(max)s caractères.", max=LABEL_MAX),
+                          field="label")
+    return text or "API"
+
+
+def _scopes(scopes) -> set[ApiScope]:
     wanted = set(ApiScope) if scopes is None else {ApiScope(s) for s in scopes}
     if not wanted:
-        raise DomainError(N_("Un jeton d'API doit avoir au moins un droit."))
+        raise DomainError(N_("Un jeton d'API doit avoir au moins un droit."), field="scopes")
+    return wanted
+
+
+def create(user: User, *, days: int | str = DEFAULT_DAYS, label: str = "", scopes=None, by=None,
+           label_required: bool = False) -> tuple[ApiToken, str]:
+    """A new token for an administrator, valid ``days`` days, holding ``scopes`` (``ApiScope`` values; every
+    scope when None): the row and the token itself (shown once). Every problem is refused at once, each with
+    its field (``days``, ``label``, ``scopes``: the admin page's form); the label may be left empty unless
+    ``label_required`` (the command names such a token « API »)."""
+    if not user.has_role(Role.ADMIN):
+        raise DomainError(N_("Seul un compte administrateur peut recevoir un jeton d'API."))
+    problems = Problems()
+    label = problems.check(_label, label, required=label_required)
+    days = problems.check(_days, days)
+    wanted = problems.check(_scopes, scopes)
+    problems.raise_any()
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = utcnow()
-    token = ApiToken(user_id=user.id, label=(label or "API")[:100], token_sha256=digest(raw),
+    token = ApiToken(user_id=user.id, label=label, token_sha256=digest(raw),
                      prefix=raw[:PREFIX_LENGTH], scopes=[s.value for s in ApiScope if s in wanted], created_at=now,
                      expires_at=now + timedelta(days=days))
     db.session.add(token)
     db.session.flush()
     audit.record("api_token.create", token, actor=by,
-                 summary={"after": {"user": user.email, "prefix": token.prefix, "scopes": token.scopes,
-                                    "expires_at": token.expires_at.isoformat()}})
+                 summary={"after": {"user": user.email, "prefix": token.prefix, "label": token.label,
+                                    "scopes": token.scopes, "expires_at": token.expires_at.isoformat()}})
     return token, raw
 
 

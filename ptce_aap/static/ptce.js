@@ -66,4 +66,17 @@
     });
     table.closest(".fr-table").classList.add("ptce-table--stacked");
   });
+  // A button copying a field's value (data-copy: the field's id), hidden without JavaScript or clipboard
+  // access: the field stays there, its text to select by hand; "<id>-copied" (a live region) says it is done.
+  document.querySelectorAll("[data-copy]").forEach(function (button) {
+    var field = document.getElementById(button.getAttribute("data-copy"));
+    var done = document.getElementById(button.getAttribute("data-copy") + "-copied");
+    if (!field || !navigator.clipboard) { return; }
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      navigator.clipboard.writeText(field.value).then(function () {
+        if (done) { done.textContent = done.getAttribute("data-done"); }
+      });
+    });
+  });
 })();

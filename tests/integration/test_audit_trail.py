@@ -297,7 +297,8 @@ def test_api_token_created_and_revoked(trail, db, admin_user):
     with trail.request():
         token, _raw = api_tokens.create(admin_user, days=30, by=admin_user)
     expect(trail, "api_token.create", token, actor=admin_user,
-           summary={"after": {"user": admin_user.email, "prefix": token.prefix,
+           summary={"after": {"user": admin_user.email, "prefix": token.prefix, "label": "API",
+                              "scopes": ["calls:read", "dossiers:read", "decisions:read"],
                               "expires_at": token.expires_at.isoformat()}})
     with trail.request():
         api_tokens.revoke(token, by=admin_user)

@@ -434,6 +434,8 @@ ALLOWED_DOMAIN_ERROR_CATCHES = {
     "ptce_aap.admin.pool.pool_invite": "the invitation form again, everything typed kept, the error beside its field",
     "ptce_aap.admin.pool.pool_member": "the pool member form again, what was typed kept, the error beside its field",
     "ptce_aap.admin.conflicts.conflicts": "the conflicts page again, the conflict typed kept, the error beside it",
+    "ptce_aap.admin.api_tokens.api_tokens": "the new token form again, what was typed kept, each error beside its "
+                                            "field",
     "ptce_aap.reviewers.conflicts.conflicts": "the reviewer's conflicts page again, the declaration typed kept",
     "ptce_aap.reviewers.review.review": "the scoring form again (or autosave's JSON), what was typed kept",
     "ptce_aap.reviewers.review._merge_or_conflict": "the merged scoring form again, the error beside its field",
