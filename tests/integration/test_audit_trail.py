@@ -131,6 +131,10 @@ def test_messages_requests_answers_and_closing(trail, db, make_dossier, applican
         message = messages.send_message(dossier, body="Bonjour, une question.", by=admin_user)
     expect(trail, "dossier.message_sent", dossier, actor=admin_user, summary={"after": {"message": message.id}})
     with trail.request():
+        reply = messages.reply_to_message(message, body="Voici la réponse.", by=applicant, now=utcnow())
+    expect(trail, "dossier.message_answered", dossier, actor=applicant,
+           summary={"before": {"message": message.id}, "after": {"answer": reply.id}})
+    with trail.request():
         request = messages.request_complements(dossier, body="Précisez le projet.", sections=["projet"],
                                                document_types=[], due_on=due_on, due_time="17:00",
                                                by=admin_user, now=utcnow())
@@ -303,6 +307,23 @@ def test_api_token_created_and_revoked(trail, db, admin_user):
     with trail.request():
         api_tokens.revoke(token, by=admin_user)
     expect(trail, "api_token.revoke", token, actor=admin_user, summary={"before": {"prefix": token.prefix}})
+
+
+def test_a_file_read_through_the_api_is_audited(trail, db, admin_user, make_dossier):
+    from ptce_aap.models.dossiers import Attachment
+    from ptce_aap.services import api_tokens
+
+    dossier = make_dossier()
+    token, _raw = api_tokens.create(admin_user, days=30, by=admin_user)
+    file = Attachment(dossier_id=dossier.id, document_type_code="statuts", filename="statuts.pdf", size=10,
+                      sha256="ab" * 32, storage_backend="local", storage_key="k/statuts.pdf")
+    db.session.add(file)
+    db.session.commit()
+    with trail.request():
+        api_tokens.record_download(token, file)
+    expect(trail, "attachment.downloaded", file, actor=admin_user, summary={"after": {
+        "via": "api", "token": token.prefix, "dossier_id": dossier.id, "filename": "statuts.pdf",
+        "sha256": "ab" * 32}})
 
 
 # --- attachments ----------------------------------------------------------------------------------------
