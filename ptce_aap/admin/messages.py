@@ -28,6 +28,7 @@ def page_context(dossier: Dossier, *, message_form=None, complements_form=None) 
     """What the admin dossier page shows of the thread, and its two forms (as typed after a refusal)."""
     return {
         "thread": service.thread(dossier), "open_request": open_request(dossier),
+        "recipients": [u for u in service.pole_people(dossier) if u.is_active],
         "can_write": can_write_to_pole(current_user, dossier),
         "can_request": can_request_complements(current_user, dossier),
         "message_form": message_form or forms.MessageForm(formdata=None),

@@ -56,7 +56,8 @@ def _body(problems: Problems, text: str | None, *, field: str = "body") -> str:
     return text
 
 
-def _pole_people(dossier: Dossier) -> list[User]:
+def pole_people(dossier: Dossier) -> list[User]:
+    """Everyone of the dossier's pole (owner first, then co-editors), whom the secretariat's messages reach."""
     return list(db.session.scalars(sa.select(User).join(PoleMembership, PoleMembership.user_id == User.id)
                                    .where(PoleMembership.pole_id == dossier.pole_id).order_by(PoleMembership.id)))
 
@@ -66,7 +67,7 @@ def _mail_pole(dossier: Dossier, message: DossierMessage) -> None:
                "is_request": message.kind == MessageKind.REQUEST,
                "due_at_text": format_paris(message.due_at) if message.due_at else "",
                "link": external_url("applicants.dossier", dossier_id=dossier.id) + "#echanges"}
-    for user in _pole_people(dossier):
+    for user in pole_people(dossier):
         if user.is_active:
             notify(user.email, "dossier_message", {**context, "name": one_line(user.display_name, max_length=80)},
                    dedupe_key=f"dossier_message:{message.id}:{user.id}", user=user)

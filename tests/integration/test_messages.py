@@ -380,7 +380,9 @@ def test_the_pole_replies_to_a_message_in_the_thread_and_the_secretariat_is_mail
     thread = _text(client.get(f"/porteur/dossiers/{submitted.id}"))
     assert "Réponse du porteur" in thread and "Répondu le" in thread
     login_as(admin_user)
-    assert "Le budget 2027 est joint en annexe 3." in _text(client.get(f"/admin/dossiers/{submitted.id}"))
+    admin_page = _text(client.get(f"/admin/dossiers/{submitted.id}"))
+    assert "Le budget 2027 est joint en annexe 3." in admin_page
+    assert "Destinataires : Julie Porteur (porteur@example.org)" in admin_page  # whom a message reaches
 
 
 def test_a_reply_is_refused_to_others_on_a_request_and_on_a_withdrawn_dossier(
