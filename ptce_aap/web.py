@@ -24,7 +24,7 @@ from flask import (
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_login import current_user
+from flask_login import AnonymousUserMixin, current_user
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
@@ -285,8 +285,6 @@ def _unavailable_errors() -> tuple[type[BaseException], ...]:
 def unavailable_response(exc: BaseException):
     """503 after a rollback; the page is drawn without the database (as a visitor: the user, expired by the
     rollback, would be reloaded from the database that is gone)."""
-    from flask_login import AnonymousUserMixin
-
     try:
         db.session.rollback()
     except Exception:  # noqa: BLE001 (the connection is gone: the pool discards it)
