@@ -282,6 +282,10 @@ def _unavailable_errors() -> tuple[type[BaseException], ...]:
     return tuple(errors)
 
 
+STORAGE_UNAVAILABLE = N_("Le stockage des fichiers est momentanément indisponible. Réessayez dans quelques "
+                         "instants.")
+
+
 def unavailable_response(exc: BaseException):
     """503 after a rollback; the page is drawn without the database (as a visitor: the user, expired by the
     rollback, would be reloaded from the database that is gone)."""
@@ -294,7 +298,8 @@ def unavailable_response(exc: BaseException):
     logger.warning("service unavailable on %s: %s: %s", request.endpoint, type(exc).__name__,
                    str(exc).splitlines()[0][:300] if str(exc) else "")
     as_json = wants_json() or request.headers.get("X-Autosave") == "1"  # static/dossier.js reads the message
-    response = make_response(render_error(503, as_json=as_json))
+    description = _(STORAGE_UNAVAILABLE) if type(exc).__module__.startswith("botocore") else None
+    response = make_response(render_error(503, description, as_json=as_json))
     response.headers["Retry-After"] = "30"
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -7,19 +7,27 @@ answers again without a restart.
 
 from __future__ import annotations
 
+import contextlib
 import html
+import time
+import uuid
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from ptce_aap.enums import DossierStatus
+from ptce_aap.enums import DossierStatus, OutboxStatus, Role
 from ptce_aap.models.audit import AuditEvent
+from ptce_aap.models.base import utcnow
 from ptce_aap.models.dossiers import Dossier
 from ptce_aap.models.outbox import OutboxEntry
+from ptce_aap.models.reviews import Assignment, Review
 from tests.conftest import CSRF_META, FreshContextClient
 from tests.fixtures import proxy
+from tests.fixtures.builders import DEFAULT_PASSWORD
 from tests.integration.test_faults import login
+from tests.integration.test_never_lose_a_word import _form
+from tests.integration.test_reviews import AUTOSAVE, base_of, form_data
 
 pg_proxy = proxy.pg_proxy  # fixtures of tests/fixtures/proxy.py
 
@@ -181,8 +189,6 @@ def test_members_save_cut_between_delete_and_insert_keeps_the_old_members(
     db.session.commit()
     client = login(pg_app, user_id)
     url = f"/porteur/dossiers/{dossier_id}/membres"
-    from tests.integration.test_never_lose_a_word import _form
-
     fields = _form(client, url)
     assert fields, "the members section form was not found"
     fired = cut_when(engine_of(pg_app), pg_proxy, lambda sql: sql.startswith("INSERT INTO members"))
@@ -194,3 +200,137 @@ def test_members_save_cut_between_delete_and_insert_keeps_the_old_members(
     assert sorted(m.name for m in db.session.get(Dossier, dossier_id).members) == members_before
     pg_proxy.up()
     assert client.get(url).status_code == 200
+
+
+# --- Redis --------------------------------------------------------------------------------------------------
+
+redis_proxy = proxy.redis_proxy
+s3_proxy = proxy.s3_proxy
+
+
+@contextlib.contextmanager
+def kept_limiter():
+    """``create_app`` binds the one ``limiter`` to the new app's storage: give it back to the session's app."""
+    from ptce_aap.extensions import limiter
+
+    saved = dict(limiter.__dict__)
+    try:
+        yield
+    finally:
+        limiter.__dict__.clear()
+        limiter.__dict__.update(saved)
+
+
+def make_app(overrides: dict):
+    from ptce_aap import create_app
+
+    other = create_app(overrides)
+    other.test_client_class = FreshContextClient
+    return other
+
+
+def close_app(other) -> None:
+    from ptce_aap.extensions import db
+
+    with other.app_context():
+        db.session.remove()
+        db.engine.dispose()
+        client = other.extensions.get("ptce_jobs", {}).get("redis")
+        if client is not None:
+            client.close()
+
+
+@pytest.fixture
+def redis_app(app, redis_proxy):
+    """An app whose queue and rate limits are in Redis (as in production), through the proxy."""
+    url = redis_proxy.url("redis://127.0.0.1:{port}/13")
+    with kept_limiter():
+        other = make_app({"REDIS_URL": url, "RATELIMIT_STORAGE_URI": url, "RQ_QUEUE": f"ptce-resil-{uuid.uuid4().hex[:8]}",
+                          "RATELIMIT_KEY_PREFIX": f"resil-{uuid.uuid4().hex[:8]}"})
+        yield other
+        with other.app_context():
+            from ptce_aap import jobs
+
+            if redis_proxy.is_up:
+                jobs.get_queue().empty()
+        close_app(other)
+
+
+def form_login(other, email: str):
+    client = other.test_client()
+    response = client.post("/compte/connexion", data={"email": email, "password": DEFAULT_PASSWORD})
+    assert (response.status_code, response.headers.get("Location", "")[:1]) == (302, "/"), text(response)[:500]
+    return client
+
+
+def test_redis_lost_during_submission_and_review_nothing_fails_and_the_jobs_run_once_it_is_back(
+        db, redis_app, redis_proxy, make_dossier, applicant, make_user, make_assignment, smtp):
+    """Rate limits go on in memory (login, autosave), the submission is committed with its jobs waiting in the
+    outbox, a reviewer goes on scoring; once Redis is back, ``flask ptce tick`` hands the jobs over and each
+    mail leaves once."""
+    from ptce_aap.services import submission
+    from tests.fixtures.workers import run_worker_burst
+
+    dossier = make_dossier(owner=applicant, complete=True)
+    owner = make_user("autre@example.org")
+    reviewed = make_dossier(owner=owner, complete=True, pole_name="Pôle des Tisserands")
+    submission.submit_dossier(reviewed, by=owner, now=utcnow())
+    reviewer = make_user("rapporteur@example.org", roles=(Role.REVIEWER,), institution="ANCT")
+    make_assignment(reviewed, reviewer)
+    db.session.execute(sa.delete(OutboxEntry))  # the reviewed dossier's own jobs: not this test's
+    dossier_id, reviewed_id, email = dossier.id, reviewed.id, applicant.email
+    criteria = list(reviewed.call.criteria)
+    db.session.commit()
+    applicant_client = form_login(redis_app, applicant.email)  # Redis up: the pools are warm
+
+    redis_proxy.down()
+
+    reviewer_client = form_login(redis_app, "rapporteur@example.org")  # the login limit, now in memory
+    started = time.monotonic()
+    project = f"/porteur/dossiers/{dossier_id}/projet"
+    saved = applicant_client.post(project, headers={"X-Autosave": "1", **JSON}, data={
+        **_form(applicant_client, project), "summary": "Tapé pendant la panne de Redis"})
+    assert (saved.status_code, saved.get_json()["ok"]) == (200, True)
+    applicant_client.get(f"/porteur/dossiers/{dossier_id}/deposer")
+    submitted = applicant_client.post(f"/porteur/dossiers/{dossier_id}/deposer")
+    assert (submitted.status_code, submitted.headers["Location"]) == (302, f"/porteur/dossiers/{dossier_id}")
+    assert time.monotonic() - started < 10  # short timeouts and retries, not a hanging request
+    db.session.expire_all()
+    row = db.session.get(Dossier, dossier_id)
+    receipt = f"PTCE-{row.call.closes_at.year}-{dossier_id:06d}"
+    assert (row.status, row.receipt_number, row.summary) == (
+        DossierStatus.SUBMITTED, receipt, "Tapé pendant la panne de Redis")
+    waiting = db.session.scalars(sa.select(OutboxEntry).order_by(OutboxEntry.id)).all()
+    assert [(e.task, e.status) for e in waiting] == [
+        (task, OutboxStatus.PENDING) for task in ("generate_receipt", "eligibility_check", "detect_conflicts")]
+    assert waiting[0].last_error.startswith("Redis : ")
+    # The reviewer scores meanwhile (the autosave's per-user limit, in memory now).
+    form = reviewer_client.get(f"/rapporteur/dossiers/{reviewed_id}/evaluation")
+    scored = reviewer_client.post(f"/rapporteur/dossiers/{reviewed_id}/evaluation", headers=AUTOSAVE, data=form_data(
+        criteria, [4, 3, None, None, None, None], version=1, base=base_of(text(form))))
+    assert (scored.status_code, scored.get_json()["ok"], scored.get_json()["version"]) == (200, True, 2)
+    health = reviewer_client.get("/healthz")
+    assert health.status_code == 503 and health.get_json()["queue"] != "ok"
+
+    db.session.expire_all()
+    pending = db.session.scalar(sa.select(sa.func.count()).select_from(OutboxEntry)
+                                .where(OutboxEntry.status == OutboxStatus.PENDING))
+    redis_proxy.up()
+    with redis_app.app_context():
+        tick = redis_app.test_cli_runner().invoke(args=["ptce", "tick"])
+        assert tick.exit_code == 0, tick.output
+        handed = int(tick.output.strip().rsplit(", ", 1)[1].split()[0])
+        assert handed >= pending == 3, tick.output  # the submission's 3 jobs (+ what tick itself planned)
+        run_worker_burst()
+        run_worker_burst()  # the mails the jobs queued
+    db.session.expire_all()
+    row = db.session.get(Dossier, dossier_id)
+    assert row.receipt_key and row.status == DossierStatus.ELIGIBLE
+    smtp.wait_for(4, timeout=1)
+    # (tick also re-planned the eligibility check of the reviewed dossier, whose rows the set-up removed)
+    assert sorted(m["Subject"] for m in smtp.to(email)) == [
+        f"Accusé de réception de votre candidature n° {receipt}",
+        "Résultat de l'examen d'éligibilité — Pôle Coopérations du Val"]
+    assert set(db.session.scalars(sa.select(OutboxEntry.status))) == {OutboxStatus.DONE}
+    review = db.session.scalar(sa.select(Review).join(Review.assignment).where(Assignment.dossier_id == reviewed_id))
+    assert sorted(s.score for s in review.scores if s.score is not None) == [3, 4]
