@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import html
+import io
 import time
 import uuid
 
@@ -334,3 +335,81 @@ def test_redis_lost_during_submission_and_review_nothing_fails_and_the_jobs_run_
     assert set(db.session.scalars(sa.select(OutboxEntry.status))) == {OutboxStatus.DONE}
     review = db.session.scalar(sa.select(Review).join(Review.assignment).where(Assignment.dossier_id == reviewed_id))
     assert sorted(s.score for s in review.scores if s.score is not None) == [3, 4]
+
+
+# --- The object store ---------------------------------------------------------------------------------------
+
+@pytest.fixture
+def s3_app(app, s3_proxy):
+    """An app whose object store is the session's moto server, through the proxy."""
+    from ptce_aap import jobs
+    from ptce_aap.storage import get_storage
+
+    with kept_limiter():
+        other = make_app({"S3_ENDPOINT_URL": s3_proxy.url("http://127.0.0.1:{port}"),
+                          "RQ_QUEUE": f"ptce-resil-{uuid.uuid4().hex[:8]}"})
+        yield other
+        with other.app_context():
+            jobs.get_queue().empty()
+        close_app(other)
+    storage = get_storage(app)  # moto keeps objects in memory: remove what this test stored
+    for prefix in ("incoming/", "dossiers/"):
+        for item in storage.client.list_objects_v2(Bucket=storage.bucket, Prefix=prefix).get("Contents", []):
+            storage.client.delete_object(Bucket=storage.bucket, Key=item["Key"])
+
+
+STORAGE_503 = "Le stockage des fichiers est momentanément indisponible. Réessayez dans quelques instants."
+
+
+def test_object_store_lost_during_an_upload_refuses_calmly_keeps_nothing_half_done_then_works_again(
+        db, s3_app, s3_proxy, make_dossier, applicant):
+    import requests
+
+    from ptce_aap.enums import AttachmentStatus
+    from ptce_aap.models.dossiers import Attachment
+    from tests.unit.test_documents import pdf_bytes
+
+    dossier = make_dossier(owner=applicant)
+    dossier_id, user_id = dossier.id, applicant.get_id()
+    db.session.commit()
+    data = pdf_bytes(1)
+    client = login(s3_app, user_id)
+    pieces = f"/porteur/dossiers/{dossier_id}/pieces"
+    started = client.post(f"{pieces}/televersement", headers=JSON, json={
+        "document_type": "statuts", "filename": "statuts.pdf", "size": len(data), "content_type": "application/pdf"})
+    assert started.status_code == 201
+    body = started.get_json()
+    assert body["url"].startswith(f"http://127.0.0.1:{s3_proxy.port}/")
+    assert requests.post(body["url"], data=body["fields"], files={"file": ("statuts.pdf", data)},
+                         timeout=10).status_code == 204
+    attachment_id = body["attachment_id"]
+    audit_before = audit_actions(db)
+
+    s3_proxy.down()  # the store is gone between the browser's upload and the confirmation
+
+    began = time.monotonic()
+    confirmed = client.post(f"{pieces}/{attachment_id}/confirmer", headers=JSON, json={})
+    assert time.monotonic() - began < 10  # short connect timeout, two attempts: not botocore's minutes
+    assert confirmed.status_code == 503
+    assert confirmed.get_json()["error"]["message"] == STORAGE_503  # what static/attachments.js shows
+    db.session.expire_all()
+    row = db.session.get(Attachment, attachment_id)
+    assert (row.status, row.sha256) == (AttachmentStatus.UPLOADING, None)  # may be confirmed again
+    assert audit_actions(db) == audit_before
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxEntry)) == 0
+
+    # Without JavaScript the file goes through the app: refused in French beside the document, nothing kept.
+    sent = client.post(f"{pieces}/envoi", data={"document_type": "statuts",
+                                                "fichier": (io.BytesIO(data), "statuts.pdf", "application/pdf")},
+                       content_type="multipart/form-data")
+    assert sent.status_code == 503
+    assert ("Le stockage des fichiers est momentanément indisponible : le fichier n'a pas été enregistré. "
+            "Réessayez dans quelques minutes.") in text(sent)
+    db.session.expire_all()
+    assert db.session.scalars(sa.select(Attachment.id)).all() == [attachment_id]
+    assert client.get(pieces).status_code == 200  # the page itself needs no store
+
+    s3_proxy.up()
+    confirmed = client.post(f"{pieces}/{attachment_id}/confirmer", headers=JSON, json={})
+    assert (confirmed.status_code, confirmed.get_json()["status"]) == (200, "processing")
+    assert audit_actions(db)[len(audit_before):] == ["attachment.received"]
