@@ -39,7 +39,7 @@ ODD = [
     "-99999999999999999999", "2147483648", "9223372036854775808", "1,5", "1 000,50 €", "²", "١٢٣", "①",
     "\x00", "a\x00b", "\u202egpj.exe", "../../etc/passwd", "<script>alert(1)</script>", "=1+1", "@SUM(A1)",
     "2026-02-30", "9999-12-31", "0000-00-00", "31/12/2026", "true", "on", "y", "None", "null", "[]", "{}",
-    "\ud7ff\ufffd\U0010ffff", "é" * 300, "x" * 100_000,
+    "\ud7ff\ufffd\U0010ffff", "é" * 300, "x" * 10_000,
 ]
 SCALAR = st.one_of(st.sampled_from(ODD), st.text(st.characters(exclude_categories=("Cs",)), max_size=40))
 VALUE = st.one_of(SCALAR, st.lists(SCALAR, min_size=2, max_size=3))
