@@ -81,6 +81,11 @@ DEFAULTS = {
     # The read-only API, per token (SPEC §7): a script paging through a call stays far below it.
     "API_RATE_LIMIT": "120 per minute",
     "RATELIMIT_STORAGE_URI": None,
+    # Redis unreachable: the limits go on in this process's memory (a login form stays limited, a page does not
+    # fail), and the limiter goes back to Redis once it answers; never hang a request on a silent Redis.
+    "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+    "RATELIMIT_SWALLOW_ERRORS": True,
+    "RATELIMIT_STORAGE_OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
     "RATELIMIT_STRATEGY": "moving-window",
     "RATELIMIT_HEADERS_ENABLED": True,
     "MAX_CONTENT_LENGTH": 30 * 1024 * 1024,

@@ -24,7 +24,7 @@ from flask import (
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_login import current_user
+from flask_login import AnonymousUserMixin, current_user
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
@@ -223,11 +223,11 @@ API_ERROR_TEXTS = ERROR_TEXTS | {
 }
 
 
-def render_error(code: int, description: str | None = None):
+def render_error(code: int, description: str | None = None, *, as_json: bool | None = None):
     title = _(ERROR_TITLES.get(code, UNKNOWN_ERROR))
     texts = API_ERROR_TEXTS if _is_api() else ERROR_TEXTS
     text = description or _(texts.get(code, ERROR_TEXTS[500]))
-    if _accepts_json():
+    if _accepts_json() if as_json is None else as_json:
         return jsonify({"error": {"code": code, "title": title, "message": text,
                                   "request_id": g.get("request_id")}}), code
     return render_template("errors/error.html", code=code, title=title, text=text,
@@ -269,6 +269,53 @@ def lost_race_response(exc: Exception):
     view = current_app.view_functions.get(request.endpoint or "")
     message = getattr(view, "_lost_race_message", None)
     return render_error(409, str(message) if message else None)
+
+
+# A part the app needs is unreachable for a moment: the database (its host restarting, a fail-over), Redis (the
+# queue), the object store. The request fails calmly with a 503 page (JSON under /api/ and for fetch()), never a
+# 500 with its trace; nothing half-done stays (the transaction is rolled back) and the next request after the
+# part is back works without restarting the app (the engine's ``pool_pre_ping`` replaces dead connections).
+
+def _unavailable_errors() -> tuple[type[BaseException], ...]:
+    errors: list[type[BaseException]] = [sa.exc.OperationalError, sa.exc.InterfaceError]
+    try:
+        from redis.exceptions import ConnectionError as RedisConnectionError  # Redis mode only
+        from redis.exceptions import TimeoutError as RedisTimeoutError  # Redis mode only
+    except ImportError:  # pragma: no cover (redis is a dependency; the embedded mode never raises these)
+        pass
+    else:
+        errors += [RedisConnectionError, RedisTimeoutError]
+    try:
+        from botocore.exceptions import ConnectionError as BotoConnectionError  # S3 mode only
+        from botocore.exceptions import HTTPClientError  # S3 mode only
+    except ImportError:  # pragma: no cover
+        pass
+    else:
+        errors += [BotoConnectionError, HTTPClientError]
+    return tuple(errors)
+
+
+STORAGE_UNAVAILABLE = N_("Le stockage des fichiers est momentanément indisponible. Réessayez dans quelques "
+                         "instants.")
+
+
+def unavailable_response(exc: BaseException):
+    """503 after a rollback; the page is drawn without the database (as a visitor: the user, expired by the
+    rollback, would be reloaded from the database that is gone)."""
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 (the connection is gone: the pool discards it)
+        db.session.close()
+    g._login_user = AnonymousUserMixin()
+    g.outbox_pending = False  # nothing was committed: nothing for the dispatch after the request
+    logger.warning("service unavailable on %s: %s: %s", request.endpoint, type(exc).__name__,
+                   str(exc).splitlines()[0][:300] if str(exc) else "")
+    as_json = wants_json() or request.headers.get("X-Autosave") == "1"  # static/dossier.js reads the message
+    description = _(STORAGE_UNAVAILABLE) if type(exc).__module__.startswith("botocore") else None
+    response = make_response(render_error(503, description, as_json=as_json))
+    response.headers["Retry-After"] = "30"
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _autosave_rate_limit() -> str:
@@ -319,6 +366,8 @@ def init_app(app) -> None:
 
     app.register_error_handler(StaleDataError, lost_race_response)
     app.register_error_handler(IntegrityError, lost_race_response)
+    for error in _unavailable_errors():
+        app.register_error_handler(error, unavailable_response)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

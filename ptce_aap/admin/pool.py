@@ -152,7 +152,7 @@ def pool_group(slug: str):
     call = _call(slug)
     form = GroupForm()
     if not form.validate_on_submit():
-        raise DomainError(" ".join(form.region_code.errors) or _("Choisissez une région."))
+        raise DomainError(" ".join(str(e) for e in form.region_code.errors) or _("Choisissez une région."))
     group = pool_service.create_regional_group(call, form.region_code.data, by=current_user)
     db.session.commit()
     flash(_("Le groupe régional « %(name)s » a été créé.", name=group.name), "success")

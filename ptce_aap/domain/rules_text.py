@@ -54,7 +54,7 @@ def explain_rules(settings: Mapping[str, Mapping] | None, *, max_amount_eur: Dec
                      "coopérative, SCIC, SCOP, mutuelle, fondation ou société) ; une collectivité ne peut pas "
                      "porter le pôle.")
         elif code == "min_members":
-            minimum = int(values.get("minimum", 3))
+            minimum = _whole(values.get("minimum"), default=3)
             if minimum <= 1:
                 text = _("Le pôle doit compter au moins une personne morale membre.")
             else:
@@ -96,3 +96,13 @@ def explain_rules(settings: Mapping[str, Mapping] | None, *, max_amount_eur: Dec
                      "plus possible.") % {"deadline": format_datetime(closes_at)}
         explained.append(RuleText(code=code, mode=mode, text=text))
     return sorted(explained, key=lambda rule: not rule.is_blocking)
+
+
+def _whole(value, *, default: int) -> int:
+    """A rule's whole-number setting; ``default`` when missing or not a number (a form typed wrong, shown again
+    with its error: the explanation beside it uses the default)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        return int(value.strip())
+    return default

@@ -71,7 +71,11 @@ def issue_receipt(dossier_id: int) -> str:
     if dossier.receipt_key != key or not storage.exists(key):
         pdf = render_receipt_pdf(dossier, revision=revision)
         storage.put(key, io.BytesIO(pdf), content_type="application/pdf")
-        dossier.receipt_key = key
+        # Not through the ORM's versioned UPDATE: the receipt is no change of the dossier, and the other jobs of
+        # the submission (eligibility check…) update the dossier meanwhile on another worker — a versioned
+        # UPDATE would then fail (StaleDataError) and the PDF be rendered again at the retry.
+        db.session.execute(sa.update(Dossier).where(Dossier.id == dossier.id).values(receipt_key=key)
+                           .execution_options(synchronize_session="fetch"))
     members = db.session.scalars(
         sa.select(PoleMembership).where(PoleMembership.pole_id == dossier.pole_id).order_by(PoleMembership.id)
     ).all()

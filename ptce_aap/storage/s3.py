@@ -60,8 +60,11 @@ class S3Storage:
             from botocore.config import Config  # heavy, S3 mode only (see the module docstring)
 
             # botocore >= 1.36 sends CRC32 checksums by default, which several S3-compatible stores refuse.
+            # A store that does not answer fails the request in seconds (a 503 page, a job retried later),
+            # instead of botocore's 60 s timeouts and five attempts.
             config = Config(request_checksum_calculation="when_required",
-                            response_checksum_validation="when_required", signature_version="s3v4")
+                            response_checksum_validation="when_required", signature_version="s3v4",
+                            connect_timeout=5, read_timeout=30, retries={"max_attempts": 2, "mode": "standard"})
             client = boto3.client("s3", endpoint_url=endpoint_url or None, region_name=region or None,
                                   aws_access_key_id=access_key_id or None,
                                   aws_secret_access_key=secret_access_key or None, config=config)
