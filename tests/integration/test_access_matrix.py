@@ -53,12 +53,13 @@ DECISIONS: dict[str, str] = {
     "applicants.download_attachment": "owner", "applicants.delete_attachment": "owner",
     "applicants.invite_coeditor": "owner", "applicants.cancel_invitation": "owner",
     "applicants.remove_coeditor": "owner", "applicants.answer_request": "owner",
+    "applicants.reply_to_message": "owner",
     "reviewers.dashboard": "reviewer", "reviewers.conflicts": "reviewer", "reviewers.conflict_withdraw": "reviewer",
     "reviewers.dossier": "assigned", "reviewers.dossier_print": "assigned", "reviewers.download_attachment": "assigned",
     "reviewers.review": "assigned", "reviewers.submit_review": "assigned", "reviewers.decline": "assigned",
     "reviewers.regional": "regional", "reviewers.regional_ranking": "regional", "reviewers.regional_opinion": "regional",
     "api.openapi": "public", "api.calls": "token", "api.call": "token", "api.call_dossiers": "token",
-    "api.call_decisions": "token", "api.dossier": "token",
+    "api.call_decisions": "token", "api.dossier": "token", "api.attachment": "token",
 }
 BLUEPRINT_DECISIONS = {"admin": "admin"}
 

@@ -80,7 +80,7 @@ def test_a_conflict_declared_after_assignment_stops_counting_and_alerts_the_secr
                        data={"pairs": pairs.group(1), "fingerprint": fingerprint.group(1)}).status_code == 302
     page = text(client.get(f"/admin/appels/{call.slug}/affectations"))
     assert "2 sur 2" in row_of(page, alpha.id) and "3 sur 2" not in page
-    assert "0 sans tous leurs rapporteurs" in page
+    assert "0 sans tous ses rapporteurs" in page  # French: zero takes the singular
     box = re.search(r'id="refus-a-traiter".*?</div>', page, re.S).group(0)  # still to remove
     assert "retirez l’affectation en conflit" in box
     db.session.expire_all()
