@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, settings
 from werkzeug.datastructures import Headers, MultiDict
+from tests.fixtures.services import REDIS_TEST_URL
 
 pytest_plugins = ["tests.fixtures.services", "tests.fixtures.builders"]
 
@@ -30,7 +31,7 @@ def test_settings(pg_database, s3_server, smtp_server, tmp_path_factory):
         "PTCE_ENV": "testing",
         "PTCE_INSTANCE_PATH": str(instance),
         "DATABASE_URL": pg_database,
-        "REDIS_URL": "redis://127.0.0.1:6379/13",
+        "REDIS_URL": REDIS_TEST_URL,
         "S3_ENDPOINT_URL": s3_server,
         "S3_BUCKET": f"ptce-test-{uuid.uuid4().hex[:8]}",
         "S3_REGION": "us-east-1",

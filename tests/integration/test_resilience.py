@@ -26,6 +26,7 @@ from ptce_aap.models.reviews import Assignment, Review
 from tests.conftest import CSRF_META, FreshContextClient
 from tests.fixtures import proxy
 from tests.fixtures.builders import DEFAULT_PASSWORD
+from tests.fixtures.services import REDIS_TEST_DB
 from tests.integration.test_faults import login
 from tests.integration.test_never_lose_a_word import _form
 from tests.integration.test_reviews import AUTOSAVE, base_of, form_data
@@ -244,7 +245,7 @@ def close_app(other) -> None:
 @pytest.fixture
 def redis_app(app, redis_proxy):
     """An app whose queue and rate limits are in Redis (as in production), through the proxy."""
-    url = redis_proxy.url("redis://127.0.0.1:{port}/13")
+    url = redis_proxy.url("redis://127.0.0.1:{port}/" + str(REDIS_TEST_DB))
     with kept_limiter():
         other = make_app({"REDIS_URL": url, "RATELIMIT_STORAGE_URI": url, "RQ_QUEUE": f"ptce-resil-{uuid.uuid4().hex[:8]}",
                           "RATELIMIT_KEY_PREFIX": f"resil-{uuid.uuid4().hex[:8]}"})
