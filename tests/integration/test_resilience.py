@@ -27,6 +27,7 @@ from tests.conftest import CSRF_META, FreshContextClient
 from tests.fixtures import proxy
 from tests.fixtures.builders import DEFAULT_PASSWORD
 from tests.fixtures.services import REDIS_TEST_DB
+from tests.fixtures.workers import close_app
 from tests.integration.test_faults import login
 from tests.integration.test_never_lose_a_word import _form
 from tests.integration.test_reviews import AUTOSAVE, base_of, form_data
@@ -74,15 +75,12 @@ def pg_app(app, pg_proxy, test_settings):
     """An app on the test database through the proxy (production's engine options: ``pool_pre_ping``). Its
     context is not pushed: the test itself reads the database directly, its clients go through the proxy."""
     from ptce_aap import create_app
-    from ptce_aap.extensions import db
 
     other = create_app({"SQLALCHEMY_DATABASE_URI": through(pg_proxy, test_settings["DATABASE_URL"])})
     other.test_client_class = FreshContextClient
     assert other.config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is True
     yield other
-    with other.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    close_app(other)
 
 
 def engine_of(other):
@@ -229,17 +227,6 @@ def make_app(overrides: dict):
     other = create_app(overrides)
     other.test_client_class = FreshContextClient
     return other
-
-
-def close_app(other) -> None:
-    from ptce_aap.extensions import db
-
-    with other.app_context():
-        db.session.remove()
-        db.engine.dispose()
-        client = other.extensions.get("ptce_jobs", {}).get("redis")
-        if client is not None:
-            client.close()
 
 
 @pytest.fixture
