@@ -12,7 +12,6 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, settings
 from werkzeug.datastructures import Headers, MultiDict
-from tests.fixtures.services import REDIS_TEST_URL
 
 pytest_plugins = ["tests.fixtures.services", "tests.fixtures.builders"]
 
@@ -26,12 +25,13 @@ settings.load_profile("ptce")
 def test_settings(pg_database, s3_server, smtp_server, tmp_path_factory):
     """Settings of the test app, also exported to the environment so that any ``create_app()``
     (RQ jobs, CLI runner, a gunicorn started by a browser test) uses the same services."""
+    from tests.fixtures import services  # a plugin (``pytest_plugins``): imported once pytest registered it
     instance = tmp_path_factory.mktemp("instance")
     env = {
         "PTCE_ENV": "testing",
         "PTCE_INSTANCE_PATH": str(instance),
         "DATABASE_URL": pg_database,
-        "REDIS_URL": REDIS_TEST_URL,
+        "REDIS_URL": services.REDIS_TEST_URL,
         "S3_ENDPOINT_URL": s3_server,
         "S3_BUCKET": f"ptce-test-{uuid.uuid4().hex[:8]}",
         "S3_REGION": "us-east-1",
