@@ -118,7 +118,8 @@ def after_verification(dossier_id: int) -> str:
     No attachment row is locked here (the job committed it before), so no lock is taken in the opposite
     order of ``confirm_upload``'s (dossier, then attachments)."""
     dossier = db.session.execute(
-        sa.select(Dossier).where(Dossier.id == dossier_id).with_for_update()).scalar_one_or_none()
+        sa.select(Dossier).where(Dossier.id == dossier_id).with_for_update()
+        .execution_options(populate_existing=True)).scalar_one_or_none()
     if dossier is None:
         return "missing"
     if dossier.status == DossierStatus.DRAFT or dossier.receipt_number is None:
