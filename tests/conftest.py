@@ -25,13 +25,14 @@ settings.load_profile("ptce")
 def test_settings(pg_database, s3_server, smtp_server, tmp_path_factory):
     """Settings of the test app, also exported to the environment so that any ``create_app()``
     (RQ jobs, CLI runner, a gunicorn started by a browser test) uses the same services."""
-    from tests.fixtures import services  # a plugin (``pytest_plugins``): imported once pytest registered it
+    from tests.fixtures.services import REDIS_TEST_URL
+
     instance = tmp_path_factory.mktemp("instance")
     env = {
         "PTCE_ENV": "testing",
         "PTCE_INSTANCE_PATH": str(instance),
         "DATABASE_URL": pg_database,
-        "REDIS_URL": services.REDIS_TEST_URL,
+        "REDIS_URL": REDIS_TEST_URL,
         "S3_ENDPOINT_URL": s3_server,
         "S3_BUCKET": f"ptce-test-{uuid.uuid4().hex[:8]}",
         "S3_REGION": "us-east-1",
