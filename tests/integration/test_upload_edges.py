@@ -120,7 +120,7 @@ def test_the_presigned_post_policy_bounds_the_size_and_the_type(client, login_as
     assert {"Content-Type": "application/pdf"} in policy["conditions"]
 
 
-def test_the_local_upload_route_refuses_an_object_over_the_limit(local_app, make_call, make_dossier, applicant, db,
+def test_the_local_upload_route_refuses_an_object_over_the_limit(local_app, make_call, make_dossier, applicant, db,  # noqa: F811
                                                                  tmp_path):
     call = make_call(max_upload_bytes=2000)
     dossier = make_dossier(owner=applicant, call=call)
@@ -137,7 +137,7 @@ def test_the_local_upload_route_refuses_an_object_over_the_limit(local_app, make
     assert [p for p in (tmp_path / "stockage").rglob("*") if p.is_file() and ".meta" not in p.parts] == []
 
 
-def test_a_file_over_the_limit_through_the_form_is_refused_beside_the_field(local_app, make_call, make_dossier,
+def test_a_file_over_the_limit_through_the_form_is_refused_beside_the_field(local_app, make_call, make_dossier,  # noqa: F811
                                                                           applicant, db, tmp_path):
     call = make_call(max_upload_bytes=2000)
     dossier = make_dossier(owner=applicant, call=call)
@@ -207,7 +207,8 @@ def test_names_that_leave_nothing_usable_are_refused(client, login_as, make_doss
 
 @pytest.mark.parametrize(("sent", "kept"), [("../../x.pdf", "x.pdf"), ("CON.pdf", "_CON.pdf"),
                                             ("a\u202egnp.pdf", "agnp.pdf")])
-def test_odd_names_through_the_form_without_javascript(local_app, make_dossier, applicant, db, tmp_path, sent, kept):
+def test_odd_names_through_the_form_without_javascript(local_app, make_dossier, applicant, db, tmp_path,  # noqa: F811
+                                                       sent, kept):
     dossier = make_dossier(owner=applicant)
     client = _login(local_app, applicant)
     response = client.post(_url(dossier, "/envoi"), content_type="multipart/form-data", data={
