@@ -22,6 +22,7 @@ from ptce_aap.services import (
     minutes,
     notifications,
     receipts,
+    submission,
 )
 
 
@@ -40,9 +41,17 @@ def task_send_notification(notification_id: int) -> str:
 
 @task("process_attachment")
 def task_process_attachment(attachment_id: int) -> str:
-    """Fingerprint, type-check and scan a confirmed upload (row locked until the commit)."""
+    """Fingerprint, type-check and scan a confirmed upload (row locked until the commit); then, in a second
+    transaction (no attachment lock held), queue the receipt and the eligibility check of a dossier submitted
+    while its files were being verified, if this was the last one. A crash between the two leaves this job
+    unfinished: run again, the first step finds the file verified and the second one is done then."""
     with jobs.transaction():
-        return attachment_processing.process_attachment(attachment_id)
+        outcome = attachment_processing.process_attachment(attachment_id)
+        dossier_id = attachment_processing.dossier_id_of(attachment_id)
+    if dossier_id is not None and outcome != "busy":
+        with jobs.transaction():
+            submission.after_verification(dossier_id)
+    return outcome
 
 
 @task("delete_stored_object")

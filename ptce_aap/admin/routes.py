@@ -15,7 +15,9 @@ from ptce_aap.admin import forms
 from ptce_aap.admin import messages as admin_messages
 from ptce_aap.admin.blueprint import bp
 from ptce_aap.admin.decisions import decision_history
+from ptce_aap.domain import dossier_checks
 from ptce_aap.domain.eligibility import RULE_LABELS
+from ptce_aap.domain.messages import N_
 from ptce_aap.enums import CallStatus, DossierStatus, NotificationStatus
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
@@ -216,6 +218,9 @@ def recheck(dossier_id: int):
     require(can_view_dossier(current_user, d))
     form = forms.ConfirmForm()
     if form.validate_on_submit():
+        if dossier_checks.pending_verification(d):
+            raise DomainError(N_("Des pièces de ce dossier sont encore en cours de vérification (antivirus, "
+                                "empreinte) : l’éligibilité sera vérifiée automatiquement dès qu’elles le seront."))
         before = d.status
         check = eligibility_service.run_check(d, by=current_user)
         if d.status != before:

@@ -45,7 +45,8 @@ def dossier(dossier_id: int):
         eligibility=eligibility_service.applicant_view(d), decision=decision_letters.notified_decision(d)
         if can_read_decision_letter(current_user, d) else None,
         can_manage=can_manage_pole(current_user, d.pole), editors=coeditors.editors(d.pole_id),
-        invitations=coeditors.pending_invitations(d.pole_id), invite_form=forms.InviteForm(
+        invitations=coeditors.pending_invitations(d.pole_id), pending_files=dossier_checks.pending_verification(d),
+        invite_form=forms.InviteForm(
             formdata=None, data={"email": request.args.get("invite", "")}), confirm_form=forms.ConfirmForm(),
     )
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from ptce_aap.applicants import forms, sections
 from ptce_aap.applicants._common import viewable_dossier
 from ptce_aap.applicants.blueprint import bp
+from ptce_aap.domain import dossier_checks
 from ptce_aap.domain.eligibility import siren_of
 from ptce_aap.enums import DossierStatus
 from ptce_aap.extensions import db
@@ -37,8 +39,17 @@ def submit(dossier_id: int):
         except submission.AlreadySubmitted as exc:  # a double click: the first one did it
             return domain_error_response(exc, back=url_for("applicants.dossier", dossier_id=dossier_id))
         db.session.commit()
-        flash(_("Votre dossier a été déposé. Récépissé n° %(n)s : il vous est aussi envoyé par courriel.",
-                n=d.receipt_number), "success")
+        pending = len(dossier_checks.pending_verification(d))
+        if pending:
+            flash(ngettext("Votre dossier a été déposé, sous le n° %(n)s. Un document est encore en cours de "
+                           "vérification (antivirus, empreinte) : le récépissé de dépôt vous sera envoyé par "
+                           "courriel dès qu’il aura été vérifié.",
+                           "Votre dossier a été déposé, sous le n° %(n)s. %(num)d documents sont encore en cours de "
+                           "vérification (antivirus, empreinte) : le récépissé de dépôt vous sera envoyé par "
+                           "courriel dès qu’ils auront été vérifiés.", pending, n=d.receipt_number), "success")
+        else:
+            flash(_("Votre dossier a été déposé. Récépissé n° %(n)s : il vous est aussi envoyé par courriel.",
+                    n=d.receipt_number), "success")
         return redirect(url_for("applicants.dossier", dossier_id=d.id))
     problems = submission.blocking_problems(d, now=now)
     advice = [] if problems else [r for r in eligibility_service.live_advice(d, now=now).failed
@@ -52,7 +63,11 @@ def submit(dossier_id: int):
 def receipt(dossier_id: int):
     d = viewable_dossier(dossier_id)
     if not d.receipt_key:
-        flash(_("Le récépissé est en cours de préparation : réessayez dans quelques instants."), "info")
+        if dossier_checks.pending_verification(d):
+            flash(_("Le récépissé sera établi dès que les documents du dossier auront été vérifiés (antivirus, "
+                    "empreinte) ; il vous sera aussi envoyé par courriel."), "info")
+        else:
+            flash(_("Le récépissé est en cours de préparation : réessayez dans quelques instants."), "info")
         return redirect(url_for("applicants.dossier", dossier_id=d.id))
     url = get_storage().presigned_get(d.receipt_key, expires=120, filename=f"recepisse-{d.receipt_number}.pdf",
                                       content_type="application/pdf")

@@ -363,19 +363,26 @@ def check_budget(d, rules: CallFacts) -> Iterable[Problem]:
 
 
 def check_documents(d, rules: CallFacts) -> Iterable[Problem]:
+    """A required type needs a file that is verified or being verified: a file still in the verification queue
+    does not hold the submission back (the receipt and the eligibility check wait for it, see
+    ``services.submission``). A file the antivirus blocked must be replaced."""
     s = "pieces"
     labels = dict(rules.required_documents)
-    ready = {a.document_type_code for a in d.attachments if a.status == AttachmentStatus.READY}
+    sent = {a.document_type_code for a in d.attachments
+            if a.status in (AttachmentStatus.READY, AttachmentStatus.PROCESSING)}
     for code in rules.required_document_codes:
-        if code not in ready:
+        if code not in sent:
             yield Problem(s, f"doc-{code}", N_("%(document)s : document à fournir.", document=labels.get(code) or code))
     for a in d.attachments:
-        if a.status == AttachmentStatus.PROCESSING:
-            yield Problem(s, f"doc-{a.document_type_code}", N_("« %(file)s » est en cours de vérification : "
-                                                               "patientez quelques instants.", file=a.filename))
-        elif a.status == AttachmentStatus.QUARANTINED:
+        if a.status == AttachmentStatus.QUARANTINED:
             yield Problem(s, f"doc-{a.document_type_code}", N_("« %(file)s » a été bloqué par l'antivirus : "
                                                                "remplacez-le.", file=a.filename), "invalid")
+
+
+def pending_verification(d) -> list:
+    """The dossier's files confirmed but not yet verified (SHA-256, antivirus): the receipt and the
+    eligibility check of a submitted dossier wait for them."""
+    return [a for a in d.attachments if a.status == AttachmentStatus.PROCESSING]
 
 
 TEXT_FIELDS = {  # short text fields: section, label, column length

@@ -283,20 +283,36 @@ def rule_not_previously_funded(d: DossierFacts, c: CallFacts, params: Mapping) -
         "plateforme.", siren=siren))
 
 
+def _sent(a: AttachmentFacts, is_draft: bool) -> bool:
+    """A file of the dossier that is not ready, but said below (not "missing"): blocked, being verified, being
+    sent (a draft), or refused by the verification after the submission (a try refused before is simply
+    missing: the draft had to send it again)."""
+    if a.status in (AttachmentStatus.QUARANTINED, AttachmentStatus.PROCESSING):
+        return True
+    return a.refused_after_submission if not is_draft else a.status == AttachmentStatus.UPLOADING
+
+
 def rule_documents(d: DossierFacts, c: CallFacts, params: Mapping) -> RuleResult:
     """Every required document is there and none is blocked or in progress. A file the antivirus never
     analysed (none configured, or it was down) is accepted, said "non analysée", unless the call sets
-    ``require_clean_scan``: then the rule fails and asks for it again."""
+    ``require_clean_scan``: then the rule fails and asks for it again.
+
+    On a draft (live advice) a file still being verified counts as there: the dossier may be submitted
+    meanwhile. A submitted dossier is checked only once its files are verified
+    (``services.submission.after_verification``): a file the verification refused after the submission
+    fails the rule with its reason."""
     require_clean = bool(params.get("require_clean_scan", False))
+    is_draft = d.submitted_at is None
     problems: list[RuleResult] = []  # one per problem: what was found, what to do in a draft
     missing: list[str] = []
-    unscanned = 0
+    unscanned = verifying = 0
     for code, label in c.required_documents:
         of_type = [a for a in d.attachments if a.document_type_code == code]
         ready = [a for a in of_type if a.status == AttachmentStatus.READY]
         if not ready:
-            if not any(a.status in (AttachmentStatus.QUARANTINED, AttachmentStatus.UPLOADING,
-                                    AttachmentStatus.PROCESSING) for a in of_type):
+            if is_draft and any(a.status == AttachmentStatus.PROCESSING for a in of_type):
+                verifying += 1
+            elif not any(_sent(a, is_draft) for a in of_type):
                 missing.append(label)
             continue
         if not any(a.scan_status == ScanStatus.CLEAN for a in ready):
@@ -310,6 +326,15 @@ def rule_documents(d: DossierFacts, c: CallFacts, params: Mapping) -> RuleResult
         if a.status == AttachmentStatus.QUARANTINED or a.scan_status == ScanStatus.INFECTED:
             problems.append(failed("documents", N_("« %(file)s » a été bloqué par l’antivirus", file=a.filename),
                                    N_("remplacez-le.")))
+        elif a.refused_after_submission and not is_draft:
+            # The dossier was submitted while this file was in the verification queue, which then refused it.
+            problems.append(failed("documents", N_("« %(file)s » a été refusé par la vérification faite après le "
+                                                   "dépôt. Motif : %(reason)s", file=a.filename,
+                                                   reason=a.rejection_reason or N_("non précisé."))))
+        elif a.status == AttachmentStatus.UPLOADING and not is_draft:
+            continue  # an upload never confirmed before the submission: it is no document of the dossier
+        elif a.status == AttachmentStatus.PROCESSING and is_draft:
+            continue  # counted above: may be submitted while it is verified
         elif a.status in (AttachmentStatus.UPLOADING, AttachmentStatus.PROCESSING):
             problems.append(failed("documents", N_("« %(file)s » est en cours de vérification.", file=a.filename)))
     if missing:
@@ -324,6 +349,9 @@ def rule_documents(d: DossierFacts, c: CallFacts, params: Mapping) -> RuleResult
         return RuleResult("documents", True, N_("L’appel ne demande aucune pièce obligatoire."))
     attached = plural(n, N_("La pièce obligatoire est jointe"), N_("Les %(count)s pièces obligatoires sont jointes",
                                                                    count=n))
+    if verifying:  # a draft whose files are still being verified: their scan is not known yet
+        return RuleResult("documents", True, N_("%(attached)s ; %(count)s en cours de vérification (antivirus, "
+                                                "empreinte).", attached=attached, count=verifying))
     if unscanned:  # accepted by the call, but never called "sound": no antivirus looked at them
         not_analysed = plural(unscanned, N_("non analysée"), N_("non analysées"))
         return RuleResult("documents", True, N_("%(attached)s ; %(count)s %(unscanned)s par l’antivirus (l’appel "

@@ -23,6 +23,9 @@ class AttachmentFacts:
     status: str  # an AttachmentStatus value
     scan_status: str  # a ScanStatus value
     filename: str = ""
+    rejection_reason: str = ""  # why the verification refused it (a rejected or quarantined file)
+    # Verified (and refused) after the dossier was submitted: the submission did not wait for its verification.
+    refused_after_submission: bool = False
 
 
 @dataclass(frozen=True)

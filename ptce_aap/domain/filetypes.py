@@ -104,9 +104,19 @@ FILENAME_MAX = 200
 _INVISIBLE = {"Cc", "Cf", "Co", "Cs", "Zl", "Zp"}  # controls, bidi overrides (“fichier‮fdp.exe”)…
 
 
+# Windows device names: « CON.pdf » (whatever the extension, the case or trailing spaces) is no file there.
+WINDOWS_RESERVED = frozenset({"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)),
+                              *(f"LPT{i}" for i in range(10))})
+
+
+def _not_a_device(name: str) -> str:
+    """``_CON.pdf`` for ``CON.pdf``: a name Windows would take for a device gets an underscore first."""
+    return "_" + name if name.split(".", 1)[0].rstrip(" ").upper() in WINDOWS_RESERVED else name
+
+
 def clean_filename(name: str | None) -> str:
     """The name to show and to download under: no folder, no control or bidi characters, no leading
-    dots, at most ``FILENAME_MAX`` characters (the extension is kept)."""
+    dots, no Windows device name (``_CON.pdf``), at most ``FILENAME_MAX`` characters (the extension is kept)."""
     name = unicodedata.normalize("NFC", name or "")
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
     name = "".join(" " if unicodedata.category(c) in {"Zs"} else c for c in name
@@ -118,7 +128,7 @@ def clean_filename(name: str | None) -> str:
             name = stem[:FILENAME_MAX - len(ext) - 1].rstrip() + "." + ext
         else:
             name = name[:FILENAME_MAX]
-    return name
+    return _not_a_device(name) if name else name
 
 
 def key_filename(name: str) -> str:
@@ -130,6 +140,8 @@ def key_filename(name: str) -> str:
         stem, ext = ascii_name, ""
     stem = re.sub(r"[^A-Za-z0-9_-]+", "-", stem).strip("-_")[:80] or "fichier"
     ext = re.sub(r"[^A-Za-z0-9]+", "", ext).lower()[:10]
+    if stem.upper() in WINDOWS_RESERVED:
+        stem = "fichier-" + stem
     return f"{stem}.{ext}" if ext else stem
 
 

@@ -157,6 +157,10 @@ def _record(attachment: Attachment, result: Analysis, *, limit: int | None, expe
     return attachment.status.value
 
 
+def dossier_id_of(attachment_id: int) -> int | None:
+    return db.session.scalar(sa.select(Attachment.dossier_id).where(Attachment.id == attachment_id))
+
+
 def reschedule_abandoned_processing() -> int:
     """Give a new ``process_attachment`` job to every attachment still ``processing`` that no job will
     finish: its jobs all ended (the store was down longer than every retry, or a run found the row

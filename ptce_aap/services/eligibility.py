@@ -25,14 +25,14 @@ from ptce_aap.domain import eligibility as rules
 from ptce_aap.domain.eligibility import AttachmentFacts, CallFacts, DossierFacts, MemberFacts, Verdict
 from ptce_aap.domain.messages import N_
 from ptce_aap.domain.text import one_line
-from ptce_aap.enums import DecisionOutcome, DossierStatus, JobKind, JobStatus
+from ptce_aap.enums import AttachmentStatus, DecisionOutcome, DossierStatus, JobKind, JobStatus
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
 from ptce_aap.models.accounts import User
 from ptce_aap.models.base import utcnow
 from ptce_aap.models.calls import Call
 from ptce_aap.models.decisions import Decision
-from ptce_aap.models.dossiers import Dossier, EligibilityCheck, PoleMembership
+from ptce_aap.models.dossiers import Attachment, Dossier, EligibilityCheck, PoleMembership
 from ptce_aap.models.outbox import JobRun
 from ptce_aap.services.dossiers import set_dossier_status
 from ptce_aap.services.notifications import notify
@@ -73,6 +73,11 @@ def _value(enum_or_none) -> str | None:
     return None if enum_or_none is None else enum_or_none.value
 
 
+def _refused_after_submission(attachment, dossier: Dossier) -> bool:
+    return (attachment.status == AttachmentStatus.REJECTED and dossier.submitted_at is not None
+            and attachment.processed_at is not None and attachment.processed_at >= dossier.submitted_at)
+
+
 def dossier_facts(dossier: Dossier, *, as_draft: bool = False) -> DossierFacts:
     expenses, resources = dossier_checks.totals(dossier.financing_lines)
     return DossierFacts(
@@ -88,7 +93,9 @@ def dossier_facts(dossier: Dossier, *, as_draft: bool = False) -> DossierFacts:
         amount_requested_eur=dossier.amount_requested_eur,
         total_budget_eur=dossier.total_budget_eur,
         attachments=tuple(AttachmentFacts(document_type_code=a.document_type_code, status=a.status.value,
-                                          scan_status=a.scan_status.value, filename=a.filename)
+                                          scan_status=a.scan_status.value, filename=a.filename,
+                                          rejection_reason=a.rejection_reason or "",
+                                          refused_after_submission=_refused_after_submission(a, dossier))
                           for a in dossier.attachments),
         submitted_at=None if as_draft else dossier.submitted_at,
         category_code=dossier.category_code,
@@ -321,4 +328,7 @@ def reschedule_missing_checks() -> int:
     get a new job. Run by ``flask ptce tick``; the caller commits."""
     return len(jobs.reschedule_orphans(
         "eligibility_check", Dossier.id, Dossier.status == DossierStatus.SUBMITTED,
-        Dossier.id.not_in(sa.select(EligibilityCheck.dossier_id)), arg="dossier_id"))
+        Dossier.id.not_in(sa.select(EligibilityCheck.dossier_id)),
+        # Files still being verified: the verification job queues the check once they are.
+        Dossier.id.not_in(sa.select(Attachment.dossier_id).where(Attachment.status == AttachmentStatus.PROCESSING)),
+        arg="dossier_id"))

@@ -23,6 +23,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
+from ptce_aap.domain import dossier_checks
 from ptce_aap.domain.formatting import format_number
 from ptce_aap.enums import DossierStatus, JobStatus
 from ptce_aap.extensions import db
@@ -53,15 +54,24 @@ def check_after_submission(dossier_id: int, force: bool = False) -> str:
         return "missing"
     if dossier.status not in service.CHECKABLE:  # withdrawn, or already in review: left alone
         return f"skipped ({dossier.status.value})"
+    if dossier_checks.pending_verification(dossier):  # scheduled again once they are verified (``submission``)
+        return "waiting for the verification of its documents"
     latest = service.latest_check(dossier)
     if latest is not None and latest.is_override and not force:
         return "overridden"  # the admin's decision stands
-    if force or latest is None or dossier.status == DossierStatus.SUBMITTED:
+    if force or latest is None or dossier.status == DossierStatus.SUBMITTED or _before_verification(latest, dossier):
         check = service.run_check(dossier, by=None)
     else:
         check = latest  # already checked and committed: only (re)queue its mails, deduplicated
     service.notify_result(dossier, check)
     return "eligible" if check.is_eligible else "ineligible"
+
+
+def _before_verification(check: EligibilityCheck, dossier: Dossier) -> bool:
+    """The check ran before the verification of a file ended (an admin's re-check while the dossier's files
+    were in the queue): it read no scan, it is run again."""
+    verified = [a.processed_at for a in dossier.attachments if a.processed_at is not None]
+    return bool(verified) and check.ran_at < max(verified)
 
 
 def _batches(items: list[int], size: int):
@@ -120,8 +130,8 @@ def _rerun(run: JobRun, call: Call, checkpoint: Callable[[], None]) -> str:
         latest = service.latest_checks(batch)
         changed_now = []
         for dossier in dossiers:
-            if dossier.status not in service.CHECKABLE:
-                continue
+            if dossier.status not in service.CHECKABLE or dossier_checks.pending_verification(dossier):
+                continue  # left alone; a dossier whose files are being verified is checked once they are
             previous = latest.get(dossier.id)
             if previous is not None and previous.is_override:
                 kept_overrides += 1

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from flask import render_template
 
 from ptce_aap import storage as file_storage
+from ptce_aap.domain import dossier_checks
 from ptce_aap.domain.text import one_line
 from ptce_aap.enums import AttachmentStatus, DossierStatus, MessageKind
 from ptce_aap.extensions import db
@@ -65,6 +66,8 @@ def issue_receipt(dossier_id: int) -> str:
     dossier = db.session.get(Dossier, dossier_id)
     if dossier is None or dossier.receipt_number is None:
         return "missing"
+    if dossier_checks.pending_verification(dossier):  # scheduled once they are verified (``submission``)
+        return "waiting for the verification of its documents"
     storage = file_storage.get_storage()
     revision = revision_of(dossier)
     key = receipt_key(dossier, revision)

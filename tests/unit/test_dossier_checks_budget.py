@@ -13,6 +13,7 @@ from ptce_aap.domain.dossier_checks import (
     check_budget,
     check_documents,
     check_dossier,
+    pending_verification,
     section_states,
     totals,
 )
@@ -167,19 +168,24 @@ def test_required_documents():
         ("pieces", "doc-budget", "budget : document à fournir.", "missing")]
 
 
-@pytest.mark.parametrize("status", [AttachmentStatus.UPLOADING, AttachmentStatus.PROCESSING,
-                                    AttachmentStatus.REJECTED, AttachmentStatus.QUARANTINED])
-def test_only_a_ready_file_provides_a_document(status):
+@pytest.mark.parametrize("status", [AttachmentStatus.UPLOADING, AttachmentStatus.REJECTED,
+                                    AttachmentStatus.QUARANTINED])
+def test_only_a_ready_or_verifying_file_provides_a_document(status):
     d = dossier(attachments=[attachment("statuts"), attachment("budget", status, "plan.pdf")])
     found = problems(check_documents, d, RULES)
     assert found[0] == ("pieces", "doc-budget", "Budget détaillé : document à fournir.", "missing")
     extra = {
-        AttachmentStatus.PROCESSING: [("pieces", "doc-budget", "« plan.pdf » est en cours de vérification : "
-                                       "patientez quelques instants.", "missing")],
         AttachmentStatus.QUARANTINED: [("pieces", "doc-budget", "« plan.pdf » a été bloqué par l'antivirus : "
                                         "remplacez-le.", "invalid")],
     }
     assert found[1:] == extra.get(status, [])
+
+
+def test_a_file_still_being_verified_does_not_hold_the_submission_back():
+    """The verification queue's delay is never the submission's: the receipt and the check wait instead."""
+    d = dossier(attachments=[attachment("statuts"), attachment("budget", AttachmentStatus.PROCESSING, "plan.pdf")])
+    assert problems(check_documents, d, RULES) == []
+    assert [a.filename for a in pending_verification(d)] == ["plan.pdf"]
 
 
 def test_a_ready_file_counts_even_beside_a_blocked_one():

@@ -308,6 +308,31 @@ def test_documents_missing_infected_and_processing():
                "l’antivirus : remplacez-le. « budget.xlsx » est en cours de vérification.")
 
 
+def test_documents_being_verified_count_as_sent_in_a_draft():
+    """Live advice on a draft: a file in the verification queue does not put the dossier at risk."""
+    attachments = tuple(AttachmentFacts(code, "ready" if code != "rib" else "processing",
+                                        "clean" if code != "rib" else "pending", f"{code}.pdf")
+                        for code, _l in REQUIRED)
+    assert check("documents", dossier(attachments=attachments, submitted_at=None)) == (
+        True, "Les 6 pièces obligatoires sont jointes ; 1 en cours de vérification (antivirus, empreinte).")
+    # Submitted: never checked while pending (the check waits); if it were, it would say so.
+    assert check("documents", dossier(attachments=attachments)) == (
+        False, "« rib.pdf » est en cours de vérification.")
+
+
+def test_documents_refused_after_the_submission_fail_with_their_reason():
+    reason = "« rib.pdf » a été refusé : son contenu n'est pas un PDF comme l'indique son extension."
+    refused = AttachmentFacts("rib", "rejected", "pending", "rib.pdf", rejection_reason=reason,
+                              refused_after_submission=True)
+    attachments = tuple(AttachmentFacts(code, "ready", "clean", f"{code}.pdf") for code, _l in REQUIRED
+                        if code != "rib") + (refused,)
+    assert check("documents", dossier(attachments=attachments)) == (
+        False, f"« rib.pdf » a été refusé par la vérification faite après le dépôt. Motif : {reason}")
+    # A try refused before the submission, in a multi-file type beside verified files, is no finding.
+    earlier = AttachmentFacts("engagements", "rejected", "pending", "vieux.pdf", rejection_reason=reason)
+    assert check("documents", dossier(attachments=(*dossier().attachments, earlier)))[0] is True
+
+
 def test_documents_two_missing_and_one_required():
     attachments = tuple(AttachmentFacts(code, "ready", "clean", f"{code}.pdf") for code, _l in REQUIRED[2:])
     assert check("documents", dossier(attachments=attachments)) == (
