@@ -12,7 +12,6 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, settings
 from werkzeug.datastructures import Headers, MultiDict
-from tests.fixtures.services import REDIS_TEST_URL
 
 pytest_plugins = ["tests.fixtures.services", "tests.fixtures.builders"]
 
@@ -26,6 +25,8 @@ settings.load_profile("ptce")
 def test_settings(pg_database, s3_server, smtp_server, tmp_path_factory):
     """Settings of the test app, also exported to the environment so that any ``create_app()``
     (RQ jobs, CLI runner, a gunicorn started by a browser test) uses the same services."""
+    from tests.fixtures.services import REDIS_TEST_URL
+
     instance = tmp_path_factory.mktemp("instance")
     env = {
         "PTCE_ENV": "testing",
