@@ -48,6 +48,7 @@ def main() -> None:
     parser.add_argument("--solves", type=int, default=3)
     parser.add_argument("--profile", default="", help="labels (or their starts, comma-separated) to profile")
     parser.add_argument("--out", default="", help="another file to write the results to")
+    parser.add_argument("--queries", action="store_true", help="print the statements of each page's first request")
     parser.add_argument("--only", default="", help="time only these labels (or their starts, comma-separated); "
                                                    "the results are printed, not written")
     args = parser.parse_args()
@@ -59,7 +60,8 @@ def main() -> None:
     for var in ("REDIS_URL", "S3_BUCKET", "MAIL_SERVER"):
         os.environ.pop(var, None)
     try:
-        results = run(args.requests, args.solves, args.profile or args.only, profiling=bool(args.profile))
+        results = run(args.requests, args.solves, args.profile or args.only, profiling=bool(args.profile),
+                      show_queries=args.queries)
     finally:
         with psycopg.connect(ADMIN, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -246,7 +248,7 @@ def fill(rng, call, dossier_ids: list[int]) -> None:
     db.session.commit()
 
 
-def run(n: int, solves: int, labels: str, *, profiling: bool = False) -> dict:
+def run(n: int, solves: int, labels: str, *, profiling: bool = False, show_queries: bool = False) -> dict:
     import random
 
     from flask_migrate import upgrade
@@ -315,8 +317,10 @@ def run(n: int, solves: int, labels: str, *, profiling: bool = False) -> dict:
         get = _autosaver(client, url) if label == "review autosave" else lambda client=client, url=url: client.get(url)
         count: list[int] = []
 
-        def listener(*args, count=count, **kwargs):
+        def listener(_conn, _cursor, statement, *args, count=count, **kwargs):
             count.append(1)
+            if show_queries:
+                print(f"  [{label} {len(count)}] {' '.join(statement.split())[:400]}")
 
         sa.event.listen(engine, "before_cursor_execute", listener)
         first = get()
@@ -330,7 +334,7 @@ def run(n: int, solves: int, labels: str, *, profiling: bool = False) -> dict:
             profiler.disable()
             out = io.StringIO()
             stats = pstats.Stats(profiler, stream=out)
-            stats.sort_stats("cumulative").print_stats(60)
+            stats.sort_stats("cumulative").print_stats(int(os.environ.get("BENCH_PROFILE_LINES", "60")))
             stats.sort_stats("tottime").print_stats(25)
             print(label, url)
             print(out.getvalue())
