@@ -332,6 +332,8 @@ def run(n: int, solves: int, labels: str, *, profiling: bool = False, show_queri
             for _ in range(20):
                 get()
             profiler.disable()
+            if os.environ.get("BENCH_PROFILE_DUMP"):
+                profiler.dump_stats(os.environ["BENCH_PROFILE_DUMP"])
             out = io.StringIO()
             stats = pstats.Stats(profiler, stream=out)
             stats.sort_stats("cumulative").print_stats(int(os.environ.get("BENCH_PROFILE_LINES", "60")))
