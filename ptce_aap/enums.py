@@ -5,6 +5,9 @@ from enum import StrEnum
 from flask_babel import lazy_gettext as _l
 
 
+_LABELS: dict[type, dict] = {}
+
+
 class Labelled(StrEnum):
     """A StrEnum whose members carry a French label through ``LABELS``."""
 
@@ -15,7 +18,11 @@ class Labelled(StrEnum):
     @property
     def lazy_label(self):
         """The label translated when shown (for forms built at import time)."""
-        return type(self).labels().get(self, self.value)
+        cls = type(self)
+        labels = _LABELS.get(cls)
+        if labels is None:  # built once per enum: lazy strings, translated when shown
+            labels = _LABELS[cls] = cls.labels()
+        return labels.get(self, self.value)
 
     @property
     def label_msgid(self) -> str:

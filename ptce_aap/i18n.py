@@ -5,9 +5,12 @@ from __future__ import annotations
 from flask import current_app, has_request_context, session
 from flask_babel import get_locale, gettext
 from flask_login import current_user
+from jinja2 import pass_context
+from markupsafe import Markup
 
 from ptce_aap import formatting
 from ptce_aap.domain.messages import N_, Message
+from ptce_aap.extensions import request_translations
 
 # The French texts the scripts (ptce_aap/static/*.js) show, each written there as ``t("…")``: the page gives
 # them translated (templates/base.html, ``js_texts``). ``%(name)s`` placeholders are filled by the script.
@@ -69,10 +72,41 @@ def js_texts() -> dict[str, str]:
     return {str(text): gettext(text) for text in JS_TEXTS}
 
 
+@pass_context
+def _gettext(context, string: str, /, **variables) -> str:
+    """The templates' ``_()``: Jinja's newstyle ``gettext`` (``jinja2.ext._make_new_gettext``: escaped when
+    autoescaping, always ``%``-formatted, so a literal ``%`` is written ``%%``) without its two indirections
+    (``_`` resolving ``gettext`` in the context, which calls flask_babel's callable through the context):
+    they cost about half of each of a page's ~170 calls."""
+    rv = request_translations().ugettext(string)
+    if context.eval_ctx.autoescape:
+        rv = Markup(rv)
+    return rv % variables if variables or "%" in rv else rv  # the same text: nothing to format (~3 µs saved)
+
+
+@pass_context
+def _ngettext(context, singular: str, plural: str, num: int, /, **variables) -> str:
+    """The templates' ``ngettext``, as Jinja's newstyle one (``num`` is a variable too), like ``_gettext``."""
+    variables.setdefault("num", num)
+    rv = request_translations().ungettext(singular, plural, num)
+    if context.eval_ctx.autoescape:
+        rv = Markup(rv)
+    return rv % variables
+
+
 def init_app(app) -> None:
     """Template filters for amounts, numbers and Paris time (``ptce_aap.formatting``), and ``tr`` for the
     domain's messages."""
     formatting.init_app(app)
+    # flask_babel's callables, on the request's translations looked up once (``extensions.RequestDomain``);
+    # ``_``, ``gettext`` and ``ngettext`` called directly (see ``_gettext``).
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: request_translations().ugettext(s),
+        ngettext=lambda s, p, n: request_translations().ungettext(s, p, n),
+        pgettext=lambda c, s: request_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: request_translations().unpgettext(c, s, p, n),
+        newstyle=True)
+    app.jinja_env.globals.update(_=_gettext, gettext=_gettext, ngettext=_ngettext)
     app.jinja_env.filters["tr"] = translate
     # Safety net: a domain message printed as it is (``{{ error }}``) is translated too.
     app.jinja_env.finalize = lambda value: translate(value) if isinstance(value, Message) else value

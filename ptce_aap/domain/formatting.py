@@ -40,9 +40,15 @@ def format_amount(value: Decimal | int | None, locale: str = "fr") -> str:
     """Euros: ``120 000 €`` when whole, ``120 000,50 €`` with cents; ``—`` for no amount."""
     if value is None:
         return NONE_SHOWN
-    value = Decimal(value)
+    return _amount(Decimal(value), str(locale))
+
+
+@lru_cache(maxsize=4096)
+def _amount(value: Decimal, locale: str) -> str:
+    """As ``_number``: the reading view and the eligibility messages show the same few amounts (equal values,
+    ``120000`` and ``120000.00``, are written alike)."""
     pattern = "#,##0" if value == value.to_integral_value() else "#,##0.00"
-    return f"{format_decimal(value, format=pattern, locale=str(locale))} €"
+    return f"{format_decimal(value, format=pattern, locale=locale)} €"
 
 
 def format_typed(value: Decimal | int | None, locale: str = "fr", *, cents: bool = False) -> str:

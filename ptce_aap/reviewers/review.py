@@ -50,9 +50,11 @@ from ptce_aap.web import (
 DRAFT_SECTION = "evaluation"
 
 
-def assigned(dossier_id: int) -> tuple[Dossier, Assignment]:
-    """The dossier and the current reviewer's live assignment on it, or 404 (not assigned, declined, conflict)."""
-    dossier = load_or_404(Dossier, dossier_id)
+def assigned(dossier_id: int, *, full: bool = False) -> tuple[Dossier, Assignment]:
+    """The dossier and the current reviewer's live assignment on it, or 404 (not assigned, declined, conflict);
+    ``full``: the dossier with everything the reading view shows (``services.reading.READING_OPTIONS``), for
+    the page (a save does not read it)."""
+    dossier = load_or_404(Dossier, dossier_id, options=reading_service.READING_OPTIONS if full else ())
     assignment = reviewer_assignment(current_user, dossier) if has_role(current_user, Role.REVIEWER) else None
     require(assignment is not None)
     return dossier, assignment
@@ -81,8 +83,15 @@ def _render(dossier, assignment, review, form, *, conflict=None, problems=None, 
         reopened=review_service.reopening(review),
         total=scores.rounded_total(review_service.lines(review, criteria), partial=True),
         draft_state=drafts.draft_state(dossier, DRAFT_SECTION),
-        reading=reading_service.build_reading(reading_service.load_dossier(dossier.id)),
+        reading=reading_service.build_reading(_with_reading(dossier)),
         due_at=assignment.due_at or dossier.call.review_deadline_at), status
+
+
+def _with_reading(dossier: Dossier) -> Dossier:
+    """The dossier with what the reading view shows: as the page loaded it (``assigned(full=True)``), or loaded
+    again with it (after a save, whose commit expired it; a POST loads the dossier alone)."""
+    loaded = not sa.inspect(dossier).unloaded & {"members", "financing_lines", "attachments", "transitions", "call"}
+    return dossier if loaded else reading_service.load_dossier(dossier.id)
 
 
 def _attach(form, problems) -> None:
@@ -96,7 +105,7 @@ def _attach(form, problems) -> None:
 @bp.route("/dossiers/<int:dossier_id>/evaluation", methods=["GET", "POST"])
 @autosave_rate_limited
 def review(dossier_id: int):
-    dossier, assignment = assigned(dossier_id)
+    dossier, assignment = assigned(dossier_id, full=request.method == "GET")
     autosave = request.headers.get("X-Autosave") == "1"
     review = assignment.review
     if review is None:
@@ -120,6 +129,10 @@ def review(dossier_id: int):
     try:
         review_service.save_review(review, form.values(), by=current_user, expected_version=form.expected_version(),
                                    autosave=autosave)
+        db.session.flush()  # the version lock: a save in another tab since raises StaleDataError here
+        # What the script is answered, read before the commit expires the review, its dossier, call and grid
+        # (six queries to read them again).
+        answer = _autosaved(review, criteria) if autosave else None
         db.session.commit()
     except (review_service.ReviewConflict, StaleDataError):
         db.session.rollback()
@@ -133,17 +146,21 @@ def review(dossier_id: int):
             return domain_error_response(exc, as_json=True)
         show_on_form(exc, form)
         return _render(dossier, assignment, review, form, status=422)
-    return _saved(dossier, assignment, review, form, autosave=autosave)
-
-
-def _saved(dossier, assignment, review, form, *, autosave: bool, merged: bool = False):
-    criteria = review_service.criteria_of(assignment)
     if autosave:
-        return jsonify({"ok": True, "version": review.version,
-                        "base": forms.saved_form(review, criteria).base.data,
-                        "total": str(scores.rounded_total(review_service.lines(review, criteria), partial=True)),
-                        "saved_at": _("Enregistré automatiquement : %(time)s",
-                                      time=format_paris(review.updated_at))})
+        return jsonify(answer)
+    return _saved(dossier, assignment, review, form)
+
+
+def _autosaved(review, criteria) -> dict:
+    """The answer to an autosave: the new version (the lock of the next save), the saved values (the base of
+    the next merge), the running total, when."""
+    return {"ok": True, "version": review.version, "base": forms.saved_form(review, criteria).base.data,
+            "total": str(scores.rounded_total(review_service.lines(review, criteria), partial=True)),
+            "saved_at": _("Enregistré automatiquement : %(time)s", time=format_paris(review.updated_at))}
+
+
+def _saved(dossier, assignment, review, form, *, merged: bool = False):
+    criteria = review_service.criteria_of(assignment)
     drafts.say_if_restored()
     drafts.mark_saved(dossier, DRAFT_SECTION)
     if request.form.get("then") == "submit":
@@ -187,7 +204,7 @@ def _merge_or_conflict(dossier_id: int, mine):
     except DomainError as exc:
         show_on_form(exc, mine)
         return _render(dossier, assignment, review, mine, status=409)
-    return _saved(dossier, assignment, review, mine, autosave=False, merged=True)
+    return _saved(dossier, assignment, review, mine, merged=True)
 
 
 def _label(form, key: str, criteria) -> str:

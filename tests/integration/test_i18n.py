@@ -120,3 +120,44 @@ def test_the_french_catalog_holds_every_plural_message_of_the_sources():
     assert french.plural_expr == "(n > 1)"
     assert {m.id for m in french if m.id} == plurals, "run scripts/translations.sh"
     assert all(m.string == m.id for m in french if m.id)
+
+
+def test_translations_looked_up_once_a_request_follow_force_locale_and_refresh(app):
+    """The request's translations are kept for the request (``extensions.RequestDomain``), in Python and in
+    templates alike, but ``force_locale`` (the minutes are French whoever makes them) and ``refresh()`` (a
+    language changed during the request) still switch them, and restore them after."""
+    from flask import render_template_string, session
+    from flask_babel import force_locale, gettext, refresh
+
+    def both() -> tuple[str, str]:
+        return gettext("Se connecter"), render_template_string("{{ _('Se connecter') }}")
+
+    with app.test_request_context():
+        session["lang"] = "en"
+        assert both() == ("Sign in", "Sign in")
+        with force_locale("fr"):
+            assert both() == ("Se connecter", "Se connecter")
+        assert both() == ("Sign in", "Sign in")
+        session["lang"] = "fr"
+        assert both() == ("Sign in", "Sign in")  # the request keeps its language (flask_babel keeps its locale)
+        refresh()
+        assert both() == ("Se connecter", "Se connecter")
+    with app.app_context(), app.test_request_context():  # a new request looks its language up again
+        session["lang"] = "en"
+        assert both() == ("Sign in", "Sign in")
+
+
+def test_template_gettext_formats_and_escapes_as_jinja_newstyle(app):
+    """The templates' ``_()`` and ``ngettext`` (``i18n._gettext``): a literal ``%`` is written ``%%`` with or
+    without variables, variables are escaped, the text itself is not."""
+    from flask import render_template_string
+
+    with app.test_request_context():
+        assert render_template_string("{{ _('50 %% des pièces') }}") == "50 % des pièces"
+        assert render_template_string("{{ _('Envoi en cours : %(percent)s %%', percent='<b>') }}") == \
+            "Envoi en cours : &lt;b&gt; %"
+        assert render_template_string("{{ _('Sans variable') }}") == "Sans variable"
+        assert render_template_string("{{ ngettext('%(num)d pièce', '%(num)d pièces', 3) }}") == "3 pièces"
+        assert render_template_string("{{ ngettext('%(num)d pièce', '%(num)d pièces', 1) }}") == "1 pièce"
+        assert render_template_string("{{ ngettext('%(num)d sur %(total)s', '%(num)d sur %(total)s', 2, "
+                                      "total='<i>') }}") == "2 sur &lt;i&gt;"
