@@ -4,7 +4,7 @@ filters, in which order, for the page, the exports and the bulk actions alike �
 
 Filters on database columns (status, region, department, category, domain, eligibility outcome, search by
 pole name, SIREN or SIRET) are SQL. The score, the « désaccord » and the conflict filters need what the
-scores page computes (``services.reviews.submitted_totals`` and ``domain.scores.call_scores``: two queries)
+scores page computes (``services.ranking.call_scores``, kept while its inputs do not change)
 and THE conflict rule (``permissions.conflicted_pairs``): they are computed once per request for the call
 (``CallFacts``, a few small dicts of ids) and become ``Dossier.id IN (…)`` conditions. Rows of an export are
 read in batches (``yield_per``: a server-side cursor on PostgreSQL), never as a list of ORM objects.
@@ -15,7 +15,7 @@ Reads only, except ``recheck_selection`` (each dossier through ``eligibility.run
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -31,7 +31,7 @@ from ptce_aap.models.dossiers import Dossier, EligibilityCheck
 from ptce_aap.models.reviews import ConflictOfInterest
 from ptce_aap.permissions import conflicted_pairs
 from ptce_aap.services import eligibility as eligibility_service
-from ptce_aap.services import reviews as review_service
+from ptce_aap.services import ranking as ranking_service
 from ptce_aap.services.decisions import current_decisions
 from ptce_aap.services.dossiers import same_carrier_count
 
@@ -65,16 +65,15 @@ class CallFacts:
     """What the list reads of a call besides its rows: scores by dossier id, the dossiers in conflict, and the
     decisions taken but not notified yet (the dossier's status changes only when its decision is notified)."""
 
-    scores: dict[int, scores.DossierScore] = field(default_factory=dict)
+    scores: Mapping[int, scores.DossierScore] = field(default_factory=dict)
     conflicted: set[int] = field(default_factory=set)
     unnotified: dict[int, Decision] = field(default_factory=dict)
 
 
 def call_facts(call: Call) -> CallFacts:
-    """The scores of the call's dossiers (two queries), the dossiers in conflict (at most four more) and the
+    """The scores of the call's dossiers (``ranking.call_scores``: one query when they are kept), the dossiers in conflict (at most four more) and the
     decisions not notified (one), whatever the number of dossiers."""
-    by_dossier, _calibration = scores.call_scores(review_service.submitted_totals(call.id),
-                                                  call.disagreement_threshold)
+    by_dossier = ranking_service.call_scores(call).by_dossier
     unnotified = {dossier_id: decision for dossier_id, decision in current_decisions(call).items()
                   if decision.notified_at is None}
     return CallFacts(scores=by_dossier, conflicted=conflicted_ids(call), unnotified=unnotified)
