@@ -166,11 +166,35 @@ def count(call: Call, filters: Filters, facts: CallFacts) -> int:
 
 
 def page(call: Call, filters: Filters, facts: CallFacts, *, number: int, per_page: int) -> list:
-    """``(Dossier, latest EligibilityCheck | None, same-carrier count)`` rows of one page (one query)."""
+    """``(Dossier, latest EligibilityCheck | None, same-carrier count)`` rows of one page (one query; two when
+    sorted by score)."""
     query = _latest_check_join(sa.select(Dossier, EligibilityCheck, same_carrier_count()))
+    where = conditions(call, filters, facts)
+    if filters.sort == "note":
+        return _page_by_score(query, where, filters, facts, number=number, per_page=per_page)
     return db.session.execute(
-        query.where(*conditions(call, filters, facts)).order_by(*_order(filters, facts))
-        .limit(per_page).offset((number - 1) * per_page)).all()
+        query.where(*where).order_by(*_order(filters, facts)).limit(per_page).offset((number - 1) * per_page)).all()
+
+
+def _page_by_score(query, where: list, filters: Filters, facts: CallFacts, *, number: int, per_page: int) -> list:
+    """The page sorted by score, in the order of ``_order`` (the score, missing ones last, then the id): the ids
+    of the filtered list sorted here and the page's rows read by id — the same order as the exports' SQL
+    ``CASE`` of every scored dossier, which costs ~0.5 s to build and run at 5,000 dossiers."""
+    ids = db.session.scalars(_latest_check_join(sa.select(Dossier.id).select_from(Dossier)).where(*where)).all()
+
+    def key(dossier_id: int):
+        score = facts.scores.get(dossier_id)
+        mean = score.mean if score is not None else None
+        if mean is None:
+            return (1, 0, dossier_id)
+        return (0, -mean if filters.descending else mean, dossier_id)
+
+    chosen = sorted(ids, key=key)[(number - 1) * per_page: number * per_page]
+    if not chosen:
+        return []
+    position = {dossier_id: i for i, dossier_id in enumerate(chosen)}
+    rows = db.session.execute(query.where(*where, Dossier.id.in_(chosen))).all()
+    return sorted(rows, key=lambda row: position[row[0].id])
 
 
 EXPORT_COLUMNS = (Dossier.id, Dossier.pole_name, Dossier.carrier_legal_name, Dossier.carrier_siret,
