@@ -118,14 +118,17 @@ class RankRow:
                          category=d.category_code or "", label=d.pole_name or "")
 
 
-def _tallies(call: Call) -> dict[int, dict[Recommendation, int]]:
-    """dossier id → recommendation → number of submitted reviews recommending it (one query)."""
-    rows = db.session.execute(
-        sa.select(Assignment.dossier_id, Review.recommendation, sa.func.count())
-        .join(Review, Review.assignment_id == Assignment.id)
-        .join(Dossier, Dossier.id == Assignment.dossier_id)
-        .where(Dossier.call_id == call.id, Review.submitted_at.is_not(None), Review.recommendation.is_not(None))
-        .group_by(Assignment.dossier_id, Review.recommendation)).all()
+def _tallies(call: Call, ids: list[int] | None = None) -> dict[int, dict[Recommendation, int]]:
+    """dossier id → recommendation → number of submitted reviews recommending it (one query; of the dossiers
+    ``ids`` only when given)."""
+    query = (sa.select(Assignment.dossier_id, Review.recommendation, sa.func.count())
+             .join(Review, Review.assignment_id == Assignment.id)
+             .join(Dossier, Dossier.id == Assignment.dossier_id)
+             .where(Dossier.call_id == call.id, Review.submitted_at.is_not(None), Review.recommendation.is_not(None))
+             .group_by(Assignment.dossier_id, Review.recommendation))
+    if ids is not None:
+        query = query.where(Assignment.dossier_id.in_(ids))
+    rows = db.session.execute(query).all()
     out: dict[int, dict[Recommendation, int]] = defaultdict(dict)
     for dossier_id, recommendation, count in rows:
         out[dossier_id][Recommendation(recommendation)] = count
@@ -139,26 +142,44 @@ def categories(call: Call) -> dict[str, CallCategory]:
 
 
 def ranking(call: Call, kind: str = CALIBRATED, *, computed: CallScores | None = None,
-            cats: dict[str, CallCategory] | None = None) -> list[RankRow]:
+            cats: dict[str, CallCategory] | None = None, light: bool = False) -> list[RankRow]:
     """Every ranked dossier of the call, in rank order for ``kind`` (seven queries whatever the number; six with
-    the call's categories given)."""
+    the call's categories given).
+
+    ``light``: each row's ``dossier`` is a plain row of ``COLUMNS`` (no ORM object: ~5× cheaper at 5,000
+    dossiers), and its tallies, regional avis and decision are left empty — ``add_details`` reads them for the
+    rows shown (three queries fewer). The rank is the same: it needs only the scores and the amounts."""
     kind = kind if kind in SCORE_KINDS else CALIBRATED
     computed = computed or call_scores(call)
-    dossiers = db.session.scalars(sa.select(Dossier).options(load_only(*COLUMNS)).where(
-        Dossier.call_id == call.id, Dossier.status.in_(RANKED))).all()
-    tallies = _tallies(call)
-    opinions = regional_service.opinions_by_dossier(call)
-    decided = decision_service.current_decisions(call)
+    ranked = [Dossier.call_id == call.id, Dossier.status.in_(RANKED)]
     cats = categories(call) if cats is None else cats
-    rows = []
-    for dossier in dossiers:
-        opinion = opinions.get(dossier.id)
-        rows.append(RankRow(dossier, computed.by_dossier.get(dossier.id, EMPTY), tallies.get(dossier.id, {}),
-                            opinion if regional_service.is_given(opinion) else None, decided.get(dossier.id),
-                            decision_service.amount_cap(dossier, cats)))
+    if light:
+        dossiers = db.session.execute(sa.select(*COLUMNS).where(*ranked)).all()
+        rows = [RankRow(d, computed.by_dossier.get(d.id, EMPTY), cap=decision_service.amount_cap(d, cats, call=call))
+                for d in dossiers]
+    else:
+        dossiers = db.session.scalars(sa.select(Dossier).options(load_only(*COLUMNS)).where(*ranked)).all()
+        rows = [RankRow(d, computed.by_dossier.get(d.id, EMPTY), cap=decision_service.amount_cap(d, cats, call=call))
+                for d in dossiers]
+        add_details(call, rows, whole_call=True)
     rows.sort(key=lambda r: rank_key(r.candidate(kind), r.cap))
     for i, row in enumerate(rows, start=1):
         row.rank = i
+    return rows
+
+
+def add_details(call: Call, rows: list[RankRow], *, whole_call: bool = False) -> list[RankRow]:
+    """Fill the tallies, the given regional avis and the current decision of ``rows`` (three queries: of these
+    dossiers only, or of the whole call with ``whole_call``)."""
+    ids = None if whole_call else sorted(r.dossier.id for r in rows)
+    tallies = _tallies(call, ids)
+    opinions = regional_service.opinions_by_dossier(call, ids=ids)
+    decided = decision_service.current_decisions(call, ids=ids)
+    for row in rows:
+        opinion = opinions.get(row.dossier.id)
+        row.tallies = tallies.get(row.dossier.id, {})
+        row.opinion = opinion if regional_service.is_given(opinion) else None
+        row.decision = decided.get(row.dossier.id)
     return rows
 
 
