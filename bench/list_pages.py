@@ -42,7 +42,7 @@ def pages(slug: str) -> dict[str, str]:
             "ranking p20": f"{admin}/classement?page=20",
             "ranking filtered": f"{admin}/classement?desaccord=y&min=40&tri=moyenne",
             "api p1": f"/api/v1/calls/{slug}/dossiers",
-            "api p20": f"/api/v1/calls/{slug}/dossiers?page=20"}
+            "api p8": f"/api/v1/calls/{slug}/dossiers?page=8"}
 
 
 def main() -> None:
