@@ -187,11 +187,14 @@ def _end_other_connections(engine) -> list[str]:
 def app(_app):
     """The app, inside an app context; every table is emptied after the test."""
     from ptce_aap.extensions import limiter
+    from ptce_aap.services import ranking
 
     with _app.app_context():
         yield _app
     _truncate_all(_app)
     limiter.reset()
+    # The ids start again at 1: scores kept for a call of this test must not meet the next test's call 1.
+    ranking.forget_kept_scores()
 
 
 @pytest.fixture

@@ -83,7 +83,7 @@ def _table(call: Call):
     """The rows of the page's filters and order (all of them: the page slices, the exports take all)."""
     kind = KINDS.get(request.args.get("note", "calibree"), CALIBRATED)
     categories = ranking_service.categories(call)
-    rows = ranking_service.ranking(call, kind, cats=categories)
+    rows = ranking_service.ranking(call, kind, cats=categories, light=True)
     form = _form(rows, categories)
     minimum = form.minimum()
     shown = [r for r in rows
@@ -107,8 +107,9 @@ def ranking(slug: str):
     form, kind, rows, shown, sort, reverse, args, filters, categories = _table(call)
     pages = max(1, math.ceil(len(shown) / PER_PAGE))
     page = min(page_arg(), pages)
+    rows_shown = ranking_service.add_details(call, shown[(page - 1) * PER_PAGE: page * PER_PAGE])
     return render_template("admin/ranking.html", call=call, form=form, kind=kind, total=len(rows),
-                           rows=shown[(page - 1) * PER_PAGE: page * PER_PAGE], count=len(shown), page=page,
+                           rows=rows_shown, count=len(shown), page=page,
                            pages=pages, sort=sort, reverse=reverse, args=args, filters=filters, recommendations=list(Recommendation),
                            categories=categories, region_name=region_name)
 
@@ -142,6 +143,7 @@ def ranking_csv(slug: str):
     call = load_or_404(Call, slug=slug)
     require(can_manage_call(current_user, call))
     *_rest, shown, _sort, _reverse, _args, _filters, categories = _table(call)
+    ranking_service.add_details(call, shown, whole_call=True)
     return csv_response(f"classement-{call.slug}.csv", _header(),
                         (_cells(row, categories, text_numbers=True) for row in shown))
 
@@ -153,6 +155,7 @@ def ranking_xlsx(slug: str):
     call = load_or_404(Call, slug=slug)
     require(can_manage_call(current_user, call))
     *_rest, shown, _sort, _reverse, _args, _filters, categories = _table(call)
+    ranking_service.add_details(call, shown, whole_call=True)
     return xlsx_response(f"classement-{call.slug}.xlsx", _header(),
                          (_cells(row, categories, text_numbers=False) for row in shown),
                          title=_("Classement"), widths={2: 40, 3: 26, 4: 20})

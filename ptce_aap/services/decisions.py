@@ -78,10 +78,14 @@ def current_decision(dossier: Dossier) -> Decision | None:
     return db.session.scalar(sa.select(Decision).where(Decision.dossier_id == dossier.id, Decision.is_current))
 
 
-def current_decisions(call: Call) -> dict[int, Decision]:
-    """The current decision of every dossier of a call, by dossier id (one query)."""
-    rows = db.session.scalars(sa.select(Decision).join(Dossier, Dossier.id == Decision.dossier_id)
-                              .where(Dossier.call_id == call.id, Decision.is_current))
+def current_decisions(call: Call, *, ids: list[int] | None = None) -> dict[int, Decision]:
+    """The current decision of every dossier of a call (of the dossiers ``ids`` only when given), by dossier id
+    (one query)."""
+    query = (sa.select(Decision).join(Dossier, Dossier.id == Decision.dossier_id)
+             .where(Dossier.call_id == call.id, Decision.is_current))
+    if ids is not None:
+        query = query.where(Decision.dossier_id.in_(ids))
+    rows = db.session.scalars(query)
     return {row.dossier_id: row for row in rows}
 
 
@@ -102,9 +106,11 @@ def granted_total(call: Call, *, excluding: set[int] = frozenset()) -> Decimal:
     return Decimal(db.session.scalar(query) or 0).quantize(Decimal("0.01"))
 
 
-def amount_cap(dossier: Dossier, categories: dict[str, CallCategory] | None = None) -> Decimal:
-    """The most a dossier may be granted: its request, the call's cap, its category's cap."""
-    call = dossier.call
+def amount_cap(dossier: Dossier, categories: dict[str, CallCategory] | None = None, *,
+               call: Call | None = None) -> Decimal:
+    """The most a dossier may be granted: its request, the call's cap, its category's cap. ``call``: the
+    dossier's call when the caller has it (``dossier`` may then be any row with its amount and category)."""
+    call = call if call is not None else dossier.call
     caps = [call.max_amount_eur]
     if dossier.amount_requested_eur is not None:
         caps.append(dossier.amount_requested_eur)

@@ -4,7 +4,7 @@ filters, in which order, for the page, the exports and the bulk actions alike �
 
 Filters on database columns (status, region, department, category, domain, eligibility outcome, search by
 pole name, SIREN or SIRET) are SQL. The score, the « désaccord » and the conflict filters need what the
-scores page computes (``services.reviews.submitted_totals`` and ``domain.scores.call_scores``: two queries)
+scores page computes (``services.ranking.call_scores``, kept while its inputs do not change)
 and THE conflict rule (``permissions.conflicted_pairs``): they are computed once per request for the call
 (``CallFacts``, a few small dicts of ids) and become ``Dossier.id IN (…)`` conditions. Rows of an export are
 read in batches (``yield_per``: a server-side cursor on PostgreSQL), never as a list of ORM objects.
@@ -15,7 +15,7 @@ Reads only, except ``recheck_selection`` (each dossier through ``eligibility.run
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -31,7 +31,7 @@ from ptce_aap.models.dossiers import Dossier, EligibilityCheck
 from ptce_aap.models.reviews import ConflictOfInterest
 from ptce_aap.permissions import conflicted_pairs
 from ptce_aap.services import eligibility as eligibility_service
-from ptce_aap.services import reviews as review_service
+from ptce_aap.services import ranking as ranking_service
 from ptce_aap.services.decisions import current_decisions
 from ptce_aap.services.dossiers import same_carrier_count
 
@@ -65,16 +65,15 @@ class CallFacts:
     """What the list reads of a call besides its rows: scores by dossier id, the dossiers in conflict, and the
     decisions taken but not notified yet (the dossier's status changes only when its decision is notified)."""
 
-    scores: dict[int, scores.DossierScore] = field(default_factory=dict)
+    scores: Mapping[int, scores.DossierScore] = field(default_factory=dict)
     conflicted: set[int] = field(default_factory=set)
     unnotified: dict[int, Decision] = field(default_factory=dict)
 
 
 def call_facts(call: Call) -> CallFacts:
-    """The scores of the call's dossiers (two queries), the dossiers in conflict (at most four more) and the
+    """The scores of the call's dossiers (``ranking.call_scores``: one query when they are kept), the dossiers in conflict (at most four more) and the
     decisions not notified (one), whatever the number of dossiers."""
-    by_dossier, _calibration = scores.call_scores(review_service.submitted_totals(call.id),
-                                                  call.disagreement_threshold)
+    by_dossier = ranking_service.call_scores(call).by_dossier
     unnotified = {dossier_id: decision for dossier_id, decision in current_decisions(call).items()
                   if decision.notified_at is None}
     return CallFacts(scores=by_dossier, conflicted=conflicted_ids(call), unnotified=unnotified)
@@ -167,11 +166,35 @@ def count(call: Call, filters: Filters, facts: CallFacts) -> int:
 
 
 def page(call: Call, filters: Filters, facts: CallFacts, *, number: int, per_page: int) -> list:
-    """``(Dossier, latest EligibilityCheck | None, same-carrier count)`` rows of one page (one query)."""
+    """``(Dossier, latest EligibilityCheck | None, same-carrier count)`` rows of one page (one query; two when
+    sorted by score)."""
     query = _latest_check_join(sa.select(Dossier, EligibilityCheck, same_carrier_count()))
+    where = conditions(call, filters, facts)
+    if filters.sort == "note":
+        return _page_by_score(query, where, filters, facts, number=number, per_page=per_page)
     return db.session.execute(
-        query.where(*conditions(call, filters, facts)).order_by(*_order(filters, facts))
-        .limit(per_page).offset((number - 1) * per_page)).all()
+        query.where(*where).order_by(*_order(filters, facts)).limit(per_page).offset((number - 1) * per_page)).all()
+
+
+def _page_by_score(query, where: list, filters: Filters, facts: CallFacts, *, number: int, per_page: int) -> list:
+    """The page sorted by score, in the order of ``_order`` (the score, missing ones last, then the id): the ids
+    of the filtered list sorted here and the page's rows read by id — the same order as the exports' SQL
+    ``CASE`` of every scored dossier, which costs ~0.5 s to build and run at 5,000 dossiers."""
+    ids = db.session.scalars(_latest_check_join(sa.select(Dossier.id).select_from(Dossier)).where(*where)).all()
+
+    def key(dossier_id: int):
+        score = facts.scores.get(dossier_id)
+        mean = score.mean if score is not None else None
+        if mean is None:
+            return (1, 0, dossier_id)
+        return (0, -mean if filters.descending else mean, dossier_id)
+
+    chosen = sorted(ids, key=key)[(number - 1) * per_page: number * per_page]
+    if not chosen:
+        return []
+    position = {dossier_id: i for i, dossier_id in enumerate(chosen)}
+    rows = db.session.execute(query.where(*where, Dossier.id.in_(chosen))).all()
+    return sorted(rows, key=lambda row: position[row[0].id])
 
 
 EXPORT_COLUMNS = (Dossier.id, Dossier.pole_name, Dossier.carrier_legal_name, Dossier.carrier_siret,

@@ -9,9 +9,12 @@ by the smaller amount, then by id. Reading only: nothing here writes.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+import threading
+from collections import Counter, OrderedDict, defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from types import MappingProxyType
 
 import sqlalchemy as sa
 from sqlalchemy.orm import load_only
@@ -43,16 +46,53 @@ class CallScores:
     """What ``domain.scores`` makes of the submitted reviews of a call: the totals, each dossier's score and
     the calibration (shared by the scores page, the ranking and the simulator)."""
 
-    totals: list[scores.ReviewTotal]
-    by_dossier: dict[int, scores.DossierScore]
+    totals: tuple[scores.ReviewTotal, ...]
+    by_dossier: Mapping[int, scores.DossierScore]  # read-only: shared by the requests of this process
     calibration: scores.Calibration
 
 
+# call id → (fingerprint, its scores): the last computed scores of the calls read lately, in this process.
+_computed: OrderedDict[int, tuple[str, CallScores]] = OrderedDict()
+_computed_lock = threading.Lock()
+CACHED_CALLS = 8
+
+
 def call_scores(call: Call) -> CallScores:
-    """The scores of every dossier of the call, from the totals summed by the database (two queries)."""
+    """The scores of every dossier of the call (the same for every page that shows them).
+
+    Computing them takes every submitted review of the call (the calibration needs each reviewer's whole call):
+    ~0.1 s of Decimal maths at 5,000 dossiers. So the result is kept in this process, with the fingerprint of
+    its inputs (``reviews.totals_fingerprint``: the counted reviews, their versions, the criteria; and the call's
+    disagreement threshold), and served again only while a fresh reading of that fingerprint — one query, on
+    every call of this function, in every process — is the same. Any change of the inputs, by any process or
+    server, is seen by the next request; nothing has to remember to invalidate anything.
+
+    The fingerprint is read *before* the totals: a review committed in between makes the entry's fingerprint
+    older than its scores (recomputed once more), never the other way round (a stale score kept as current).
+
+    One query when kept; three when computed (the totals are summed by the database)."""
+    key = f"{review_service.totals_fingerprint(call.id)}:{call.disagreement_threshold}"
+    with _computed_lock:
+        kept = _computed.get(call.id)
+        if kept is not None and kept[0] == key:
+            _computed.move_to_end(call.id)
+            return kept[1]
     totals = review_service.submitted_totals(call.id)
     by_dossier, calibration = scores.call_scores(totals, call.disagreement_threshold)
-    return CallScores(totals, by_dossier, calibration)
+    computed = CallScores(tuple(totals), MappingProxyType(by_dossier), calibration)
+    with _computed_lock:
+        _computed[call.id] = (key, computed)
+        _computed.move_to_end(call.id)
+        while len(_computed) > CACHED_CALLS:
+            _computed.popitem(last=False)
+    return computed
+
+
+def forget_kept_scores() -> None:
+    """Empty this process's kept scores. Not needed by the app (a fingerprint names its inputs: ids from
+    sequences, versions, times); the tests call it after emptying the tables, which restarts the ids."""
+    with _computed_lock:
+        _computed.clear()
 
 
 @dataclass
@@ -78,14 +118,17 @@ class RankRow:
                          category=d.category_code or "", label=d.pole_name or "")
 
 
-def _tallies(call: Call) -> dict[int, dict[Recommendation, int]]:
-    """dossier id → recommendation → number of submitted reviews recommending it (one query)."""
-    rows = db.session.execute(
-        sa.select(Assignment.dossier_id, Review.recommendation, sa.func.count())
-        .join(Review, Review.assignment_id == Assignment.id)
-        .join(Dossier, Dossier.id == Assignment.dossier_id)
-        .where(Dossier.call_id == call.id, Review.submitted_at.is_not(None), Review.recommendation.is_not(None))
-        .group_by(Assignment.dossier_id, Review.recommendation)).all()
+def _tallies(call: Call, ids: list[int] | None = None) -> dict[int, dict[Recommendation, int]]:
+    """dossier id → recommendation → number of submitted reviews recommending it (one query; of the dossiers
+    ``ids`` only when given)."""
+    query = (sa.select(Assignment.dossier_id, Review.recommendation, sa.func.count())
+             .join(Review, Review.assignment_id == Assignment.id)
+             .join(Dossier, Dossier.id == Assignment.dossier_id)
+             .where(Dossier.call_id == call.id, Review.submitted_at.is_not(None), Review.recommendation.is_not(None))
+             .group_by(Assignment.dossier_id, Review.recommendation))
+    if ids is not None:
+        query = query.where(Assignment.dossier_id.in_(ids))
+    rows = db.session.execute(query).all()
     out: dict[int, dict[Recommendation, int]] = defaultdict(dict)
     for dossier_id, recommendation, count in rows:
         out[dossier_id][Recommendation(recommendation)] = count
@@ -99,26 +142,44 @@ def categories(call: Call) -> dict[str, CallCategory]:
 
 
 def ranking(call: Call, kind: str = CALIBRATED, *, computed: CallScores | None = None,
-            cats: dict[str, CallCategory] | None = None) -> list[RankRow]:
+            cats: dict[str, CallCategory] | None = None, light: bool = False) -> list[RankRow]:
     """Every ranked dossier of the call, in rank order for ``kind`` (seven queries whatever the number; six with
-    the call's categories given)."""
+    the call's categories given).
+
+    ``light``: each row's ``dossier`` is a plain row of ``COLUMNS`` (no ORM object: ~5× cheaper at 5,000
+    dossiers), and its tallies, regional avis and decision are left empty — ``add_details`` reads them for the
+    rows shown (three queries fewer). The rank is the same: it needs only the scores and the amounts."""
     kind = kind if kind in SCORE_KINDS else CALIBRATED
     computed = computed or call_scores(call)
-    dossiers = db.session.scalars(sa.select(Dossier).options(load_only(*COLUMNS)).where(
-        Dossier.call_id == call.id, Dossier.status.in_(RANKED))).all()
-    tallies = _tallies(call)
-    opinions = regional_service.opinions_by_dossier(call)
-    decided = decision_service.current_decisions(call)
+    ranked = [Dossier.call_id == call.id, Dossier.status.in_(RANKED)]
     cats = categories(call) if cats is None else cats
-    rows = []
-    for dossier in dossiers:
-        opinion = opinions.get(dossier.id)
-        rows.append(RankRow(dossier, computed.by_dossier.get(dossier.id, EMPTY), tallies.get(dossier.id, {}),
-                            opinion if regional_service.is_given(opinion) else None, decided.get(dossier.id),
-                            decision_service.amount_cap(dossier, cats)))
+    if light:
+        dossiers = db.session.execute(sa.select(*COLUMNS).where(*ranked)).all()
+        rows = [RankRow(d, computed.by_dossier.get(d.id, EMPTY), cap=decision_service.amount_cap(d, cats, call=call))
+                for d in dossiers]
+    else:
+        dossiers = db.session.scalars(sa.select(Dossier).options(load_only(*COLUMNS)).where(*ranked)).all()
+        rows = [RankRow(d, computed.by_dossier.get(d.id, EMPTY), cap=decision_service.amount_cap(d, cats, call=call))
+                for d in dossiers]
+        add_details(call, rows, whole_call=True)
     rows.sort(key=lambda r: rank_key(r.candidate(kind), r.cap))
     for i, row in enumerate(rows, start=1):
         row.rank = i
+    return rows
+
+
+def add_details(call: Call, rows: list[RankRow], *, whole_call: bool = False) -> list[RankRow]:
+    """Fill the tallies, the given regional avis and the current decision of ``rows`` (three queries: of these
+    dossiers only, or of the whole call with ``whole_call``)."""
+    ids = None if whole_call else sorted(r.dossier.id for r in rows)
+    tallies = _tallies(call, ids)
+    opinions = regional_service.opinions_by_dossier(call, ids=ids)
+    decided = decision_service.current_decisions(call, ids=ids)
+    for row in rows:
+        opinion = opinions.get(row.dossier.id)
+        row.tallies = tallies.get(row.dossier.id, {})
+        row.opinion = opinion if regional_service.is_given(opinion) else None
+        row.decision = decided.get(row.dossier.id)
     return rows
 
 

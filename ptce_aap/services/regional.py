@@ -80,11 +80,13 @@ def groups(call: Call) -> list[RegionalGroup]:
                                    .order_by(RegionalGroup.region_code)))
 
 
-def opinions_by_dossier(call: Call) -> dict[int, RegionalOpinion]:
+def opinions_by_dossier(call: Call, *, ids: list[int] | None = None) -> dict[int, RegionalOpinion]:
     """dossier id → its regional opinion (drafts included: ``status`` says whether the avis is given), in
-    one query; for the national pages (scores, rankings)."""
-    opinions = db.session.scalars(sa.select(RegionalOpinion).where(RegionalOpinion.call_id == call.id)
-                                  .order_by(RegionalOpinion.id))
+    one query (of the dossiers ``ids`` only when given); for the national pages (scores, rankings)."""
+    query = sa.select(RegionalOpinion).where(RegionalOpinion.call_id == call.id).order_by(RegionalOpinion.id)
+    if ids is not None:
+        query = query.where(RegionalOpinion.dossier_id.in_(ids))
+    opinions = db.session.scalars(query)
     return {o.dossier_id: o for o in opinions}
 
 

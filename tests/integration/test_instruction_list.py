@@ -190,7 +190,7 @@ def _xlsx_rows(response) -> list[tuple]:
 
 
 @pytest.mark.parametrize("query", ["tri=pole", "region=84&tri=montant&ordre=desc", "note_min=60&tri=note",
-                                   "eligibilite=non_verifie", "conflit=1", "desaccord=1&tri=depot", "q=zzz"])
+                                   "tri=note", "tri=note&ordre=desc", "eligibilite=non_verifie", "conflit=1", "desaccord=1&tri=depot", "q=zzz"])
 def test_exports_hold_the_filtered_list_in_its_order(query, client, login_as, admin_user, listing, monkeypatch):
     from ptce_aap.admin import instruction as views
 

@@ -153,3 +153,18 @@ def test_ranking_pages_read_a_constant_number_of_queries(client, as_admin, ranke
     for i in range(6):
         ranked["add"](f"Pôle en plus {i}", "52", "developpement", "10000", 2, Recommendation.RESERVED)
     assert [count(u) for u in urls] == before
+
+
+def test_the_rows_of_a_later_page_have_their_reviews_avis_and_decision(client, as_admin, ranked, monkeypatch):
+    """The page reads the tallies, regional avis and decisions of its own rows only (``add_details``): a row of
+    page 2 must have them as the whole-call CSV does."""
+    from ptce_aap.admin import ranking as views
+
+    monkeypatch.setattr(views, "PER_PAGE", 2)
+    html = client.get(f"/admin/appels/{ranked['call'].slug}/classement?note=brute&page=2").get_data(as_text=True)
+    rows = rows_of(html)
+    assert [r.split('"')[1] for r in rows] == [str(ranked["dossiers"][p].id) for p in ("Pôle Charlie", "Pôle Bravo")]
+    assert "2 évaluations :<br>1 favorable, 1 défavorable" in rows[1]
+    csv_text = client.get(f"/admin/appels/{ranked['call'].slug}/classement.csv?note=brute").get_data(as_text=True)
+    bravo = next(line for line in csv_text.splitlines() if "Pôle Bravo" in line).split(";")
+    assert bravo[11:14] == ["1", "0", "1"]  # favorable, réservé, défavorable
