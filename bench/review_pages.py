@@ -317,7 +317,7 @@ def run(n: int, solves: int, labels: str, *, profiling: bool = False, show_queri
         get = _autosaver(client, url) if label == "review autosave" else lambda client=client, url=url: client.get(url)
         count: list[int] = []
 
-        def listener(_conn, _cursor, statement, *args, count=count, **kwargs):
+        def listener(_conn, _cursor, statement, *args, count=count, label=label, **kwargs):
             count.append(1)
             if show_queries:
                 print(f"  [{label} {len(count)}] {' '.join(statement.split())[:400]}")

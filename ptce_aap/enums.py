@@ -4,7 +4,6 @@ from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
 
-
 _LABELS: dict[type, dict] = {}
 
 

@@ -80,7 +80,7 @@ def _gettext(context, string: str, /, **variables) -> str:
     they cost about half of each of a page's ~170 calls."""
     rv = request_translations().ugettext(string)
     if context.eval_ctx.autoescape:
-        rv = Markup(rv)
+        rv = Markup(rv)  # noqa: S704 (the catalogue's own text, as Jinja does; the variables are escaped by %)
     return rv % variables if variables or "%" in rv else rv  # the same text: nothing to format (~3 µs saved)
 
 
@@ -90,7 +90,7 @@ def _ngettext(context, singular: str, plural: str, num: int, /, **variables) -> 
     variables.setdefault("num", num)
     rv = request_translations().ungettext(singular, plural, num)
     if context.eval_ctx.autoescape:
-        rv = Markup(rv)
+        rv = Markup(rv)  # noqa: S704 (as above)
     return rv % variables
 
 

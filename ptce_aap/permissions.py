@@ -148,17 +148,22 @@ def dossier_is_withdrawable(dossier) -> bool:
 
 # --- applicants ---------------------------------------------------------------------------------------
 
-def is_pole_member(user, pole_id: int) -> bool:
-    """The user created the pole or co-edits its dossiers (whatever their roles)."""
+def pole_membership(user, pole_id: int) -> PoleMembership | None:
+    """The user's membership of the pole (created it or co-edits its dossiers), or None; read once per request
+    (a page asks whether the user may see, edit and manage: one query, not one a question)."""
     if not getattr(user, "is_authenticated", False):
-        return False
-    cache = _request_cache("_ptce_pole_members")
+        return None
+    cache = _request_cache("_ptce_pole_memberships")
     key = (pole_id, user.id)
     if key not in cache:
-        cache[key] = db.session.query(
-            db.session.query(PoleMembership).filter_by(pole_id=pole_id, user_id=user.id).exists()
-        ).scalar()
+        cache[key] = db.session.scalar(sa.select(PoleMembership).where(PoleMembership.pole_id == pole_id,
+                                                                       PoleMembership.user_id == user.id))
     return cache[key]
+
+
+def is_pole_member(user, pole_id: int) -> bool:
+    """The user created the pole or co-edits its dossiers (whatever their roles)."""
+    return pole_membership(user, pole_id) is not None
 
 
 def _is_applicant_of(user, dossier) -> bool:
@@ -200,7 +205,7 @@ def can_manage_pole(user, pole) -> bool:
     """The pole's creator (owner) invites and removes co-editors."""
     if not has_role(user, Role.APPLICANT):
         return False
-    membership = db.session.query(PoleMembership).filter_by(pole_id=pole.id, user_id=user.id).one_or_none()
+    membership = pole_membership(user, pole.id)
     return membership is not None and membership.is_owner
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from flask import current_app
@@ -9,14 +10,20 @@ from flask import current_app
 
 def content_security_policy() -> str:
     cfg = current_app.config
+    return _policy(cfg.get("STORAGE_BACKEND"), cfg.get("S3_ENDPOINT_URL"))
+
+
+@lru_cache(maxsize=8)
+def _policy(storage_backend: str | None, s3_endpoint_url: str | None) -> str:
+    """The policy for these settings, written once (every response carries it)."""
     connect = ["'self'"]
     form_action = ["'self'"]
-    if cfg.get("STORAGE_BACKEND") == "s3" and cfg.get("S3_ENDPOINT_URL"):
-        parts = urlsplit(cfg["S3_ENDPOINT_URL"])
+    if storage_backend == "s3" and s3_endpoint_url:
+        parts = urlsplit(s3_endpoint_url)
         origin = f"{parts.scheme}://{parts.netloc}"
         connect.append(origin)
         form_action.append(origin)
-    elif cfg.get("STORAGE_BACKEND") == "s3":
+    elif storage_backend == "s3":
         connect.append("https://*.amazonaws.com")
     directives = {
         "default-src": ["'self'"],

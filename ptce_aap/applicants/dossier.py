@@ -11,7 +11,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm.exc import StaleDataError
 
 from ptce_aap.applicants import drafts, forms, merge, sections
-from ptce_aap.applicants._common import checks_for, viewable_dossier
+from ptce_aap.applicants._common import SUMMARY, checks_for, viewable_dossier
 from ptce_aap.applicants.blueprint import bp
 from ptce_aap.domain import dossier_checks
 from ptce_aap.domain.money import ascii_int
@@ -32,7 +32,7 @@ from ptce_aap.web import autosave_rate_limited, domain_error_response, show_on_f
 
 @bp.route("/dossiers/<int:dossier_id>")
 def dossier(dossier_id: int):
-    d = viewable_dossier(dossier_id, full=True)
+    d = viewable_dossier(dossier_id, full=True, options=SUMMARY)
     problems = checks_for(d)
     by_section: dict[str, list] = {code: [] for code in SECTION_CODES}
     for problem in problems:
@@ -109,7 +109,9 @@ def _handle_row_actions(section: str, form) -> str | bool:
           methods=["GET", "POST"])
 @autosave_rate_limited
 def edit_section(dossier_id: int, section: str):
-    d = viewable_dossier(dossier_id, full=True)
+    # A save reads only what it changes (the rest is loaded if the page is shown again; the autosave's reply, read
+    # after the commit, refreshes the dossier's row alone, not eager loads of everything); the page, all of it.
+    d = viewable_dossier(dossier_id, full=request.method == "GET")
     autosave = request.headers.get("X-Autosave") == "1"
     if not can_edit_dossier(current_user, d, section=section):
         if autosave:

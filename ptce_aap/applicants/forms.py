@@ -4,8 +4,10 @@ outside a select's, a radio's or a checkbox's choices cannot be typed: it is ref
 
 from __future__ import annotations
 
+from functools import cache
+
 from flask_babel import lazy_gettext as _l
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from wtforms import BooleanField, FormField, HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import Select, html_params
@@ -23,6 +25,7 @@ from ptce_aap.enums import (
     MemberRole,
     TerritoryType,
 )
+from ptce_aap.extensions import request_translations
 from ptce_aap.fields import (
     ChoiceField,
     ChoiceRadioField,
@@ -35,30 +38,66 @@ from ptce_aap.form_validators import SingleLineName
 
 
 class CachedOptionsSelect(Select):
-    """Renders a long, fixed list of options once and reuses it (the department list, once per member row:
-    rendering 100 options through WTForms for each of 15 rows cost most of the members page's time)."""
+    """A select of a fixed list of choices whose options are rendered once per list and language, then reused:
+    the HTML of WTForms' ``Select`` (its own ``render_option``), ``selected`` on the options whose coerced value
+    is the field's data. A member row has three selects (category, department: 100 options, role), a resource
+    row two: rendering every option through WTForms for each row cost most of the section pages' time.
+    Grouped choices and choices with their own attributes are left to WTForms."""
 
     _cache: dict = {}
+    MAX_LISTS = 256  # the forms' fixed lists × languages; a safety bound, never reached
 
     def __call__(self, field, **kwargs):
+        choices = field.choices
+        if self.multiple or not isinstance(choices, list | tuple) or not choices \
+                or not isinstance(choices[0], list | tuple):  # groups (a dict), none, or bare values: WTForms'
+            return super().__call__(field, **kwargs)
+        try:
+            values, labels = zip(*choices, strict=True)
+            # Per catalogue (lazy labels are translated as shown) and per label object, not its text: hashing a
+            # lazy label would translate it. The entry keeps the labels alive, so their ids stay theirs.
+            key = (request_translations(), field.coerce, values, tuple(map(id, labels)))
+            rendered = self._cache.get(key)
+        except (TypeError, ValueError):  # choices with their own attributes, unhashable values: WTForms'
+            return super().__call__(field, **kwargs)
+        if rendered is None:
+            if len(self._cache) >= self.MAX_LISTS:
+                self._cache.clear()
+            plain = [self.render_option(value, label, False) for value, label in zip(values, labels, strict=True)]
+            chosen = [self.render_option(value, label, True) for value, label in zip(values, labels, strict=True)]
+            where: dict = {}
+            for i, value in enumerate(values):
+                where.setdefault(field.coerce(value), []).append(i)
+            rendered = self._cache[key] = ("".join(plain), plain, chosen, where, labels)
+        joined, plain, chosen, where, _labels = rendered
+        try:
+            selected = where.get(field.data, ())
+        except TypeError:  # unhashable data equals no option's value
+            selected = ()
+        if selected:
+            parts = list(plain)
+            for i in selected:
+                parts[i] = chosen[i]
+            joined = "".join(parts)
         kwargs.setdefault("id", field.id)
-        key = tuple(field.choices)
-        options = self._cache.get(key)
-        if options is None:
-            options = "".join(f'<option value="{escape(v)}">{escape(label)}</option>' for v, label in field.choices)
-            self._cache[key] = options
-        current = f'<option value="{escape(field.data or "")}">'
-        if field.data and current in options:
-            options = options.replace(current, current[:-1] + " selected>", 1)
-        return Markup(f"<select {html_params(name=field.name, **kwargs)}>{options}</select>")  # noqa: S704 (escaped above)
+        for name in self.validation_attrs:  # as WTForms: the field's flags (required, disabled) unless given
+            value = getattr(field.flags, name, None)
+            if value is not None and name not in kwargs:
+                kwargs[name] = value
+        return Markup(f"<select {html_params(name=field.name, **kwargs)}>{joined}</select>")  # noqa: S704 (rendered by WTForms)
 
 
 def _blank_first(choices, label=_l("— Choisir —")):
     return [("", label), *choices]
 
 
+@cache
+def _departments() -> tuple[tuple[str, str], ...]:
+    return tuple((d.code, d.label) for d in geography.departments().values())
+
+
 def department_choices():
-    return [(d.code, d.label) for d in geography.departments().values()]
+    return list(_departments())  # built once: a members page asks for it on every row
 
 
 def region_choices():
@@ -119,9 +158,10 @@ class MemberRowForm(CleanForm):
 
     name = StringField(_l("Nom de la structure"), validators=[Length(max=200), SingleLineName(200)])
     siret = StringField(_l("SIRET"), validators=[Length(max=40)])
-    category = ChoiceField(_l("Catégorie"), choices=_blank_first(MemberCategory.choices()))
+    category = ChoiceField(_l("Catégorie"), choices=_blank_first(MemberCategory.choices()),
+                           widget=CachedOptionsSelect())
     department = ChoiceField(_l("Département"), choices=[], widget=CachedOptionsSelect())
-    role = ChoiceField(_l("Rôle"), choices=_blank_first(MemberRole.choices()))
+    role = ChoiceField(_l("Rôle"), choices=_blank_first(MemberRole.choices()), widget=CachedOptionsSelect())
     is_legal_person = BooleanField(_l("Personne morale"), default=True)
     joined_on = StringField(_l("Date d'adhésion"), validators=[Length(max=10)])
 
@@ -171,11 +211,11 @@ class ResourceRowForm(CleanForm):
     class Meta:
         csrf = False
 
-    source = ChoiceField(_l("Origine"), choices=_blank_first(FundingSource.choices()))
+    source = ChoiceField(_l("Origine"), choices=_blank_first(FundingSource.choices()), widget=CachedOptionsSelect())
     funder = StringField(_l("Financeur"), validators=[Length(max=200)])
     label = StringField(_l("Intitulé"), validators=[Length(max=200)])
     amount_eur = StringField(_l("Montant (€)"), validators=[Length(max=40)])
-    status = ChoiceField(_l("Statut"), choices=_blank_first(FundingStatus.choices()))
+    status = ChoiceField(_l("Statut"), choices=_blank_first(FundingStatus.choices()), widget=CachedOptionsSelect())
 
 
 class BudgetForm(VersionedForm):

@@ -47,12 +47,23 @@ RERUN_STALE_AFTER = timedelta(hours=1)  # a re-run still "running" after this is
 
 # --- Facts -------------------------------------------------------------------------------------------
 
-def previously_funded_sirens(call: Call) -> frozenset[str]:
-    """SIRENs of the structures porteuses that were laureates of another PTCE call on the platform."""
-    sirets = db.session.scalars(
-        sa.select(Dossier.carrier_siret).join(Decision, Decision.dossier_id == Dossier.id)
-        .where(Decision.is_current, Decision.outcome == DecisionOutcome.LAUREATE, Dossier.call_id != call.id))
-    return frozenset(siren for siren in (rules.siren_of(s) for s in sirets) if siren)
+def previously_funded_sirens(call: Call, *, siren: str | None = None) -> frozenset[str]:
+    """SIRENs of the structures porteuses that were laureates of another PTCE call on the platform; with
+    ``siren``, only that SIREN's (through the indexed ``carrier_siren``: one dossier's check reads a row or
+    none, not every laureate of every other call)."""
+    query = (sa.select(Dossier.carrier_siret).join(Decision, Decision.dossier_id == Dossier.id)
+             .where(Decision.is_current, Decision.outcome == DecisionOutcome.LAUREATE, Dossier.call_id != call.id))
+    if siren is not None:
+        query = query.where(Dossier.carrier_siren == siren)
+    return frozenset(found for found in (rules.siren_of(s) for s in db.session.scalars(query)) if found)
+
+
+def dossier_call_facts(dossier: Dossier) -> CallFacts:
+    """``call_facts`` for one dossier: of the earlier laureates, only its own structure porteuse's SIREN is
+    looked up (the rule looks for nothing else; without a valid SIRET it fails before looking)."""
+    siren = rules.siren_of(dossier.carrier_siret or "")
+    return call_facts(dossier.call, previously_funded=previously_funded_sirens(dossier.call, siren=siren)
+                      if siren else frozenset())
 
 
 def call_facts(call: Call, *, previously_funded: frozenset[str] | None = None) -> CallFacts:
@@ -104,7 +115,7 @@ def dossier_facts(dossier: Dossier, *, as_draft: bool = False) -> DossierFacts:
 
 def live_advice(dossier: Dossier, *, now: datetime | None = None, facts: CallFacts | None = None) -> Verdict:
     """The rules run on a draft, as advice: the deadline rule tells whether it can still be submitted."""
-    return rules.evaluate(dossier_facts(dossier, as_draft=True), facts or call_facts(dossier.call),
+    return rules.evaluate(dossier_facts(dossier, as_draft=True), facts or dossier_call_facts(dossier),
                           now=now or utcnow())
 
 
@@ -171,7 +182,7 @@ def run_check(dossier: Dossier, *, by=None, facts: CallFacts | None = None) -> E
     changed (``submitted`` → ``eligible``/``ineligible``, or between the two). Audited; caller commits."""
     _require_checkable(dossier)
     read_status = dossier.status
-    verdict = rules.evaluate(dossier_facts(dossier), facts or call_facts(dossier.call))
+    verdict = rules.evaluate(dossier_facts(dossier), facts or dossier_call_facts(dossier))
     check = EligibilityCheck(dossier_id=dossier.id, is_eligible=verdict.is_eligible,
                              results=[r.as_dict() for r in verdict.results], is_override=False,
                              actor_id=getattr(by, "id", None), ran_at=utcnow())

@@ -170,6 +170,30 @@ def test_autosave_returns_json_and_new_version(client, login_as, make_dossier, a
     assert stale.status_code == 409 and stale.get_json()["conflict"] is True
 
 
+def test_autosave_reads_only_the_dossier_row_it_saves(client, login_as, make_dossier, applicant, db):
+    """A section's autosave loads neither the members, plan lines and documents nor the call's lists (it runs no
+    check), and its reply, read after the commit, refreshes the dossier's row alone (not eager loads of all of it);
+    the reply is what the page shows once reloaded."""
+    import html
+    import re
+
+    dossier = make_dossier(owner=applicant, complete=True, members=15)
+    dossier_id, version = dossier.id, dossier.version
+    login_as(applicant)
+    db.session.expire_all()
+    with count_queries(db) as statements:
+        response = client.post(f"/porteur/dossiers/{dossier_id}/projet", data={"version": version, "strategy": "Auto"},
+                               headers={"X-Autosave": "1"})
+    body = response.get_json()
+    assert response.status_code == 200 and body["ok"] is True and body["version"] == version + 1
+    selects = [" ".join(s.split()) for s in statements if s.lstrip().startswith("SELECT")]
+    read = [s.split(" FROM ", 1)[1].split()[0] for s in selects if " FROM " in s]  # each query's first table
+    assert not {"members", "financing_lines", "attachments", "call_categories", "document_types"} & set(read), read
+    assert read.count("dossiers") == 2, read  # the load, then the reply's refresh after the commit
+    page = client.get(f"/porteur/dossiers/{dossier_id}/projet").get_data(as_text=True)
+    assert html.unescape(re.search(r'name="base" type="hidden" value="([^"]*)"', page).group(1)) == body["base"]
+
+
 def test_two_concurrent_saves_from_the_same_version_exactly_one_wins(_app, make_dossier, applicant, login_as,
                                                                      client, db):
     import threading

@@ -517,3 +517,25 @@ def test_tick_gives_a_new_check_to_a_submitted_dossier_whose_check_job_failed(ma
     worker()
     db.session.expire_all()
     assert db.session.get(type(dossier), dossier.id).status == DossierStatus.ELIGIBLE
+
+
+def test_a_draft_advice_reads_only_its_own_siren_among_earlier_laureates(make_call, make_dossier, applicant,
+                                                                           make_user, db):
+    """The live advice (and a check) looks for the dossier's own SIREN among the laureates of other calls, through
+    the indexed ``carrier_siren``: the same verdict as reading every laureate, one row or none instead."""
+    earlier = make_dossier(call=make_call(slug="ptce-2023"), owner=make_user(), complete=True)
+    db.session.add(Decision(dossier_id=earlier.id, outcome=DecisionOutcome.LAUREATE, amount_eur=Decimal("100000")))
+    db.session.commit()
+    draft = make_dossier(owner=applicant, complete=True)  # same structure porteuse (same SIRET)
+    assert service.previously_funded_sirens(draft.call, siren=VALID_SIRETS[0][:9]) == {VALID_SIRETS[0][:9]}
+    assert service.previously_funded_sirens(draft.call, siren=VALID_SIRETS[1][:9]) == frozenset()
+    assert service.dossier_call_facts(draft).previously_funded_sirens == {VALID_SIRETS[0][:9]}
+    failed = {r.code for r in service.live_advice(draft).results if not r.passed}
+    assert "not_previously_funded" in failed
+
+    draft.carrier_siret = VALID_SIRETS[1]  # another structure porteuse: the earlier laureate is not read
+    assert service.dossier_call_facts(draft).previously_funded_sirens == frozenset()
+    assert "not_previously_funded" not in {r.code for r in service.live_advice(draft).results if not r.passed}
+    draft.carrier_siret = "123"  # no valid SIRET: nothing to look up, the rule says why
+    assert service.dossier_call_facts(draft).previously_funded_sirens == frozenset()
+    assert "not_previously_funded" in {r.code for r in service.live_advice(draft).results if not r.passed}

@@ -161,3 +161,24 @@ def test_template_gettext_formats_and_escapes_as_jinja_newstyle(app):
         assert render_template_string("{{ ngettext('%(num)d pièce', '%(num)d pièces', 1) }}") == "1 pièce"
         assert render_template_string("{{ ngettext('%(num)d sur %(total)s', '%(num)d sur %(total)s', 2, "
                                       "total='<i>') }}") == "2 sur &lt;i&gt;"
+
+
+def test_the_remembered_catalogue_follows_force_locale_and_refresh(app):
+    """A request remembers its language's catalogue (``i18n.RequestDomain``); a language forced for a moment
+    (the procès-verbal is French whoever makes it) or refreshed is followed, in Python and in templates."""
+    from flask import render_template_string, session
+    from flask_babel import force_locale, gettext, lazy_gettext, refresh
+
+    label = lazy_gettext("Se connecter")
+    with app.test_request_context("/"):
+        session["lang"] = "en"
+        app.preprocess_request()
+        assert (gettext("Se connecter"), str(label), render_template_string("{{ _('Se connecter') }}")) == \
+            ("Sign in", "Sign in", "Sign in")
+        with force_locale("fr"):
+            assert (gettext("Se connecter"), str(label), render_template_string("{{ _('Se connecter') }}")) == \
+                ("Se connecter", "Se connecter", "Se connecter")
+        assert (gettext("Se connecter"), render_template_string("{{ _('Se connecter') }}")) == ("Sign in", "Sign in")
+        session["lang"] = "fr"
+        refresh()
+        assert (gettext("Se connecter"), str(label)) == ("Se connecter", "Se connecter")
