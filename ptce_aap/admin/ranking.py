@@ -143,7 +143,7 @@ def ranking_csv(slug: str):
     call = load_or_404(Call, slug=slug)
     require(can_manage_call(current_user, call))
     *_rest, shown, _sort, _reverse, _args, _filters, categories = _table(call)
-    ranking_service.add_details(call, shown, whole_call=True)
+    shown = ranking_service.add_details(call, shown, whole_call=True)
     return csv_response(f"classement-{call.slug}.csv", _header(),
                         (_cells(row, categories, text_numbers=True) for row in shown))
 
@@ -155,7 +155,7 @@ def ranking_xlsx(slug: str):
     call = load_or_404(Call, slug=slug)
     require(can_manage_call(current_user, call))
     *_rest, shown, _sort, _reverse, _args, _filters, categories = _table(call)
-    ranking_service.add_details(call, shown, whole_call=True)
+    shown = ranking_service.add_details(call, shown, whole_call=True)
     return xlsx_response(f"classement-{call.slug}.xlsx", _header(),
                          (_cells(row, categories, text_numbers=False) for row in shown),
                          title=_("Classement"), widths={2: 40, 3: 26, 4: 20})

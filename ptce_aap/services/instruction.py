@@ -68,6 +68,7 @@ class CallFacts:
     scores: Mapping[int, scores.DossierScore] = field(default_factory=dict)
     conflicted: set[int] = field(default_factory=set)
     unnotified: dict[int, Decision] = field(default_factory=dict)
+    listed: dict[Filters, list[int]] = field(default_factory=dict)  # ``_listed_ids`` of this request, by filters
 
 
 def call_facts(call: Call) -> CallFacts:
@@ -102,7 +103,9 @@ def _digits(text: str) -> str:
     return "".join(c for c in text if c.isdigit())
 
 
-def conditions(call: Call, filters: Filters, facts: CallFacts) -> list:
+def conditions(call: Call, filters: Filters, facts: CallFacts, *, kept: bool = True) -> list:
+    """The filters as SQL conditions; those on the call's facts (score, désaccord, conflict) as ``Dossier.id
+    IN (…)`` of the matching ids — or left out with ``kept=False``, for ``_kept`` to apply them here."""
     where = [Dossier.call_id == call.id, Dossier.status != DossierStatus.DRAFT]
     if filters.status is not None:
         where.append(Dossier.status == filters.status)
@@ -120,12 +123,12 @@ def conditions(call: Call, filters: Filters, facts: CallFacts) -> list:
         where.append(EligibilityCheck.is_eligible.is_(False))
     elif filters.eligibility == "non_verifie":
         where.append(EligibilityCheck.id.is_(None))
-    if filters.min_score is not None:
+    if kept and filters.min_score is not None:
         where.append(Dossier.id.in_(sorted(
             d for d, s in facts.scores.items() if s.mean is not None and s.mean >= filters.min_score)))
-    if filters.disagreement:
+    if kept and filters.disagreement:
         where.append(Dossier.id.in_(sorted(d for d, s in facts.scores.items() if s.disagreement)))
-    if filters.conflict:
+    if kept and filters.conflict:
         where.append(Dossier.id.in_(sorted(facts.conflicted)))
     search = filters.search.strip()
     if search:
@@ -160,40 +163,75 @@ def _latest_check_join(query):
     return query.outerjoin(EligibilityCheck, EligibilityCheck.id == eligibility_service.latest_check_id_subquery())
 
 
+def _kept(filters: Filters, facts: CallFacts):
+    """The filters on the call's facts as a test of a dossier id (the same as ``conditions``' ``IN (…)``), or
+    None when there are none."""
+    tests = []
+    if filters.min_score is not None:
+        tests.append(lambda d: (s := facts.scores.get(d)) is not None and s.mean is not None
+                     and s.mean >= filters.min_score)
+    if filters.disagreement:
+        tests.append(lambda d: (s := facts.scores.get(d)) is not None and s.disagreement)
+    if filters.conflict:
+        tests.append(lambda d: d in facts.conflicted)
+    if not tests:
+        return None
+    return lambda d: all(test(d) for test in tests)
+
+
+def _listed_ids(call: Call, filters: Filters, facts: CallFacts) -> list[int]:
+    """The ids of the whole filtered list in its order (one query, once per request and filters): the SQL
+    filters in the database, the filters on the call's facts here (an ``IN (…)`` of thousands of ids costs more
+    to build and run than the ids cost to read), sorted by score here (``_order``'s order, without its ``CASE``
+    of every scored dossier)."""
+    if filters in facts.listed:
+        return facts.listed[filters]
+    query = _latest_check_join(sa.select(Dossier.id).select_from(Dossier)).where(
+        *conditions(call, filters, facts, kept=False))
+    if filters.sort != "note":
+        query = query.order_by(*_order(filters, facts))
+    ids = db.session.scalars(query).all()
+    test = _kept(filters, facts)
+    if test is not None:
+        ids = [d for d in ids if test(d)]
+    if filters.sort == "note":
+        def key(dossier_id: int):
+            score = facts.scores.get(dossier_id)
+            mean = score.mean if score is not None else None
+            if mean is None:
+                return (1, 0, dossier_id)
+            return (0, -mean if filters.descending else mean, dossier_id)
+
+        ids.sort(key=key)
+    facts.listed[filters] = ids
+    return ids
+
+
+def _by_ids(filters: Filters, facts: CallFacts) -> bool:
+    return filters.sort == "note" or _kept(filters, facts) is not None
+
+
 def count(call: Call, filters: Filters, facts: CallFacts) -> int:
+    if _by_ids(filters, facts):
+        return len(_listed_ids(call, filters, facts))
     query = _latest_check_join(sa.select(sa.func.count(Dossier.id)).select_from(Dossier))
     return db.session.scalar(query.where(*conditions(call, filters, facts))) or 0
 
 
 def page(call: Call, filters: Filters, facts: CallFacts, *, number: int, per_page: int) -> list:
     """``(Dossier, latest EligibilityCheck | None, same-carrier count)`` rows of one page (one query; two when
-    sorted by score)."""
+    sorted by score or filtered on the call's facts: the list's ids (``_listed_ids``, shared with ``count``),
+    then the page's rows by id)."""
     query = _latest_check_join(sa.select(Dossier, EligibilityCheck, same_carrier_count()))
-    where = conditions(call, filters, facts)
-    if filters.sort == "note":
-        return _page_by_score(query, where, filters, facts, number=number, per_page=per_page)
-    return db.session.execute(
-        query.where(*where).order_by(*_order(filters, facts)).limit(per_page).offset((number - 1) * per_page)).all()
-
-
-def _page_by_score(query, where: list, filters: Filters, facts: CallFacts, *, number: int, per_page: int) -> list:
-    """The page sorted by score, in the order of ``_order`` (the score, missing ones last, then the id): the ids
-    of the filtered list sorted here and the page's rows read by id — the same order as the exports' SQL
-    ``CASE`` of every scored dossier, which costs ~0.5 s to build and run at 5,000 dossiers."""
-    ids = db.session.scalars(_latest_check_join(sa.select(Dossier.id).select_from(Dossier)).where(*where)).all()
-
-    def key(dossier_id: int):
-        score = facts.scores.get(dossier_id)
-        mean = score.mean if score is not None else None
-        if mean is None:
-            return (1, 0, dossier_id)
-        return (0, -mean if filters.descending else mean, dossier_id)
-
-    chosen = sorted(ids, key=key)[(number - 1) * per_page: number * per_page]
+    if not _by_ids(filters, facts):
+        return db.session.execute(query.where(*conditions(call, filters, facts)).order_by(*_order(filters, facts))
+                                  .limit(per_page).offset((number - 1) * per_page)).all()
+    chosen = _listed_ids(call, filters, facts)[(number - 1) * per_page: number * per_page]
     if not chosen:
         return []
     position = {dossier_id: i for i, dossier_id in enumerate(chosen)}
-    rows = db.session.execute(query.where(*where, Dossier.id.in_(chosen))).all()
+    rows = db.session.execute(query.where(*conditions(call, filters, facts, kept=False),
+                                          Dossier.id.in_(chosen))).all()
     return sorted(rows, key=lambda row: position[row[0].id])
 
 

@@ -9,10 +9,11 @@ by the smaller amount, then by id. Reading only: nothing here writes.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from types import MappingProxyType
 
@@ -71,12 +72,17 @@ def call_scores(call: Call) -> CallScores:
     older than its scores (recomputed once more), never the other way round (a stale score kept as current).
 
     One query when kept; three when computed (the totals are summed by the database)."""
+    return _keyed_scores(call)[1]
+
+
+def _keyed_scores(call: Call) -> tuple[str, CallScores]:
+    """``call_scores`` with the fingerprint it was served under (the ranking's kept order includes it)."""
     key = f"{review_service.totals_fingerprint(call.id)}:{call.disagreement_threshold}"
     with _computed_lock:
         kept = _computed.get(call.id)
         if kept is not None and kept[0] == key:
             _computed.move_to_end(call.id)
-            return kept[1]
+            return kept
     totals = review_service.submitted_totals(call.id)
     by_dossier, calibration = scores.call_scores(totals, call.disagreement_threshold)
     computed = CallScores(tuple(totals), MappingProxyType(by_dossier), calibration)
@@ -85,7 +91,7 @@ def call_scores(call: Call) -> CallScores:
         _computed.move_to_end(call.id)
         while len(_computed) > CACHED_CALLS:
             _computed.popitem(last=False)
-    return computed
+    return key, computed
 
 
 def forget_kept_scores() -> None:
@@ -93,6 +99,7 @@ def forget_kept_scores() -> None:
     sequences, versions, times); the tests call it after emptying the tables, which restarts the ids."""
     with _computed_lock:
         _computed.clear()
+        _ranked.clear()
 
 
 @dataclass
@@ -141,27 +148,74 @@ def categories(call: Call) -> dict[str, CallCategory]:
                                                                                 CallCategory.id))}
 
 
+# (call id, score kind) → (key, the ranked light rows): the last ranked order of the calls read lately, in this process.
+_ranked: OrderedDict[tuple[int, str], tuple[str, tuple[RankRow, ...]]] = OrderedDict()
+
+
+def ranked_dossiers_fingerprint(call_id: int, *, in_database: bool | None = None) -> str:
+    """A digest of the ranked dossiers' ``COLUMNS`` (which dossiers are ranked — their status —, their amounts,
+    categories, regions and names), in one query: the PostgreSQL ``md5`` of their JSON rows ordered by id (one
+    short row back); elsewhere (SQLite) the rows are read and hashed here. ``in_database`` forces one way."""
+    if in_database is None:
+        in_database = db.session.get_bind().dialect.name == "postgresql"
+    ranked = (Dossier.call_id == call_id, Dossier.status.in_(RANKED))
+    if in_database:
+        from sqlalchemy.dialects.postgresql import aggregate_order_by
+
+        line = sa.cast(sa.func.json_build_array(*COLUMNS), sa.Text)
+        ordered = sa.func.string_agg(line, aggregate_order_by(sa.literal_column("','"), Dossier.id))
+        return "pg:" + db.session.scalar(sa.select(sa.func.md5(sa.func.coalesce(ordered, ""))).where(*ranked))
+    rows = db.session.execute(sa.select(*COLUMNS).where(*ranked).order_by(Dossier.id)).all()
+    return "py:" + hashlib.sha256(repr([tuple(r) for r in rows]).encode()).hexdigest()
+
+
 def ranking(call: Call, kind: str = CALIBRATED, *, computed: CallScores | None = None,
             cats: dict[str, CallCategory] | None = None, light: bool = False) -> list[RankRow]:
     """Every ranked dossier of the call, in rank order for ``kind`` (seven queries whatever the number; six with
     the call's categories given).
 
-    ``light``: each row's ``dossier`` is a plain row of ``COLUMNS`` (no ORM object: ~5× cheaper at 5,000
-    dossiers), and its tallies, regional avis and decision are left empty — ``add_details`` reads them for the
-    rows shown (three queries fewer). The rank is the same: it needs only the scores and the amounts."""
+    ``light``: each row's ``dossier`` is a plain row of ``COLUMNS`` (no ORM object), and its tallies, regional
+    avis and decision are left empty — ``add_details`` makes rows with them for the rows shown (three queries
+    fewer). The ranked rows are then kept in this process, like the scores, under a key of everything the order
+    and the rows depend on: the scores' fingerprint (``call_scores``), the ranked dossiers' columns
+    (``ranked_dossiers_fingerprint``: statuses, amounts, categories), the call's cap and its categories' caps —
+    all read afresh on every call (two queries, plus the categories unless given), so any change by any process
+    is seen by the next request. The kept rows are shared: the list is the caller's, its rows must not be
+    changed (``add_details`` makes new ones). The rank needs only the scores and the amounts."""
     kind = kind if kind in SCORE_KINDS else CALIBRATED
-    computed = computed or call_scores(call)
-    ranked = [Dossier.call_id == call.id, Dossier.status.in_(RANKED)]
     cats = categories(call) if cats is None else cats
+    ranked = [Dossier.call_id == call.id, Dossier.status.in_(RANKED)]
+    if light and computed is None:
+        scores_key, computed = _keyed_scores(call)
+        caps = sorted((code, str(c.max_amount_eur)) for code, c in cats.items())
+        key = f"{scores_key}|{ranked_dossiers_fingerprint(call.id)}|{call.max_amount_eur}|{caps!r}"
+        with _computed_lock:
+            kept = _ranked.get((call.id, kind))
+            if kept is not None and kept[0] == key:
+                _ranked.move_to_end((call.id, kind))
+                return list(kept[1])
+        rows = _rank([RankRow(d, computed.by_dossier.get(d.id, EMPTY),
+                              cap=decision_service.amount_cap(d, cats, call=call))
+                      for d in db.session.execute(sa.select(*COLUMNS).where(*ranked)).all()], kind)
+        with _computed_lock:
+            _ranked[(call.id, kind)] = (key, tuple(rows))
+            _ranked.move_to_end((call.id, kind))
+            while len(_ranked) > CACHED_CALLS * len(SCORE_KINDS):
+                _ranked.popitem(last=False)
+        return rows
+    computed = computed or call_scores(call)
     if light:
         dossiers = db.session.execute(sa.select(*COLUMNS).where(*ranked)).all()
-        rows = [RankRow(d, computed.by_dossier.get(d.id, EMPTY), cap=decision_service.amount_cap(d, cats, call=call))
-                for d in dossiers]
     else:
         dossiers = db.session.scalars(sa.select(Dossier).options(load_only(*COLUMNS)).where(*ranked)).all()
-        rows = [RankRow(d, computed.by_dossier.get(d.id, EMPTY), cap=decision_service.amount_cap(d, cats, call=call))
-                for d in dossiers]
-        add_details(call, rows, whole_call=True)
+    rows = [RankRow(d, computed.by_dossier.get(d.id, EMPTY), cap=decision_service.amount_cap(d, cats, call=call))
+            for d in dossiers]
+    if not light:
+        rows = add_details(call, rows, whole_call=True)
+    return _rank(rows, kind)
+
+
+def _rank(rows: list[RankRow], kind: str) -> list[RankRow]:
     rows.sort(key=lambda r: rank_key(r.candidate(kind), r.cap))
     for i, row in enumerate(rows, start=1):
         row.rank = i
@@ -169,18 +223,19 @@ def ranking(call: Call, kind: str = CALIBRATED, *, computed: CallScores | None =
 
 
 def add_details(call: Call, rows: list[RankRow], *, whole_call: bool = False) -> list[RankRow]:
-    """Fill the tallies, the given regional avis and the current decision of ``rows`` (three queries: of these
-    dossiers only, or of the whole call with ``whole_call``)."""
+    """New rows: ``rows`` with their tallies, given regional avis and current decision (three queries: of these
+    dossiers only, or of the whole call with ``whole_call``). ``rows`` are left as they are (they may be kept)."""
     ids = None if whole_call else sorted(r.dossier.id for r in rows)
     tallies = _tallies(call, ids)
     opinions = regional_service.opinions_by_dossier(call, ids=ids)
     decided = decision_service.current_decisions(call, ids=ids)
+    out = []
     for row in rows:
         opinion = opinions.get(row.dossier.id)
-        row.tallies = tallies.get(row.dossier.id, {})
-        row.opinion = opinion if regional_service.is_given(opinion) else None
-        row.decision = decided.get(row.dossier.id)
-    return rows
+        out.append(replace(row, tallies=tallies.get(row.dossier.id, {}),
+                           opinion=opinion if regional_service.is_given(opinion) else None,
+                           decision=decided.get(row.dossier.id)))
+    return out
 
 
 def tally_counts(rows: list[RankRow]) -> Counter:

@@ -28,6 +28,8 @@ def fingerprint_way(request, monkeypatch):
     if request.param == "python":
         monkeypatch.setattr(review_service, "totals_fingerprint",
                             functools.partial(review_service.totals_fingerprint, in_database=False))
+        monkeypatch.setattr(ranking, "ranked_dossiers_fingerprint",
+                            functools.partial(ranking.ranked_dossiers_fingerprint, in_database=False))
     return request.param
 
 
@@ -214,3 +216,105 @@ def test_the_fingerprint_is_read_before_the_totals(scored, db, monkeypatch):
     monkeypatch.setattr(review_service, "submitted_totals", lambda *a, **k: order.append("t") or totals(*a, **k))
     ranking.call_scores(scored["call"])
     assert order == ["f", "t"]
+
+
+# The ranked order (``ranking.ranking(..., light=True)``, the ranking page) is kept too: every input of the order
+# and of the kept rows must be seen by the next reading. Alpha and Bravo have the same raw mean (60): their raw
+# order is by the smaller cap (request, call's cap, category's cap), then by id.
+
+def ranked(call, kind=ranking.RAW):
+    return [(r.dossier.id, r.cap, r.dossier.status, r.rank) for r in ranking.ranking(call, kind, light=True)]
+
+
+def order(call, kind=ranking.RAW):
+    return [row[0] for row in ranked(call, kind)]
+
+
+def test_an_unchanged_ranking_is_kept(scored, db, fingerprint_way):
+    call = scored["call"]
+    first = ranking.ranking(call, ranking.RAW, light=True)
+    db.session.expire_all()
+    again = ranking.ranking(call, ranking.RAW, light=True)
+    assert again is not first and all(a is b for a, b in zip(again, first, strict=True))
+    assert ranking.ranking(call, ranking.CALIBRATED, light=True)[0] is not first[0]  # each kind its own order
+
+
+def test_a_new_amount_requested_is_seen_at_once(scored, db, fingerprint_way):
+    call, alpha, bravo = scored["call"], scored["alpha"], scored["bravo"]
+    alpha.amount_requested_eur, bravo.amount_requested_eur = Decimal("1000"), Decimal("2000")
+    db.session.commit()
+    assert order(call) == [alpha.id, bravo.id]
+    alpha.amount_requested_eur = Decimal("3000")
+    db.session.commit()
+    assert order(call) == [bravo.id, alpha.id]
+    assert dict((d, cap) for d, cap, _s, _r in ranked(call))[alpha.id] == Decimal("3000")
+
+
+def test_a_new_call_cap_is_seen_at_once(scored, db, fingerprint_way):
+    call, alpha, bravo = scored["call"], scored["alpha"], scored["bravo"]
+    alpha.amount_requested_eur, bravo.amount_requested_eur = Decimal("3000"), Decimal("2000")
+    call.max_amount_eur = Decimal("100000")
+    db.session.commit()
+    assert order(call) == [bravo.id, alpha.id]
+    call.max_amount_eur = Decimal("1500")  # both capped at 1,500: equal, so by id
+    db.session.commit()
+    assert [cap for _d, cap, _s, _r in ranked(call)] == [Decimal("1500")] * 2
+    assert order(call) == sorted([alpha.id, bravo.id])
+
+
+def test_a_new_category_cap_is_seen_at_once(scored, db, fingerprint_way):
+    from ptce_aap.models.calls import CallCategory
+
+    call, alpha, bravo = scored["call"], scored["alpha"], scored["bravo"]
+    category = CallCategory(call_id=call.id, code="emergent", label="Émergent", max_amount_eur=None, position=99)
+    db.session.add(category)
+    alpha.amount_requested_eur, bravo.amount_requested_eur = Decimal("3000"), Decimal("2000")
+    alpha.category_code = "emergent"
+    db.session.commit()
+    assert order(call) == [bravo.id, alpha.id]
+    category.max_amount_eur = Decimal("1000")
+    db.session.commit()
+    assert order(call) == [alpha.id, bravo.id]
+    bravo.category_code = "emergent"  # a dossier's category is an input too
+    db.session.commit()
+    assert order(call) == sorted([alpha.id, bravo.id])
+
+
+def test_a_new_status_is_seen_at_once(scored, db, make_eligible_dossier, fingerprint_way):
+    """A dossier without reviews (its scores' fingerprint unchanged) entering and leaving the ranking, and a
+    ranked dossier's status (shown in the exports) changing."""
+    call, bravo = scored["call"], scored["bravo"]
+    charlie = make_eligible_dossier(call=call, pole_name="Pôle Charlie")
+    db.session.commit()
+    assert charlie.id in order(call)
+    set_dossier_status(charlie, DossierStatus.WITHDRAWN, by=None)
+    db.session.commit()
+    assert charlie.id not in order(call)
+    bravo.status = DossierStatus.WAITLISTED
+    db.session.commit()
+    assert dict((d, s) for d, _c, s, _r in ranked(call))[bravo.id] == DossierStatus.WAITLISTED
+
+
+def test_the_ranking_page_shows_a_new_decision_and_amount(scored, db, client, login_as, admin_user):
+    """End to end on the page read before: a decision (read for the rows shown, never kept) and an amount."""
+    from ptce_aap.enums import CallStatus, DecisionOutcome, PaymentTerms
+    from ptce_aap.services.decisions import DecisionInput, decide
+
+    login_as(admin_user)
+    call, alpha = scored["call"], scored["alpha"]
+    url = f"/admin/appels/{call.slug}/classement?note=brute"
+
+    def alpha_row():
+        html = client.get(url).get_data(as_text=True)
+        return html.split(f'data-dossier="{alpha.id}"')[1].split("</tr>")[0].replace("\u202f", " ").replace("\xa0", " ")
+
+    assert "Lauréat" not in alpha_row()
+    call.status = CallStatus.DELIBERATION
+    db.session.commit()
+    decide(alpha, DecisionInput(outcome=DecisionOutcome.LAUREATE, motivation="Solide.", amount_eur=Decimal("7000"),
+                                payment_terms=PaymentTerms.SINGLE), by=admin_user)
+    db.session.commit()
+    assert "<td data-decision>Lauréat, 7 000 €</td>" in alpha_row()
+    alpha.amount_requested_eur = Decimal("12345")
+    db.session.commit()
+    assert "12 345" in alpha_row()
