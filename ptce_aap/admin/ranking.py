@@ -47,6 +47,13 @@ SORTS = {
     "region": lambda r: (region_name(r.dossier.region_code or "").casefold(), r.rank),
 }
 
+# The score sorts: what makes a row unscored for each (it is last, whichever the order).
+SCORED = {
+    "moyenne": lambda r: r.score.mean is None,
+    "calibree": lambda r: r.score.calibrated is None,
+    "ecart": lambda r: r.score.spread is None,
+}
+
 
 class RankingFilterForm(CleanForm):
     """The filters of the ranking (a GET form: no CSRF, nothing changes)."""
@@ -95,6 +102,9 @@ def _table(call: Call):
     sort = sort if sort in SORTS else "rang"
     reverse = request.args.get("ordre") == "inverse"
     shown.sort(key=SORTS[sort], reverse=reverse)
+    if sort in SCORED:  # rows without the value stay last in either order, in rank order
+        missing = SCORED[sort]
+        shown = [r for r in shown if not missing(r)] + sorted((r for r in shown if missing(r)), key=lambda r: r.rank)
     filters = {k: v for k, v in request.args.items() if k in ("note", "region", "categorie", "desaccord", "min") and v}
     args = filters | {"tri": sort} | ({"ordre": "inverse"} if reverse else {})
     return form, kind, rows, shown, sort, reverse, args, filters, categories

@@ -168,3 +168,18 @@ def test_the_rows_of_a_later_page_have_their_reviews_avis_and_decision(client, a
     csv_text = client.get(f"/admin/appels/{ranked['call'].slug}/classement.csv?note=brute").get_data(as_text=True)
     bravo = next(line for line in csv_text.splitlines() if "Pôle Bravo" in line).split(";")
     assert bravo[11:14] == ["1", "0", "1"]  # favorable, réservé, défavorable
+
+
+@pytest.mark.parametrize("tri", ["moyenne", "calibree", "ecart"])
+def test_a_dossier_without_a_score_stays_last_in_either_order(client, as_admin, ranked, make_eligible_dossier, tri):
+    """Sorting by a score puts the unscored dossiers last, reversed or not (reversing the whole list put them
+    first: seen on the demo's call)."""
+    slug = ranked["call"].slug
+    waiting = make_eligible_dossier(call=ranked["call"], pole_name="Pôle Sans Note")
+    for order in ("", "&ordre=inverse"):
+        html = client.get(f"/admin/appels/{slug}/classement?note=brute&tri={tri}{order}").get_data(as_text=True)
+        ids = [r.split('"')[1] for r in rows_of(html)]
+        assert len(ids) == 5 and ids[-1] == str(waiting.id), (tri, order)
+        lines = client.get(f"/admin/appels/{slug}/classement.csv?note=brute&tri={tri}{order}").get_data(
+            as_text=True).lstrip("\ufeff").splitlines()
+        assert lines[-1].split(";")[1] == str(waiting.id), (tri, order)
