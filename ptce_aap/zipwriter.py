@@ -100,7 +100,7 @@ class SpoolingZipWriter:
             return
         directory_offset = self.out.tell() - self._start
         self._central.seek(0)
-        shutil.copyfileobj(self._central, self.out, 1 << 20)
+        shutil.copyfileobj(self._central, self.out, 1 << 16)
         directory_size = self.out.tell() - self._start - directory_offset
         self._central.close()
         self._central = None
