@@ -103,6 +103,19 @@ def task_eligibility_rerun(job_run_id: int, call_id: int) -> str:
         raise
 
 
+@task("eligibility_rerun_batch")
+def task_eligibility_rerun_batch(job_run_id: int, call_id: int, dossier_ids: list[int]) -> str:
+    """One batch of a call's re-run (scheduled by ``eligibility_rerun``): its checks, mails and progress in
+    one commit; a failed try is recorded on the ``JobRun`` like the run's."""
+    try:
+        with jobs.transaction():
+            return eligibility_runs.rerun_batch(job_run_id, call_id, dossier_ids)
+    except Exception as exc:
+        with jobs.transaction():
+            eligibility_runs.record_failure(job_run_id, exc, last_attempt=jobs.is_last_attempt())
+        raise
+
+
 @task("documents_zip")
 def task_documents_zip(job_run_id: int, call_id: int) -> str:
     """The ZIP of a call's documents: progress committed every few files (``checkpoint``); a failed try is

@@ -10,16 +10,19 @@
   A file missing from the storage is left out and counted in the final message.
 - ``record_failure``: what the admin sees when a try fails.
 
-Nothing here commits by itself. Memory stays flat: each file goes through in chunks, the zip is on disk.
+Nothing here commits by itself. Memory stays flat in the number of files: the documents are read in pages
+(``PAGE_SIZE``, keyset), each file goes through in chunks, the zip is on disk and so is its central directory
+until the end (``ptce_aap.zipwriter``: ``zipfile`` would keep a ``ZipInfo`` per file), and the names already
+taken are kept for the current folder only (the rows come dossier by dossier).
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 import tempfile
 import unicodedata
-import zipfile
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -37,10 +40,12 @@ from ptce_aap.models.outbox import JobRun
 from ptce_aap.services.calls import lock_call
 from ptce_aap.storage import get_storage, storage_for
 from ptce_aap.storage.base import ObjectNotFoundError
+from ptce_aap.zipwriter import SpoolingZipWriter
 
 logger = logging.getLogger("ptce_aap.documents_zip")
 
 PROGRESS_EVERY = 20
+PAGE_SIZE = 500
 STALE_AFTER = timedelta(hours=2)
 NAME_MAX = 80
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
@@ -78,15 +83,35 @@ def _unique(name: str, taken: set[str]) -> str:
 
 
 def _documents(call_id: int):
-    """(dossier id, pole name, file name, backend, key) of every current document of the call, in order."""
+    """(dossier id, pole name, file name, backend, key, attachment id) of every current document of the call,
+    in order of dossier, then attachment."""
     return sa.select(Attachment.dossier_id, Dossier.pole_name, Attachment.filename, Attachment.storage_backend,
-                     Attachment.storage_key).join(Dossier, Dossier.id == Attachment.dossier_id).where(
+                     Attachment.storage_key, Attachment.id).join(Dossier, Dossier.id == Attachment.dossier_id).where(
         Dossier.call_id == call_id, Dossier.status != DossierStatus.DRAFT,
         Attachment.status == AttachmentStatus.READY).order_by(Attachment.dossier_id, Attachment.id)
 
 
+def _pages(call_id: int):
+    """``_documents`` read ``PAGE_SIZE`` rows at a time (keyset on the order), each page its own query: the
+    build's memory does not grow with the number of documents, and a page is read after the last checkpoint."""
+    after = None
+    while True:
+        query = _documents(call_id).limit(PAGE_SIZE)
+        if after is not None:
+            query = query.where(sa.tuple_(Attachment.dossier_id, Attachment.id) > sa.tuple_(*after))
+        rows = db.session.execute(query).all()
+        yield from rows
+        if len(rows) < PAGE_SIZE:
+            return
+        after = (rows[-1].dossier_id, rows[-1].id)
+
+
 def document_count(call: Call) -> int:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(_documents(call.id).subquery())) or 0
+    return _count(call.id)
+
+
+def _count(call_id: int) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(_documents(call_id).subquery())) or 0
 
 
 def start(call: Call, *, by) -> JobRun:
@@ -123,42 +148,39 @@ def build(job_run_id: int, call_id: int, *, checkpoint: Callable[[], None]) -> s
         return "missing"
     if run.status in (JobStatus.DONE, JobStatus.FAILED):
         return f"already {run.status.value}"
-    documents = db.session.execute(_documents(call_id)).all()  # small tuples, read before the commits
     run.status = JobStatus.RUNNING
-    run.total, run.done = len(documents), 0
+    run.total, run.done = _count(call_id), 0
     run.message = _progress(run)
     checkpoint()
-    missing = 0
-    folders: dict[int, str] = {}
-    taken: dict[str, set[str]] = {}
+    missing = dossiers = 0
+    folder, taken, dossier = "", set(), None
     with tempfile.TemporaryFile() as out:
-        with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
-            for dossier_id, pole_name, filename, backend, key in documents:
-                folder = folders.setdefault(dossier_id, safe_name(f"{dossier_id:05d} {pole_name}", folder=True,
-                                                                  fallback=f"{dossier_id:05d}"))
-                name = _unique(safe_name(filename), taken.setdefault(folder, set()))
+        with SpoolingZipWriter(out) as archive:
+            for dossier_id, pole_name, filename, backend, key, _id in _pages(call_id):
+                if dossier_id != dossier:  # rows come dossier by dossier: one folder's names at a time
+                    dossier, dossiers, taken = dossier_id, dossiers + 1, set()
+                    folder = safe_name(f"{dossier_id:05d} {pole_name}", folder=True, fallback=f"{dossier_id:05d}")
+                name = _unique(safe_name(filename), taken)
                 try:
                     chunks = iter(storage_for(backend).iter_chunks(key))
-                    first = next(chunks, b"")  # a missing object fails here, before its entry is opened
-                    with archive.open(f"{folder}/{name}", "w", force_zip64=True) as member:
-                        member.write(first)
-                        for chunk in chunks:
-                            member.write(chunk)
+                    first = next(chunks, b"")  # a missing object fails here, before its entry is written
+                    archive.add(f"{folder}/{name}", itertools.chain([first], chunks))
                 except ObjectNotFoundError:
                     missing += 1
                     logger.warning("document missing from storage", extra={"key": key, "job_run": run.id})
                 run.done += 1
                 if run.done % PROGRESS_EVERY == 0:
+                    run.total = max(run.total, run.done)
                     run.message = _progress(run)
                     checkpoint()
         out.seek(0)
         size = get_storage().put(archive_key(run), out, content_type="application/zip")
+    run.total = run.done  # what was read (a document may have become ready since the count)
     run.status = JobStatus.DONE
-    run.done = run.total
     run.finished_at = utcnow()
     run.message = (f"Terminé. L’archive contient {format_number(run.total - missing)} "
-                   f"{'pièce' if run.total - missing < 2 else 'pièces'} de {format_number(len(folders))} "
-                   f"{'dossier' if len(folders) < 2 else 'dossiers'}.")
+                   f"{'pièce' if run.total - missing < 2 else 'pièces'} de {format_number(dossiers)} "
+                   f"{'dossier' if dossiers < 2 else 'dossiers'}.")
     if missing:
         run.message += (f" {format_number(missing)} {'pièce introuvable' if missing < 2 else 'pièces introuvables'}"
                         " dans le stockage n’y figure pas.")

@@ -129,6 +129,24 @@ def test_a_missing_object_is_left_out_and_said(db, admin_user, documents):
     assert service.build(run.id, call.id, checkpoint=db.session.commit) == "already done"
 
 
+@pytest.mark.parametrize("page_size", [1, 2])
+def test_documents_read_in_pages_keep_every_file_and_unique_names(db, admin_user, documents, monkeypatch, page_size):
+    """The rows are read ``PAGE_SIZE`` at a time: a page ending inside a dossier's folder (two « Statuts.pdf »)
+    loses no file and still numbers the second name; the archive is valid byte for byte."""
+    call, first, second = documents
+    monkeypatch.setattr(service, "PAGE_SIZE", page_size)
+    run = service.start(call, by=admin_user)
+    db.session.commit()
+    assert service.build(run.id, call.id, checkpoint=db.session.commit) == "done"
+    db.session.commit()
+    assert (run.done, run.total) == (4, 4)
+    assert run.message == "Terminé. L’archive contient 4 pièces de 2 dossiers."
+    with get_storage().open_stream(service.archive_key(run)) as stream:
+        archive = zipfile.ZipFile(io.BytesIO(stream.read()))
+    assert archive.testzip() is None
+    assert {name: archive.read(name) for name in archive.namelist()} == _expected(first, second)
+
+
 @pytest.mark.parametrize("who", ["applicant", "reviewer"])
 def test_the_archive_is_refused_to_applicants_and_reviewers(who, client, login_as, db, admin_user, documents,
                                                             applicant, reviewer):

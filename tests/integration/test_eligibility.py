@@ -21,6 +21,7 @@ from ptce_aap.enums import (
     JobStatus,
     LegalForm,
     MemberCategory,
+    OutboxStatus,
     ScanStatus,
 )
 from ptce_aap.errors import DomainError
@@ -36,7 +37,7 @@ from ptce_aap.models.dossiers import (
     Pole,
     PoleMembership,
 )
-from ptce_aap.models.outbox import JobRun, Notification
+from ptce_aap.models.outbox import JobRun, Notification, OutboxEntry
 from ptce_aap.services import eligibility as service
 from ptce_aap.services import submission
 from tests.fixtures.builders import VALID_SIRETS
@@ -415,6 +416,12 @@ def test_rerun_over_1000_dossiers_reports_progress_and_finishes(
                                      .group_by(Dossier.status)).all())
     assert counts == {DossierStatus.ELIGIBLE: 900, DossierStatus.INELIGIBLE: 100}
     assert db.session.scalar(sa.select(sa.func.count(EligibilityCheck.id))) == 1000
+    # Split into jobs that any free worker takes: the run checks the first batch of 100, the other nine are
+    # jobs of their own.
+    batches = db.session.execute(sa.select(OutboxEntry.status, OutboxEntry.kwargs)
+                                 .where(OutboxEntry.task == "eligibility_rerun_batch")).all()
+    assert [status for status, _kwargs in batches] == [OutboxStatus.DONE] * 9
+    assert sorted(i for _status, kwargs in batches for i in kwargs["dossier_ids"]) == sorted(ids)[100:]
     worker()
     assert [m["To"] for m in _eligibility_mails(smtp)] == ["pole0@example.org"]
     # A second re-run: nothing changes, history grows, nobody is mailed again.
@@ -452,7 +459,9 @@ def test_rerun_keeps_overrides_and_resumes_after_a_crash(make_call, admin_user, 
     db.session.expire_all()
     run = db.session.get(JobRun, run.id)
     assert (run.status, run.done, run.total) == (JobStatus.DONE, 12, 12)
-    assert run.message == ("Terminé. 12 dossiers vérifiés : 9 recevables, 3 irrecevables. 8 statuts ont changé "
+    # The statuses changed count those of the first attempt too (its batches were committed: they are this
+    # run's changes), read from the run's automatic transitions since it was asked for: 3 + 8.
+    assert run.message == ("Terminé. 12 dossiers vérifiés : 9 recevables, 3 irrecevables. 11 statuts ont changé "
                            "lors de cette vérification. 1 verdict forcé par l’administration a été conservé.")
     assert _reload(db, ids[0]).status == DossierStatus.ELIGIBLE  # overridden, though it fails a rule
     assert eligibility_tasks.task_eligibility_rerun(job_run_id=run.id, call_id=call.id) == "already done"
