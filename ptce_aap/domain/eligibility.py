@@ -356,6 +356,6 @@ def evaluate(dossier: DossierFacts, call: CallFacts, *, now: datetime | None = N
         mode = call.mode(code)
         if mode == RuleMode.OFF:
             continue
-        results.append(replace(run_rule(code, dossier, call, now=now), mode=mode))
+        results.append(replace(run_rule(code, dossier, call, now=now), mode=mode, label_fr=RULE_LABELS[code]))
     results.sort(key=lambda r: not r.is_blocking)
     return Verdict(is_eligible=all(r.passed for r in results if r.is_blocking), results=tuple(results))

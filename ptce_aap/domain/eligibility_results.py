@@ -18,6 +18,7 @@ class RuleResult:
     mode: RuleMode | None = None  # set by ``evaluate``
     not_analysed: bool = False  # passed, with files the antivirus never analysed (shown "non analysé")
     finding_fr: Message | None = None  # the same without what to change (a submitted dossier is frozen); stored
+    label_fr: Message | None = None  # the rule's short name, set by ``evaluate`` (from the catalog)
 
     @property
     def message(self) -> Message:
@@ -26,6 +27,10 @@ class RuleResult:
     @property
     def finding(self) -> Message:
         return self.finding_fr if self.finding_fr is not None else self.message_fr
+
+    @property
+    def label(self) -> Message:
+        return self.label_fr if self.label_fr is not None else N_("%(code)s", code=self.code)
 
     @property
     def is_blocking(self) -> bool:
