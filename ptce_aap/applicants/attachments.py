@@ -21,6 +21,7 @@ from flask_login import current_user
 from ptce_aap.applicants._common import checks_for, viewable_dossier
 from ptce_aap.applicants.blueprint import bp
 from ptce_aap.applicants.sections import SECTION_TITLES
+from ptce_aap.domain.eligibility_documents import without_advice
 from ptce_aap.downloads import DOWNLOADABLE, serve_attachment
 from ptce_aap.enums import AttachmentStatus
 from ptce_aap.extensions import db
@@ -29,6 +30,7 @@ from ptce_aap.models.base import utcnow
 from ptce_aap.models.dossiers import Attachment, Dossier
 from ptce_aap.permissions import can_download_attachment, can_edit_dossier, require
 from ptce_aap.services import attachments as service
+from ptce_aap.services.eligibility import refused_after_submission
 from ptce_aap.web import domain_error_response, domain_errors, load_or_404, settle
 
 
@@ -66,6 +68,7 @@ def _render_page(d: Dossier, *, errors: dict | None = None, replacing: Attachmen
         replacing=replacing, deleting=deleting, stale={a.id for a in d.attachments if service.is_stale(a, now)},
         limit=service.upload_limit(d), accept=service.ACCEPT_ATTRIBUTE,
         formats=service.FORMATS_TEXT, multi_file_types=service.MULTI_FILE_TYPES, downloadable=DOWNLOADABLE,
+        refused_late={a.id for a in d.attachments if refused_after_submission(a, d)}, without_advice=without_advice,
         Status=AttachmentStatus), status
 
 

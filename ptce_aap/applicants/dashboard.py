@@ -11,11 +11,12 @@ from sqlalchemy.orm import selectinload
 
 from ptce_aap.applicants import forms
 from ptce_aap.applicants.blueprint import bp
+from ptce_aap.enums import AttachmentStatus
 from ptce_aap.errors import DomainError
 from ptce_aap.extensions import db
 from ptce_aap.models.base import utcnow
 from ptce_aap.models.calls import Call
-from ptce_aap.models.dossiers import Dossier, DossierTransition, Pole, PoleMembership
+from ptce_aap.models.dossiers import Attachment, Dossier, DossierTransition, Pole, PoleMembership
 from ptce_aap.services import dossiers as dossier_service
 from ptce_aap.web import load_or_404, show_on_form
 
@@ -30,7 +31,14 @@ def dashboard():
         .options(selectinload(Dossier.transitions).joinedload(DossierTransition.actor))
         .order_by(Dossier.updated_at.desc())
     ).all()
-    return render_template("applicants/dashboard.html", rows=rows)
+    submitted = [d.id for d, _call in rows if d.receipt_number and not d.receipt_key]
+    # Files still being verified, per submitted dossier whose receipt waits for them: one query for all cards
+    # (also when none waits, so that the page's queries do not depend on its dossiers).
+    verifying = dict(db.session.execute(
+        sa.select(Attachment.dossier_id, sa.func.count()).where(
+            Attachment.dossier_id.in_(submitted), Attachment.status == AttachmentStatus.PROCESSING)
+        .group_by(Attachment.dossier_id)).all())
+    return render_template("applicants/dashboard.html", rows=rows, verifying=verifying)
 
 
 @bp.route("/appels/<slug>/nouveau", methods=["GET", "POST"])

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user
 
 from ptce_aap.applicants import forms, sections
@@ -39,14 +38,8 @@ def submit(dossier_id: int):
         except submission.AlreadySubmitted as exc:  # a double click: the first one did it
             return domain_error_response(exc, back=url_for("applicants.dossier", dossier_id=dossier_id))
         db.session.commit()
-        pending = len(dossier_checks.pending_verification(d))
-        if pending:
-            flash(ngettext("Votre dossier a été déposé, sous le n° %(n)s. Un document est encore en cours de "
-                           "vérification (antivirus, empreinte) : le récépissé de dépôt vous sera envoyé par "
-                           "courriel dès qu’il aura été vérifié.",
-                           "Votre dossier a été déposé, sous le n° %(n)s. %(num)d documents sont encore en cours de "
-                           "vérification (antivirus, empreinte) : le récépissé de dépôt vous sera envoyé par "
-                           "courriel dès qu’ils auront été vérifiés.", pending, n=d.receipt_number), "success")
+        if dossier_checks.pending_verification(d):  # the page's box says what waits for them, and why
+            flash(_("Votre dossier a été déposé sous le n° %(n)s.", n=d.receipt_number), "success")
         else:
             flash(_("Votre dossier a été déposé. Récépissé n° %(n)s : il vous est aussi envoyé par courriel.",
                     n=d.receipt_number), "success")

@@ -16,10 +16,12 @@ from datetime import datetime
 from decimal import Decimal
 
 from ptce_aap.domain import geography, sirets
+from ptce_aap.domain.eligibility_documents import rule_documents
 from ptce_aap.domain.eligibility_facts import AttachmentFacts, DossierFacts, MemberFacts  # noqa: F401 (re-exported)
+from ptce_aap.domain.eligibility_results import RuleResult, Verdict, failed, joined  # noqa: F401 (re-exported)
 from ptce_aap.domain.messages import N_, Message, Moment, Money, Share, join, plural
 from ptce_aap.domain.sections import BY_CODE
-from ptce_aap.enums import AttachmentStatus, LegalForm, MemberCategory, RuleMode, ScanStatus
+from ptce_aap.enums import LegalForm, MemberCategory, RuleMode
 
 PRIVATE_LEGAL_FORMS = frozenset({
     LegalForm.ASSOCIATION, LegalForm.SCIC, LegalForm.SCOP, LegalForm.COOPERATIVE, LegalForm.MUTUELLE,
@@ -61,71 +63,6 @@ class CallFacts:
 
     def mode(self, code: str) -> RuleMode:
         return RuleMode(self.rule(code).get("mode", RuleMode.OFF))
-
-
-@dataclass(frozen=True)
-class RuleResult:
-    code: str
-    passed: bool
-    message_fr: Message  # for a draft: what is wrong and what to change (a French ``str`` pages translate)
-    mode: RuleMode | None = None  # set by ``evaluate``
-    not_analysed: bool = False  # passed, with files the antivirus never analysed (shown "non analysé")
-    finding_fr: Message | None = None  # the same without what to change (a submitted dossier is frozen); stored
-
-    @property
-    def message(self) -> Message:
-        return self.message_fr
-
-    @property
-    def finding(self) -> Message:
-        return self.finding_fr if self.finding_fr is not None else self.message_fr
-
-    @property
-    def is_blocking(self) -> bool:
-        return self.mode == RuleMode.BLOCKING
-
-    @property
-    def label(self) -> Message:
-        return RULE_LABELS.get(self.code, N_("%(code)s", code=self.code))
-
-    def as_dict(self) -> dict:
-        """The JSON stored in ``EligibilityCheck.results``."""
-        finding = self.finding
-        return {"code": self.code, "passed": self.passed, "mode": (self.mode or RuleMode.BLOCKING).value,
-                "message": str(finding)} | ({"msg": finding.to_json()} if isinstance(finding, Message) else {}) \
-            | ({"not_analysed": True} if self.not_analysed else {})
-
-
-@dataclass(frozen=True)
-class Verdict:
-    is_eligible: bool
-    results: tuple[RuleResult, ...]
-
-    @property
-    def failed(self) -> list[RuleResult]:
-        return [r for r in self.results if not r.passed]
-
-    @property
-    def blocking_failures(self) -> list[RuleResult]:
-        return [r for r in self.results if not r.passed and r.is_blocking]
-
-    @property
-    def advisory_failures(self) -> list[RuleResult]:
-        return [r for r in self.results if not r.passed and not r.is_blocking]
-
-
-def failed(code: str, finding: Message, advice: Message | None = None) -> RuleResult:
-    """A draft is told what to change (``advice``); a submitted dossier, frozen, only what was found."""
-    if advice is None:
-        return RuleResult(code, False, finding)
-    if finding.endswith("."):
-        return RuleResult(code, False, join([finding, advice]), finding_fr=finding)
-    return RuleResult(code, False, N_("%(finding)s : %(advice)s", finding=finding, advice=advice),
-                      finding_fr=N_("%(finding)s.", finding=finding))
-
-
-def joined(code: str, parts: list[RuleResult]) -> RuleResult:
-    return RuleResult(code, False, join(p.message_fr for p in parts), finding_fr=join(p.finding for p in parts))
 
 
 siren_of = sirets.siren_of  # memoised: the rules below ask it for every member, several times a page
@@ -283,84 +220,6 @@ def rule_not_previously_funded(d: DossierFacts, c: CallFacts, params: Mapping) -
         "plateforme.", siren=siren))
 
 
-def _sent(a: AttachmentFacts, is_draft: bool) -> bool:
-    """A file of the dossier that is not ready, but said below (not "missing"): blocked, being verified, being
-    sent (a draft), or refused by the verification after the submission (a try refused before is simply
-    missing: the draft had to send it again)."""
-    if a.status in (AttachmentStatus.QUARANTINED, AttachmentStatus.PROCESSING):
-        return True
-    return a.refused_after_submission if not is_draft else a.status == AttachmentStatus.UPLOADING
-
-
-def rule_documents(d: DossierFacts, c: CallFacts, params: Mapping) -> RuleResult:
-    """Every required document is there and none is blocked or in progress. A file the antivirus never
-    analysed (none configured, or it was down) is accepted, said "non analysée", unless the call sets
-    ``require_clean_scan``: then the rule fails and asks for it again.
-
-    On a draft (live advice) a file still being verified counts as there: the dossier may be submitted
-    meanwhile. A submitted dossier is checked only once its files are verified
-    (``services.submission.after_verification``): a file the verification refused after the submission
-    fails the rule with its reason."""
-    require_clean = bool(params.get("require_clean_scan", False))
-    is_draft = d.submitted_at is None
-    problems: list[RuleResult] = []  # one per problem: what was found, what to do in a draft
-    missing: list[str] = []
-    unscanned = verifying = 0
-    for code, label in c.required_documents:
-        of_type = [a for a in d.attachments if a.document_type_code == code]
-        ready = [a for a in of_type if a.status == AttachmentStatus.READY]
-        if not ready:
-            if is_draft and any(a.status == AttachmentStatus.PROCESSING for a in of_type):
-                verifying += 1
-            elif not any(_sent(a, is_draft) for a in of_type):
-                missing.append(label)
-            continue
-        if not any(a.scan_status == ScanStatus.CLEAN for a in ready):
-            if require_clean:
-                problems.append(failed("documents", N_("« %(file)s » (%(type)s) n’a pas été analysé par "
-                                                       "l’antivirus", file=ready[-1].filename or label, type=label),
-                                       N_("envoyez-le de nouveau.")))
-            else:
-                unscanned += 1
-    for a in d.attachments:
-        if a.status == AttachmentStatus.QUARANTINED or a.scan_status == ScanStatus.INFECTED:
-            problems.append(failed("documents", N_("« %(file)s » a été bloqué par l’antivirus", file=a.filename),
-                                   N_("remplacez-le.")))
-        elif a.refused_after_submission and not is_draft:
-            # The dossier was submitted while this file was in the verification queue, which then refused it.
-            problems.append(failed("documents", N_("« %(file)s » a été refusé par la vérification faite après le "
-                                                   "dépôt. Motif : %(reason)s", file=a.filename,
-                                                   reason=a.rejection_reason or N_("non précisé."))))
-        elif a.status == AttachmentStatus.UPLOADING and not is_draft:
-            continue  # an upload never confirmed before the submission: it is no document of the dossier
-        elif a.status == AttachmentStatus.PROCESSING and is_draft:
-            continue  # counted above: may be submitted while it is verified
-        elif a.status in (AttachmentStatus.UPLOADING, AttachmentStatus.PROCESSING):
-            problems.append(failed("documents", N_("« %(file)s » est en cours de vérification.", file=a.filename)))
-    if missing:
-        names = ", ".join(missing)  # the call's document types: call content, as written
-        problems.insert(0, failed("documents", plural(
-            len(missing), N_("Pièce obligatoire manquante : %(names)s.", names=names),
-            N_("Pièces obligatoires manquantes : %(names)s.", names=names))))
-    if problems:
-        return joined("documents", problems)
-    n = len(c.required_documents)
-    if n == 0:
-        return RuleResult("documents", True, N_("L’appel ne demande aucune pièce obligatoire."))
-    attached = plural(n, N_("La pièce obligatoire est jointe"), N_("Les %(count)s pièces obligatoires sont jointes",
-                                                                   count=n))
-    if verifying:  # a draft whose files are still being verified: their scan is not known yet
-        return RuleResult("documents", True, N_("%(attached)s ; %(count)s en cours de vérification (antivirus, "
-                                                "empreinte).", attached=attached, count=verifying))
-    if unscanned:  # accepted by the call, but never called "sound": no antivirus looked at them
-        not_analysed = plural(unscanned, N_("non analysée"), N_("non analysées"))
-        return RuleResult("documents", True, N_("%(attached)s ; %(count)s %(unscanned)s par l’antivirus (l’appel "
-                                                "accepte les pièces non analysées).", attached=attached,
-                                                count=unscanned, unscanned=not_analysed), not_analysed=True)
-    sound = plural(n, N_("et saine."), N_("et saines."))
-    return RuleResult("documents", True, N_("%(attached)s %(sound)s", attached=attached, sound=sound))
-
-
 def rule_budget_balanced(d: DossierFacts, c: CallFacts, params: Mapping) -> RuleResult:
     if d.financing_line_count == 0:
         return failed("budget_balanced", N_("Le plan de financement est vide"),
@@ -497,6 +356,6 @@ def evaluate(dossier: DossierFacts, call: CallFacts, *, now: datetime | None = N
         mode = call.mode(code)
         if mode == RuleMode.OFF:
             continue
-        results.append(replace(run_rule(code, dossier, call, now=now), mode=mode))
+        results.append(replace(run_rule(code, dossier, call, now=now), mode=mode, label_fr=RULE_LABELS[code]))
     results.sort(key=lambda r: not r.is_blocking)
     return Verdict(is_eligible=all(r.passed for r in results if r.is_blocking), results=tuple(results))

@@ -84,7 +84,8 @@ def _value(enum_or_none) -> str | None:
     return None if enum_or_none is None else enum_or_none.value
 
 
-def _refused_after_submission(attachment, dossier: Dossier) -> bool:
+def refused_after_submission(attachment, dossier: Dossier) -> bool:
+    """Refused by the verification after the dossier was submitted (the submission did not wait for it)."""
     return (attachment.status == AttachmentStatus.REJECTED and dossier.submitted_at is not None
             and attachment.processed_at is not None and attachment.processed_at >= dossier.submitted_at)
 
@@ -106,7 +107,7 @@ def dossier_facts(dossier: Dossier, *, as_draft: bool = False) -> DossierFacts:
         attachments=tuple(AttachmentFacts(document_type_code=a.document_type_code, status=a.status.value,
                                           scan_status=a.scan_status.value, filename=a.filename,
                                           rejection_reason=a.rejection_reason or "",
-                                          refused_after_submission=_refused_after_submission(a, dossier))
+                                          refused_after_submission=refused_after_submission(a, dossier))
                           for a in dossier.attachments),
         submitted_at=None if as_draft else dossier.submitted_at,
         category_code=dossier.category_code,

@@ -946,3 +946,22 @@ def test_a_file_still_being_checked_cannot_be_downloaded(app, client, login_as, 
     response = client.get(f"/porteur/dossiers/{dossier.id}/pieces/{attachment.id}/telecharger")
     assert response.status_code == 404
     assert "Ce fichier n&#39;est pas disponible" in response.get_data(as_text=True)
+
+
+def test_a_very_long_file_name_wraps_in_its_cell(client, login_as, make_dossier, applicant, db, app):
+    """A name of 200 characters without a space must not push the size, status and actions columns out of
+    view: its cell wraps anywhere (a class of the project's CSS; the CSP forbids inline styles)."""
+    dossier = make_dossier(owner=applicant, complete=True)
+    long_name = "compte-rendu-" + "x" * 183 + ".pdf"
+    attachment = next(a for a in dossier.attachments if a.document_type_code == "statuts")
+    attachment.filename = long_name
+    db.session.commit()
+    login_as(applicant)
+    page = client.get(f"/porteur/dossiers/{dossier.id}/pieces").get_data(as_text=True)
+    row = page[page.index(f'id="piece-{attachment.id}"'):]
+    assert row[:row.index(long_name)].count('<th scope="row" class="ptce-file-name">') == 1
+    with open(os.path.join(app.static_folder, "ptce.css"), encoding="utf-8") as f:
+        css = f.read()
+    rule = re.search(r"\.ptce-file-name, \.ptce-file-name a \{([^}]*)\}", css)
+    assert rule and "overflow-wrap: anywhere" in rule.group(1)
+    assert 'style="' not in row[:row.index("</tr>")]

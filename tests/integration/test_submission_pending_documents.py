@@ -110,11 +110,17 @@ def test_submission_with_a_file_being_verified_is_accepted_and_the_receipt_waits
     page = _text(_submit(client, dossier))
     d = _reload(db, Dossier, dossier.id)
     assert d.status == DossierStatus.SUBMITTED
-    assert (f"Votre dossier a été déposé, sous le n° {d.receipt_number}. Un document est encore en cours de "
-            "vérification (antivirus, empreinte) : le récépissé de dépôt vous sera envoyé par courriel dès qu’il "
-            "aura été vérifié.") in page
+    # One message: a short flash, and the box that says what waits and why.
+    assert f"Votre dossier a été déposé sous le n° {d.receipt_number}." in page
+    assert page.count("en cours de vérification (antivirus") == 1
     assert "Dossier déposé — documents en cours de vérification" in page
     assert "le récépissé de dépôt, qui indique l’empreinte de chaque document, vous sera envoyé par courriel" in page
+    # No link to a receipt not made yet (it would only reload the page): a text says when it comes.
+    assert "Télécharger le récépissé (PDF)" not in page
+    assert "Récépissé : disponible après la vérification des documents" in page
+    cards = _text(client.get("/porteur/"))
+    assert f"récépissé n° {d.receipt_number}" in cards
+    assert "1 document en cours de vérification : le récépissé vous sera envoyé par courriel ensuite." in cards
     assert d.transitions[-1].to_status == DossierStatus.SUBMITTED
     assert _follow_ups(db, d.id) == []  # nothing waits on a file not verified yet
     refused = client.get(f"/porteur/dossiers/{d.id}/recepisse")
@@ -133,7 +139,10 @@ def test_submission_with_a_file_being_verified_is_accepted_and_the_receipt_waits
     for attachment in d.attachments:  # the real fingerprint of the file verified after the submission too
         assert attachment.sha256 in text
     assert [m.recipient for m in _mails(db, "submission_receipt")] == [applicant.email]
-    assert "Dossier déposé — documents en cours de vérification" not in _text(client.get(f"/porteur/dossiers/{d.id}"))
+    page = _text(client.get(f"/porteur/dossiers/{d.id}"))
+    assert "Dossier déposé — documents en cours de vérification" not in page
+    assert "Télécharger le récépissé (PDF)" in page and "Récépissé : disponible après" not in page
+    assert "en cours de vérification" not in _text(client.get("/porteur/"))
 
     # Never twice: the verification's follow-up run again (a retried job) queues nothing more.
     from ptce_aap.tasks import task_process_attachment
@@ -177,6 +186,10 @@ def test_a_pending_file_of_a_refused_type_fails_the_documents_rule_and_the_pole_
     assert documents["passed"] is False
     assert documents["message"].startswith("« rib.pdf » a été refusé par la vérification faite après le dépôt. "
                                            "Motif : « rib.pdf » a été refusé : son contenu n'est pas un document PDF")
+    # The dossier is frozen: not told to send it again, but that the secretariat may ask for it.
+    assert "Vérifiez que vous avez choisi" not in documents["message"]
+    assert documents["message"].endswith("La pièce obligatoire « RIB de la structure porteuse » manque donc au "
+                                         "dossier : le secrétariat pourra vous demander de l’envoyer à nouveau.")
     [mail] = _mails(db, "eligibility_result")
     assert mail.recipient == applicant.email
     assert any("« rib.pdf » a été refusé par la vérification faite après le dépôt" in f["message"]
@@ -184,6 +197,53 @@ def test_a_pending_file_of_a_refused_type_fails_the_documents_rule_and_the_pole_
     assert [m.recipient for m in _mails(db, "submission_receipt")] == [applicant.email]  # the deposit stands
     page = _text(client.get(f"/porteur/dossiers/{d.id}"))
     assert "« rib.pdf » a été refusé par la vérification faite après le dépôt" in page
+    # The summary does not call the documents complete, and the pieces page tells what happens next.
+    row = page[page.index('data-section="pieces"'):]
+    row = row[:row.index("</tr>")]
+    assert "Complète" not in row and "RIB de la structure porteuse : document à fournir." in row
+    pieces = _text(client.get(f"/porteur/dossiers/{d.id}/pieces"))
+    assert "Ce dossier a été déposé : ses pièces ne sont plus modifiables." in pieces
+    assert "Vérifiez que vous avez choisi" not in pieces and "nouveau" not in pieces.split("Ce dossier a été déposé")[1]
+    assert ("Ce fichier a été refusé après le dépôt du dossier, qui ne peut plus être modifié : le secrétariat de "
+            "l'appel vous contactera s'il a besoin de ce document.") in pieces
+
+
+def test_a_refused_optional_file_or_a_second_file_of_a_verified_type_leaves_the_dossier_eligible(
+        client, login_as, make_dossier, applicant, db, worker):
+    """SPEC §3: every required type present and clean. A file of an optional type (« Autre document »), or a
+    second file of a required type that has a verified one, refused after the submission, is said, not failed."""
+    dossier = make_dossier(owner=applicant, complete=True)
+    kept = {a.id for a in dossier.attachments}
+    for code, name in (("autre", "autre.pdf"), ("engagements", "engagement-2.pdf")):
+        storage = get_storage()
+        key = f"dossiers/{dossier.id}/{uuid.uuid4().hex}/{name}"
+        storage.put(key, io.BytesIO(png_bytes()), content_type="application/octet-stream")
+        db.session.add(Attachment(dossier_id=dossier.id, document_type_code=code, filename=name,
+                                  storage_backend=storage.name, storage_key=key, size=10, mime=None,
+                                  declared_mime="", status=AttachmentStatus.PROCESSING,
+                                  scan_status=ScanStatus.PENDING))
+        db.session.flush()
+    from ptce_aap import jobs
+
+    for a in db.session.scalars(sa.select(Attachment).where(Attachment.dossier_id == dossier.id,
+                                                            Attachment.id.not_in(kept))):
+        jobs.schedule("process_attachment", dedupe_key=f"process_attachment:{a.id}", attachment_id=a.id)
+    db.session.commit()
+    jobs.dispatch_outbox()
+    login_as(applicant)
+    _submit(client, dossier)
+    worker()
+    worker()
+
+    d = _reload(db, Dossier, dossier.id)
+    assert sorted(a.status.value for a in d.attachments if a.id not in kept) == ["rejected", "rejected"]
+    assert d.status == DossierStatus.ELIGIBLE
+    [check] = _checks(db, d.id)
+    documents = next(r for r in check.results if r["code"] == "documents")
+    assert documents["passed"] is True
+    assert "« autre.pdf » a été refusé par la vérification faite après le dépôt" in documents["message"]
+    assert "« engagement-2.pdf » a été refusé par la vérification faite après le dépôt" in documents["message"]
+    assert "il ne change pas l’éligibilité" in documents["message"]
 
 
 def test_a_pending_file_found_infected_fails_the_documents_rule_and_the_pole_is_told(

@@ -327,10 +327,28 @@ def test_documents_refused_after_the_submission_fail_with_their_reason():
     attachments = tuple(AttachmentFacts(code, "ready", "clean", f"{code}.pdf") for code, _l in REQUIRED
                         if code != "rib") + (refused,)
     assert check("documents", dossier(attachments=attachments)) == (
-        False, f"« rib.pdf » a été refusé par la vérification faite après le dépôt. Motif : {reason}")
+        False, f"« rib.pdf » a été refusé par la vérification faite après le dépôt. Motif : {reason} La pièce "
+               "obligatoire « RIB de la structure porteuse » manque donc au dossier : le secrétariat pourra vous "
+               "demander de l’envoyer à nouveau.")
     # A try refused before the submission, in a multi-file type beside verified files, is no finding.
     earlier = AttachmentFacts("engagements", "rejected", "pending", "vieux.pdf", rejection_reason=reason)
     assert check("documents", dossier(attachments=(*dossier().attachments, earlier)))[0] is True
+
+
+def test_a_refused_optional_file_or_one_beside_a_verified_file_of_its_type_is_only_said():
+    """SPEC §3: every required type present and clean. A file refused after the submission fails the rule only
+    when it leaves a required type without a verified file."""
+    reason = "« x.pdf » a été refusé : son contenu n'est pas un PDF comme l'indique son extension."
+    note = ("« %s » a été refusé par la vérification faite après le dépôt. Motif : " + reason + " Ce document n’est "
+            "pas une pièce obligatoire manquante : il ne change pas l’éligibilité.")
+    optional = AttachmentFacts("autre", "rejected", "pending", "autre.pdf", rejection_reason=reason,
+                               refused_after_submission=True)
+    assert check("documents", dossier(attachments=(*dossier().attachments, optional))) == (
+        True, "Les 6 pièces obligatoires sont jointes et saines. " + note % "autre.pdf")
+    second = AttachmentFacts("engagements", "rejected", "pending", "engagement-2.pdf", rejection_reason=reason,
+                             refused_after_submission=True)
+    assert check("documents", dossier(attachments=(*dossier().attachments, second))) == (
+        True, "Les 6 pièces obligatoires sont jointes et saines. " + note % "engagement-2.pdf")
 
 
 def test_documents_two_missing_and_one_required():
