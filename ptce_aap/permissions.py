@@ -10,21 +10,22 @@ assigned to them, never one where a conflict of interest exists; an admin sees e
 
 from __future__ import annotations
 
-from collections import defaultdict
 from functools import wraps
 
 import sqlalchemy as sa
 from flask import abort, has_request_context, request
 from flask_login import current_user
 
+from ptce_aap.conflict_rule import (
+    conflicted_pairs,  # THE conflict rule, also read as permissions.conflicted_pairs
+)
 from ptce_aap.enums import AssignmentStatus, CallStatus, ConflictSource, DossierStatus, MessageKind, Role
 from ptce_aap.extensions import db, login_manager
-from ptce_aap.models.accounts import Institution
 from ptce_aap.models.base import utcnow
-from ptce_aap.models.dossiers import Dossier, Member, PoleMembership
+from ptce_aap.models.dossiers import PoleMembership
 from ptce_aap.models.messages import DossierMessage
 from ptce_aap.models.pool import RegionalGroup, ReviewerPoolMember
-from ptce_aap.models.reviews import Assignment, ConflictOfInterest, Review
+from ptce_aap.models.reviews import Assignment, Review
 
 
 def require(allowed: bool, *, hide: bool = True) -> None:
@@ -210,62 +211,6 @@ def can_manage_pole(user, pole) -> bool:
 
 
 # --- reviewers ----------------------------------------------------------------------------------------
-
-def conflicted_pairs(reviewer_ids, dossiers) -> set[tuple[int, int]]:
-    """``(reviewer_id, dossier_id)`` pairs of ``reviewer_ids`` × ``dossiers`` where a conflict of interest
-    stands: THE conflict rule, for one pair or a million, in at most three queries whatever the numbers.
-
-    A conflict (a ``ConflictOfInterest`` row of the dossier's call, not cleared by an admin) concerns the
-    dossier when it names its pole, the SIREN of its structure porteuse or of one of its members, one of its
-    departments, or an institution whose SIREN is the structure porteuse's or a member's (the institution is
-    involved in the pole). Owning or co-editing a dossier of the same call is a conflict on every dossier of
-    that call (a competitor never reviews). ``dossiers``: anything with ``id``,
-    ``call_id``, ``pole_id``, ``carrier_siren`` and ``departments`` (models or rows); members are read from
-    the database. Every other reader of the rule (access, dashboards, regional groups, the assignment
-    solver) goes through this function."""
-    reviewer_ids = {r for r in reviewer_ids if r is not None}
-    dossiers = list(dossiers)
-    if not reviewer_ids or not dossiers:
-        return set()
-    conflicts = db.session.execute(
-        sa.select(ConflictOfInterest.reviewer_id, ConflictOfInterest.call_id, ConflictOfInterest.pole_id,
-                  ConflictOfInterest.siren, ConflictOfInterest.department, Institution.siren)
-        .outerjoin(Institution, Institution.id == ConflictOfInterest.institution_id)
-        .where(ConflictOfInterest.reviewer_id.in_(reviewer_ids), ConflictOfInterest.cleared_at.is_(None),
-               ConflictOfInterest.call_id.in_({d.call_id for d in dossiers}))).all()
-    # What a conflict may name, per call: (call id, kind, value) → dossier ids. Empty values name nothing.
-    named: dict[tuple, set[int]] = defaultdict(set)
-    for d in dossiers:
-        named[(d.call_id, "pole", d.pole_id)].add(d.id)
-        if d.carrier_siren:
-            named[(d.call_id, "siren", d.carrier_siren)].add(d.id)
-        for department in d.departments or []:
-            if department:
-                named[(d.call_id, "department", department)].add(d.id)
-    if any(siren or institution_siren for _r, _c, _p, siren, _d, institution_siren in conflicts):
-        call_of = {d.id: d.call_id for d in dossiers}
-        for dossier_id, siren in db.session.execute(sa.select(Member.dossier_id, Member.siren).where(
-                Member.dossier_id.in_(list(call_of)), Member.siren != "")):
-            if siren:
-                named[(call_of[dossier_id], "siren", siren)].add(dossier_id)
-    found: set[tuple[int, int]] = set()
-    for reviewer_id, call_id, pole_id, siren, department, institution_siren in conflicts:
-        for key in ((call_id, "pole", pole_id), (call_id, "siren", siren), (call_id, "department", department),
-                    (call_id, "siren", institution_siren)):
-            if key[2] is not None and key[2] != "":
-                found.update((reviewer_id, dossier_id) for dossier_id in named.get(key, ()))
-    # Owning or co-editing a dossier of the call (the pole's own dossier included): a competitor never
-    # reviews, so every dossier of that call is in conflict for them.
-    by_call: dict[int, set[int]] = defaultdict(set)
-    for d in dossiers:
-        by_call[d.call_id].add(d.id)
-    for user_id, call_id in db.session.execute(
-            sa.select(PoleMembership.user_id, Dossier.call_id).distinct()
-            .join(Dossier, Dossier.pole_id == PoleMembership.pole_id)
-            .where(PoleMembership.user_id.in_(reviewer_ids), Dossier.call_id.in_(set(by_call)))):
-        found.update((user_id, dossier_id) for dossier_id in by_call[call_id])
-    return found
-
 
 def conflicted_dossier_ids(user, dossiers) -> set[int]:
     """The ids of ``dossiers`` on which ``user`` has a conflict of interest (``conflicted_pairs``): the

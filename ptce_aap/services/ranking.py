@@ -18,6 +18,7 @@ from decimal import Decimal
 from types import MappingProxyType
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import load_only
 
 from ptce_aap.domain import scores
@@ -160,8 +161,6 @@ def ranked_dossiers_fingerprint(call_id: int, *, in_database: bool | None = None
         in_database = db.session.get_bind().dialect.name == "postgresql"
     ranked = (Dossier.call_id == call_id, Dossier.status.in_(RANKED))
     if in_database:
-        from sqlalchemy.dialects.postgresql import aggregate_order_by
-
         line = sa.cast(sa.func.json_build_array(*COLUMNS), sa.Text)
         ordered = sa.func.string_agg(line, aggregate_order_by(sa.literal_column("','"), Dossier.id))
         return "pg:" + db.session.scalar(sa.select(sa.func.md5(sa.func.coalesce(ordered, ""))).where(*ranked))

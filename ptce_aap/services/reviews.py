@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from ptce_aap import audit
 from ptce_aap.domain import scores
@@ -317,8 +318,6 @@ def totals_fingerprint(call_id: int, *, in_database: bool | None = None) -> str:
     fields = (Review.id, Assignment.reviewer_id, Assignment.dossier_id, Review.version, Review.submitted_at)
     criteria_fields = (Criterion.id, Criterion.weight, Criterion.max_score)
     if in_database:
-        from sqlalchemy.dialects.postgresql import aggregate_order_by
-
         def digest(columns, order):
             line = sa.func.concat_ws(":", *columns)
             ordered = sa.func.string_agg(line, aggregate_order_by(sa.literal_column("','"), order))
