@@ -21,12 +21,12 @@ run: install
 	@echo "Application : http://127.0.0.1:$(PORT)"
 	$(BIN)/gunicorn --workers 2 --bind 127.0.0.1:$(PORT) --access-logfile - --graceful-timeout 5 wsgi:app
 
-# The suite on TEST_WORKERS processes (pytest-xdist, a test file per worker at a time: module fixtures are
-# shared within a file); each worker has its own PostgreSQL database and Redis database. TEST_WORKERS=0: one
-# process.
+# The suite on TEST_WORKERS processes (pytest-xdist; a worker that is done takes tests queued for the other, so no
+# long file is left for one worker at the end); each worker has its own PostgreSQL and Redis databases.
+# TEST_WORKERS=0: one process.
 TEST_WORKERS ?= 2
 test: install-test services
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
 
 lint: install-test
 	$(BIN)/ruff check .
