@@ -227,7 +227,9 @@ class RushApplicant(Applicant):
         token = CSRF_META.search(page.text).group(1)  # the confirmation form holds its token only
         with self.client.post(f"{self.base}/deposer", data=encode({"csrf_token": token}), name="rush: submit", catch_response=True,
                               headers=self.headers | {"Content-Type": "application/x-www-form-urlencoded"}) as r:
-            if r.status_code != 200 or "Récépissé n°" not in r.text:
+            # « Récépissé n° … », or « … déposé sous le n° … » while a file sent just before is still being
+            # verified (the receipt follows the verification): both are a submission.
+            if r.status_code != 200 or not ("Récépissé n°" in r.text or "a été déposé sous le n°" in r.text):
                 r.failure(f"submit {r.status_code}: not submitted")
             else:
                 self.submitted = True
