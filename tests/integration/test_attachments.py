@@ -26,7 +26,7 @@ from ptce_aap.models.audit import AuditEvent
 from ptce_aap.models.dossiers import Attachment
 from ptce_aap.models.outbox import OutboxEntry
 from ptce_aap.storage import S3Storage, get_storage
-from tests.fixtures.services import free_port
+from tests.fixtures.services import empty_prefixes, free_port
 from tests.unit.test_documents import (
     EICAR,
     docx_bytes,
@@ -50,11 +50,7 @@ def _clean_up(_app):
     yield
     from ptce_aap.jobs import get_queue
 
-    storage = get_storage(_app)
-    for prefix in ("dossiers/", "incoming/"):
-        listing = storage.client.list_objects_v2(Bucket=storage.bucket, Prefix=prefix)
-        for item in listing.get("Contents", []):
-            storage.client.delete_object(Bucket=storage.bucket, Key=item["Key"])
+    empty_prefixes(get_storage(_app), "dossiers/", "incoming/")
     with _app.app_context():
         get_queue().empty()
 

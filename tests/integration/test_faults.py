@@ -34,7 +34,7 @@ from ptce_aap.services import notifications
 from ptce_aap.storage import get_storage
 from tests.conftest import FreshContextClient
 from tests.fixtures import workers
-from tests.fixtures.services import free_port
+from tests.fixtures.services import empty_prefixes, free_port
 from tests.fixtures.workers import other_app, run_worker_burst
 from tests.integration.test_jobs import run_due_retries
 from tests.unit.test_documents import pdf_bytes
@@ -320,11 +320,7 @@ def second_s3(_app):
     server.start()
     yield server
     server.stop()
-    storage = get_storage(_app)  # moto keeps objects in memory: remove what the test stored
-    for prefix in ("incoming/", "dossiers/"):
-        listing = storage.client.list_objects_v2(Bucket=storage.bucket, Prefix=prefix)
-        for item in listing.get("Contents", []):
-            storage.client.delete_object(Bucket=storage.bucket, Key=item["Key"])
+    empty_prefixes(get_storage(_app), "incoming/", "dossiers/")
 
 
 def _pieces(dossier_id: int, tail: str = "") -> str:

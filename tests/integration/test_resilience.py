@@ -26,7 +26,7 @@ from ptce_aap.models.reviews import Assignment, Review
 from tests.conftest import CSRF_META, FreshContextClient
 from tests.fixtures import proxy
 from tests.fixtures.builders import DEFAULT_PASSWORD
-from tests.fixtures.services import REDIS_TEST_DB
+from tests.fixtures.services import REDIS_TEST_DB, empty_prefixes
 from tests.fixtures.workers import close_app
 from tests.integration.test_faults import login
 from tests.integration.test_never_lose_a_word import _form
@@ -340,10 +340,7 @@ def s3_app(app, s3_proxy):
         with other.app_context():
             jobs.get_queue().empty()
         close_app(other)
-    storage = get_storage(app)  # moto keeps objects in memory: remove what this test stored
-    for prefix in ("incoming/", "dossiers/"):
-        for item in storage.client.list_objects_v2(Bucket=storage.bucket, Prefix=prefix).get("Contents", []):
-            storage.client.delete_object(Bucket=storage.bucket, Key=item["Key"])
+    empty_prefixes(get_storage(app), "incoming/", "dossiers/")
 
 
 STORAGE_503 = "Le stockage des fichiers est momentanément indisponible. Réessayez dans quelques instants."

@@ -247,7 +247,7 @@ def test_a_new_amount_requested_is_seen_at_once(scored, db, fingerprint_way):
     alpha.amount_requested_eur = Decimal("3000")
     db.session.commit()
     assert order(call) == [bravo.id, alpha.id]
-    assert dict((d, cap) for d, cap, _s, _r in ranked(call))[alpha.id] == Decimal("3000")
+    assert {d: cap for d, cap, _s, _r in ranked(call)}[alpha.id] == Decimal("3000")
 
 
 def test_a_new_call_cap_is_seen_at_once(scored, db, fingerprint_way):
@@ -292,7 +292,7 @@ def test_a_new_status_is_seen_at_once(scored, db, make_eligible_dossier, fingerp
     assert charlie.id not in order(call)
     bravo.status = DossierStatus.WAITLISTED
     db.session.commit()
-    assert dict((d, s) for d, _c, s, _r in ranked(call))[bravo.id] == DossierStatus.WAITLISTED
+    assert {d: s for d, _c, s, _r in ranked(call)}[bravo.id] == DossierStatus.WAITLISTED
 
 
 def test_the_ranking_page_shows_a_new_decision_and_amount(scored, db, client, login_as, admin_user):

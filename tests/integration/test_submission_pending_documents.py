@@ -17,6 +17,7 @@ from ptce_aap.enums import AttachmentStatus, DossierStatus, OutboxStatus, ScanSt
 from ptce_aap.models.dossiers import Attachment, Dossier, EligibilityCheck
 from ptce_aap.models.outbox import Notification, OutboxEntry
 from ptce_aap.storage import get_storage
+from tests.fixtures.services import empty_prefixes
 from tests.unit.test_documents import EICAR, docx_bytes, pdf_bytes, png_bytes, running_clamd
 
 FOLLOW_UPS = ("generate_receipt", "eligibility_check")
@@ -25,11 +26,7 @@ FOLLOW_UPS = ("generate_receipt", "eligibility_check")
 @pytest.fixture(autouse=True)
 def _clean_up(_app):
     yield
-    storage = get_storage(_app)
-    for prefix in ("dossiers/", "receipts/"):
-        listing = storage.client.list_objects_v2(Bucket=storage.bucket, Prefix=prefix)
-        for item in listing.get("Contents", []):
-            storage.client.delete_object(Bucket=storage.bucket, Key=item["Key"])
+    empty_prefixes(get_storage(_app), "dossiers/", "receipts/")
 
 
 @pytest.fixture(scope="module")
